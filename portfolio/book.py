@@ -1,0 +1,113 @@
+"""The book: holdings as one DataFrame joined to reference data, the engine's working shape."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from portfolio.models import AssetClass, ClientMandate, ExclusionCategory, Position
+from portfolio.securities import ESG_NEUTRAL_CLASSES, SecurityMaster
+
+BOOK_COLUMNS = [
+    "account",
+    "symbol",
+    "asset_class",
+    "quantity",
+    "price",
+    "value",
+    "is_cash",
+]
+
+
+def positions_frame(positions: Sequence[Position]) -> pd.DataFrame:
+    """Positions as rows; `pos` keeps the index into the list so lots can be found again."""
+    if not positions:
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype=float if c in ("quantity", "price", "value") else object)
+                for c in BOOK_COLUMNS
+            }
+        ).assign(pos=pd.Series(dtype=int))
+    return pd.DataFrame(
+        {
+            "account": [p.account for p in positions],
+            "symbol": [p.symbol.upper() for p in positions],
+            "asset_class": [str(p.asset_class) for p in positions],
+            "quantity": np.array([p.quantity for p in positions], dtype=float),
+            "price": np.array([np.nan if p.price is None else p.price for p in positions], float),
+            "value": np.array([p.market_value for p in positions], dtype=float),
+            "is_cash": np.array([p.is_cash for p in positions], dtype=bool),
+            "pos": np.arange(len(positions)),
+        }
+    )
+
+
+def enrich(
+    frame: pd.DataFrame,
+    securities: SecurityMaster,
+    mandate: ClientMandate,
+    prices: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Join reference data and mark what the mandate excludes; vectorised over the whole book.
+
+    Price precedence: an explicit price override, then the custodian's price, then the
+    reference price. Unknown symbols keep the file's classification and are never traded.
+    """
+    ref = securities.frame
+    book = frame.copy()
+    book["symbol"] = book["symbol"].astype(str).str.upper()
+    known = book["symbol"].isin(ref.index)
+    book["known"] = known.to_numpy()
+    r = ref.reindex(book["symbol"])
+    book["is_fund"] = r["is_fund"].fillna(False).astype(bool).to_numpy()
+    book["esg_fund"] = r["esg_fund"].fillna(False).astype(bool).to_numpy()
+    book["sector"] = r["sector"].fillna("Unclassified").astype(str).to_numpy()
+    book["yield"] = r["yield"].fillna(0.0).astype(float).to_numpy()
+    ref_cash = r["is_cash"].fillna(False).astype(bool).to_numpy()
+    book["is_cash"] = book["is_cash"].astype(bool) | ref_cash
+    ref_class = r["asset_class"].astype(object).to_numpy()
+    file_class = book["asset_class"].astype(str).to_numpy()
+    use_ref = known.to_numpy() & (file_class == AssetClass.UNCLASSIFIED.value)
+    book["asset_class"] = np.where(use_ref, ref_class, file_class)
+    book.loc[book["is_cash"], "asset_class"] = AssetClass.CASH.value
+    book.loc[book["is_cash"], "sector"] = "Cash"
+
+    price = book["price"].astype(float)
+    if prices:
+        override = book["symbol"].map({k.upper(): float(v) for k, v in prices.items()})
+        price = override.fillna(price)
+    price = price.where(price > 0, np.nan).fillna(r["price"].astype(float).set_axis(book.index))
+    book["price"] = price
+    if prices:
+        # Re-mark overridden positions at the new price (cash keeps its stated value).
+        hit = override.notna().to_numpy() & ~book["is_cash"].to_numpy()
+        book.loc[hit, "value"] = book.loc[hit, "quantity"] * book.loc[hit, "price"]
+
+    flags = np.zeros(len(book), dtype=bool)
+    reasons = np.full(len(book), "", dtype=object)
+    for cat in sorted(mandate.screened_categories):
+        hit = r[cat].fillna(False).astype(bool).to_numpy() & ~book["is_cash"].to_numpy()
+        reasons = np.where(hit & (reasons == ""), cat, reasons)
+        flags |= hit
+    if mandate.excluded_symbols:
+        hit = book["symbol"].isin(mandate.excluded_symbols).to_numpy()
+        reasons = np.where(hit & (reasons == ""), "excluded_symbol", reasons)
+        flags |= hit
+    any_flag = np.zeros(len(book), dtype=bool)
+    for cat in ExclusionCategory:
+        any_flag |= r[cat.value].fillna(False).astype(bool).to_numpy()
+    neutral = book["asset_class"].isin(list(ESG_NEUTRAL_CLASSES)).to_numpy()
+    book["esg_ok"] = (
+        known.to_numpy()
+        & ~any_flag
+        & (~book["is_fund"].to_numpy() | book["esg_fund"].to_numpy() | neutral)
+    )
+    book["excluded"] = flags
+    book["exclusion"] = reasons
+    book["single_name"] = known.to_numpy() & ~book["is_fund"] & ~book["is_cash"]
+    book["tradable"] = (
+        book["known"] & ~book["is_cash"] & (book["quantity"] > 0) & book["price"].gt(0)
+    )
+    return book

@@ -1,0 +1,248 @@
+"""`python -m portfolio`: import a custodian file, propose a rebalance, and (with the ledger)
+record, decide, execute and export runs. Errors are one line on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from portfolio.models import (
+    ClientMandate,
+    ExclusionCategory,
+    Holdings,
+    ImportIssue,
+    RebalanceProposal,
+    RiskProfile,
+    UnreadableFileError,
+)
+
+EXIT_OK = 0
+EXIT_UNUSABLE = 2
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as `error: ...` with exit code 2."""
+
+
+def _fraction(text: str) -> float:
+    """Accept 0.05, 5 or 5% for five percent."""
+    t = text.strip().rstrip("%")
+    try:
+        v = float(t)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from exc
+    if text.strip().endswith("%") or v > 1:
+        v /= 100.0
+    if not 0 <= v <= 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not between 0% and 100%")
+    return v
+
+
+def _profile(text: str) -> RiskProfile:
+    key = text.strip().lower().replace("-", "_").replace(" ", "_")
+    try:
+        return RiskProfile(key)
+    except ValueError as exc:
+        names = ", ".join(p.value for p in RiskProfile)
+        raise argparse.ArgumentTypeError(f"unknown profile '{text}' (one of: {names})") from exc
+
+
+def read_file(path: str) -> tuple[Holdings, bytes]:
+    from portfolio.importers import read_holdings
+
+    p = Path(path)
+    if not p.is_file():
+        raise CliError(f"{path}: no such file")
+    data = p.read_bytes()
+    return read_holdings(data, filename=p.name), data
+
+
+def import_issues(holdings: Holdings) -> list[ImportIssue]:
+    """Errors and warnings, then each skipped row as an info line, in file order."""
+    skipped = [
+        ImportIssue(line=s.line, severity="info", message=f"skipped: {s.reason}", raw=s.raw)
+        for s in holdings.skipped
+    ]
+    return sorted([*holdings.issues, *skipped], key=lambda i: i.line or 0)
+
+
+def mandate_from_args(args: argparse.Namespace) -> ClientMandate:
+    excluded = [s for s in (args.exclude or "").replace(";", ",").split(",") if s.strip()]
+    categories = [c for c in excluded if c.strip().lower() in {e.value for e in ExclusionCategory}]
+    symbols = [s for s in excluded if s not in categories]
+    return ClientMandate(
+        risk_profile=args.profile,
+        esg_only=args.esg,
+        excluded_categories=[ExclusionCategory(c.strip().lower()) for c in categories],
+        excluded_symbols=symbols,
+        single_name_cap=args.max_position or None,
+        cash_floor=args.cash_min,
+        band_abs=args.band,
+        band_rel=args.band_rel,
+        min_trade_value=args.min_trade,
+        fractional=args.fractional,
+        tax_aware=not args.no_tax_aware,
+    )
+
+
+def proposal_json(proposal: RebalanceProposal) -> dict[str, Any]:
+    return proposal.model_dump(mode="json")
+
+
+def _print_table(proposal: RebalanceProposal, out: Any) -> None:
+    w = out.write
+    w(
+        f"Portfolio ${proposal.total_value:,.2f}  cash ${proposal.cash_value:,.2f} -> "
+        f"${proposal.cash_after:,.2f}  profile {proposal.profile}  as of {proposal.as_of}\n\n"
+    )
+    w(f"{'Asset class':<18}{'Current':>9}{'Target':>9}{'After':>9}  Band\n")
+    for cls, cw in proposal.asset_class_weights.items():
+        w(
+            f"{cls:<18}{cw.current:>9.1%}{cw.target:>9.1%}{cw.post_trade:>9.1%}  "
+            f"±{cw.band:.1%} {cw.status}\n"
+        )
+    w(
+        f"\n{'ID':<5}{'Account':<22}{'Action':<6}{'Symbol':<8}{'Quantity':>12}{'Price':>11}"
+        f"{'Value':>14}  Verdict\n"
+    )
+    for t in proposal.trades:
+        w(
+            f"{t.id:<5}{t.account[:21]:<22}{t.action:<6}{t.symbol:<8}{t.quantity:>12,.4g}"
+            f"{t.price:>11,.2f}{t.value:>14,.2f}  {t.compliance.status}\n"
+        )
+        w(f"     {t.reason}\n")
+        if t.compliance.status == "VETOED":
+            for r in t.compliance.reasons:
+                w(f"     ! {r}\n")
+    if not proposal.trades:
+        w("No trades: every asset class is within its band.\n")
+    w(
+        f"\nTurnover {proposal.turnover:.1%}; estimated realised gains "
+        f"${proposal.realized_gains:,.2f} "
+        f"(short-term ${proposal.short_term_gains:,.2f})\n\nChecks\n"
+    )
+    for c in proposal.checks:
+        w(f"  [{c.status}] {c.rule}: {c.message}\n")
+    if proposal.import_issues:
+        w("\nImport\n")
+        for i in proposal.import_issues:
+            w(f"  line {i.line or '-'} {i.severity}: {i.message}\n")
+
+
+def _print_holdings(holdings: Holdings, issues: list[ImportIssue], out: Any) -> None:
+    w = out.write
+    w(
+        f"{holdings.format} file, {len(holdings.positions)} positions in "
+        f"{len(holdings.accounts)} account(s), total ${holdings.total_value:,.2f}, cash "
+        f"${holdings.cash_value:,.2f}\n\n"
+    )
+    for p in holdings.positions:
+        price = "" if p.price is None else f"{p.price:,.2f}"
+        w(
+            f"{p.account[:21]:<22}{p.symbol:<11}{p.asset_class:<16}{p.quantity:>14,.4f}"
+            f"{price:>11}{p.market_value:>15,.2f}\n"
+        )
+    for i in issues:
+        w(f"  line {i.line or '-'} {i.severity}: {i.message}\n")
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    holdings, _ = read_file(args.file)
+    issues = import_issues(holdings)
+    if args.format == "json":
+        doc = holdings.model_dump(mode="json")
+        doc["total_value"] = holdings.total_value
+        doc["cash_value"] = holdings.cash_value
+        doc["import_issues"] = [i.model_dump(mode="json") for i in issues]
+        json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print_holdings(holdings, issues, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_rebalance(args: argparse.Namespace) -> int:
+    from portfolio.engine import rebalance
+
+    holdings, data = read_file(args.file)
+    if not holdings.positions:
+        raise CliError(f"{args.file}: no holdings could be read")
+    mandate = mandate_from_args(args)
+    proposal = rebalance(holdings, mandate)
+    proposal = proposal.model_copy(update={"import_issues": import_issues(holdings)})
+    doc = proposal_json(proposal)
+    if args.save:
+        from portfolio.cli_ledger import save_run
+
+        saved = save_run(proposal, holdings, data, Path(args.file).name)
+        doc["run_id"] = saved["run_id"]
+        for t in doc["trades"]:
+            t["id"] = saved["trade_ids"].get(t["id"], t["id"])
+    if args.format == "json":
+        json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print_table(proposal, sys.stdout)
+        if args.save:
+            sys.stdout.write(f"\nSaved as run {doc['run_id']}\n")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m portfolio", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    imp = sub.add_parser("import", help="show what was read from a custodian file")
+    imp.add_argument("file")
+    imp.add_argument("--format", choices=["json", "table"], default="table")
+    imp.set_defaults(func=cmd_import)
+
+    reb = sub.add_parser("rebalance", help="propose trades for a holdings file")
+    reb.add_argument("file")
+    reb.add_argument("--profile", type=_profile, default=RiskProfile.MODERATE)
+    reb.add_argument("--esg", action="store_true", help="ESG-only mandate: every screen applies")
+    reb.add_argument(
+        "--max-position", type=_fraction, default=None, help="single-name cap, e.g. 0.05 or 5%%"
+    )
+    reb.add_argument("--cash-min", type=_fraction, default=0.0, help="cash floor")
+    reb.add_argument("--band", type=_fraction, default=0.05, help="absolute band, default 5%%")
+    reb.add_argument("--band-rel", type=float, default=0.25, help="relative band, default 0.25")
+    reb.add_argument(
+        "--exclude",
+        default="",
+        help="comma-separated symbols and/or categories (tobacco, weapons, fossil_fuels, gambling)",
+    )
+    reb.add_argument("--min-trade", type=float, default=100.0, help="minimum trade value, $")
+    reb.add_argument("--fractional", action="store_true", help="allow fractional shares")
+    reb.add_argument("--no-tax-aware", action="store_true", help="sell lots first-in first-out")
+    reb.add_argument("--format", choices=["json", "table"], default="table")
+    reb.add_argument("--save", action="store_true", help="record the proposal as a run")
+    reb.set_defaults(func=cmd_rebalance)
+
+    try:
+        from portfolio.cli_ledger import add_commands
+    except ImportError:  # the ledger is optional for reading and proposing
+        pass
+    else:
+        add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (CliError, UnreadableFileError, ValueError, KeyError, OSError) as exc:
+        msg = str(exc).strip().strip("'\"") or exc.__class__.__name__
+        sys.stderr.write(f"error: {msg.splitlines()[0]}\n")
+        return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug: still no traceback for the person at the terminal
+        sys.stderr.write(f"error: unexpected failure ({exc.__class__.__name__}: {exc})\n")
+        return 1

@@ -1,0 +1,192 @@
+"""The rebalance engine: holdings + mandate + model + prices -> a `RebalanceProposal`.
+
+Orchestrates the deterministic pieces (book, targets, planner, compliance gate, post-trade
+view) and builds the pydantic contract the agents, the ledger and the UI consume.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from portfolio.book import enrich, positions_frame
+from portfolio.compliance import check_portfolio, check_trades
+from portfolio.model_portfolios import load_model
+from portfolio.models import (
+    AssetClass,
+    ClassWeight,
+    ClientMandate,
+    Holdings,
+    ModelPortfolio,
+    PortfolioCheck,
+    PositionWeight,
+    RebalanceProposal,
+    Trade,
+)
+from portfolio.planner import buy_vehicles, plan_trades
+from portfolio.post_trade import apply_trades
+from portfolio.securities import SecurityMaster, load_securities
+from portfolio.targets import band_width, clamp_tilts, reassign_unbuyable, target_weights
+
+
+def _weights_of(frame: pd.DataFrame, total: float) -> list[PositionWeight]:
+    return [
+        PositionWeight(
+            account=str(r.account),
+            symbol=str(r.symbol),
+            asset_class=str(r.asset_class),
+            quantity=float(r.quantity),
+            price=None if pd.isna(r.price) else float(r.price),
+            value=round(float(r.value), 2),
+            weight=float(r.value) / total if total else 0.0,
+            is_cash=bool(r.is_cash),
+            is_fund=bool(r.is_fund),
+            known=bool(r.known),
+        )
+        for r in frame.itertuples(index=False)
+    ]
+
+
+def _class_weights(
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    targets: Mapping[str, float],
+    weights: Mapping[str, float],
+    mandate: ClientMandate,
+    total: float,
+) -> dict[str, ClassWeight]:
+    cur = before.groupby("asset_class")["value"].sum()
+    post = after.groupby("asset_class")["value"].sum()
+    classes = list(dict.fromkeys([*weights, *cur.index, *post.index]))
+    out: dict[str, ClassWeight] = {}
+    for c in classes:
+        c_w = float(cur.get(c, 0.0)) / total if total else 0.0
+        t_w = float(targets.get(c, 0.0)) / total if total else 0.0
+        p_w = float(post.get(c, 0.0)) / total if total else 0.0
+        band = band_width(float(weights.get(c, 0.0)), mandate)
+        drift = c_w - t_w
+        status = "in_band" if abs(drift) <= band + 1e-9 else ("over" if drift > 0 else "under")
+        out[c] = ClassWeight(
+            current=c_w, target=t_w, post_trade=p_w, drift=drift, band=band, status=status
+        )
+    return out
+
+
+def _trades_from(plan_trades_frame: pd.DataFrame) -> list[Trade]:
+    trades: list[Trade] = []
+    for i, r in enumerate(plan_trades_frame.itertuples(index=False), start=1):
+        trades.append(
+            Trade(
+                id=f"T{i}",
+                account=str(r.account),
+                symbol=str(r.symbol),
+                action=r.action,
+                quantity=float(r.quantity),
+                price=round(float(r.price), 6),
+                value=round(float(r.quantity) * round(float(r.price), 6), 2),
+                asset_class=str(r.asset_class),
+                reason=str(r.reason),
+                realized_gain=None if pd.isna(r.realized_gain) else float(r.realized_gain),
+                short_term_gain=None if pd.isna(r.short_term_gain) else float(r.short_term_gain),
+            )
+        )
+    return trades
+
+
+def rebalance(
+    holdings: Holdings,
+    mandate: ClientMandate,
+    *,
+    model: ModelPortfolio | None = None,
+    securities: SecurityMaster | None = None,
+    prices: Mapping[str, float] | None = None,
+    tilts: Mapping[str, float] | None = None,
+    as_of: date | None = None,
+    extra_trades: Sequence[Trade] = (),
+) -> RebalanceProposal:
+    """Propose the trades that bring `holdings` back to the mandate and the model.
+
+    `tilts` (asset class -> change of target weight) are clamped to ±5 points. `extra_trades`
+    (for instance ones a language model suggests) join the engine's and face the same gate.
+    """
+    securities = securities or load_securities()
+    model = model or load_model(mandate.risk_profile)
+    as_of = as_of or securities.as_of
+    book = enrich(positions_frame(holdings.positions), securities, mandate, prices)
+    applied_tilts = clamp_tilts(tilts, model)
+    weights = target_weights(model, mandate, applied_tilts)
+    vehicles = buy_vehicles(model, mandate, securities)
+    weights, target_notes = reassign_unbuyable(weights, set(vehicles))
+    plan = plan_trades(
+        book,
+        mandate,
+        weights,
+        vehicles,
+        securities.frame,
+        as_of=as_of,
+        lots_of=lambda i: holdings.positions[i].lots,
+    )
+    total = float(book["value"].sum())
+    current = _weights_of(book, total)
+    trades = _trades_from(plan.trades)
+    start = len(trades)
+    trades += [
+        t.model_copy(update={"id": f"T{start + j + 1}", "source": "model"})
+        for j, t in enumerate(extra_trades)
+    ]
+    trades = check_trades(trades, current, mandate, securities)
+    approved = [t for t in trades if t.compliance.status == "APPROVED"]
+    after = apply_trades(book, approved, securities)
+
+    # Targets: the model applied to each account's tradable part, plus what is frozen as it is.
+    targets = dict(plan.target_values)
+    frozen = book[~book["tradable"] & ~book["is_cash"]].groupby("asset_class")["value"].sum()
+    for c, v in frozen.items():
+        targets[str(c)] = targets.get(str(c), 0.0) + float(v)
+    class_weights = _class_weights(book, after, targets, weights, mandate, total)
+
+    post_positions = _weights_of(after[after["quantity"].abs() > 1e-9], total)
+    post_by_symbol = after.groupby("symbol")["value"].sum()
+    post_trade_weights = (
+        {str(s): float(v) / total for s, v in post_by_symbol.items() if abs(v) > 0.005}
+        if total
+        else {}
+    )
+    checks: list[PortfolioCheck] = [
+        PortfolioCheck(rule="engine_note", status="warn", message=m)
+        for m in target_notes + plan.notes
+    ]
+    checks += check_portfolio(post_positions, mandate, securities, class_weights)
+
+    traded = sum(t.value for t in approved)
+    gains = [t.realized_gain for t in approved if t.realized_gain is not None]
+    shorts = [t.short_term_gain for t in approved if t.short_term_gain is not None]
+    cash_before = float(book.loc[book["is_cash"], "value"].sum())
+    cash_after = float(after.loc[after["is_cash"], "value"].sum())
+    unknown = sorted(set(book.loc[~book["known"] & ~book["is_cash"], "symbol"]))
+    return RebalanceProposal(
+        as_of=as_of,
+        profile=mandate.risk_profile,
+        mandate=mandate,
+        model=model,
+        total_value=round(total, 2),
+        cash_value=round(cash_before, 2),
+        cash_after=round(cash_after, 2),
+        positions=current,
+        trades=trades,
+        post_trade_weights=post_trade_weights,
+        asset_class_weights=class_weights,
+        checks=checks,
+        import_issues=holdings.issues,
+        unknown_symbols=unknown,
+        turnover=traded / 2 / total if total else 0.0,
+        realized_gains=round(float(np.sum(gains)), 2) if gains else 0.0,
+        short_term_gains=round(float(np.sum(shorts)), 2) if shorts else 0.0,
+        tilts=applied_tilts,
+    )
+
+
+__all__ = ["AssetClass", "rebalance"]

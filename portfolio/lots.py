@@ -1,0 +1,88 @@
+"""Tax-lot selection for sells and the realised gains they would produce."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from portfolio.models import Lot
+
+LONG_TERM = timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class LotSale:
+    quantity: float
+    realized_gain: float | None
+    short_term_gain: float | None
+
+
+def _is_short_term(lot: Lot, as_of: date) -> bool:
+    return lot.acquired is not None and as_of - lot.acquired <= LONG_TERM
+
+
+def _unit_cost(lot: Lot) -> float | None:
+    if lot.cost_basis is None or lot.quantity <= 0:
+        return None
+    return lot.cost_basis / lot.quantity
+
+
+def sell_from_lots(
+    lots: list[Lot],
+    wanted: float,
+    price: float,
+    as_of: date,
+    *,
+    tax_aware: bool,
+    forced: float,
+    whole: bool,
+) -> LotSale:
+    """Pick lots for a sale of `wanted` units, `forced` of which a rule requires (cap, exclusion).
+
+    Tax-aware: highest unit cost first, and the discretionary part never realises a short-term
+    gain. Otherwise first-in, first-out, the custodians' default.
+    """
+    if not lots:
+        return LotSale(wanted, None, None)
+    if tax_aware:
+        order = sorted(lots, key=lambda lt: -(_unit_cost(lt) or 0.0))
+    else:
+        order = sorted(lots, key=lambda lt: (lt.acquired is None, lt.acquired or date.min))
+
+    # Lots a discretionary sale may touch: no short-term gain.
+    def st_gain(lt: Lot) -> bool:
+        cost = _unit_cost(lt)
+        return _is_short_term(lt, as_of) and cost is not None and price > cost
+
+    if tax_aware:
+        free = sum(lt.quantity for lt in order if not st_gain(lt))
+        allowed = max(forced, min(wanted, free + forced))
+        allowed = min(allowed, wanted)
+        if whole:
+            allowed = math.floor(allowed + 1e-9) if allowed < wanted else wanted
+        # Discretionary units come from free lots first; forced units may use any lot.
+        order = [lt for lt in order if not st_gain(lt)] + [lt for lt in order if st_gain(lt)]
+    else:
+        allowed = wanted
+
+    remaining = allowed
+    gain = 0.0
+    short = 0.0
+    known = True
+    for lt in order:
+        if remaining <= 1e-12:
+            break
+        take = min(lt.quantity, remaining)
+        remaining -= take
+        cost = _unit_cost(lt)
+        if cost is None:
+            known = False
+            continue
+        g = (price - cost) * take
+        gain += g
+        if _is_short_term(lt, as_of):
+            short += g
+    if not known:
+        return LotSale(allowed, None, None)
+    return LotSale(allowed, round(gain, 2), round(short, 2))

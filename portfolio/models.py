@@ -1,0 +1,304 @@
+"""Pydantic contracts shared by the importer, engine, compliance gate, agents and UI.
+
+Weights are fractions of total value (0.05 means 5%); money is in the account's currency (USD).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# --------------------------------------------------------------------------------------------
+# Vocabulary
+# --------------------------------------------------------------------------------------------
+
+
+class AssetClass(StrEnum):
+    """Asset classes the model portfolios are written in; single names roll up into these."""
+
+    US_EQUITY = "us_equity"
+    US_SMALL_CAP = "us_small_cap"
+    INTL_EQUITY = "intl_equity"
+    EMERGING_EQUITY = "emerging_equity"
+    US_BONDS = "us_bonds"
+    TREASURIES = "treasuries"
+    TIPS = "tips"
+    MUNICIPALS = "municipals"
+    HIGH_YIELD = "high_yield"
+    INTL_BONDS = "intl_bonds"
+    REAL_ESTATE = "real_estate"
+    COMMODITIES = "commodities"
+    CASH = "cash"
+    UNCLASSIFIED = "unclassified"
+
+
+EQUITY_CLASSES: frozenset[str] = frozenset(
+    {
+        AssetClass.US_EQUITY,
+        AssetClass.US_SMALL_CAP,
+        AssetClass.INTL_EQUITY,
+        AssetClass.EMERGING_EQUITY,
+        AssetClass.REAL_ESTATE,
+    }
+)
+BOND_CLASSES: frozenset[str] = frozenset(
+    {
+        AssetClass.US_BONDS,
+        AssetClass.TREASURIES,
+        AssetClass.TIPS,
+        AssetClass.MUNICIPALS,
+        AssetClass.HIGH_YIELD,
+        AssetClass.INTL_BONDS,
+    }
+)
+
+
+class RiskProfile(StrEnum):
+    CONSERVATIVE = "conservative"
+    MODERATELY_CONSERVATIVE = "moderately_conservative"
+    MODERATE = "moderate"
+    MODERATELY_AGGRESSIVE = "moderately_aggressive"
+    AGGRESSIVE = "aggressive"
+
+
+class ExclusionCategory(StrEnum):
+    """Screens an ESG mandate applies; each maps to a flag column of data/securities.csv."""
+
+    TOBACCO = "tobacco"
+    WEAPONS = "weapons"
+    FOSSIL_FUELS = "fossil_fuels"
+    GAMBLING = "gambling"
+
+
+Action = Literal["BUY", "SELL"]
+Severity = Literal["error", "warning", "info"]
+VerdictStatus = Literal["APPROVED", "VETOED"]
+
+
+# --------------------------------------------------------------------------------------------
+# Holdings import
+# --------------------------------------------------------------------------------------------
+
+
+class ImportIssue(BaseModel):
+    """One thing the advisor should know about the file; `line` is 1-based in the uploaded file."""
+
+    line: int | None = None
+    severity: Severity
+    message: str
+    raw: str | None = Field(default=None, description="The offending row as it stood in the file")
+
+
+class SkippedRow(BaseModel):
+    """A row recognised as not-a-holding (account totals, pending activity, disclaimers)."""
+
+    line: int
+    reason: str
+    raw: str = ""
+
+
+class Lot(BaseModel):
+    """A tax lot; cost_basis is the lot's total cost, not per share."""
+
+    quantity: float
+    cost_basis: float | None = None
+    acquired: date | None = None
+    line: int | None = None
+
+
+class Position(BaseModel):
+    """One holding of one symbol in one account (several file rows may be its tax lots)."""
+
+    account: str = "Account"
+    symbol: str
+    description: str = ""
+    quantity: float
+    price: float | None = None
+    market_value: float
+    asset_class: str = AssetClass.UNCLASSIFIED
+    cost_basis: float | None = None
+    is_cash: bool = Field(default=False, description="Cash or a money-market fund")
+    lots: list[Lot] = Field(default_factory=list)
+    lines: list[int] = Field(default_factory=list)
+
+
+class Holdings(BaseModel):
+    """Everything read from one file: each data row is a position, cash, skipped or an issue."""
+
+    source: str = ""
+    format: str = "plain"
+    positions: list[Position] = Field(default_factory=list)
+    skipped: list[SkippedRow] = Field(default_factory=list)
+    issues: list[ImportIssue] = Field(default_factory=list)
+
+    @property
+    def total_value(self) -> float:
+        return float(sum(p.market_value for p in self.positions))
+
+    @property
+    def cash_value(self) -> float:
+        return float(sum(p.market_value for p in self.positions if p.is_cash))
+
+    @property
+    def accounts(self) -> list[str]:
+        return sorted({p.account for p in self.positions})
+
+
+class UnreadableFileError(ValueError):
+    """Raised when a file cannot be used at all (empty, binary, no recognisable header)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Mandate and model portfolio
+# --------------------------------------------------------------------------------------------
+
+
+class ClientMandate(BaseModel):
+    """What the client allows. Band rule: a class is out of band when its drift from target exceeds
+    min(band_abs, band_rel x target) (the "5/25" rule); a class with no target uses band_abs."""
+
+    model_config = ConfigDict(use_enum_values=True)
+
+    risk_profile: RiskProfile = RiskProfile.MODERATE
+    age: int | None = Field(default=None, ge=0, le=120)
+    horizon_years: float | None = Field(default=None, ge=0, le=100)
+    income_need: float = Field(
+        default=0.0, ge=0, le=0.25, description="Yearly income as a fraction"
+    )
+    esg_only: bool = False
+    excluded_categories: list[ExclusionCategory] = Field(default_factory=list)
+    excluded_symbols: list[str] = Field(default_factory=list)
+    single_name_cap: float | None = Field(
+        default=None, gt=0, le=1, description="Max weight of any single stock; funds are exempt"
+    )
+    cash_floor: float = Field(default=0.0, ge=0, le=1)
+    band_abs: float = Field(default=0.05, gt=0, le=1)
+    band_rel: float = Field(default=0.25, gt=0, le=10)
+    min_trade_value: float = Field(default=100.0, ge=0)
+    fractional: bool = False
+    tax_aware: bool = True
+    notes: str = ""
+
+    @field_validator("excluded_symbols")
+    @classmethod
+    def _upper(cls, v: list[str]) -> list[str]:
+        return sorted({s.strip().upper() for s in v if s.strip()})
+
+    @property
+    def screened_categories(self) -> set[str]:
+        """ESG-only implies every exclusion screen."""
+        if self.esg_only:
+            return {c.value for c in ExclusionCategory}
+        return {str(c) for c in self.excluded_categories}
+
+
+class ModelSleeve(BaseModel):
+    asset_class: str
+    weight: float = Field(ge=0, le=1)
+    vehicle: str
+    esg_vehicle: str
+
+
+class ModelPortfolio(BaseModel):
+    profile: RiskProfile
+    name: str = ""
+    source: str = ""
+    sleeves: list[ModelSleeve]
+
+    def weights(self) -> dict[str, float]:
+        return {s.asset_class: s.weight for s in self.sleeves}
+
+    @property
+    def equity_share(self) -> float:
+        return sum(s.weight for s in self.sleeves if s.asset_class in EQUITY_CLASSES)
+
+
+# --------------------------------------------------------------------------------------------
+# Proposal
+# --------------------------------------------------------------------------------------------
+
+
+class ComplianceVerdict(BaseModel):
+    status: VerdictStatus = "APPROVED"
+    reasons: list[str] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=list, description="Ids of the rules that decided")
+
+
+class Trade(BaseModel):
+    id: str = Field(description="Stable within a proposal: T1, T2, ...")
+    account: str
+    symbol: str
+    action: Action
+    quantity: float = Field(gt=0)
+    price: float = Field(gt=0)
+    value: float
+    asset_class: str = AssetClass.UNCLASSIFIED
+    reason: str
+    order_type: Literal["MARKET", "LIMIT"] = "MARKET"
+    limit_price: float | None = None
+    realized_gain: float | None = Field(default=None, description="Estimated, from known lots")
+    short_term_gain: float | None = None
+    source: Literal["engine", "model"] = "engine"
+    compliance: ComplianceVerdict = Field(default_factory=ComplianceVerdict)
+
+
+class PositionWeight(BaseModel):
+    account: str
+    symbol: str
+    asset_class: str
+    quantity: float
+    price: float | None
+    value: float
+    weight: float
+    is_cash: bool = False
+    is_fund: bool = False
+    known: bool = True
+
+
+class ClassWeight(BaseModel):
+    current: float
+    target: float
+    post_trade: float
+    drift: float = Field(description="current - target")
+    band: float = Field(description="Tolerance either side of target")
+    status: Literal["in_band", "over", "under"]
+
+
+class PortfolioCheck(BaseModel):
+    """An after-trade test of the whole portfolio against the mandate."""
+
+    rule: str
+    status: Literal["pass", "fail", "warn"]
+    message: str
+
+
+class RebalanceProposal(BaseModel):
+    as_of: date
+    profile: RiskProfile
+    mandate: ClientMandate
+    model: ModelPortfolio
+    total_value: float
+    cash_value: float
+    cash_after: float
+    positions: list[PositionWeight]
+    trades: list[Trade]
+    post_trade_weights: dict[str, float]
+    asset_class_weights: dict[str, ClassWeight]
+    checks: list[PortfolioCheck] = Field(default_factory=list)
+    import_issues: list[ImportIssue] = Field(default_factory=list)
+    unknown_symbols: list[str] = Field(default_factory=list)
+    turnover: float = Field(description="(buys + sells) / 2 / total value")
+    realized_gains: float = 0.0
+    short_term_gains: float = 0.0
+    tilts: dict[str, float] = Field(default_factory=dict, description="Tactical tilts applied")
+
+    @property
+    def approved_trades(self) -> list[Trade]:
+        return [t for t in self.trades if t.compliance.status == "APPROVED"]
+
+    @property
+    def vetoed_trades(self) -> list[Trade]:
+        return [t for t in self.trades if t.compliance.status == "VETOED"]

@@ -1,0 +1,391 @@
+"""The vectorised planner: an enriched book + targets -> the trades every account needs.
+
+Each account is rebalanced as its own book to the model: when every account meets the caps,
+the bands and the cash floor, the household does too. Work is done on (accounts x asset classes)
+arrays and grouped pandas operations, never a Python loop per position (tax lots excepted: they
+are walked only for the positions that are sold and have lots).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from portfolio.lots import sell_from_lots
+from portfolio.models import AssetClass, ClientMandate, Lot, ModelPortfolio
+from portfolio.securities import SecurityMaster, esg_eligible
+from portfolio.targets import band_width
+
+EPS = 1e-9
+TRADE_COLUMNS = [
+    "account",
+    "symbol",
+    "action",
+    "quantity",
+    "price",
+    "value",
+    "asset_class",
+    "reason",
+    "row",
+    "realized_gain",
+    "short_term_gain",
+]
+
+
+def _label(cls: str) -> str:
+    return {
+        "us_equity": "US equity",
+        "us_small_cap": "US small cap",
+        "intl_equity": "International equity",
+        "emerging_equity": "Emerging-market equity",
+        "us_bonds": "US bonds",
+        "tips": "TIPS",
+        "intl_bonds": "International bonds",
+        "real_estate": "Real estate",
+        "high_yield": "High yield",
+    }.get(cls, cls.replace("_", " ").capitalize())
+
+
+@dataclass
+class Plan:
+    """What the vectorised core decided, before pydantic models are built around it."""
+
+    trades: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    target_values: dict[str, float] = field(default_factory=dict)  # household, tradable part
+
+
+def _round_qty(q: np.ndarray, whole: bool, up: bool) -> np.ndarray:
+    if whole:
+        return np.ceil(q - 1e-9) if up else np.floor(q + 1e-9)
+    scale = 1e6
+    return (np.ceil(q * scale - 1e-6) if up else np.floor(q * scale + 1e-6)) / scale
+
+
+def plan_trades(
+    book: pd.DataFrame,
+    mandate: ClientMandate,
+    weights: Mapping[str, float],
+    vehicles: Mapping[str, str],
+    ref: pd.DataFrame,
+    *,
+    as_of: date,
+    lots_of: Callable[[int], list[Lot]] | None = None,
+) -> Plan:
+    """Decide every trade for every account of `book` (an enriched frame, see portfolio.book).
+
+    `weights` are target weights by asset class (summing to 1, cash included); `vehicles` the
+    fund to buy per asset class when the account holds no eligible fund there; `ref` the
+    reference frame (indexed by symbol) used to price and screen those vehicles.
+    """
+    notes: list[str] = []
+    whole = not mandate.fractional
+    n = len(book)
+    if n == 0:
+        return Plan(pd.DataFrame(columns=TRADE_COLUMNS), notes, {})
+
+    acct_codes, accounts = pd.factorize(book["account"], sort=True)
+    n_acct = len(accounts)
+    value = book["value"].to_numpy(float)
+    qty = book["quantity"].to_numpy(float)
+    price = book["price"].to_numpy(float)
+    is_cash = book["is_cash"].to_numpy(bool)
+    tradable = book["tradable"].to_numpy(bool)
+    excluded = book["excluded"].to_numpy(bool) & tradable
+    single = book["single_name"].to_numpy(bool) & tradable
+    classes_row = book["asset_class"].astype(str).to_numpy()
+
+    V = np.bincount(acct_codes, weights=value, minlength=n_acct)
+    cash0 = np.bincount(acct_codes, weights=np.where(is_cash, value, 0.0), minlength=n_acct)
+    frozen = np.bincount(
+        acct_codes, weights=np.where(~tradable & ~is_cash, value, 0.0), minlength=n_acct
+    )
+    B = V - frozen  # the tradable book: what the model is applied to
+
+    # The price a unit trades at: the quoted price when it agrees with value / quantity, else the
+    # implied one (bonds quoted per 100 of face value, where the stated value wins).
+    implied = np.where(qty > 0, value / np.where(qty > 0, qty, 1.0), 0.0)
+    agrees = (price > 0) & (np.abs(price - implied) <= 0.01 * np.abs(implied))
+    unit_value = np.where(agrees, price, implied)
+
+    # ---- 1. Forced sells: exclusions and the single-name cap ---------------------------------
+    forced_qty = np.where(excluded, qty, 0.0)
+    cap_hit = np.zeros(n, dtype=bool)
+    if mandate.single_name_cap is not None:
+        cap_val = mandate.single_name_cap * V[acct_codes]
+        cap_hit = single & ~excluded & (value > cap_val + 0.005)
+        unit = unit_value
+        excess = np.where(cap_hit, (value - cap_val) / np.where(unit > 0, unit, 1.0), 0.0)
+        forced_qty = np.where(
+            cap_hit, np.minimum(_round_qty(excess, whole, up=True), qty), forced_qty
+        )
+    forced_val = forced_qty * unit_value
+    small = (forced_val > 0) & (forced_val < mandate.min_trade_value)
+    for i in np.flatnonzero(small):
+        notes.append(
+            f"{book['symbol'].iat[i]} in {book['account'].iat[i]}: the required sale of "
+            f"${forced_val[i]:,.2f} is below the ${mandate.min_trade_value:,.0f} minimum trade"
+        )
+    forced_qty = np.where(small, 0.0, forced_qty)
+    forced_val = np.where(small, 0.0, forced_val)
+
+    qty_rem = qty - forced_qty
+    val_rem = np.where(tradable, qty_rem * unit_value, 0.0)
+    cash_f = cash0 + np.bincount(acct_codes, weights=forced_val, minlength=n_acct)
+
+    # ---- 2. Class drift against the tolerance bands (accounts x classes) ---------------------
+    model_classes = [c for c in weights if c != AssetClass.CASH.value]
+    held_classes = sorted(set(classes_row[tradable & ~is_cash]) - set(model_classes))
+    classes = model_classes + held_classes
+    k_of = {c: i for i, c in enumerate(classes)}
+    n_cls = len(classes)
+    row_k = np.array([k_of.get(c, -1) for c in classes_row])
+    in_class = tradable & (row_k >= 0)
+    C = np.zeros((n_acct, n_cls))
+    np.add.at(C, (acct_codes[in_class], row_k[in_class]), val_rem[in_class])
+
+    w = np.array([weights.get(c, 0.0) for c in classes])
+    w_cash = float(weights.get(AssetClass.CASH.value, 0.0))
+    T_cash = np.maximum(w_cash * B, mandate.cash_floor * V)
+    risky_total = max(1.0 - w_cash, EPS)
+    T = (w / risky_total)[None, :] * np.maximum(B - T_cash, 0.0)[:, None]
+    tol = np.array([band_width(x, mandate) for x in w])[None, :] * B[:, None]
+    tol_cash = band_width(w_cash, mandate) * B
+    floor_val = mandate.cash_floor * V
+
+    out = np.abs(C - T) > tol + EPS * np.maximum(B, 1.0)[:, None]
+    D = np.where(out, T - C, 0.0)
+
+    # Deploy cash that sits above its band; raise cash that sits below it or below the floor.
+    cash1 = cash_f - D.sum(1)
+    excess = cash1 - T_cash
+    deploy = excess > tol_cash + EPS
+    gap = np.clip(T - (C + D), 0.0, None)
+    G = gap.sum(1)
+    f = np.where(deploy & (G > 0), np.minimum(1.0, excess / np.where(G > 0, G, 1.0)), 0.0)
+    D = D + f[:, None] * gap
+    cash1 = cash_f - D.sum(1)
+    need = np.where(
+        (cash1 < T_cash - tol_cash - EPS) | (cash1 < floor_val - EPS), T_cash - cash1, 0.0
+    )
+    buys = np.clip(D, 0.0, None)
+    P = buys.sum(1)
+    cut = np.minimum(P, need)
+    D = np.where(D > 0, D * (1.0 - cut / np.where(P > 0, P, 1.0))[:, None], D)
+    need2 = need - cut
+    over = np.clip((C + D) - T, 0.0, None)
+    over_total = over.sum(1)
+    f2 = np.where(
+        need2 > 0,
+        np.minimum(1.0, need2 / np.where(over_total > 0, over_total, 1.0)),
+        0.0,
+    )
+    D = D - f2[:, None] * over
+
+    # ---- 3. Sells within each class, pro rata to what is left of each holding ----------------
+    # Holdings an ESG-only mandate would not buy are sold first; the rest of a class pro rata.
+    S = np.clip(-D, 0.0, None)
+    first = in_class & ~book["esg_ok"].to_numpy(bool) if mandate.esg_only else np.zeros(n, bool)
+    C0 = np.zeros_like(C)
+    np.add.at(C0, (acct_codes[first], row_k[first]), val_rem[first])
+    S0 = np.minimum(S, C0)
+    kk = np.maximum(row_k, 0)
+    row_S = np.where(in_class & first, S0[acct_codes, kk], (S - S0)[acct_codes, kk])
+    row_C = np.where(in_class & first, C0[acct_codes, kk], (C - C0)[acct_codes, kk])
+    row_S = np.where(in_class, row_S, 0.0)
+    row_C = np.where(in_class, row_C, 0.0)
+    share = np.where(row_C > 0, val_rem / np.where(row_C > 0, row_C, 1.0), 0.0)
+    disc_val = row_S * share
+    disc_qty = np.where(unit_value > 0, disc_val / np.where(unit_value > 0, unit_value, 1.0), 0.0)
+    # Round to the nearest unit, but upward where the account must raise cash for its floor.
+    raising = (need2 > 0)[acct_codes]
+    nearest = np.round(disc_qty) if whole else np.round(disc_qty, 6)
+    disc_qty = np.minimum(np.where(raising, _round_qty(disc_qty, whole, up=True), nearest), qty_rem)
+    sell_qty = forced_qty + np.where(in_class, disc_qty, 0.0)
+
+    realized = np.full(n, np.nan)
+    short_term = np.full(n, np.nan)
+    if lots_of is not None:
+        pos_idx = book["pos"].to_numpy() if "pos" in book else np.arange(n)
+        for i in np.flatnonzero(sell_qty > 0):
+            lots = lots_of(int(pos_idx[i]))
+            if not lots:
+                continue
+            sale = sell_from_lots(
+                lots,
+                float(sell_qty[i]),
+                float(unit_value[i]),
+                as_of,
+                tax_aware=mandate.tax_aware,
+                forced=float(forced_qty[i]),
+                whole=whole,
+            )
+            if sale.quantity < sell_qty[i] - 1e-9:
+                notes.append(
+                    f"{book['symbol'].iat[i]} in {book['account'].iat[i]}: sale limited to "
+                    f"{sale.quantity:g} of {sell_qty[i]:g} units to avoid short-term gains"
+                )
+            sell_qty[i] = sale.quantity
+            if sale.realized_gain is not None:
+                realized[i] = sale.realized_gain
+                short_term[i] = sale.short_term_gain
+
+    sell_val = sell_qty * unit_value
+    tiny = (sell_val > 0) & (sell_val < mandate.min_trade_value) & (forced_qty == 0)
+    sell_qty = np.where(tiny, 0.0, sell_qty)
+    sell_val = np.where(tiny, 0.0, sell_val)
+
+    # ---- 4. Buys: into a fund the account already holds in the class, else the model vehicle -
+    cash_s = cash0 + np.bincount(acct_codes, weights=sell_val, minlength=n_acct)
+    budget = np.maximum(cash_s - floor_val, 0.0)
+    want = np.clip(D, 0.0, None)
+    W = want.sum(1)
+    scale = np.where(budget < W, budget / np.where(W > 0, W, 1.0), 1.0)
+    want = want * scale[:, None]
+
+    eligible = (
+        tradable
+        & book["is_fund"].to_numpy(bool)
+        & ~book["excluded"].to_numpy(bool)
+        & (sell_qty == 0)
+        & (row_k >= 0)
+    )
+    if mandate.esg_only:
+        eligible &= book["esg_ok"].to_numpy(bool)
+    held = (
+        pd.DataFrame(
+            {
+                "a": acct_codes[eligible],
+                "k": row_k[eligible],
+                "row": np.flatnonzero(eligible),
+                "value": value[eligible],
+            }
+        )
+        .sort_values(["a", "k", "value"], ascending=[True, True, False])
+        .drop_duplicates(["a", "k"])
+    )
+    held_row = np.full((n_acct, n_cls), -1, dtype=np.int64)
+    held_row[held["a"].to_numpy(), held["k"].to_numpy()] = held["row"].to_numpy()
+
+    buy_a, buy_k = np.nonzero(want > EPS)
+    sym_col = book["symbol"].to_numpy()
+    for_model: dict[int, tuple[str, float] | None] = {}
+    for k in np.unique(buy_k):
+        cls = classes[k]
+        sym = vehicles.get(cls)
+        p = float(ref.at[sym, "price"]) if sym and sym in ref.index else float("nan")
+        if not sym or not np.isfinite(p) or p <= 0:
+            notes.append(f"No vehicle with a reference price to buy {_label(cls)}; not bought")
+            for_model[int(k)] = None
+        else:
+            for_model[int(k)] = (sym, p)
+    bv = want[buy_a, buy_k]
+    hr = held_row[buy_a, buy_k]
+    b_price = np.where(hr >= 0, unit_value[np.maximum(hr, 0)], np.nan)
+    b_sym = np.where(hr >= 0, sym_col[np.maximum(hr, 0)], None).astype(object)
+    for j in np.flatnonzero(hr < 0):
+        mv = for_model.get(int(buy_k[j]))
+        if mv is not None:
+            b_sym[j], b_price[j] = mv
+    ok = np.isfinite(b_price) & (b_price > 0)
+    b_qty = np.where(ok, _round_qty(bv / np.where(ok, b_price, 1.0), whole, up=False), 0.0)
+    b_val = b_qty * np.where(ok, b_price, 0.0)
+    keep = (b_qty > 0) & (b_val >= mandate.min_trade_value)
+
+    # ---- 5. Reasons and the trade frame -------------------------------------------------------
+    tgt_w = np.where(B[:, None] > 0, T / np.where(B > 0, B, 1.0)[:, None], 0.0)
+    cur_w = np.where(B[:, None] > 0, C / np.where(B > 0, B, 1.0)[:, None], 0.0)
+    tol_w = np.array([band_width(x, mandate) for x in w])
+
+    def class_reason(a: int, k: int, action: str) -> str:
+        cls = _label(classes[k])
+        cw, tw = cur_w[a, k], tgt_w[a, k]
+        if out[a, k]:
+            side = "above" if cw > tw else "below"
+            return (
+                f"{cls} is {cw:.1%} of the account, {side} its {tw:.1%} target by more "
+                f"than the ±{tol_w[k]:.1%} band"
+            )
+        if action == "BUY":
+            return f"Invest cash above the cash target in {cls} ({cw:.1%} against {tw:.1%} target)"
+        return f"Raise cash to its target from {cls} ({cw:.1%} against {tw:.1%} target)"
+
+    screened_by_esg = mandate.esg_only
+    exclusion = book["exclusion"].to_numpy()
+    rows: list[dict[str, object]] = []
+    for i in np.flatnonzero(sell_qty > 0):
+        a = int(acct_codes[i])
+        if excluded[i]:
+            cat = str(exclusion[i])
+            if cat == "excluded_symbol":
+                reason = f"Sell all: {sym_col[i]} is on the client's exclusion list"
+            else:
+                by = "the ESG mandate" if screened_by_esg else "the client's exclusions"
+                reason = f"Sell all: {cat.replace('_', ' ')} is excluded by {by}"
+        elif cap_hit[i]:
+            cap = mandate.single_name_cap or 0.0
+            reason = (
+                f"Trim to the {cap:.1%} single-name cap (was {value[i] / V[a]:.1%} of the account)"
+            )
+            if disc_qty[i] > 0 and row_k[i] >= 0:
+                reason += "; " + class_reason(a, int(row_k[i]), "SELL")
+        else:
+            reason = class_reason(a, int(row_k[i]), "SELL")
+        rows.append(
+            {
+                "account": accounts[a],
+                "symbol": sym_col[i],
+                "action": "SELL",
+                "quantity": float(sell_qty[i]),
+                "price": float(unit_value[i]),
+                "value": float(sell_val[i]),
+                "asset_class": classes_row[i],
+                "reason": reason,
+                "row": int(i),
+                "realized_gain": realized[i],
+                "short_term_gain": short_term[i],
+            }
+        )
+    for j in np.flatnonzero(keep):
+        a, k = int(buy_a[j]), int(buy_k[j])
+        rows.append(
+            {
+                "account": accounts[a],
+                "symbol": b_sym[j],
+                "action": "BUY",
+                "quantity": float(b_qty[j]),
+                "price": float(b_price[j]),
+                "value": float(b_val[j]),
+                "asset_class": classes[k],
+                "reason": class_reason(a, k, "BUY"),
+                "row": int(hr[j]),
+                "realized_gain": np.nan,
+                "short_term_gain": np.nan,
+            }
+        )
+    trades = pd.DataFrame(rows, columns=TRADE_COLUMNS)
+    targets = {c: float(T[:, k].sum()) for k, c in enumerate(classes)}
+    targets[AssetClass.CASH.value] = float(T_cash.sum())
+    return Plan(trades, notes, targets)
+
+
+def buy_vehicles(
+    model: ModelPortfolio, mandate: ClientMandate, securities: SecurityMaster
+) -> dict[str, str]:
+    """The fund to buy per asset class: the ESG one under an ESG mandate, never an excluded one."""
+    out: dict[str, str] = {}
+    screened = mandate.screened_categories
+    for s in model.sleeves:
+        options = [s.esg_vehicle, s.vehicle] if mandate.esg_only else [s.vehicle, s.esg_vehicle]
+        for sym in options:
+            if sym in mandate.excluded_symbols or securities.flags(sym) & screened:
+                continue
+            if mandate.esg_only and not esg_eligible(sym, securities):
+                continue
+            out[s.asset_class] = sym
+            break
+    return out

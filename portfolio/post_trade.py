@@ -1,0 +1,121 @@
+"""The book after trades: quantities and cash moved by the approved trades, weights recomputed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from portfolio.models import AssetClass, Trade
+from portfolio.securities import SecurityMaster
+
+CASH_SYMBOL = "CASH"
+
+
+def apply_trades(
+    book: pd.DataFrame, trades: Sequence[Trade], securities: SecurityMaster
+) -> pd.DataFrame:
+    """Return a new book with `trades` applied; proceeds and costs land in each account's cash.
+
+    Value is conserved: a trade moves quantity x price between a position and cash.
+    """
+    cols = [
+        "account",
+        "symbol",
+        "asset_class",
+        "quantity",
+        "price",
+        "value",
+        "is_cash",
+        "is_fund",
+        "known",
+    ]
+    post = book[cols].copy()
+    if not trades:
+        return post
+    tf = pd.DataFrame(
+        {
+            "account": [t.account for t in trades],
+            "symbol": [t.symbol.upper() for t in trades],
+            "asset_class": [t.asset_class for t in trades],
+            "dq": [t.quantity if t.action == "BUY" else -t.quantity for t in trades],
+            "dv": [t.value if t.action == "BUY" else -t.value for t in trades],
+            "price": [t.price for t in trades],
+        }
+    )
+    moves = (
+        tf.groupby(["account", "symbol"], sort=False)
+        .agg(
+            dq=("dq", "sum"),
+            dv=("dv", "sum"),
+            price=("price", "last"),
+            asset_class=("asset_class", "first"),
+        )
+        .reset_index()
+    )
+    # Apply to the first row of each (account, symbol); lots beyond the first stay untouched.
+    key = post["account"] + "\x1f" + post["symbol"]
+    first = ~key.duplicated()
+    idx = pd.Series(post.index[first], index=key[first])
+    mkey = moves["account"] + "\x1f" + moves["symbol"]
+    hit = mkey.isin(idx.index)
+    rows = idx.reindex(mkey[hit]).to_numpy()
+    post.loc[rows, "quantity"] = (
+        post.loc[rows, "quantity"].to_numpy() + moves.loc[hit, "dq"].to_numpy()
+    )
+    post.loc[rows, "value"] = post.loc[rows, "value"].to_numpy() + moves.loc[hit, "dv"].to_numpy()
+    new = moves.loc[~hit]
+    if len(new):
+        ref = securities.frame.reindex(new["symbol"])
+        post = pd.concat(
+            [
+                post,
+                pd.DataFrame(
+                    {
+                        "account": new["account"].to_numpy(),
+                        "symbol": new["symbol"].to_numpy(),
+                        "asset_class": new["asset_class"].to_numpy(),
+                        "quantity": new["dq"].to_numpy(),
+                        "price": new["price"].to_numpy(),
+                        "value": new["dv"].to_numpy(),
+                        "is_cash": False,
+                        "is_fund": ref["is_fund"].fillna(False).astype(bool).to_numpy(),
+                        "known": new["symbol"].isin(securities.frame.index).to_numpy(),
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+    # Cash: net flow per account into the account's largest cash row, or a new CASH row.
+    flow = -tf.groupby("account")["dv"].sum()
+    first_cash = post[post["is_cash"]].sort_values("value", ascending=False)
+    first_cash = first_cash.drop_duplicates("account")
+    cash_row = pd.Series(first_cash.index, index=first_cash["account"])
+    have = flow.index.isin(cash_row.index)
+    r = cash_row.reindex(flow.index[have]).to_numpy()
+    unit = post.loc[r, "price"].fillna(1.0).to_numpy()
+    post.loc[r, "value"] = post.loc[r, "value"].to_numpy() + flow[have].to_numpy()
+    post.loc[r, "quantity"] = post.loc[r, "value"].to_numpy() / np.where(unit > 0, unit, 1.0)
+    missing = flow[~have]
+    if len(missing):
+        post = pd.concat(
+            [
+                post,
+                pd.DataFrame(
+                    {
+                        "account": missing.index.to_numpy(),
+                        "symbol": CASH_SYMBOL,
+                        "asset_class": AssetClass.CASH.value,
+                        "quantity": missing.to_numpy(),
+                        "price": 1.0,
+                        "value": missing.to_numpy(),
+                        "is_cash": True,
+                        "is_fund": False,
+                        "known": True,
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+    return post
