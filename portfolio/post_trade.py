@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,14 @@ from portfolio.models import AssetClass, Trade
 from portfolio.securities import SecurityMaster
 
 CASH_SYMBOL = "CASH"
+
+
+class PositionWeightLike(Protocol):
+    account: str
+    symbol: str
+    asset_class: str
+    value: float
+    is_cash: bool
 
 
 def apply_trades(
@@ -119,3 +128,32 @@ def apply_trades(
             ignore_index=True,
         )
     return post
+
+
+def weights_after(
+    positions: Sequence[PositionWeightLike], trades: Sequence[Trade]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """(asset class -> weight, symbol -> weight) after `trades`, from a proposal's positions.
+
+    Cheap enough to call on every approve/veto click so the after-trade chart follows choices.
+    """
+    total = sum(p.value for p in positions)
+    by_class: dict[str, float] = {}
+    by_symbol: dict[str, float] = {}
+    for p in positions:
+        by_class[p.asset_class] = by_class.get(p.asset_class, 0.0) + p.value
+        by_symbol[p.symbol] = by_symbol.get(p.symbol, 0.0) + p.value
+    cash_symbol = {p.account: p.symbol for p in positions if p.is_cash}
+    for t in trades:
+        sign = 1.0 if t.action == "BUY" else -1.0
+        by_class[t.asset_class] = by_class.get(t.asset_class, 0.0) + sign * t.value
+        by_symbol[t.symbol] = by_symbol.get(t.symbol, 0.0) + sign * t.value
+        cash = cash_symbol.get(t.account, CASH_SYMBOL)
+        by_class[AssetClass.CASH.value] = by_class.get(AssetClass.CASH.value, 0.0) - sign * t.value
+        by_symbol[cash] = by_symbol.get(cash, 0.0) - sign * t.value
+    if total <= 0:
+        return {}, {}
+    return (
+        {c: v / total for c, v in by_class.items()},
+        {s: v / total for s, v in by_symbol.items() if abs(v) > 0.005},
+    )
