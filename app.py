@@ -1,0 +1,29 @@
+"""Rebalance Desk: the advisor's one screen for a client's rebalance.
+
+`streamlit run app.py` starts it on the built-in defaults: offline analyst, paper broker, and a
+SQLite ledger in ./var.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import identity
+
+st.set_page_config(page_title="Rebalance Desk", page_icon=":material/balance:", layout="wide")
+
+PAGES = [
+    st.Page("pages/client.py", title="Client & holdings", icon=":material/folder_open:",
+            default=True),
+    st.Page("pages/allocation.py", title="Allocation", icon=":material/donut_large:"),
+    st.Page("pages/rebalance.py", title="Rebalance", icon=":material/smart_toy:"),
+    st.Page("pages/ticket.py", title="Trade ticket", icon=":material/receipt_long:"),
+    st.Page("pages/history.py", title="History", icon=":material/history:"),
+    st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+]
+
+nav = st.navigation(PAGES)
+with st.sidebar:
+    st.markdown("### :material/balance: Rebalance Desk")
+identity.sidebar()
+nav.run()

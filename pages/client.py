@@ -1,0 +1,176 @@
+"""Client & holdings: upload or pick a file, read the import report, set the mandate and model."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from portfolio.cli import import_issues
+from portfolio.holdings_merge import merge_holdings
+from portfolio.importers import read_holdings
+from portfolio.models import (
+    ClientMandate,
+    ExclusionCategory,
+    ModelPortfolio,
+    ModelSleeve,
+    RiskProfile,
+    UnreadableFileError,
+)
+from portfolio.notes_parser import parse_notes
+from portfolio.samples import SAMPLES_DIR, notes_for, sample_files
+from ui import services, state, widgets
+
+st.title("Client & holdings")
+
+
+def load(files: list[tuple[str, bytes]]) -> None:
+    """Read every file; a file that cannot be used is reported and the others still load."""
+    books = []
+    for name, data in files:
+        try:
+            books.append(read_holdings(data, filename=name, securities=services.securities()))
+        except UnreadableFileError as exc:
+            st.error(f"**{name}**: {exc}")
+    if books:
+        state.put(state.HOLDINGS, merge_holdings(books))
+        state.put(state.SOURCES, files)
+        state.set_run_id(None)
+
+
+# ---- Upload or sample ----------------------------------------------------------------------
+left, right = st.columns([3, 2])
+with left:
+    uploads = st.file_uploader(
+        "Custodian holdings CSV (Schwab, Fidelity, Vanguard, Interactive Brokers, E*TRADE or a "
+        "plain sheet)",
+        type=["csv", "txt"],
+        accept_multiple_files=True,
+        key="holdings_upload",
+        help="Drag and drop one or more position exports. Files stay on this server.",
+    )
+    if uploads:
+        signature = [(f.name, f.size) for f in uploads]
+        if signature != state.get("upload_signature"):
+            state.put("upload_signature", signature)
+            load([(f.name, f.getvalue()) for f in uploads])
+with right:
+    samples = sample_files()
+    choice = st.selectbox("…or a bundled sample client", [p.name for p in samples], index=None,
+                          placeholder="Choose a sample", key="sample_choice")
+    if st.button("Load sample", disabled=choice is None, key="load_sample"):
+        path = SAMPLES_DIR / str(choice)
+        load([(path.name, path.read_bytes())])
+        notes = notes_for(path)
+        if notes:
+            state.put(state.NOTES, notes)
+            st.session_state["notes_box"] = notes
+
+holdings = state.holdings()
+if holdings is None:
+    st.info("Upload a holdings file or load a sample to begin.")
+    st.stop()
+
+# ---- Import report and positions --------------------------------------------------------------
+st.subheader("Import report")
+widgets.import_report(holdings, import_issues(holdings))
+st.subheader("Positions")
+widgets.positions_table(holdings)
+
+# ---- Notes -> mandate --------------------------------------------------------------------------
+st.subheader("Client notes and mandate")
+notes = st.text_area(
+    "Client notes", key="notes_box", value=state.get(state.NOTES, ""), height=90,
+    placeholder="e.g. 58, retiring in 7 years, moderate risk, needs 3% income, ESG-only, "
+                "max 5% single name",
+)
+if st.button("Read notes into the mandate", key="parse_notes"):
+    parsed = parse_notes(notes, known_symbols=services.securities().frame.index)
+    state.put(state.NOTES, notes)
+    state.put(state.MANDATE, parsed.mandate)
+    state.put(state.EVIDENCE, parsed.evidence)
+    for w in parsed.warnings:
+        st.warning(w)
+
+evidence: dict[str, str] = state.get(state.EVIDENCE, {}) or {}
+if evidence:
+    st.caption("Read from the notes: " + "; ".join(f"**{k.replace('_', ' ')}** ← “{v}”"
+                                                   for k, v in evidence.items()))
+
+m = state.mandate()
+profiles = [p.value for p in RiskProfile]
+with st.form("mandate_form"):
+    c1, c2, c3, c4 = st.columns(4)
+    risk = c1.selectbox("Risk profile", profiles, index=profiles.index(str(m.risk_profile)),
+                        format_func=lambda s: s.replace("_", " ").capitalize())
+    age = c2.number_input("Age", 0, 120, value=m.age or 0, help="0 = not stated")
+    horizon = c3.number_input("Horizon (years)", 0.0, 100.0, value=float(m.horizon_years or 0))
+    income = c4.number_input("Income need (% a year)", 0.0, 25.0, value=m.income_need * 100,
+                             step=0.25)
+    c1, c2, c3, c4 = st.columns(4)
+    esg = c1.checkbox("ESG-only", value=m.esg_only)
+    cats = c2.multiselect("Excluded categories", [c.value for c in ExclusionCategory],
+                          default=[str(c) for c in m.excluded_categories],
+                          format_func=lambda s: s.replace("_", " "))
+    syms = c3.text_input("Excluded symbols", value=", ".join(m.excluded_symbols))
+    cap = c4.number_input("Single-name cap (%)", 0.0, 100.0,
+                          value=(m.single_name_cap or 0) * 100, step=0.5,
+                          help="Single stocks only; diversified funds are exempt. 0 = none")
+    c1, c2, c3, c4 = st.columns(4)
+    floor = c1.number_input("Cash floor (%)", 0.0, 100.0, value=m.cash_floor * 100, step=0.5)
+    band_abs = c2.number_input("Band, absolute (points)", 0.5, 50.0, value=m.band_abs * 100,
+                               step=0.5)
+    band_rel = c3.number_input("Band, relative (% of target)", 1.0, 200.0,
+                               value=m.band_rel * 100, step=5.0,
+                               help="A class is out of band when its drift exceeds the smaller "
+                                    "of the two bands (the 5/25 rule).")
+    min_trade = c4.number_input("Minimum trade ($)", 0.0, 1e6, value=m.min_trade_value, step=50.0)
+    c1, c2, _ = st.columns([1, 1, 2])
+    fractional = c1.checkbox("Fractional shares", value=m.fractional)
+    tax_aware = c2.checkbox("Tax-aware lot selection", value=m.tax_aware)
+    if st.form_submit_button("Save mandate", type="primary"):
+        try:
+            state.put(state.MANDATE, ClientMandate(
+                risk_profile=RiskProfile(risk), age=age or None, horizon_years=horizon or None,
+                income_need=income / 100, esg_only=esg,
+                excluded_categories=[ExclusionCategory(c) for c in cats],
+                excluded_symbols=[s for s in syms.replace(";", ",").split(",") if s.strip()],
+                single_name_cap=(cap / 100) or None, cash_floor=floor / 100,
+                band_abs=band_abs / 100, band_rel=band_rel / 100, min_trade_value=min_trade,
+                fractional=fractional, tax_aware=tax_aware, notes=notes,
+            ))
+            override = state.model_override()
+            if override is not None and str(override.profile) != risk:
+                state.put(state.MODEL, None)
+            st.success("Mandate saved.")
+        except ValueError as exc:
+            st.error(f"The mandate is not valid: {exc}")
+
+# ---- Model portfolio and overrides --------------------------------------------------------
+m = state.mandate()
+st.subheader("Model portfolio")
+base = state.model_override() or services.models()[str(m.risk_profile)]
+st.caption(f"{base.name or base.profile}: {base.source}. Edit weights to override for this "
+           "client; they must add up to 100%.")
+frame = pd.DataFrame([{"Asset class": s.asset_class, "Weight %": round(s.weight * 100, 3),
+                       "Vehicle": s.vehicle, "ESG vehicle": s.esg_vehicle} for s in base.sleeves])
+edited = st.data_editor(frame, hide_index=True, key="model_editor", width="stretch",
+                        disabled=["Asset class"])
+c1, c2 = st.columns([1, 4])
+if c1.button("Apply override", key="apply_model"):
+    total = float(edited["Weight %"].sum())
+    if abs(total - 100) > 0.01:
+        st.error(f"Weights add up to {total:.2f}%, not 100%.")
+    else:
+        state.put(state.MODEL, ModelPortfolio(
+            profile=base.profile, name=f"{base.profile} (advisor override)",
+            source="advisor override of " + base.source,
+            sleeves=[ModelSleeve(asset_class=r["Asset class"], weight=r["Weight %"] / 100,
+                                 vehicle=str(r["Vehicle"]).upper(),
+                                 esg_vehicle=str(r["ESG vehicle"]).upper())
+                     for r in edited.to_dict("records")],
+        ))
+        st.success("Override applied for this client.")
+if state.model_override() is not None and c2.button("Back to the published model",
+                                                    key="reset_model"):
+    state.put(state.MODEL, None)
+    st.rerun()

@@ -1,0 +1,139 @@
+"""Rebalance: run the crew and watch each agent think, live, in its own panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from ui import identity, llm, services, state, worker
+from ui.run_view import Panel, fold, new_view
+
+st.title("Rebalance")
+ICONS = {
+    "waiting": ":material/hourglass_empty:",
+    "running": ":material/progress_activity:",
+    "done": ":material/check_circle:",
+    "fell back": ":material/warning:",
+    "failed": ":material/error:",
+}
+
+holdings = state.holdings()
+rid = state.run_id()
+if holdings is None and not rid:
+    st.info("Load a client's holdings on **Client & holdings** first.")
+    st.stop()
+
+settings = llm.settings()
+mandate = state.get(state.MANDATE)
+if holdings is not None:
+    m = state.mandate()
+    st.markdown(
+        f"**{len(holdings.positions)}** positions, **${holdings.total_value:,.0f}** · "
+        f"profile **{str(m.risk_profile).replace('_', ' ')}**"
+        + (" · ESG-only" if m.esg_only else "")
+        + (f" · single-name cap {m.single_name_cap:.0%}" if m.single_name_cap else "")
+        + f" · words by **{settings.describe()}**"
+    )
+    if mandate is None:
+        st.caption("No mandate saved on Client & holdings: the risk profiler reads it from the "
+                   "client notes.")
+    if st.button("Run the crew", type="primary", key="run_crew",
+                 disabled=rid is not None and worker.is_running(rid)):
+        sources = state.get(state.SOURCES) or []
+        rid = worker.start_run(
+            services.ledger(), holdings=holdings,
+            source_bytes=sources[0][1] if len(sources) == 1 else None,
+            filename=holdings.source, notes=state.get(state.NOTES, "") or "",
+            mandate=mandate, model=state.model_override(), settings=settings,
+            advisor=identity.advisor(),
+        )
+        state.set_run_id(rid)
+        st.session_state.pop("run_view", None)
+
+if not rid:
+    st.stop()
+
+
+def render_value(v: Any) -> None:
+    if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+        st.dataframe(pd.DataFrame(v), hide_index=True, width="stretch")
+    elif isinstance(v, list):
+        st.markdown("\n".join(f"- {x}" for x in v) or "_none_")
+    elif isinstance(v, dict):
+        if v and all(isinstance(x, dict) for x in v.values()):
+            st.dataframe(pd.DataFrame(v).T, width="stretch")
+        else:
+            st.dataframe(pd.Series(v, name="value").astype(str), width="stretch")
+    else:
+        st.markdown(str(v))
+
+
+def render_result(p: Panel) -> None:
+    if not p.result:
+        return
+    for key, value in p.result.items():
+        if value in (None, "", [], {}):
+            continue
+        st.markdown(f"**{key.replace('_', ' ').capitalize()}**")
+        render_value(value)
+    if st.checkbox("Raw JSON", key=f"raw_{p.agent}"):
+        st.json(p.result)
+
+
+def header(p: Panel) -> str:
+    bits = [f"{ICONS[p.state]} {p.title} — {p.state}"]
+    if p.duration_s is not None:
+        bits.append(f"{p.duration_s:.1f} s")
+    if p.tokens is not None:
+        bits.append(f"{p.tokens:,} tokens")
+    if p.cost_usd is not None:
+        bits.append(f"${p.cost_usd:.4f}")
+    return " · ".join(bits)
+
+
+running = worker.is_running(rid)
+
+
+@st.fragment(run_every=0.3 if running else None)
+def panels() -> None:
+    ledger = services.ledger()
+    cached = st.session_state.get("run_view")
+    view = cached[1] if cached and cached[0] == rid else new_view()
+    try:
+        fold(view, ledger.events(rid, after_seq=view.last_seq))
+    except Exception as exc:
+        st.error(f"Run {rid} cannot be shown: {exc}")
+        return
+    st.session_state["run_view"] = (rid, view)
+    alive = worker.is_running(rid)
+    status = ledger.run(rid)["status"]
+    if alive:
+        st.info(f"Run `{rid}` is working. You can switch pages; it goes on.")
+    elif view.finished:
+        totals = view.totals
+        st.success(f"Run `{rid}` finished: **{status}** · {totals.get('duration_s', 0):.1f} s · "
+                   f"{totals.get('input_tokens', 0) + totals.get('output_tokens', 0):,} tokens · "
+                   f"${totals.get('cost_usd', 0):.4f}. {view.message}")
+    elif status == "FAILED":
+        st.error(f"Run `{rid}` failed: {ledger.run(rid).get('error') or 'see the agents below'}")
+    else:
+        st.warning(f"Run `{rid}` stopped before finishing (the server restarted). Run it again.")
+    for p in view.panels.values():
+        with st.expander(header(p), expanded=p.state != "waiting"):
+            if p.state == "waiting":
+                st.caption("Waiting for its inputs.")
+                continue
+            for n in p.notes:
+                st.warning(n)
+            st.markdown(p.text or f"_{p.activity}_")
+            if p.state in ("done", "fell back", "failed"):
+                render_result(p)
+    if running and not alive:
+        st.rerun()  # the run ended: one full rerun switches polling off
+
+
+panels()
+if not running and state.run_id():
+    st.page_link("pages/ticket.py", label="Review the trade ticket", icon=":material/receipt_long:")

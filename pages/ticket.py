@@ -1,0 +1,128 @@
+"""Trade ticket: approve or veto each proposed trade, execute the approved ones, download the order
+file. Every click is a decision in the ledger under the advisor's name."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from portfolio.ledger import LedgerError, execute_run, paper_broker
+from portfolio.orders import lines_from_run, to_csv
+from portfolio.post_trade import weights_after
+from ui import charts, identity, services, state
+from ui.proposal import run_proposal
+
+st.title("Trade ticket")
+
+rid = state.run_id()
+proposal = run_proposal()
+if not rid or proposal is None:
+    st.info("Run the crew on **Rebalance** to get a ticket of proposed trades.")
+    st.stop()
+
+who = identity.require_advisor()
+ledger = services.ledger()
+FINAL = {"EXECUTED", "PARTIALLY_EXECUTED", "REJECTED"}
+
+
+def decide(trade_ids: list[str], approve: bool) -> None:
+    if not who or not trade_ids:
+        return
+    try:
+        if approve:
+            ledger.decide(rid, approve=trade_ids, by=who)
+        else:
+            ledger.decide(rid, veto=trade_ids, by=who)
+    except LedgerError as exc:
+        st.session_state["ticket_error"] = str(exc)
+
+
+@st.fragment
+def ticket() -> None:
+    run = ledger.run(rid)
+    trades = run["trades"]
+    executed = any(t.get("execution") for t in trades)
+    if err := st.session_state.pop("ticket_error", None):
+        st.error(err)
+
+    open_ids = [t["trade_id"] for t in trades if t["compliance"] == "APPROVED"
+                and not t.get("execution")]
+    c1, c2, c3 = st.columns([1, 1, 4])
+    c1.button("Approve all compliant", key="approve_all", disabled=not who or executed,
+              on_click=decide, args=(open_ids, True))
+    c2.button("Veto all compliant", key="veto_all", disabled=not who or executed,
+              on_click=decide, args=(open_ids, False))
+    c3.markdown(f"Run `{rid}` · status **{run['status']}**")
+
+    head = st.columns([0.6, 1.6, 0.7, 0.9, 1, 1, 1.2, 3.2, 1.3, 1.6])
+    for col, name in zip(head, ["#", "Account", "Side", "Symbol", "Quantity", "Price", "Value",
+                                "Reason", "Compliance", "Decision"], strict=True):
+        col.markdown(f"**{name}**")
+    reasons = {t.id: t.reason for t in proposal.trades}
+    for t in trades:
+        tid = t["trade_id"]
+        row = st.columns([0.6, 1.6, 0.7, 0.9, 1, 1, 1.2, 3.2, 1.3, 1.6],
+                         vertical_alignment="center")
+        row[0].write(tid)
+        row[1].write(t["account"])
+        row[2].markdown(f":{'green' if t['action'] == 'BUY' else 'red'}[{t['action']}]")
+        row[3].write(f"**{t['symbol']}**")
+        row[4].write(f"{t['quantity']:,.6g}")
+        row[5].write(f"${t['price']:,.2f}")
+        row[6].write(f"${t['value']:,.2f}")
+        row[7].caption(reasons.get(tid, ""))
+        if t["compliance"] == "VETOED":
+            row[8].markdown(":red[**VETOED**]")
+            row[8].caption("; ".join(t["reasons"]))
+            row[9].caption("Cannot be approved")
+            continue
+        row[8].markdown(":green[APPROVED]")
+        decision = (t.get("decision") or {}).get("decision")
+        exec_ = t.get("execution")
+        if exec_:
+            row[9].markdown(f"**{exec_.get('status', 'SENT')}**")
+            continue
+        b1, b2 = row[9].columns(2)
+        b1.button("✓", key=f"approve_{tid}", help=f"Approve {tid}", disabled=not who,
+                  type="primary" if decision == "APPROVE" else "secondary",
+                  on_click=decide, args=([tid], True))
+        b2.button("✗", key=f"veto_{tid}", help=f"Veto {tid}", disabled=not who,
+                  type="primary" if decision == "VETO" else "secondary",
+                  on_click=decide, args=([tid], False))
+        if decision:
+            row[9].caption(f"{decision.lower()}d by {t['decision']['decided_by']}")
+
+    chosen = {t["trade_id"] for t in trades
+              if (t.get("decision") or {}).get("decision") == "APPROVE"}
+    after, _ = weights_after(proposal.positions, [t for t in proposal.trades if t.id in chosen])
+    st.plotly_chart(charts.allocation_bars(proposal, after), key="ticket_after")
+    st.caption(f"After-trade view with the {len(chosen)} trade(s) approved so far.")
+
+    st.divider()
+    pending = [t for t in trades if t["compliance"] == "APPROVED" and not t.get("decision")]
+    c1, c2 = st.columns([1, 3])
+    go = c1.button("Execute approved trades", type="primary", key="execute",
+                   disabled=not who or not chosen or run["status"] in FINAL)
+    if pending and not executed:
+        c2.caption(f"{len(pending)} compliant trade(s) still undecided: executing now leaves "
+                   "them out.")
+    if go:
+        try:
+            report = execute_run(ledger, rid, paper_broker(ledger))
+            st.session_state["execution_status"] = report.status
+        except LedgerError as exc:
+            st.error(str(exc))
+        st.rerun(scope="fragment")
+    if run["status"] in FINAL or st.session_state.get("execution_status"):
+        status = ledger.run(rid)["status"]
+        (st.success if status == "EXECUTED" else st.warning)(f"Final status: **{status}**")
+    lines = lines_from_run(ledger.run(rid))
+    if lines:
+        c1, c2 = st.columns(2)
+        c1.download_button("Download order file (CSV)", to_csv(lines, "neutral"),
+                           file_name=f"orders-{rid}.csv", mime="text/csv", key="dl_neutral")
+        c2.download_button("Download Wealthscape import file", to_csv(lines, "wealthscape"),
+                           file_name=f"wealthscape-{rid}.csv", mime="text/csv",
+                           key="dl_wealthscape")
+
+
+ticket()

@@ -1,0 +1,25 @@
+"""The session's LLM settings: environment and secrets first, then what the advisor sets here."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from agents.settings import LLMSettings, load_settings
+from ui import state
+
+UI_PACE = 0.012  # seconds per offline token: readable, and a full run stays under a minute
+
+
+@st.cache_resource(show_spinner=False)
+def _base() -> LLMSettings:
+    s = load_settings()
+    return s if s.offline_pace else s.model_copy(update={"offline_pace": UI_PACE})
+
+
+def settings() -> LLMSettings:
+    return state.get(state.LLM) or _base()
+
+
+def env_has_key() -> bool:
+    """Whether a key came from the environment or secrets (it is never displayed)."""
+    return _base().api_key is not None

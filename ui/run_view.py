@@ -1,0 +1,87 @@
+"""Folds a run's stored events into what each agent panel shows (no Streamlit, easy to test)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.events import (
+    AgentFailed,
+    AgentFellBack,
+    AgentFinished,
+    AgentStarted,
+    RunFinished,
+    Token,
+    UsageReported,
+    parse_event,
+)
+from agents.pipeline import TITLES
+
+
+@dataclass
+class Panel:
+    agent: str
+    title: str
+    activity: str = ""
+    state: str = "waiting"  # waiting | running | done | fell back | failed
+    text: str = ""
+    result: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    ttft_s: float | None = None
+    duration_s: float | None = None
+    tokens: int | None = None
+    cost_usd: float | None = None
+    model: str = ""
+
+
+@dataclass
+class RunView:
+    panels: dict[str, Panel]
+    finished: bool = False
+    status: str = ""
+    message: str = ""
+    last_seq: int = 0
+    totals: dict[str, Any] = field(default_factory=dict)
+
+
+def new_view() -> RunView:
+    return RunView({a: Panel(a, t[0], t[1]) for a, t in TITLES.items()})
+
+
+def fold(view: RunView, rows: Iterable[dict[str, Any]]) -> RunView:
+    """Apply stored events (as `Ledger.events` returns them) in order; idempotent per seq."""
+    for row in rows:
+        if row["seq"] <= view.last_seq:
+            continue
+        view.last_seq = row["seq"]
+        ev = parse_event(row["event"])
+        p = view.panels.get(ev.agent or "")
+        if isinstance(ev, AgentStarted) and p:
+            p.state, p.activity, p.model = "running", ev.activity or p.activity, ev.model
+        elif isinstance(ev, Token) and p:
+            p.text += ev.text
+        elif isinstance(ev, AgentFellBack) and p:
+            if ev.discard_partial:
+                p.text = ""
+            p.notes.append(f"Fell back to the {ev.fallback.replace('_', ' ')}: {ev.reason}")
+            p.state = "fell back"
+        elif isinstance(ev, AgentFailed) and p:
+            p.state = "failed"
+            p.notes.append(ev.error)
+        elif isinstance(ev, AgentFinished) and p:
+            p.result = ev.result
+            if ev.narrative:
+                p.text = ev.narrative
+            if p.state != "fell back" or ev.source not in ("offline", "fallback"):
+                p.state = "done" if p.state != "fell back" else p.state
+            if ev.source == "advisor":
+                p.notes.append("Mandate set by the advisor; the profiler explains it.")
+        elif isinstance(ev, UsageReported) and p:
+            u = ev.usage
+            p.ttft_s, p.duration_s = u.ttft_s, u.duration_s
+            p.tokens, p.cost_usd, p.model = u.total_tokens, u.cost_usd, u.model
+        elif isinstance(ev, RunFinished):
+            view.finished, view.status, view.message = True, ev.status, ev.message
+            view.totals = ev.totals.model_dump()
+    return view

@@ -1,0 +1,58 @@
+"""Typed access to `st.session_state`: one place names every key a page reads or writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from portfolio.models import ClientMandate, Holdings, ModelPortfolio
+
+HOLDINGS = "holdings"
+SOURCES = "sources"  # list of (filename, bytes)
+NOTES = "client_notes"
+MANDATE = "mandate"
+EVIDENCE = "mandate_evidence"
+MODEL = "model_override"
+RUN_ID = "run_id"
+ADVISOR = "advisor_name"
+LLM = "llm_settings"
+DEFAULTS = "mandate_defaults"
+
+
+def get(key: str, default: Any = None) -> Any:
+    return st.session_state.get(key, default)
+
+
+def put(key: str, value: Any) -> None:
+    st.session_state[key] = value
+
+
+def holdings() -> Holdings | None:
+    return st.session_state.get(HOLDINGS)
+
+
+def mandate() -> ClientMandate:
+    """The client's mandate, else the desk's defaults (bands, caps) from Settings."""
+    return st.session_state.get(MANDATE) or st.session_state.get(DEFAULTS) or ClientMandate()
+
+
+def model_override() -> ModelPortfolio | None:
+    return st.session_state.get(MODEL)
+
+
+def run_id() -> str | None:
+    """The run on screen: this session's, else the one named in the address bar (survives reload)."""
+    rid = st.session_state.get(RUN_ID)
+    if rid:
+        return str(rid)
+    qp = st.query_params.get("run")
+    return str(qp) if qp else None
+
+
+def set_run_id(rid: str | None) -> None:
+    st.session_state[RUN_ID] = rid
+    if rid:
+        st.query_params["run"] = rid
+    elif "run" in st.query_params:
+        del st.query_params["run"]

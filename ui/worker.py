@@ -1,0 +1,133 @@
+"""Runs the crew in a background thread and writes its events to the ledger as they happen.
+
+The page only reads the ledger, so clicking elsewhere, switching pages or reloading the browser
+neither stops a run nor loses its output. Consecutive tokens of one agent are written together
+every FLUSH_S seconds, so a run costs a few hundred inserts, not one per token.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from agents.events import AgentFinished, Event, RunFinished, Token, UsageReported
+from agents.pipeline import TITLES, run_crew
+from agents.schemas import CrewResult
+from agents.settings import LLMSettings
+from portfolio.ledger import Ledger
+from portfolio.models import ClientMandate, Holdings, ModelPortfolio
+
+log = logging.getLogger(__name__)
+FLUSH_S = 0.08
+PROMPT_VERSION = "crew-prompts-1"
+_threads: dict[str, threading.Thread] = {}
+_lock = threading.Lock()
+
+
+def is_running(run_id: str) -> bool:
+    with _lock:
+        t = _threads.get(run_id)
+        return bool(t and t.is_alive())
+
+
+def start_run(
+    ledger: Ledger,
+    *,
+    holdings: Holdings,
+    source_bytes: bytes | None,
+    filename: str,
+    notes: str,
+    mandate: ClientMandate | None,
+    model: ModelPortfolio | None,
+    settings: LLMSettings,
+    advisor: str | None,
+) -> str:
+    """Record the run, start its thread, return its id at once."""
+    agents = {a: {"provider": settings.provider, "model": settings.model_for(a),
+                  "temperature": settings.temperature_for(a)} for a in TITLES}
+    run_id = ledger.create_run(
+        holdings=holdings, source_bytes=source_bytes, filename=filename, mandate=mandate,
+        model=model,
+        settings={**settings.model_dump(mode="json", exclude={"api_key"}),
+                  "started_by": advisor or "unauthenticated"},
+        agents=agents, prompt_version=PROMPT_VERSION,
+    )
+    thread = threading.Thread(
+        target=_work, name=f"crew-{run_id}", daemon=True,
+        args=(ledger, run_id, holdings, notes, mandate, model, settings),
+    )
+    with _lock:
+        _threads[run_id] = thread
+    thread.start()
+    return run_id
+
+
+class _Writer:
+    """Coalesces token events per agent and flushes them with every other event."""
+
+    def __init__(self, ledger: Ledger, run_id: str) -> None:
+        self.ledger, self.run_id = ledger, run_id
+        self.pending: Token | None = None
+        self.last_flush = time.monotonic()
+
+    def add(self, ev: Event) -> None:
+        if isinstance(ev, Token):
+            if self.pending is not None and self.pending.agent == ev.agent:
+                self.pending = self.pending.model_copy(
+                    update={"text": self.pending.text + ev.text, "seq": ev.seq, "t": ev.t})
+            else:
+                self.flush()
+                self.pending = ev
+            if time.monotonic() - self.last_flush >= FLUSH_S:
+                self.flush()
+            return
+        self.flush()
+        self.ledger.append_event(self.run_id, ev.model_dump(mode="json"))
+
+    def flush(self) -> None:
+        if self.pending is not None:
+            self.ledger.append_event(self.run_id, self.pending.model_dump(mode="json"))
+            self.pending = None
+        self.last_flush = time.monotonic()
+
+
+def _work(
+    ledger: Ledger, run_id: str, holdings: Holdings, notes: str,
+    mandate: ClientMandate | None, model: ModelPortfolio | None, settings: LLMSettings,
+) -> None:
+    writer = _Writer(ledger, run_id)
+    usage: dict[str, dict[str, Any]] = {}
+    try:
+        for ev in run_crew(holdings, notes, mandate_override=mandate, settings=settings,
+                           model=model, run_id=run_id):
+            writer.add(ev)
+            if isinstance(ev, UsageReported) and ev.agent:
+                usage[ev.agent] = ev.usage.model_dump(mode="json")
+            elif isinstance(ev, AgentFinished) and ev.agent:
+                u = usage.get(ev.agent, {})
+                ledger.record_agent_result(
+                    run_id, ev.agent, transcript=ev.narrative, result_json=ev.result,
+                    status=ev.source, timing={"finished_s": ev.t,
+                                              "ttft_s": u.get("ttft_s"),
+                                              "duration_s": u.get("duration_s")},
+                    usage=u, provider=u.get("provider", settings.provider),
+                    model=u.get("model", settings.model_for(ev.agent)),
+                )
+            elif isinstance(ev, RunFinished):
+                writer.flush()
+                result = CrewResult.model_validate(ev.result) if ev.result else None
+                if result is not None and result.proposal is not None:
+                    ledger.save_proposal(run_id, result.proposal)
+                    ledger.refresh_status(run_id)
+                else:
+                    ledger.set_run_status(run_id, "FAILED", error=ev.message or ev.status)
+        writer.flush()
+    except Exception as exc:  # the page shows the reason; the server log keeps the trace
+        log.exception("crew run %s failed", run_id)
+        writer.flush()
+        ledger.set_run_status(run_id, "FAILED", error=f"{exc.__class__.__name__}: {exc}")
+    finally:
+        with _lock:
+            _threads.pop(run_id, None)
