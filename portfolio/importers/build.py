@@ -1,0 +1,307 @@
+"""Candidates to Positions: parse the numbers column-wise, reconcile quantity, price and value, and
+fold several rows of one symbol in one account into one Position with tax lots.
+
+Reconciliation rules (the engine relies on quantity x price == market value):
+- value missing -> quantity x price; price missing -> value / quantity;
+- quantity x price off the stated value by more than 1% (bonds quoted per 100 of face, options
+  without the multiplier) -> the stated value wins, price = value / quantity, and an info issue;
+- negative price -> error; negative quantity -> kept, "short position" warning;
+- cash -> quantity = value and price 1.0 unless the file gives a price.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+
+from portfolio.importers.table import Candidate
+from portfolio.models import ImportIssue, Lot, Position, SkippedRow
+from portfolio.numbers import parse_numbers
+from portfolio.securities import SecurityMaster
+
+SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-/ ]{0,31}$")
+TOLERANCE = 0.01
+_NUMERIC = ("quantity", "price", "value", "cost_basis", "cost_per_share", "multiplier")
+_REQUIRED = {"quantity", "price", "value"}
+_LABELS = {
+    "quantity": "quantity",
+    "price": "price",
+    "value": "market value",
+    "cost_basis": "cost basis",
+    "cost_per_share": "cost per share",
+    "multiplier": "multiplier",
+}
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%m/%d/%Y",
+    "%m/%d/%y",
+    "%Y/%m/%d",
+    "%d-%b-%Y",
+    "%b-%d-%Y",
+    "%b %d %Y",
+    "%b %d, %Y",
+    "%d %b %Y",
+    "%Y%m%d",
+    "%m-%d-%Y",
+    "%B %d, %Y",
+)
+
+
+@dataclass(slots=True)
+class Row:
+    """A candidate whose numbers passed: ready to be a Position or one lot of one."""
+
+    c: Candidate
+    symbol: str
+    quantity: float
+    price: float | None
+    value: float
+    cost_basis: float | None
+    acquired: date | None
+
+
+@dataclass
+class Built:
+    positions: list[Position] = field(default_factory=list)
+    skipped: list[SkippedRow] = field(default_factory=list)
+    issues: list[ImportIssue] = field(default_factory=list)
+    # Position index -> file texts naming its class (asset-class column, then security type).
+    class_hints: list[tuple[str, str]] = field(default_factory=list)
+
+
+@lru_cache(maxsize=65536)
+def clean_symbol(text: str) -> tuple[str | None, str | None]:
+    """(symbol, None) or (None, reason). Cells are data: a formula is refused, not evaluated."""
+    raw = text.strip()
+    if not raw or raw in {"-", "--", "---"} or raw.lower() in {"n/a", "na"}:
+        return None, "missing symbol"
+    if raw[0] in "=+@":
+        return None, f"symbol '{raw}' looks like a spreadsheet formula, not a ticker"
+    symbol = " ".join(raw.upper().split())
+    if not SYMBOL_RE.match(symbol):
+        return None, f"symbol '{raw}' is not a valid ticker or CUSIP"
+    return symbol, None
+
+
+@lru_cache(maxsize=4096)
+def _parse_date_cached(text: str) -> date | str | None:
+    try:
+        return parse_date(text)
+    except ValueError:
+        return "bad"
+
+
+def parse_date(text: str) -> date | None:
+    """A lot's acquired date in the spellings exports use; ValueError when it is none of them."""
+    t = text.strip()
+    if not t or t in {"-", "--"} or t.lower() in {"n/a", "na", "various"}:
+        return None
+    for candidate in (t, re.split(r"[ ,T]", t, maxsplit=1)[0]):
+        for fmt in _DATE_FORMATS:
+            try:
+                return datetime.strptime(candidate, fmt).date()
+            except ValueError:
+                continue
+    raise ValueError(t)
+
+
+def _column(cells: list[str]) -> tuple[list[float | None], list[bool]]:
+    """Parse one column at once; NaN becomes None so the per-row code reads plain Python."""
+    values, bad = parse_numbers(cells)
+    return [None if x != x else x for x in values.tolist()], bad.tolist()
+
+
+def build(candidates: list[Candidate], securities: SecurityMaster | None) -> Built:
+    out = Built()
+    if not candidates:
+        return out
+    parsed = {col: _column([getattr(c, col) for c in candidates]) for col in _NUMERIC}
+    rows: list[Row] = []
+    lots: list[Row] = []
+    for i, c in enumerate(candidates):
+        row = _reconcile(i, c, parsed, securities, out)
+        if row is not None:
+            (lots if c.lot else rows).append(row)
+    _aggregate(rows, lots, out)
+    return out
+
+
+def _issue(out: Built, c: Candidate, severity: str, message: str) -> None:
+    out.issues.append(ImportIssue(line=c.line, severity=severity, message=message, raw=c.raw))  # type: ignore[arg-type]
+
+
+def _reconcile(
+    i: int,
+    c: Candidate,
+    parsed: dict[str, tuple[list[float | None], list[bool]]],
+    securities: SecurityMaster | None,
+    out: Built,
+) -> Row | None:
+    symbol, problem = clean_symbol(c.symbol)
+    if problem:
+        _issue(out, c, "error", problem)
+        return None
+    assert symbol is not None
+    vals: dict[str, float | None] = {}
+    for col in _NUMERIC:
+        values, bad = parsed[col]
+        if bad[i]:
+            text = getattr(c, col)
+            if col in _REQUIRED:
+                _issue(out, c, "error", f"{_LABELS[col]} '{text}' is not a number")
+                return None
+            _issue(out, c, "warning", f"{symbol}: {_LABELS[col]} '{text}' is not a number; ignored")
+            vals[col] = None
+        else:
+            vals[col] = values[i]
+    q, p, v = vals["quantity"], vals["price"], vals["value"]
+    mult = vals["multiplier"] if vals["multiplier"] and vals["multiplier"] > 0 else 1.0
+    if p is not None and p < 0:
+        _issue(out, c, "error", f"{symbol}: price {p:g} is negative")
+        return None
+    if c.currency and c.currency.upper() not in {"USD", "BASE"}:
+        _issue(out, c, "warning", f"{symbol}: amounts are in {c.currency}, not converted to USD")
+    if c.cash:
+        return _cash_row(c, symbol, q, p, v, out)
+    if q is None:
+        if v is not None and p:
+            q = round(v / (p * mult), 8)
+            _issue(out, c, "info", f"{symbol}: no quantity; derived from market value / price")
+        else:
+            _issue(out, c, "error", f"{symbol}: quantity is missing")
+            return None
+    if v is None:
+        if p is None and securities is not None:
+            p = securities.price(symbol)
+            if p is not None:
+                _issue(
+                    out,
+                    c,
+                    "warning",
+                    f"{symbol}: no price or market value in the file; valued at the reference "
+                    f"price {p:g} as of {securities.as_of.isoformat()}",
+                )
+        if p is None:
+            _issue(out, c, "error", f"{symbol}: no price or market value")
+            return None
+        v = round(q * p * mult, 8)
+    if q == 0:
+        if v:
+            _issue(out, c, "error", f"{symbol}: quantity is 0 but market value is {v:,.2f}")
+        else:
+            out.skipped.append(
+                SkippedRow(line=c.line, reason=f"{symbol}: zero quantity, nothing held", raw=c.raw)
+            )
+        return None
+    if (q > 0 and v < 0) or (q < 0 and v > 0):
+        _issue(
+            out, c, "error", f"{symbol}: quantity {q:g} and market value {v:,.2f} differ in sign"
+        )
+        return None
+    if q < 0:
+        _issue(out, c, "warning", f"{symbol}: short position (quantity {q:g})")
+    if p is None:
+        p = v / q
+    else:
+        expected = q * p * mult
+        if abs(expected - v) > TOLERANCE * max(abs(v), 1e-9):
+            _issue(
+                out,
+                c,
+                "info",
+                f"{symbol}: quantity x price ({expected:,.2f}) differs from the stated market "
+                f"value ({v:,.2f}); the stated value is used (price per 100 of face value?)",
+            )
+            p = v / q
+        elif mult != 1.0:
+            p = v / q
+    cost = vals["cost_basis"]
+    if cost is None and vals["cost_per_share"] is not None:
+        cost = vals["cost_per_share"] * abs(q) * mult
+    acquired = None
+    if c.acquired:
+        parsed_date = _parse_date_cached(c.acquired)
+        if isinstance(parsed_date, date):
+            acquired = parsed_date
+        else:
+            _issue(
+                out, c, "warning", f"{symbol}: acquired date '{c.acquired}' is not a date; ignored"
+            )
+    return Row(c, symbol, q, p, v, cost, acquired)
+
+
+def _cash_row(
+    c: Candidate, symbol: str, q: float | None, p: float | None, v: float | None, out: Built
+) -> Row | None:
+    if v is None:
+        v = q * p if q is not None and p is not None else q
+    if v is None:
+        _issue(out, c, "error", f"{symbol}: cash row has no amount")
+        return None
+    if p is None or p == 0:
+        p, q = 1.0, v
+    elif q is None or abs(q * p - v) > TOLERANCE * max(abs(v), 1e-9):
+        q = v / p
+    if v < 0:
+        _issue(out, c, "warning", f"{symbol}: negative cash balance {v:,.2f} (margin debit?)")
+    return Row(c, symbol, q, p, v, None, None)
+
+
+def _aggregate(rows: list[Row], lots: list[Row], out: Built) -> None:
+    groups: dict[tuple[str, str], list[Row]] = {}
+    for row in rows:
+        groups.setdefault((row.c.account, row.symbol), []).append(row)
+    extra_lots: dict[tuple[str, str], list[Row]] = {}
+    for lot in lots:
+        key = (lot.c.account, lot.symbol)
+        if key in groups:
+            extra_lots.setdefault(key, []).append(lot)
+        else:
+            _issue(out, lot.c, "error", f"{lot.symbol}: lot row without its position row")
+    for (account, symbol), members in groups.items():
+        quantity = math.fsum(r.quantity for r in members)
+        value = math.fsum(r.value for r in members)
+        prices = {r.price for r in members}
+        price = prices.pop() if len(prices) == 1 else value / quantity if quantity else None
+        costs = [r.cost_basis for r in members if r.cost_basis is not None]
+        lot_rows = extra_lots.get((account, symbol), [])
+        cash = members[0].c.cash
+        if (
+            not lot_rows
+            and not cash
+            and (len(members) > 1 or any(r.cost_basis is not None or r.c.acquired for r in members))
+        ):
+            lot_rows = members
+        if lot_rows and not members[0].c.lot and extra_lots.get((account, symbol)):
+            costs = costs or [r.cost_basis for r in lot_rows if r.cost_basis is not None]
+        out.positions.append(
+            Position(
+                account=account,
+                symbol=symbol,
+                description=next((r.c.description for r in members if r.c.description), ""),
+                quantity=quantity,
+                price=price,
+                market_value=value,
+                cost_basis=math.fsum(costs) if costs else None,
+                is_cash=cash,
+                lots=[
+                    Lot(
+                        quantity=r.quantity,
+                        cost_basis=r.cost_basis,
+                        acquired=r.acquired,
+                        line=r.c.line,
+                    )
+                    for r in lot_rows
+                ],
+                lines=sorted({r.c.line for r in members} | {r.c.line for r in lot_rows}),
+            )
+        )
+        out.class_hints.append(
+            (
+                next((r.c.asset_class for r in members if r.c.asset_class), ""),
+                next((r.c.security_type for r in members if r.c.security_type), ""),
+            )
+        )

@@ -1,0 +1,191 @@
+"""Give every position an asset class: the file's own asset-class column when it says something we
+recognise, else the reference data, else the file's security-type column, else "unclassified".
+
+A security-type column (Schwab's "Security Type", IBKR's "Asset Category") names a product kind
+("Equity", "Stocks") rather than an allocation sleeve, so reference data outranks it.
+"""
+
+from __future__ import annotations
+
+from portfolio.importers.headers import normalize
+from portfolio.models import AssetClass, ImportIssue, Position
+from portfolio.securities import SecurityMaster
+
+_A = AssetClass
+_VALUES = frozenset(c.value for c in AssetClass)
+_TEXT: dict[str, AssetClass] = {
+    **{normalize(c.value): c for c in AssetClass if c is not AssetClass.UNCLASSIFIED},
+    **{
+        w: _A.US_EQUITY
+        for w in (
+            "equity",
+            "equities",
+            "stock",
+            "stocks",
+            "us equity",
+            "us equities",
+            "us stock",
+            "us stocks",
+            "u s equity",
+            "u s stocks",
+            "domestic equity",
+            "domestic stock",
+            "domestic stocks",
+            "large cap",
+            "us large cap",
+            "large cap equity",
+            "common stock",
+            "common stocks",
+        )
+    },
+    **{
+        w: _A.US_SMALL_CAP
+        for w in (
+            "small cap",
+            "us small cap",
+            "small cap equity",
+            "small cap stocks",
+            "small mid cap",
+        )
+    },
+    **{
+        w: _A.INTL_EQUITY
+        for w in (
+            "international",
+            "intl",
+            "international equity",
+            "international equities",
+            "international stock",
+            "international stocks",
+            "intl equity",
+            "foreign equity",
+            "foreign stock",
+            "foreign stocks",
+            "developed markets",
+            "developed international",
+            "global ex us",
+            "non us equity",
+        )
+    },
+    **{
+        w: _A.EMERGING_EQUITY
+        for w in (
+            "emerging",
+            "emerging markets",
+            "emerging market",
+            "emerging markets equity",
+            "em equity",
+            "emerging equity",
+        )
+    },
+    **{
+        w: _A.US_BONDS
+        for w in (
+            "bond",
+            "bonds",
+            "fixed income",
+            "us bonds",
+            "us bond",
+            "aggregate bond",
+            "aggregate bonds",
+            "core bond",
+            "core bonds",
+            "investment grade",
+            "corporate bonds",
+            "taxable bonds",
+            "us fixed income",
+        )
+    },
+    **{
+        w: _A.TREASURIES
+        for w in (
+            "treasury",
+            "treasuries",
+            "us treasury",
+            "us treasuries",
+            "government bonds",
+            "government",
+            "govt bonds",
+            "us government",
+        )
+    },
+    **{w: _A.TIPS for w in ("tips", "inflation protected", "inflation protected bonds")},
+    **{
+        w: _A.MUNICIPALS
+        for w in ("muni", "munis", "municipal", "municipals", "municipal bonds", "tax exempt")
+    },
+    **{w: _A.HIGH_YIELD for w in ("high yield", "high yield bonds", "junk bonds")},
+    **{
+        w: _A.INTL_BONDS
+        for w in (
+            "international bonds",
+            "intl bonds",
+            "global bonds",
+            "foreign bonds",
+            "international fixed income",
+            "emerging markets bonds",
+        )
+    },
+    **{w: _A.REAL_ESTATE for w in ("real estate", "reit", "reits", "real estate investment trust")},
+    **{
+        w: _A.COMMODITIES
+        for w in ("commodities", "commodity", "gold", "precious metals", "natural resources")
+    },
+    **{
+        w: _A.CASH
+        for w in (
+            "cash",
+            "money market",
+            "money markets",
+            "cash equivalents",
+            "cash and equivalents",
+            "cash and money market",
+            "cash money market",
+            "cash and cash investments",
+            "cash cash investments",
+            "money market funds",
+            "cash and sweep",
+        )
+    },
+}
+
+
+def class_from_text(text: str) -> AssetClass | None:
+    """Map free text ("Fixed Income", "Real Estate", "us_equity") to an AssetClass, or None."""
+    return _TEXT.get(normalize(text)) if text else None
+
+
+def classify(
+    positions: list[Position],
+    hints: list[tuple[str, str]],
+    securities: SecurityMaster | None,
+) -> list[ImportIssue]:
+    """Set asset_class and is_cash in place; warn once per symbol the reference data lacks."""
+    issues: list[ImportIssue] = []
+    warned: set[str] = set()
+    for pos, (class_text, type_text) in zip(positions, hints, strict=True):
+        ref = securities.get(pos.symbol) if securities is not None else None
+        if ref is not None and str(ref["kind"]) == "money_market":
+            pos.is_cash = True
+        if pos.is_cash:
+            pos.asset_class = AssetClass.CASH
+            continue
+        from_file = class_from_text(class_text)
+        from_ref = str(ref["asset_class"]) if ref is not None else None
+        if from_ref is not None and from_ref not in _VALUES:
+            from_ref = None
+        chosen = from_file or from_ref or class_from_text(type_text) or AssetClass.UNCLASSIFIED
+        pos.asset_class = str(chosen)
+        if securities is not None and ref is None and pos.symbol not in warned:
+            warned.add(pos.symbol)
+            issues.append(
+                ImportIssue(
+                    line=pos.lines[0] if pos.lines else None,
+                    severity="warning",
+                    message=(
+                        f"{pos.symbol} is not in the reference data; kept, classified as "
+                        f"{pos.asset_class}, never traded"
+                    ),
+                )
+            )
+    return issues

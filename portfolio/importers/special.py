@@ -1,0 +1,140 @@
+"""Recognise rows that are in the table but are not holdings: totals, pending activity, cash lines,
+disclaimers. Each phrase is one a custodian really writes; they are applied to every format because
+real files mix conventions (a Schwab file re-saved by a plain spreadsheet keeps its total rows).
+"""
+
+from __future__ import annotations
+
+import re
+
+from portfolio.importers.headers import normalize
+
+SUMMARY_WORDS = frozenset(
+    {
+        "account total",
+        "account totals",
+        "total",
+        "totals",
+        "grand total",
+        "subtotal",
+        "sub total",
+        "positions total",
+        "total positions",
+        "portfolio total",
+        "total portfolio",
+        "total account value",
+        "accounts total",
+        "total market value",
+        "net account value",
+    }
+)
+
+# Symbol cells that mean "this row is the account's cash" (Schwab, E*TRADE, plain sheets).
+CASH_WORDS = frozenset(
+    {
+        "cash",
+        "cash cash investments",
+        "cash and cash investments",
+        "cash money market",
+        "cash and money market",
+        "cash balance",
+        "cash sweep",
+        "cash sweep vehicle",
+        "cash equivalents",
+        "cash and sweep",
+        "core cash",
+        "usd cash",
+        "cash usd",
+        "money market sweep",
+        "sweep",
+        "cash investments",
+    }
+)
+
+FOOTER_PREFIXES = (
+    "the data and information",
+    "brokerage services",
+    "date downloaded",
+    "generated at",
+    "downloaded on",
+    "data as of",
+    "as of",
+    "information provided",
+    "this information",
+    "these figures",
+    "fidelity brokerage",
+    "fidelity investments",
+    "charles schwab",
+    "schwab",
+    "e trade",
+    "etrade",
+    "vanguard brokerage",
+    "interactive brokers",
+    "all data",
+    "values are",
+    "prices are",
+    "securities products",
+    "investment products",
+    "not fdic",
+    "disclaimer",
+    "important",
+    "note",
+    "notes",
+    "footnote",
+    "for more information",
+    "please",
+    "copyright",
+    "quotes",
+    "market data",
+    "total may",
+)
+
+_TITLE_RE = re.compile(r"^positions\s+for\s+(?:account\s+)?(.+?)\s+as\s+of\b", re.IGNORECASE)
+
+
+def is_summary(text: str) -> bool:
+    low = text.lower()
+    if "total" not in low and "net account" not in low:
+        return False
+    n = normalize(text)
+    return n in SUMMARY_WORDS or n.startswith("account total")
+
+
+def is_cash_word(text: str) -> bool:
+    low = text.lower()
+    if "cash" not in low and "sweep" not in low:
+        return False
+    return normalize(text) in CASH_WORDS
+
+
+def is_pending(text: str) -> bool:
+    return "pending" in text.lower() and normalize(text).startswith("pending activity")
+
+
+def is_footer(text: str) -> bool:
+    """A disclaimer, download stamp or other prose line (never a holding)."""
+    n = normalize(text)
+    if any(n == p or n.startswith(p + " ") for p in FOOTER_PREFIXES):
+        return True
+    words = n.split()
+    return len(words) >= 6 and len(text) >= 40
+
+
+def is_prose(text: str) -> bool:
+    """Looks like words rather than a symbol: has spaces and is long for a ticker."""
+    return " " in text.strip() and len(text.strip()) > 20
+
+
+def title_account(text: str) -> str | None:
+    """Schwab title `Positions for account Individual ...123 as of 08:15 PM ET, 2025/01/17`."""
+    m = _TITLE_RE.match(text.strip())
+    if not m:
+        return None
+    account = m.group(1).strip()
+    if normalize(account).startswith("all accounts"):
+        return None
+    return account
+
+
+def is_title(text: str) -> bool:
+    return bool(_TITLE_RE.match(text.strip())) or normalize(text).startswith("positions for")

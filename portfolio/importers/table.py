@@ -1,0 +1,311 @@
+"""Walk a header-and-rows export and sort every row: holding, cash, not-a-holding, or error.
+
+One state machine serves Schwab, Fidelity, Vanguard, E*TRADE and plain sheets; what differs between
+them is recognised from the rows themselves (titles, account headings, totals, footers), so a file
+that mixes conventions still loads. Numbers are not parsed here: rows become `Candidate`s whose
+cells `build` parses column-wise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from portfolio.importers.headers import ColumnMap, header_of, normalize
+from portfolio.importers.special import (
+    is_cash_word,
+    is_footer,
+    is_pending,
+    is_prose,
+    is_summary,
+    is_title,
+    title_account,
+)
+from portfolio.importers.text import Record
+from portfolio.models import ImportIssue, SkippedRow, UnreadableFileError
+from portfolio.numbers import NumberError, parse_number
+
+HEADER_SEARCH_ROWS = 200
+DEFAULT_ACCOUNT = "Account"
+TRANSACTION_REASON = "transaction history, not a holding"
+_STRONG_FOOTERS = (
+    "the data and information",
+    "brokerage services",
+    "date downloaded",
+    "generated at",
+    "downloaded on",
+)
+
+
+CELL_FIELDS = (
+    "description",
+    "quantity",
+    "price",
+    "value",
+    "cost_basis",
+    "cost_per_share",
+    "acquired",
+    "asset_class",
+    "security_type",
+    "currency",
+    "multiplier",
+)
+_COLUMN_OF = {"value": "market_value"}
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A row that should be a holding, with its cells still as text."""
+
+    rec: Record
+    account: str
+    symbol: str
+    description: str = ""
+    quantity: str = ""
+    price: str = ""
+    value: str = ""
+    cost_basis: str = ""
+    cost_per_share: str = ""
+    acquired: str = ""
+    asset_class: str = ""
+    security_type: str = ""
+    currency: str = ""
+    multiplier: str = ""
+    cash: bool = False
+    lot: bool = False
+
+    @property
+    def line(self) -> int:
+        return self.rec.line
+
+    @property
+    def raw(self) -> str:
+        return self.rec.raw
+
+
+def cell_indexes(cmap: ColumnMap) -> list[int]:
+    """Column index for each of CELL_FIELDS (-1 when the file lacks it)."""
+    return [cmap.index.get(_COLUMN_OF.get(f, f), -1) for f in CELL_FIELDS]
+
+
+@dataclass
+class Sorted:
+    """Rows of one file sorted by what they are."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    skipped: list[SkippedRow] = field(default_factory=list)
+    issues: list[ImportIssue] = field(default_factory=list)
+    header_cells: list[str] = field(default_factory=list)
+    preamble: list[str] = field(default_factory=list)
+
+    def skip(self, rec: Record, reason: str) -> None:
+        self.skipped.append(SkippedRow(line=rec.line, reason=reason, raw=rec.raw))
+
+    def error(self, rec: Record, message: str) -> None:
+        self.issues.append(
+            ImportIssue(line=rec.line, severity="error", message=message, raw=rec.raw)
+        )
+
+
+def find_header(records: list[Record]) -> tuple[int, ColumnMap] | None:
+    seen = 0
+    for i, rec in enumerate(records):
+        if rec.blank or rec.error:
+            continue
+        seen += 1
+        if seen > HEADER_SEARCH_ROWS:
+            return None
+        cmap = header_of(rec.stripped)
+        if cmap is not None and cmap.is_positions and not cmap.is_transactions:
+            return i, cmap
+    return None
+
+
+def no_header_error(name: str) -> UnreadableFileError:
+    label = f"'{name}'" if name else "The file"
+    return UnreadableFileError(
+        f"{label} has no recognisable column header: expected a row naming columns such as "
+        "Symbol, Quantity and Market Value."
+    )
+
+
+def account_of(cmap: ColumnMap, cells: list[str], fallback: str) -> str:
+    name = cmap.get(cells, "account_name").strip()
+    number = cmap.get(cells, "account_number").strip()
+    if name and number:
+        return name if number in name else f"{name} {number}"
+    return name or number or fallback or DEFAULT_ACCOUNT
+
+
+def sort_rows(records: list[Record], name: str) -> Sorted:
+    found = find_header(records)
+    if found is None:
+        raise no_header_error(name)
+    start, cmap = found
+    out = Sorted(header_cells=records[start].stripped)
+    label = _read_preamble(records[:start], out)
+    next_nonblank = _next_nonblank(records)
+
+    mode = "positions"
+    indexes, indexed_for = cell_indexes(cmap), cmap
+    seen_data = False
+    gap = False
+    for i in range(start + 1, len(records)):
+        rec = records[i]
+        if rec.error:
+            out.error(rec, rec.error)
+            continue
+        if rec.blank:
+            gap = gap or seen_data
+            continue
+        header = header_of(rec.stripped)
+        if header is not None:
+            if header.is_transactions:
+                mode = "transactions"
+                out.skip(rec, "transaction history header, not a holding")
+            else:
+                mode, cmap, gap = "positions", header, False
+                out.skip(rec, "column header")
+            continue
+        if mode == "transactions":
+            out.skip(rec, TRANSACTION_REASON)
+            continue
+        nonempty = rec.nonempty
+        first = nonempty[0]
+        if normalize(first).startswith(_STRONG_FOOTERS):
+            out.skip(rec, "disclaimer or download note, not a holding")
+            continue
+        if len(nonempty) == 1:
+            nxt = next_nonblank[i + 1] if i + 1 < len(records) else -1
+            if (
+                nxt >= 0
+                and header_of(records[nxt].stripped) is not None
+                and is_account_heading(first)
+            ):
+                label = first
+                out.skip(rec, f"account heading '{first}'")
+                gap = False
+                continue
+            if is_footer(first) or is_prose(first) or is_title(first):
+                out.skip(rec, "text row (disclaimer or note), not a holding")
+                continue
+        if gap and not _looks_like_data(cmap, rec.stripped):
+            out.skip(rec, "text after the table, not a holding")
+            continue
+        if cmap is not indexed_for:
+            indexes, indexed_for = cell_indexes(cmap), cmap
+        _sort_data_row(rec, cmap, indexes, label, out)
+        seen_data = True
+    return out
+
+
+def _next_nonblank(records: list[Record]) -> list[int]:
+    nxt = [-1] * (len(records) + 1)
+    following = -1
+    for i in range(len(records) - 1, -1, -1):
+        if not records[i].blank:
+            following = i
+        nxt[i] = following
+    return nxt
+
+
+def _read_preamble(records: list[Record], out: Sorted) -> str:
+    """Lines above the header: Schwab's title, an E*TRADE account summary, an account heading."""
+    account = ""
+    titled = False
+    rows = [r for r in records if not r.blank]
+    for k, rec in enumerate(rows):
+        if rec.error:
+            out.error(rec, rec.error)
+            continue
+        first = rec.nonempty[0]
+        out.preamble.append(first)
+        from_title = title_account(first)
+        titled = titled or is_title(first)
+        if from_title:
+            account = from_title
+        elif k > 0 and rows[k - 1].nonempty and normalize(rows[k - 1].nonempty[0]) == "account":
+            account = account or first  # E*TRADE: `Account,Net Account Value,...` then the values
+        elif (
+            k == len(rows) - 1
+            and (rec is records[-1] or titled)
+            and len(rec.nonempty) == 1
+            and is_account_heading(first)
+        ):
+            account = first  # Schwab all-accounts: the first account's heading, right on the header
+        out.skip(rec, "above the column header (title or account summary)")
+    return account
+
+
+def is_account_heading(text: str) -> bool:
+    """A one-cell line directly above a header names the account, unless it is a title or note."""
+    n = normalize(text)
+    return not (
+        is_title(text)
+        or is_footer(text)
+        or " as of " in f" {n} "
+        or n.startswith(
+            (
+                "view",
+                "summary",
+                "positions",
+                "holdings",
+                "portfolio",
+                "export",
+                "generated",
+                "report",
+            )
+        )
+    )
+
+
+def _looks_like_data(cmap: ColumnMap, cells: list[str]) -> bool:
+    symbol = cmap.get(cells, "symbol") or cmap.get(cells, "cusip")
+    if not symbol or " " in symbol.strip() or len(symbol) > 32:
+        return False
+    for col in ("quantity", "market_value"):
+        try:
+            if parse_number(cmap.get(cells, col)) is not None:
+                return True
+        except NumberError:
+            continue
+    return False
+
+
+def _first_amount(cells: list[str]) -> str:
+    for cell in cells:
+        try:
+            if parse_number(cell) is not None:
+                return cell
+        except NumberError:
+            continue
+    return ""
+
+
+def _sort_data_row(
+    rec: Record, cmap: ColumnMap, indexes: list[int], label: str, out: Sorted
+) -> None:
+    cells = rec.stripped
+    symbol = cmap.get(cells, "symbol") or cmap.get(cells, "cusip")
+    description = cmap.get(cells, "description")
+    first = rec.nonempty[0]
+    if is_pending(symbol) or is_pending(description) or is_pending(first):
+        amount = cmap.get(cells, "market_value") or _first_amount(cells[1:])
+        shown = f" ({amount})" if amount else ""
+        out.skip(rec, f"pending activity{shown}, not a holding")
+        return
+    if is_summary(symbol) or is_summary(first):
+        out.skip(rec, f"summary row '{symbol or first}', not a holding")
+        return
+    width = len(rec.cells)
+    if (width > cmap.width and any(cells[cmap.width :])) or width < cmap.used_width:
+        out.error(rec, f"row has {width} fields, header has {cmap.width}")
+        return
+    cash = False
+    if is_cash_word(symbol) or (not symbol and is_cash_word(description)):
+        symbol, cash = "CASH", True
+    elif symbol.endswith("**"):
+        symbol, cash = symbol.rstrip("*").strip(), True
+    values = [cells[i] if 0 <= i < width else "" for i in indexes]
+    out.candidates.append(
+        Candidate(rec, account_of(cmap, cells, label), symbol, *values, cash=cash)  # type: ignore[arg-type]
+    )

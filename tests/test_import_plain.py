@@ -1,0 +1,202 @@
+"""Plain spreadsheets: column synonyms, tax lots, classification, reconciliation, bad rows."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from portfolio.importers import read_holdings
+from portfolio.models import Holdings, ImportIssue
+from portfolio.securities import SecurityMaster
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "import"
+
+
+def errors(h: Holdings) -> list[ImportIssue]:
+    return [i for i in h.issues if i.severity == "error"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Symbol,Quantity,Price,Market Value",
+        "ticker,shares,last price,value",
+        "  TICKER  ,  Units ,Close,Current Value",
+        "Sym,Qty,Closing Price,Mkt Val",
+        "Symbol,Qty (Quantity),Price,Mkt Val (Market Value)",
+        "Market Value,Price,Quantity,Symbol",
+    ],
+)
+def test_columns_by_name_with_synonyms(header: str) -> None:
+    names = [c.strip().lower() for c in header.split(",")]
+    cells = {"sym": "AAPL", "qty": "10", "price": "200", "value": "2000"}
+    order = [
+        "value"
+        if ("val" in n or n == "value")
+        else "price"
+        if ("price" in n or n == "close")
+        else "qty"
+        if n.startswith(("qty", "quantity", "shares", "units"))
+        else "sym"
+        for n in names
+    ]
+    text = header + "\n" + ",".join(cells[k] for k in order) + "\n"
+    h = read_holdings(text)
+    assert h.format == ("schwab" if "(Market Value)" in header else "plain")
+    (p,) = h.positions
+    assert (p.symbol, p.quantity, p.price, p.market_value) == ("AAPL", 10, 200, 2000)
+
+
+def test_price_change_column_is_not_price() -> None:
+    text = "Symbol,Price Change,Price,Quantity\nAAPL,1.5,200,10\n"
+    (p,) = read_holdings(text).positions
+    assert p.price == 200 and p.market_value == 2000
+
+
+def test_lots_fold_into_one_position() -> None:
+    h = read_holdings(FIXTURES / "plain_lots.csv")
+    nvda = next(p for p in h.positions if p.symbol == "NVDA")
+    assert (nvda.account, nvda.quantity, nvda.market_value) == ("Joint", 50, 7500)
+    assert nvda.cost_basis == pytest.approx(2014.3)
+    assert nvda.lines == [2, 3]
+    assert [(lot.quantity, lot.cost_basis, lot.acquired, lot.line) for lot in nvda.lots] == [
+        (40, 520, date(2019, 3, 15), 2),
+        (10, 1494.3, date(2025, 1, 6), 3),
+    ]
+
+
+def test_file_asset_class_wins_then_reference_then_unclassified() -> None:
+    h = read_holdings(FIXTURES / "plain_lots.csv")
+    cls = {p.symbol: p.asset_class for p in h.positions}
+    assert cls["BND"] == "us_bonds"  # "Fixed Income"
+    assert cls["VXUS"] == "intl_equity"  # "International"
+    assert cls["ZZZQ"] == "real_estate"  # unknown symbol, class from the file
+    assert cls["CASH"] == "cash"
+    text = "Symbol,Quantity,Price,Asset Class\nVTI,1,300,Something odd\nZZZQ,1,5,\n"
+    h2 = read_holdings(text)
+    cls2 = {p.symbol: p.asset_class for p in h2.positions}
+    assert cls2 == {"VTI": "us_equity", "ZZZQ": "unclassified"}
+    (warn,) = [i for i in h2.issues if i.severity == "warning"]
+    assert warn.message == (
+        "ZZZQ is not in the reference data; kept, classified as unclassified, never traded"
+    )
+
+
+def test_money_market_per_reference_data_is_cash() -> None:
+    master = SecurityMaster.from_csv(FIXTURES / "reference" / "securities.csv")
+    text = "Symbol,Quantity,Price\nMMKTX,250,1\nAAPL,1,200\n"
+    h = read_holdings(text, securities=master)
+    mm = h.positions[0]
+    assert mm.is_cash and mm.asset_class == "cash" and mm.market_value == 250
+    assert h.positions[1].asset_class == "us_equity"
+
+
+def test_reconciliation_rules() -> None:
+    text = (
+        "Symbol,Quantity,Price,Market Value\n"
+        "AAPL,10,200,\n"  # value from qty x price
+        "MSFT,4,,2000\n"  # price from value / qty
+        "VTI,,300,3000\n"  # quantity from value / price
+        "BND,100,73,7350\n"  # within 1%: file price kept
+        "TLT,-5,88,-440\n"  # short: kept with a warning
+        "GOOGL,10,-5,50\n"  # negative price: error
+        "XOM,0,100,0\n"  # nothing held: skipped
+        "IWM,5,,\n"  # nothing to value it by except reference data
+    )
+    h = read_holdings(text)
+    pos = {p.symbol: p for p in h.positions}
+    assert pos["AAPL"].market_value == 2000
+    assert pos["MSFT"].price == 500
+    assert pos["VTI"].quantity == 10
+    assert pos["BND"].price == 73 and pos["BND"].market_value == 7350
+    assert pos["TLT"].quantity == -5
+    assert any("short position" in i.message and i.line == 6 for i in h.issues)
+    assert [(e.line, e.message) for e in errors(h)] == [(7, "GOOGL: price -5 is negative")]
+    assert any(s.line == 8 and "zero quantity" in s.reason for s in h.skipped)
+    assert pos["IWM"].price and any("reference price" in i.message for i in h.issues)
+
+
+def test_malformed_rows_do_not_stop_good_rows() -> None:
+    text = (
+        "Symbol,Description,Quantity,Price,Market Value\n"
+        "AAPL,Apple,10,200,2000\n"
+        "MSFT,Microsoft,abc,500,\n"
+        ",No symbol,5,10,50\n"
+        "VTI,Total market,1,300,300,extra,fields\n"
+        "BND,Bond,2\n"
+        "NVDA,Nvidia,3,zz,\n"
+        "VXUS,Intl,5,60,300\n"
+    )
+    h = read_holdings(text)
+    assert [p.symbol for p in h.positions] == ["AAPL", "VXUS"]
+    assert [(e.line, e.message) for e in errors(h)] == [
+        (3, "quantity 'abc' is not a number"),
+        (4, "missing symbol"),
+        (5, "row has 7 fields, header has 5"),
+        (6, "row has 3 fields, header has 5"),
+        (7, "price 'zz' is not a number"),
+    ]
+    assert errors(h)[0].raw == "MSFT,Microsoft,abc,500,"
+
+
+def test_cost_garbage_keeps_the_holding_with_a_warning() -> None:
+    h = read_holdings("Symbol,Quantity,Price,Cost Basis\nAAPL,1,200,lots\n")
+    (p,) = h.positions
+    assert p.cost_basis is None
+    assert any(i.severity == "warning" and "cost basis 'lots'" in i.message for i in h.issues)
+
+
+def test_every_number_format_in_a_file() -> None:
+    text = (
+        "Symbol,Quantity,Price,Market Value\n"
+        'AAPL,10,$200.00,"$2,000.00"\n'
+        "MSFT,(2),$500,($1000)\n"
+        'VTI, 3 ,"300",+$900.00\n'
+        "BND,\u22124,$73,$-292\n"
+        "TLT,n/a,88,880\n"
+        "IWM,--,200,2000\n"
+    )
+    h = read_holdings(text)
+    pos = {p.symbol: p for p in h.positions}
+    assert pos["AAPL"].market_value == 2000
+    assert (pos["MSFT"].quantity, pos["MSFT"].market_value) == (-2, -1000)
+    assert pos["VTI"].market_value == 900
+    assert (pos["BND"].quantity, pos["BND"].market_value) == (-4, -292)
+    assert pos["TLT"].quantity == 10 and pos["IWM"].quantity == 10
+    assert not errors(h)
+
+
+def test_same_symbol_in_two_accounts_stays_apart() -> None:
+    text = "Account,Symbol,Quantity,Price\nA,AAPL,1,200\nB,AAPL,2,200\nA,AAPL,3,200\n"
+    h = read_holdings(text)
+    assert [(p.account, p.quantity, p.lines) for p in h.positions] == [
+        ("A", 4, [2, 4]),
+        ("B", 2, [3]),
+    ]
+
+
+def test_bad_acquired_date_warns_but_keeps_the_lot() -> None:
+    h = read_holdings("Symbol,Quantity,Price,Acquired\nAAPL,1,200,someday\n")
+    assert h.positions[0].lots[0].acquired is None
+    assert any("acquired date 'someday'" in i.message for i in h.issues)
+
+
+def test_fifty_thousand_rows_import_quickly() -> None:
+    import time
+
+    symbols = ["AAPL", "MSFT", "VTI", "BND", "VXUS", "NVDA", "ZZZQ", "GOOGL"]
+    rows = [
+        f"Acct{i % 37},{symbols[i % 8]},Desc {i},{i % 97 + 1},$1{i % 13}.25,"
+        f'"$1,{i % 1000:03d}.00",2020-01-{i % 28 + 1:02d}'
+        for i in range(50_000)
+    ]
+    text = "Account,Symbol,Description,Quantity,Cost Basis,Market Value,Acquired\n"
+    text += "\n".join(rows) + "\n"
+    start = time.perf_counter()
+    h = read_holdings(text.encode())
+    elapsed = time.perf_counter() - start
+    assert sum(len(p.lines) for p in h.positions) == 50_000
+    assert len(h.positions) == 37 * 8
+    assert elapsed < 5.0, f"50k rows took {elapsed:.2f}s"
