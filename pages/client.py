@@ -78,8 +78,10 @@ widgets.positions_table(holdings)
 
 # ---- Notes -> mandate --------------------------------------------------------------------------
 st.subheader("Client notes and mandate")
+if "notes_box" not in st.session_state:
+    st.session_state["notes_box"] = state.get(state.NOTES, "") or ""
 notes = st.text_area(
-    "Client notes", key="notes_box", value=state.get(state.NOTES, ""), height=90,
+    "Client notes", key="notes_box", height=90,
     placeholder="e.g. 58, retiring in 7 years, moderate risk, needs 3% income, ESG-only, "
                 "max 5% single name",
 )
@@ -113,7 +115,7 @@ with st.form("mandate_form"):
                           format_func=lambda s: s.replace("_", " "))
     syms = c3.text_input("Excluded symbols", value=", ".join(m.excluded_symbols))
     cap = c4.number_input("Single-name cap (%)", 0.0, 100.0,
-                          value=(m.single_name_cap or 0) * 100, step=0.5,
+                          value=float(m.single_name_cap or 0) * 100, step=0.5,
                           help="Single stocks only; diversified funds are exempt. 0 = none")
     c1, c2, c3, c4 = st.columns(4)
     floor = c1.number_input("Cash floor (%)", 0.0, 100.0, value=m.cash_floor * 100, step=0.5)

@@ -80,7 +80,7 @@ with st.form("defaults_form"):
     band_abs = c[0].number_input("Band, absolute (points)", 0.5, 50.0, value=d.band_abs * 100)
     band_rel = c[1].number_input("Band, relative (%)", 1.0, 200.0, value=d.band_rel * 100)
     cap = c[2].number_input("Single-name cap (%)", 0.0, 100.0,
-                            value=(d.single_name_cap or 0) * 100)
+                            value=float(d.single_name_cap or 0) * 100)
     floor = c[3].number_input("Cash floor (%)", 0.0, 100.0, value=d.cash_floor * 100)
     min_trade = c[4].number_input("Minimum trade ($)", 0.0, 1e6, value=d.min_trade_value)
     if st.form_submit_button("Save defaults"):

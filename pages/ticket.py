@@ -89,7 +89,7 @@ def ticket() -> None:
                   type="primary" if decision == "VETO" else "secondary",
                   on_click=decide, args=([tid], False))
         if decision:
-            row[9].caption(f"{decision.lower()}d by {t['decision']['decided_by']}")
+            row[9].caption(f"{decision.lower()}d by {t['decision']['by']}")
 
     chosen = {t["trade_id"] for t in trades
               if (t.get("decision") or {}).get("decision") == "APPROVE"}
@@ -103,10 +103,14 @@ def ticket() -> None:
     go = c1.button("Execute approved trades", type="primary", key="execute",
                    disabled=not who or not chosen or run["status"] in FINAL)
     if pending and not executed:
-        c2.caption(f"{len(pending)} compliant trade(s) still undecided: executing now leaves "
-                   "them out.")
+        c2.caption(f"{len(pending)} compliant trade(s) still undecided: executing now records "
+                   "them as vetoed and leaves them out.")
     if go:
         try:
+            if pending:
+                # Executing is the advisor's word on the undecided trades too: record it.
+                ledger.decide(rid, veto=[t["trade_id"] for t in pending], by=who,
+                              reason="not approved when the advisor executed")
             report = execute_run(ledger, rid, paper_broker(ledger))
             st.session_state["execution_status"] = report.status
         except LedgerError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from portfolio.ledger import Ledger, open_ledger
+from portfolio.ledger import Ledger, open_ledger, paper_broker, recover
 from portfolio.model_portfolios import all_models
 from portfolio.models import ModelPortfolio
 from portfolio.securities import SecurityMaster, load_securities
@@ -12,8 +12,11 @@ from portfolio.securities import SecurityMaster, load_securities
 
 @st.cache_resource(show_spinner=False)
 def ledger() -> Ledger:
-    """One connection pool per server process; migrations run on first use."""
-    return open_ledger()
+    """One connection pool per server process; migrations run on first use, and orders a crash
+    left without an outcome are finished before anyone sees the ticket."""
+    ledger = open_ledger()
+    recover(ledger, paper_broker(ledger))
+    return ledger
 
 
 @st.cache_resource(show_spinner=False)

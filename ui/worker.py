@@ -100,8 +100,9 @@ def _work(
     writer = _Writer(ledger, run_id)
     usage: dict[str, dict[str, Any]] = {}
     try:
+        extra: dict[str, Any] = {"model": model} if model is not None else {}
         for ev in run_crew(holdings, notes, mandate_override=mandate, settings=settings,
-                           model=model, run_id=run_id):
+                           run_id=run_id, **extra):
             writer.add(ev)
             if isinstance(ev, UsageReported) and ev.agent:
                 usage[ev.agent] = ev.usage.model_dump(mode="json")

@@ -1,0 +1,137 @@
+"""Ledger throughput: decisions per second and executions (fills) per second, per backend.
+
+    python bench/ledger.py [--runs 20] [--trades 10]
+
+Each decision is its own transaction, as when an advisor clicks approve on one trade; each
+execution is an order journaled, sent to the paper broker (its book in the same database) and its
+fill journaled, both hash-chained. SQLite is a WAL file in a temporary directory; PostgreSQL is a
+throwaway server with durable settings (fsync on), skipped with a message if not installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from pg_server import INSTALL_HINT, TempPostgres, find_bindir  # noqa: E402
+
+from portfolio.ledger import Ledger, execute_run, open_ledger, paper_broker  # noqa: E402
+from portfolio.models import (  # noqa: E402
+    ClientMandate,
+    Holdings,
+    ModelPortfolio,
+    ModelSleeve,
+    Position,
+    RebalanceProposal,
+    Trade,
+)
+
+
+def _proposal(n_trades: int) -> RebalanceProposal:
+    trades = [
+        Trade(
+            id=f"T{i + 1}",
+            account="B1",
+            symbol=f"S{i}",
+            action="BUY",
+            quantity=10,
+            price=50.0,
+            value=500.0,
+            reason="bench",
+        )
+        for i in range(n_trades)
+    ]
+    model = ModelPortfolio(
+        profile="moderate",
+        sleeves=[
+            ModelSleeve(asset_class="us_equity", weight=1.0, vehicle="VTI", esg_vehicle="ESGV")
+        ],
+    )
+    return RebalanceProposal(
+        as_of=date(2025, 6, 30),
+        profile="moderate",
+        mandate=ClientMandate(),
+        model=model,
+        total_value=1e6,
+        cash_value=1e6,
+        cash_after=1e6 - 500 * n_trades,
+        positions=[],
+        trades=trades,
+        post_trade_weights={},
+        asset_class_weights={},
+        turnover=0.0,
+    )
+
+
+def measure(ledger: Ledger, runs: int, trades: int) -> tuple[float, float]:
+    holdings = Holdings(
+        source="bench.csv",
+        positions=[
+            Position(
+                account="B1",
+                symbol="SPAXX",
+                quantity=1e6,
+                price=1.0,
+                market_value=1e6,
+                is_cash=True,
+                asset_class="cash",
+            )
+        ],
+    )
+    ids = []
+    for _ in range(runs):
+        run_id = ledger.create_run(holdings=holdings, source_bytes=b"bench", filename="bench.csv")
+        ledger.save_proposal(run_id, _proposal(trades))
+        ids.append(run_id)
+    start = time.perf_counter()
+    for run_id in ids:
+        for i in range(trades):
+            ledger.decide(run_id, approve=[f"T{i + 1}"], by="bench")
+    decisions = runs * trades / (time.perf_counter() - start)
+    broker = paper_broker(ledger)
+    start = time.perf_counter()
+    for run_id in ids:
+        execute_run(ledger, run_id, broker)
+    executions = runs * trades / (time.perf_counter() - start)
+    assert ledger.verify().ok
+    return decisions, executions
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--trades", type=int, default=10)
+    args = parser.parse_args()
+    print(f"{args.runs} runs x {args.trades} trades; one transaction per decision")
+    print(f"{'backend':<12}{'decisions/s':>14}{'executions/s':>15}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ledger = open_ledger(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        d, e = measure(ledger, args.runs, args.trades)
+        ledger.close()
+    print(f"{'sqlite':<12}{d:>14,.0f}{e:>15,.0f}")
+
+    if find_bindir() is None:
+        print(f"{'postgresql':<12}  skipped: no server binaries ({INSTALL_HINT})")
+        return 0
+    server = TempPostgres(durable=True).start()
+    try:
+        ledger = open_ledger(server.url(server.create_database()))
+        d, e = measure(ledger, args.runs, args.trades)
+        ledger.close()
+    finally:
+        server.stop()
+    print(f"{'postgresql':<12}{d:>14,.0f}{e:>15,.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

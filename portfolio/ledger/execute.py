@@ -1,0 +1,98 @@
+"""Executing a run: journal the orders, ask the broker, journal each outcome, snapshot the result.
+
+The order is written before the broker is asked, and the broker answers a repeated client order
+id with its original fill, so a run executed twice at once, or again after a crash at any point,
+still ends with exactly one fill per trade.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from portfolio.broker import Broker, Order, PaperBroker
+from portfolio.ledger.paper_book import LedgerOrderBook
+from portfolio.ledger.store import Ledger
+
+
+@dataclass
+class ExecutionReport:
+    run_id: str
+    status: str
+    submitted: list[str] = field(default_factory=list)
+    recorded: list[str] = field(default_factory=list)
+    snapshot_id: int | None = None
+    executions: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "submitted": self.submitted,
+            "newly_recorded": self.recorded,
+            "snapshot_id": self.snapshot_id,
+            "executions": self.executions,
+        }
+
+
+def paper_broker(ledger: Ledger) -> PaperBroker:
+    """The default broker, configured by REBALANCE_PAPER_COMMISSION (per order, USD),
+    REBALANCE_PAPER_COMMISSION_BPS, REBALANCE_PAPER_SLIPPAGE_BPS and REBALANCE_PAPER_LATENCY (s)."""
+
+    def num(name: str) -> float:
+        raw = os.environ.get(name, "").strip()
+        try:
+            return float(raw) if raw else 0.0
+        except ValueError as exc:
+            raise ValueError(f"{name} must be a number, not {raw!r}") from exc
+
+    return PaperBroker(
+        LedgerOrderBook(ledger.engine),
+        commission_per_order=num("REBALANCE_PAPER_COMMISSION"),
+        commission_bps=num("REBALANCE_PAPER_COMMISSION_BPS"),
+        slippage_bps=num("REBALANCE_PAPER_SLIPPAGE_BPS"),
+        latency=num("REBALANCE_PAPER_LATENCY"),
+    )
+
+
+def _drive(ledger: Ledger, broker: Broker, orders: list[Order]) -> tuple[list[str], list[str]]:
+    submitted, recorded = [], []
+    for order in orders:
+        fill = broker.submit(order)
+        submitted.append(order.client_order_id)
+        if ledger.record_fill(fill, broker.name):
+            recorded.append(order.client_order_id)
+    return submitted, recorded
+
+
+def execute_run(ledger: Ledger, run_id: str, broker: Broker) -> ExecutionReport:
+    orders = ledger.send_orders(run_id, broker.name)
+    submitted, recorded = _drive(ledger, broker, orders)
+    snapshot = ledger.write_execution_snapshot(run_id)
+    return ExecutionReport(
+        run_id=run_id,
+        status=ledger.refresh_status(run_id),
+        submitted=submitted,
+        recorded=recorded,
+        snapshot_id=snapshot,
+        executions=ledger.executions(run_id),
+    )
+
+
+def recover(ledger: Ledger, broker: Broker) -> list[ExecutionReport]:
+    """Finish orders a crashed process left without an outcome (run this on start)."""
+    reports = []
+    for run_id in ledger.pending_runs():
+        orders = ledger.pending_orders(run_id)
+        submitted, recorded = _drive(ledger, broker, orders)
+        reports.append(
+            ExecutionReport(
+                run_id=run_id,
+                status=ledger.refresh_status(run_id),
+                submitted=submitted,
+                recorded=recorded,
+                snapshot_id=ledger.write_execution_snapshot(run_id),
+            )
+        )
+    return reports

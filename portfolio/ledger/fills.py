@@ -1,0 +1,102 @@
+"""Holdings after fills: what the paper broker's executions leave in each account."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from portfolio.models import AssetClass, Holdings, Lot, Position
+
+CASH_SYMBOL = "CASH"
+EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class AppliedFill:
+    account: str
+    symbol: str
+    action: str
+    quantity: float
+    price: float
+    commission: float
+    asset_class: str
+    on: date
+
+
+def _cash_position(positions: list[Position], account: str) -> Position:
+    for p in positions:
+        if p.account == account and p.is_cash:
+            return p
+    cash = Position(
+        account=account,
+        symbol=CASH_SYMBOL,
+        description="Cash",
+        quantity=0.0,
+        price=1.0,
+        market_value=0.0,
+        asset_class=AssetClass.CASH,
+        is_cash=True,
+    )
+    positions.append(cash)
+    return cash
+
+
+def _sell_lots(lots: list[Lot], quantity: float) -> list[Lot]:
+    """First in, first out; cost basis shrinks in proportion to the shares left in a lot."""
+    left, kept = quantity, []
+    for lot in lots:
+        take = min(left, lot.quantity)
+        left -= take
+        remaining = lot.quantity - take
+        if remaining > EPS:
+            basis = None if lot.cost_basis is None else lot.cost_basis * remaining / lot.quantity
+            kept.append(lot.model_copy(update={"quantity": remaining, "cost_basis": basis}))
+    return kept
+
+
+def apply_fills(holdings: Holdings, fills: Iterable[AppliedFill], source: str = "") -> Holdings:
+    positions = [p.model_copy(deep=True) for p in holdings.positions]
+    for f in fills:
+        notional = f.quantity * f.price
+        cash = _cash_position(positions, f.account)
+        pos = next(
+            (
+                p
+                for p in positions
+                if p.account == f.account and p.symbol.upper() == f.symbol.upper() and not p.is_cash
+            ),
+            None,
+        )
+        if f.action == "BUY":
+            if pos is None:
+                pos = Position(
+                    account=f.account,
+                    symbol=f.symbol,
+                    quantity=0.0,
+                    price=f.price,
+                    market_value=0.0,
+                    asset_class=f.asset_class,
+                )
+                positions.append(pos)
+            pos.lots.append(
+                Lot(quantity=f.quantity, cost_basis=notional + f.commission, acquired=f.on)
+            )
+            pos.quantity += f.quantity
+            if pos.cost_basis is not None or len(pos.lots) == 1:
+                pos.cost_basis = (pos.cost_basis or 0.0) + notional + f.commission
+            cash.quantity -= notional + f.commission
+        else:
+            if pos is None:
+                raise ValueError(f"cannot apply a sale of {f.symbol} in {f.account}: not held")
+            if pos.lots:
+                pos.lots = _sell_lots(pos.lots, f.quantity)
+            if pos.cost_basis is not None and pos.quantity > EPS:
+                pos.cost_basis *= max(pos.quantity - f.quantity, 0.0) / pos.quantity
+            pos.quantity -= f.quantity
+            cash.quantity += notional - f.commission
+        pos.price = f.price
+        pos.market_value = round(pos.quantity * f.price, 2)
+        cash.market_value = round(cash.quantity * (cash.price or 1.0), 2)
+    kept = [p for p in positions if p.is_cash or abs(p.quantity) > EPS]
+    return Holdings(source=source or holdings.source, format=holdings.format, positions=kept)

@@ -1,0 +1,212 @@
+"""Tables of the ledger. Alembic migrations in portfolio/migrations create exactly these.
+
+Decisions and executions are journals: rows are only ever inserted, and each carries `seq`,
+`prev_hash` and `hash` so an edit or deletion breaks the chain. Their timestamps are ISO text so
+the hashed content reads back byte-for-byte on every backend.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Client(Base):
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Snapshot(Base):
+    """Holdings as uploaded (kind 'upload') or as left by an execution (kind 'execution')."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (
+        UniqueConstraint("run_id", "kind", "sha256", name="uq_snapshots_run_kind_sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    format: Mapped[str] = mapped_column(String(50))
+    source: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    holdings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    import_report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    run_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), nullable=True)
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"), nullable=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    mandate: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    model_portfolio: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    agents: Mapped[dict[str, Any]] = mapped_column(JSON, doc="agent -> {provider, model}")
+    prompt_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Proposal(Base):
+    __tablename__ = "proposals"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TradeRow(Base):
+    """One proposed trade, flattened so decisions and orders can refer to it by `id`."""
+
+    __tablename__ = "trades"
+    __table_args__ = (UniqueConstraint("run_id", "trade_id", name="uq_trades_run_trade"),)
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True, doc="'{run_id}-{trade_id}'")
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    trade_id: Mapped[str] = mapped_column(String(32))
+    ordinal: Mapped[int] = mapped_column(Integer)
+    account: Mapped[str] = mapped_column(String(100))
+    symbol: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[float] = mapped_column(Float)
+    price: Mapped[float] = mapped_column(Float)
+    value: Mapped[float] = mapped_column(Float)
+    asset_class: Mapped[str] = mapped_column(String(40))
+    order_type: Mapped[str] = mapped_column(String(10))
+    limit_price: Mapped[float | None] = mapped_column(Float, nullable=True)
+    compliance_status: Mapped[str] = mapped_column(String(10))
+    compliance_rules: Mapped[list[str]] = mapped_column(JSON)
+    compliance_reasons: Mapped[list[str]] = mapped_column(JSON)
+
+
+class AgentResult(Base):
+    __tablename__ = "agent_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    agent: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(32))
+    provider: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    transcript: Mapped[Any] = mapped_column(JSON)
+    result: Mapped[Any] = mapped_column(JSON, nullable=True)
+    timing: Mapped[dict[str, Any]] = mapped_column(JSON)
+    usage: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RunEvent(Base):
+    __tablename__ = "run_events"
+    __table_args__ = (UniqueConstraint("run_id", "seq", name="uq_run_events_run_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    event: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Decision(Base):
+    """An advisor's approve or veto of one trade; a change of mind is a later row."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    trade_id: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[str] = mapped_column(String(8))
+    decided_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_at: Mapped[str] = mapped_column(String(40))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Execution(Base):
+    """An order sent (stage 'order') or its outcome (stage 'result': FILLED or REJECTED)."""
+
+    __tablename__ = "executions"
+    __table_args__ = (
+        UniqueConstraint("client_order_id", "stage", name="uq_executions_order_stage"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    trade_id: Mapped[str] = mapped_column(String(32))
+    client_order_id: Mapped[str] = mapped_column(String(100), index=True)
+    stage: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(10))
+    account: Mapped[str] = mapped_column(String(100))
+    symbol: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[float] = mapped_column(Float)
+    price: Mapped[float | None] = mapped_column(Float, nullable=True)
+    commission: Mapped[float] = mapped_column(Float)
+    broker: Mapped[str] = mapped_column(String(50))
+    broker_order_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[str] = mapped_column(String(40))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ChainHead(Base):
+    """The latest link of each journal; locked while appending so links never fork."""
+
+    __tablename__ = "chain_heads"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class PaperOrder(Base):
+    """The paper broker's own order book: one row per client order id, whoever asks twice."""
+
+    __tablename__ = "paper_orders"
+
+    client_order_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    broker_order_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(10))
+    quantity: Mapped[float] = mapped_column(Float)
+    price: Mapped[float | None] = mapped_column(Float, nullable=True)
+    commission: Mapped[float] = mapped_column(Float)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    filled_at: Mapped[str] = mapped_column(String(40))
+
+
+JOURNALS: dict[str, type[Decision] | type[Execution]] = {
+    "decisions": Decision,
+    "executions": Execution,
+}

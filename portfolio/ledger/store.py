@@ -1,0 +1,831 @@
+"""The Ledger: every read and write of runs, decisions and executions goes through here.
+
+Each public method is one transaction. Writes that must not interleave (decisions and orders of one
+run, links of a journal) lock the run row and the chain head; on SQLite every write transaction
+takes the database write lock up front instead. A method that raises has written nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from portfolio.broker import Fill, Order, client_order_id, now_iso
+from portfolio.ledger import chain, status
+from portfolio.ledger.engine import WRITE
+from portfolio.ledger.errors import (
+    ConflictError,
+    LedgerError,
+    NothingToExecute,
+    UnknownRun,
+    UnknownTrade,
+)
+from portfolio.ledger.fills import AppliedFill, apply_fills
+from portfolio.ledger.schema import (
+    AgentResult,
+    ChainHead,
+    Client,
+    Decision,
+    Execution,
+    Proposal,
+    Run,
+    RunEvent,
+    Snapshot,
+    TradeRow,
+)
+from portfolio.models import ClientMandate, Holdings, ModelPortfolio, RebalanceProposal
+
+DECISIONS = ("APPROVE", "VETO")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+def new_run_id() -> str:
+    """Date-prefixed so ids sort by day and read well in an order file; random so replicas agree."""
+    return f"{_now():%Y%m%d}-{secrets.token_hex(4)}"
+
+
+def import_report(holdings: Holdings) -> dict[str, Any]:
+    return {
+        "format": holdings.format,
+        "positions": len(holdings.positions),
+        "total_value": holdings.total_value,
+        "issues": [i.model_dump(mode="json") for i in holdings.issues],
+        "skipped": [s.model_dump(mode="json") for s in holdings.skipped],
+    }
+
+
+def client_key(holdings: Holdings | None, filename: str) -> tuple[str, str]:
+    """(key, name): a client is recognised by its set of account numbers, else by file name."""
+    accounts = holdings.accounts if holdings else []
+    name = Path(filename).stem or "client"
+    return ("accounts:" + ",".join(accounts) if accounts else f"file:{name}"), name
+
+
+class Ledger:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---------------------------------------------------------------- transactions
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            yield s
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            s.connection(execution_options={WRITE: True})
+            yield s
+
+    def _run(self, s: Session, run_id: str, lock: bool = False) -> Run:
+        stmt = select(Run).where(Run.id == run_id)
+        run = s.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
+        if run is None:
+            raise UnknownRun(f"no run {run_id!r} (see `runs` for the list)")
+        return run
+
+    # ---------------------------------------------------------------- clients and snapshots
+
+    def _client(self, s: Session, key: str, name: str) -> Client:
+        found = s.execute(select(Client).where(Client.key == key)).scalar_one_or_none()
+        if found:
+            return found
+        try:
+            with s.begin_nested():
+                client = Client(key=key, name=name, created_at=_now())
+                s.add(client)
+            return client
+        except IntegrityError:  # another replica added it first
+            return s.execute(select(Client).where(Client.key == key)).scalar_one()
+
+    def _snapshot(
+        self,
+        s: Session,
+        client: Client,
+        holdings: Holdings,
+        source_bytes: bytes | None,
+        filename: str,
+        kind: str = "upload",
+        run_id: str | None = None,
+    ) -> Snapshot:
+        body = holdings.model_dump(mode="json")
+        digest = hashlib.sha256(
+            source_bytes if source_bytes is not None else chain.canonical_json(body).encode()
+        ).hexdigest()
+        snap = Snapshot(
+            client_id=client.id,
+            kind=kind,
+            filename=filename,
+            sha256=digest,
+            format=holdings.format,
+            source=source_bytes,
+            holdings=body,
+            import_report=import_report(holdings),
+            run_id=run_id,
+            created_at=_now(),
+        )
+        s.add(snap)
+        s.flush()
+        return snap
+
+    def snapshots(self, run_id: str) -> list[dict[str, Any]]:
+        """The uploaded snapshot the run started from, then any the execution produced."""
+        with self._read() as s:
+            run = self._run(s, run_id)
+            rows = s.execute(
+                select(Snapshot)
+                .where((Snapshot.id == run.snapshot_id) | (Snapshot.run_id == run_id))
+                .order_by(Snapshot.id)
+            ).scalars()
+            return [_snapshot_dict(r) for r in rows]
+
+    def holdings(self, snapshot_id: int) -> Holdings:
+        with self._read() as s:
+            snap = s.get(Snapshot, snapshot_id)
+            if snap is None:
+                raise LedgerError(f"no snapshot {snapshot_id}")
+            return Holdings.model_validate(snap.holdings)
+
+    # ---------------------------------------------------------------- runs
+
+    def create_run(
+        self,
+        *,
+        holdings: Holdings | None = None,
+        source_bytes: bytes | None = None,
+        filename: str = "",
+        client: str | None = None,
+        mandate: ClientMandate | None = None,
+        model: ModelPortfolio | None = None,
+        settings: Mapping[str, Any] | None = None,
+        agents: Mapping[str, Any] | None = None,
+        prompt_version: str | None = None,
+        status: str = status.RUNNING,
+    ) -> str:
+        """Start a run; `agents` maps agent name -> {"provider": ..., "model": ...}."""
+        key, name = client_key(holdings, filename)
+        if client:
+            key, name = f"name:{client}", client
+        run_id = new_run_id()
+        with self._write() as s:
+            owner = self._client(s, key, name)
+            snap = (
+                self._snapshot(s, owner, holdings, source_bytes, filename or holdings.source)
+                if holdings is not None
+                else None
+            )
+            s.add(
+                Run(
+                    id=run_id,
+                    client_id=owner.id,
+                    snapshot_id=snap.id if snap else None,
+                    status=status,
+                    created_at=_now(),
+                    updated_at=_now(),
+                    mandate=mandate.model_dump(mode="json") if mandate else None,
+                    model_portfolio=model.model_dump(mode="json") if model else None,
+                    settings=dict(settings or {}),
+                    agents=dict(agents or {}),
+                    prompt_version=prompt_version,
+                )
+            )
+        return run_id
+
+    def set_run_status(self, run_id: str, new_status: str, error: str | None = None) -> None:
+        """For the crew's lifecycle (RUNNING, FAILED); decided runs derive their own status."""
+        with self._write() as s:
+            run = self._run(s, run_id, lock=True)
+            run.status, run.updated_at = new_status, _now()
+            if error is not None:
+                run.error = error
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        """Fill in settings, agents or prompt_version learnt after the run started."""
+        allowed = {"settings", "agents", "prompt_version"}
+        if unknown := set(fields) - allowed:
+            raise LedgerError(f"cannot update {sorted(unknown)}")
+        with self._write() as s:
+            run = self._run(s, run_id, lock=True)
+            for k, v in fields.items():
+                setattr(run, k, dict(v) if isinstance(v, Mapping) else v)
+            run.updated_at = _now()
+
+    def save_proposal(self, run_id: str, proposal: RebalanceProposal) -> dict[str, str]:
+        """Store the proposal and its trades; returns trade id -> stored id (= client order id)."""
+        ids = [t.id for t in proposal.trades]
+        if len(set(ids)) != len(ids):
+            raise ConflictError("the proposal repeats a trade id")
+        with self._write() as s:
+            run = self._run(s, run_id, lock=True)
+            if s.get(Proposal, run_id) is not None:
+                raise ConflictError(f"run {run_id} already has a proposal")
+            body = proposal.model_dump(mode="json")
+            s.add(
+                Proposal(
+                    run_id=run_id,
+                    body=body,
+                    sha256=hashlib.sha256(chain.canonical_json(body).encode()).hexdigest(),
+                    created_at=_now(),
+                )
+            )
+            stored = {}
+            for n, t in enumerate(proposal.trades):
+                stored[t.id] = client_order_id(run_id, t.id)
+                s.add(
+                    TradeRow(
+                        id=stored[t.id],
+                        run_id=run_id,
+                        trade_id=t.id,
+                        ordinal=n,
+                        account=t.account,
+                        symbol=t.symbol,
+                        action=t.action,
+                        quantity=t.quantity,
+                        price=t.price,
+                        value=t.value,
+                        asset_class=str(t.asset_class),
+                        order_type=t.order_type,
+                        limit_price=t.limit_price,
+                        compliance_status=t.compliance.status,
+                        compliance_rules=list(t.compliance.rules),
+                        compliance_reasons=list(t.compliance.reasons),
+                    )
+                )
+            run.mandate = run.mandate or proposal.mandate.model_dump(mode="json")
+            run.model_portfolio = run.model_portfolio or proposal.model.model_dump(mode="json")
+            run.status, run.updated_at = status.PENDING_REVIEW, _now()
+        return stored
+
+    def proposal(self, run_id: str) -> RebalanceProposal:
+        with self._read() as s:
+            self._run(s, run_id)
+            row = s.get(Proposal, run_id)
+            if row is None:
+                raise LedgerError(f"run {run_id} has no proposal yet")
+            return RebalanceProposal.model_validate(row.body)
+
+    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Newest first, with client, source file and trade counts for a listing."""
+        with self._read() as s:
+            counts = (
+                select(TradeRow.run_id, func.count().label("n"))
+                .group_by(TradeRow.run_id)
+                .subquery()
+            )
+            rows = s.execute(
+                select(Run, Client.name, Snapshot.filename, counts.c.n)
+                .outerjoin(Client, Client.id == Run.client_id)
+                .outerjoin(Snapshot, Snapshot.id == Run.snapshot_id)
+                .outerjoin(counts, counts.c.run_id == Run.id)
+                .order_by(Run.created_at.desc(), Run.id)
+                .limit(limit)
+            ).all()
+            return [
+                {
+                    "run_id": run.id,
+                    "created_at": _iso(run.created_at),
+                    "status": run.status,
+                    "client": client,
+                    "file": filename,
+                    "profile": (run.mandate or {}).get("risk_profile"),
+                    "trades": n or 0,
+                }
+                for run, client, filename, n in rows
+            ]
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """A run with each trade's compliance verdict, latest decision and execution outcome."""
+        with self._read() as s:
+            run = self._run(s, run_id)
+            client = s.get(Client, run.client_id) if run.client_id else None
+            snap = s.get(Snapshot, run.snapshot_id) if run.snapshot_id else None
+            trades = self._trades(s, run_id)
+            latest = self._latest_decisions(s, run_id)
+            outcome = self._outcomes(s, run_id)
+            return {
+                "run_id": run.id,
+                "status": run.status,
+                "created_at": _iso(run.created_at),
+                "updated_at": _iso(run.updated_at),
+                "client": client.name if client else None,
+                "snapshot": _snapshot_dict(snap) if snap else None,
+                "mandate": run.mandate,
+                "model_portfolio": run.model_portfolio,
+                "settings": run.settings,
+                "agents": run.agents,
+                "prompt_version": run.prompt_version,
+                "error": run.error,
+                "trades": [
+                    {
+                        "id": t.id,
+                        "trade_id": t.trade_id,
+                        "account": t.account,
+                        "symbol": t.symbol,
+                        "action": t.action,
+                        "quantity": t.quantity,
+                        "price": t.price,
+                        "value": t.value,
+                        "order_type": t.order_type,
+                        "limit_price": t.limit_price,
+                        "compliance": t.compliance_status,
+                        "rules": t.compliance_rules,
+                        "reasons": t.compliance_reasons,
+                        "decision": _decision_dict(latest[t.trade_id])
+                        if t.trade_id in latest
+                        else None,
+                        "execution": outcome.get(t.trade_id),
+                    }
+                    for t in trades
+                ],
+            }
+
+    def _trades(self, s: Session, run_id: str) -> list[TradeRow]:
+        return list(
+            s.execute(
+                select(TradeRow).where(TradeRow.run_id == run_id).order_by(TradeRow.ordinal)
+            ).scalars()
+        )
+
+    # ---------------------------------------------------------------- agents and events
+
+    def record_agent_result(
+        self,
+        run_id: str,
+        agent: str,
+        transcript: Any,
+        result_json: Any,
+        status: str,
+        timing: Mapping[str, Any] | None = None,
+        usage: Mapping[str, Any] | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+    ) -> int:
+        with self._write() as s:
+            self._run(s, run_id)
+            row = AgentResult(
+                run_id=run_id,
+                agent=agent,
+                status=status,
+                provider=provider,
+                model=model,
+                transcript=transcript,
+                result=result_json,
+                timing=dict(timing or {}),
+                usage=dict(usage or {}),
+                created_at=_now(),
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def agent_results(self, run_id: str) -> list[dict[str, Any]]:
+        with self._read() as s:
+            self._run(s, run_id)
+            rows = s.execute(
+                select(AgentResult).where(AgentResult.run_id == run_id).order_by(AgentResult.id)
+            ).scalars()
+            return [
+                {
+                    "agent": r.agent,
+                    "status": r.status,
+                    "provider": r.provider,
+                    "model": r.model,
+                    "transcript": r.transcript,
+                    "result": r.result,
+                    "timing": r.timing,
+                    "usage": r.usage,
+                    "recorded_at": _iso(r.created_at),
+                }
+                for r in rows
+            ]
+
+    def append_event(self, run_id: str, event_json: Any) -> int:
+        """Append to the run's event log; returns its sequence number (1, 2, ...)."""
+        with self._write() as s:
+            self._run(s, run_id, lock=True)
+            last = s.execute(
+                select(func.max(RunEvent.seq)).where(RunEvent.run_id == run_id)
+            ).scalar_one()
+            seq = (last or 0) + 1
+            s.add(RunEvent(run_id=run_id, seq=seq, event=event_json, created_at=_now()))
+            return seq
+
+    def events(self, run_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
+        """Events after `after_seq`, so a reloaded page resumes where it left off."""
+        with self._read() as s:
+            self._run(s, run_id)
+            rows = s.execute(
+                select(RunEvent)
+                .where(RunEvent.run_id == run_id, RunEvent.seq > after_seq)
+                .order_by(RunEvent.seq)
+            ).scalars()
+            return [{"seq": r.seq, "event": r.event, "at": _iso(r.created_at)} for r in rows]
+
+    # ---------------------------------------------------------------- decisions
+
+    def _latest_decisions(self, s: Session, run_id: str) -> dict[str, Decision]:
+        rows = s.execute(
+            select(Decision).where(Decision.run_id == run_id).order_by(Decision.seq)
+        ).scalars()
+        return {d.trade_id: d for d in rows}
+
+    def _outcomes(self, s: Session, run_id: str) -> dict[str, dict[str, Any]]:
+        """trade id -> {"status": SENT|FILLED|REJECTED, ...} from the execution journal."""
+        rows = s.execute(
+            select(Execution).where(Execution.run_id == run_id).order_by(Execution.seq)
+        ).scalars()
+        out: dict[str, dict[str, Any]] = {}
+        for e in rows:
+            out[e.trade_id] = _execution_dict(e)
+        return out
+
+    def _normalise_ids(self, run_id: str, ids: Sequence[str]) -> list[str]:
+        prefix = f"{run_id}-"
+        return [i.strip().removeprefix(prefix) for i in ids if i.strip()]
+
+    def decide(
+        self,
+        run_id: str,
+        approve: Sequence[str] = (),
+        veto: Sequence[str] = (),
+        by: str = "",
+        reason: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Append one decision per trade; all or nothing.
+
+        Trade ids are the proposal's (T1) or the stored ones ({run_id}-T1). Refused: unknown ids,
+        a trade both approved and vetoed, approving a compliance veto, and re-deciding a trade whose
+        order has been sent.
+        """
+        by = (by or "").strip()
+        if not by:
+            raise LedgerError("a decision needs the name of who made it (--by)")
+        approve, veto = self._normalise_ids(run_id, approve), self._normalise_ids(run_id, veto)
+        if not approve and not veto:
+            raise LedgerError("name at least one trade to approve or veto")
+        if both := sorted(set(approve) & set(veto)):
+            raise ConflictError(f"{', '.join(both)} cannot be both approved and vetoed")
+        for ids in (approve, veto):
+            if dup := sorted({i for i in ids if ids.count(i) > 1}):
+                raise ConflictError(f"{', '.join(dup)} named twice")
+        wanted = {**dict.fromkeys(approve, "APPROVE"), **dict.fromkeys(veto, "VETO")}
+        with self._write() as s:
+            self._run(s, run_id, lock=True)
+            trades = {t.trade_id: t for t in self._trades(s, run_id)}
+            if not trades:
+                raise LedgerError(f"run {run_id} has no trades to decide")
+            if unknown := [i for i in wanted if i not in trades]:
+                raise UnknownTrade(
+                    f"run {run_id} has no trade {', '.join(unknown)} "
+                    f"(its trades: {', '.join(trades)})"
+                )
+            for tid in approve:
+                t = trades[tid]
+                if t.compliance_status == "VETOED":
+                    rule = ", ".join(t.compliance_rules) or "compliance"
+                    raise ConflictError(
+                        f"{tid} was vetoed by compliance ({rule}) and cannot be approved"
+                    )
+            sent = self._outcomes(s, run_id)
+            if already := [i for i in wanted if i in sent]:
+                raise ConflictError(
+                    f"{', '.join(already)} already sent to the broker; the decision is final"
+                )
+            at = now_iso()
+            written = []
+            for tid in sorted(wanted, key=lambda i: trades[i].ordinal):
+                row = chain.append(
+                    s,
+                    Decision,
+                    {
+                        "run_id": run_id,
+                        "trade_id": tid,
+                        "decision": wanted[tid],
+                        "decided_by": by,
+                        "reason": reason or None,
+                        "decided_at": at,
+                    },
+                )
+                written.append(_decision_dict(row))
+            self._refresh_status(s, run_id)
+            return written
+
+    def decisions(self, run_id: str) -> list[dict[str, Any]]:
+        """Every decision on the run in the order made, superseded ones included."""
+        with self._read() as s:
+            self._run(s, run_id)
+            rows = s.execute(
+                select(Decision).where(Decision.run_id == run_id).order_by(Decision.seq)
+            ).scalars()
+            return [_decision_dict(d) for d in rows]
+
+    # ---------------------------------------------------------------- executions
+
+    def _states(self, s: Session, run_id: str) -> list[status.TradeState]:
+        latest = self._latest_decisions(s, run_id)
+        out = self._outcomes(s, run_id)
+        return status.trade_states(
+            [(t.trade_id, t.compliance_status) for t in self._trades(s, run_id)],
+            {k: d.decision for k, d in latest.items()},
+            set(out),
+            {k: v["status"] for k, v in out.items() if v["status"] != "SENT"},
+        )
+
+    def _refresh_status(self, s: Session, run_id: str) -> str:
+        run = self._run(s, run_id)
+        new = status.derive_status(self._states(s, run_id))
+        if run.status != new:
+            run.status, run.updated_at = new, _now()
+        return new
+
+    def refresh_status(self, run_id: str) -> str:
+        with self._write() as s:
+            self._run(s, run_id, lock=True)
+            return self._refresh_status(s, run_id)
+
+    def send_orders(self, run_id: str, broker: str) -> list[Order]:
+        """Journal an order for every approved trade not yet sent; return all orders of the run
+        still awaiting an outcome (this caller's and any a crashed or parallel caller left).
+
+        Raises if a compliance-approved trade is still undecided or nothing was ever approved.
+        """
+        with self._write() as s:
+            self._run(s, run_id, lock=True)
+            s.execute(
+                select(ChainHead).where(ChainHead.name == "executions").with_for_update()
+            ).scalar_one_or_none()
+            states = self._states(s, run_id)
+            if not states:
+                raise NothingToExecute(f"run {run_id} has no trades")
+            if undecided := [x.trade_id for x in states if not x.settled]:
+                raise ConflictError(
+                    f"{', '.join(undecided)} in run {run_id} have no decision yet; "
+                    "approve or veto them first"
+                )
+            if not any(x.approved for x in states):
+                raise NothingToExecute(f"run {run_id} has no approved trades to execute")
+            trades = {t.trade_id: t for t in self._trades(s, run_id)}
+            at = now_iso()
+            for x in states:
+                if x.approved and not x.order_sent:
+                    t = trades[x.trade_id]
+                    if t.compliance_status != "APPROVED":  # belt and braces: never reachable
+                        raise ConflictError(f"{t.trade_id} is vetoed by compliance")
+                    chain.append(
+                        s,
+                        Execution,
+                        {
+                            "run_id": run_id,
+                            "trade_id": t.trade_id,
+                            "client_order_id": t.id,
+                            "stage": "order",
+                            "status": "SENT",
+                            "account": t.account,
+                            "symbol": t.symbol,
+                            "action": t.action,
+                            "quantity": t.quantity,
+                            "price": t.limit_price if t.order_type == "LIMIT" else t.price,
+                            "commission": 0.0,
+                            "broker": broker,
+                            "broker_order_id": None,
+                            "detail": None,
+                            "at": at,
+                        },
+                    )
+            self._refresh_status(s, run_id)
+            return self._pending(s, run_id)
+
+    def _pending(self, s: Session, run_id: str | None) -> list[Order]:
+        stmt = select(Execution).order_by(Execution.seq)
+        if run_id is not None:
+            stmt = stmt.where(Execution.run_id == run_id)
+        rows = list(s.execute(stmt).scalars())
+        done = {e.client_order_id for e in rows if e.stage == "result"}
+        trades = {
+            t.id: t
+            for t in s.execute(
+                select(TradeRow).where(
+                    TradeRow.id.in_([e.client_order_id for e in rows if e.stage == "order"])
+                )
+            ).scalars()
+        }
+        return [
+            _order(trades[e.client_order_id])
+            for e in rows
+            if e.stage == "order" and e.client_order_id not in done
+        ]
+
+    def pending_orders(self, run_id: str | None = None) -> list[Order]:
+        """Orders sent but without an outcome: a crash or a parallel executor left them."""
+        with self._read() as s:
+            return self._pending(s, run_id)
+
+    def pending_runs(self) -> list[str]:
+        """Runs with an order awaiting its outcome."""
+        with self._read() as s:
+            rows = s.execute(
+                select(Execution.run_id, Execution.client_order_id, Execution.stage)
+            ).all()
+        done = {coid for _, coid, stage in rows if stage == "result"}
+        return sorted({run for run, coid, stage in rows if stage == "order" and coid not in done})
+
+    def record_fill(self, fill: Fill, broker: str) -> bool:
+        """Journal the outcome of an order once; False if it was already recorded.
+
+        Callers refresh the run's status after their last fill (execute_run and recover do).
+        """
+        with self._write() as s:
+            trade = s.get(TradeRow, fill.client_order_id)
+            if trade is None:
+                raise UnknownTrade(f"no trade for client order id {fill.client_order_id}")
+            # Same lock order as send_orders (run, then chain head), so the two never deadlock.
+            self._run(s, trade.run_id, lock=True)
+            s.execute(
+                select(ChainHead).where(ChainHead.name == "executions").with_for_update()
+            ).scalar_one_or_none()
+            exists = s.execute(
+                select(Execution.id).where(
+                    Execution.client_order_id == fill.client_order_id, Execution.stage == "result"
+                )
+            ).first()
+            if exists:
+                return False
+            chain.append(
+                s,
+                Execution,
+                {
+                    "run_id": trade.run_id,
+                    "trade_id": trade.trade_id,
+                    "client_order_id": trade.id,
+                    "stage": "result",
+                    "status": fill.status,
+                    "account": trade.account,
+                    "symbol": trade.symbol,
+                    "action": trade.action,
+                    "quantity": fill.quantity,
+                    "price": fill.price,
+                    "commission": fill.commission,
+                    "broker": broker,
+                    "broker_order_id": fill.broker_order_id,
+                    "detail": fill.detail,
+                    "at": fill.at,
+                },
+            )
+            # The run's status is refreshed once the caller has recorded every fill.
+            return True
+
+    def executions(self, run_id: str) -> list[dict[str, Any]]:
+        with self._read() as s:
+            self._run(s, run_id)
+            rows = s.execute(
+                select(Execution).where(Execution.run_id == run_id).order_by(Execution.seq)
+            ).scalars()
+            return [_execution_dict(e) for e in rows]
+
+    def write_execution_snapshot(self, run_id: str) -> int | None:
+        """Holdings after every fill of the run, stored once per distinct result."""
+        with self._write() as s:
+            run = self._run(s, run_id, lock=True)
+            if run.snapshot_id is None:
+                return None
+            base = s.get(Snapshot, run.snapshot_id)
+            assert base is not None
+            trades = {t.id: t for t in self._trades(s, run_id)}
+            fills = [
+                AppliedFill(
+                    e.account,
+                    e.symbol,
+                    e.action,
+                    e.quantity,
+                    e.price or 0.0,
+                    e.commission,
+                    trades[e.client_order_id].asset_class,
+                    date.fromisoformat(e.at[:10]),
+                )
+                for e in s.execute(
+                    select(Execution)
+                    .where(
+                        Execution.run_id == run_id,
+                        Execution.stage == "result",
+                        Execution.status == "FILLED",
+                    )
+                    .order_by(Execution.seq)
+                ).scalars()
+            ]
+            if not fills:
+                return None
+            after = apply_fills(
+                Holdings.model_validate(base.holdings), fills, source=f"after run {run_id}"
+            )
+            body = after.model_dump(mode="json")
+            digest = hashlib.sha256(chain.canonical_json(body).encode()).hexdigest()
+            found = s.execute(
+                select(Snapshot.id).where(
+                    Snapshot.run_id == run_id,
+                    Snapshot.kind == "execution",
+                    Snapshot.sha256 == digest,
+                )
+            ).scalar_one_or_none()
+            if found is not None:
+                return found
+            client = s.get(Client, base.client_id)
+            assert client is not None
+            snap = self._snapshot(
+                s, client, after, None, f"{run_id}-executed.json", kind="execution", run_id=run_id
+            )
+            return snap.id
+
+    # ---------------------------------------------------------------- integrity
+
+    def verify(self) -> chain.VerifyReport:
+        with self._read() as s:
+            return chain.verify(s)
+
+
+def _order(t: TradeRow) -> Order:
+    return Order(
+        client_order_id=t.id,
+        account=t.account,
+        symbol=t.symbol,
+        action=t.action,  # type: ignore[arg-type]
+        quantity=t.quantity,
+        reference_price=t.price,
+        order_type=t.order_type,  # type: ignore[arg-type]
+        limit_price=t.limit_price,
+    )
+
+
+def _decision_dict(d: Decision) -> dict[str, Any]:
+    return {
+        "seq": d.seq,
+        "run_id": d.run_id,
+        "trade_id": d.trade_id,
+        "decision": d.decision,
+        "by": d.decided_by,
+        "reason": d.reason,
+        "at": d.decided_at,
+        "hash": d.hash,
+        "prev_hash": d.prev_hash,
+    }
+
+
+def _execution_dict(e: Execution) -> dict[str, Any]:
+    return {
+        "seq": e.seq,
+        "trade_id": e.trade_id,
+        "client_order_id": e.client_order_id,
+        "stage": e.stage,
+        "status": e.status,
+        "account": e.account,
+        "symbol": e.symbol,
+        "action": e.action,
+        "quantity": e.quantity,
+        "price": e.price,
+        "commission": e.commission,
+        "broker": e.broker,
+        "broker_order_id": e.broker_order_id,
+        "detail": e.detail,
+        "at": e.at,
+        "hash": e.hash,
+        "prev_hash": e.prev_hash,
+    }
+
+
+def _snapshot_dict(s: Snapshot) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "kind": s.kind,
+        "filename": s.filename,
+        "sha256": s.sha256,
+        "format": s.format,
+        "import_report": s.import_report,
+        "run_id": s.run_id,
+        "created_at": _iso(s.created_at),
+        "holdings": s.holdings,
+    }

@@ -1,0 +1,150 @@
+"""`python -m portfolio` ledger commands, run as real processes against each backend."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+pytest_plugins = ["pg_server"]
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "data" / "samples" / "Portfolio_Positions_Jun-30-2025.csv"
+
+
+def _cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(REPO)}
+    env.pop("REBALANCE_PAPER_LATENCY", None)
+    return subprocess.run(
+        [sys.executable, "-m", "portfolio", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _json(proc: subprocess.CompletedProcess[str]):  # type: ignore[no-untyped-def]
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def _refused(proc: subprocess.CompletedProcess[str], words: str) -> None:
+    assert proc.returncode == 2, proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], proc.stderr
+
+
+def test_decide_execute_export_verify_through_the_cli(ledger, db_url, saved_run, tmp_path) -> None:
+    run_id = saved_run(ledger)
+    listed = _json(_cli(db_url, "runs", "--format", "json"))
+    assert [r["run_id"] for r in listed] == [run_id]
+    assert run_id in _cli(db_url, "runs").stdout
+
+    shown = _json(_cli(db_url, "show", run_id, "--format", "json"))
+    assert shown["status"] == "PENDING_REVIEW" and len(shown["trades"]) == 4
+    assert "VETOED (esg.tobacco)" in _cli(db_url, "show", run_id).stdout
+
+    decided = _json(
+        _cli(
+            db_url,
+            "decide",
+            run_id,
+            "--approve",
+            "T1,T2",
+            "--veto",
+            "T3",
+            "--by",
+            "Ann Advisor",
+            "--reason",
+            "fits the plan",
+            "--format",
+            "json",
+        )
+    )
+    assert [d["decision"] for d in decided["decisions"]] == ["APPROVE", "APPROVE", "VETO"]
+    assert decided["status"] == "APPROVED"
+
+    executed = _json(_cli(db_url, "execute", run_id, "--format", "json"))
+    assert executed["status"] == "PARTIALLY_EXECUTED"
+    again = _json(_cli(db_url, "execute", run_id, "--format", "json"))
+    assert again["newly_recorded"] == []
+
+    exported = _cli(db_url, "export", run_id, "--layout", "neutral")
+    rows = list(csv.reader(io.StringIO(exported.stdout, newline="")))
+    assert rows[0][:3] == ["account", "action", "symbol"]
+    assert [(r[1], r[2]) for r in rows[1:]] == [("SELL", "AAPL"), ("BUY", "VTI")]
+    out = tmp_path / "orders" / "wealthscape.csv"
+    summary = _json(
+        _cli(
+            db_url,
+            "export",
+            run_id,
+            "--layout",
+            "wealthscape",
+            "--out",
+            str(out),
+            "--format",
+            "json",
+        )
+    )
+    assert summary["orders"] == 2
+    assert out.read_bytes().startswith(b"Z123,,S,10,AAPL,M,D,\r\n")
+    audit = _json(_cli(db_url, "export", run_id, "--layout", "audit"))
+    assert audit["run"]["run_id"] == run_id and audit["chain"]["ok"]
+
+    verified = _json(_cli(db_url, "verify", "--format", "json"))
+    assert verified["ok"] and verified["first_broken"] is None
+
+
+def test_refusals_print_one_error_line_exit_2_and_change_nothing(ledger, db_url, saved_run) -> None:
+    run_id = saved_run(ledger)
+    _refused(_cli(db_url, "show", "no-such-run"), "no run 'no-such-run'")
+    _refused(
+        _cli(db_url, "decide", run_id, "--approve", "T4", "--by", "ann"),
+        "T4 was vetoed by compliance (esg.tobacco)",
+    )
+    _refused(_cli(db_url, "decide", run_id, "--approve", "T1,T9", "--by", "ann"), "no trade T9")
+    _refused(
+        _cli(db_url, "decide", run_id, "--approve", "T1", "--veto", "T1", "--by", "ann"),
+        "both approved and vetoed",
+    )
+    _refused(_cli(db_url, "execute", run_id), "have no decision yet")
+    _refused(_cli(db_url, "export", run_id), "no approved or executed trades")
+    assert ledger.decisions(run_id) == [] and ledger.executions(run_id) == []
+    assert ledger.run(run_id)["status"] == "PENDING_REVIEW"
+
+
+def test_verify_reports_the_first_broken_link_and_exits_1(ledger, db_url, saved_run) -> None:
+    run_id = saved_run(ledger)
+    ledger.decide(run_id, approve=["T1"], veto=["T2", "T3"], by="ann")
+    with ledger.engine.begin() as conn:
+        conn.execute(text("UPDATE decisions SET decided_by = 'mallory' WHERE seq = 2"))
+    proc = _cli(db_url, "verify")
+    assert proc.returncode == 1
+    assert "first broken link: decisions #2" in proc.stdout and run_id in proc.stdout
+    report = json.loads(_cli(db_url, "verify", "--format", "json").stdout)
+    assert report["first_broken"]["seq"] == 2 and not report["ok"]
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="sample holdings file not in this checkout")
+def test_rebalance_save_records_the_run_with_ids(ledger, db_url) -> None:
+    doc = _json(_cli(db_url, "rebalance", str(SAMPLE), "--save", "--format", "json"))
+    run_id = doc["run_id"]
+    assert all(t["id"].startswith(f"{run_id}-T") for t in doc["trades"])
+    run = ledger.run(run_id)
+    assert run["snapshot"]["filename"] == SAMPLE.name
+    assert len(run["trades"]) == len(doc["trades"])
+    first = doc["trades"][0]["id"]
+    decided = _json(
+        _cli(db_url, "decide", run_id, "--veto", first, "--by", "ann", "--format", "json")
+    )
+    assert decided["decisions"][0]["trade_id"] == first.removeprefix(f"{run_id}-")

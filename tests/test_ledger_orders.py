@@ -1,0 +1,141 @@
+"""Order files (neutral and Wealthscape layouts) and the auditor's JSON export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from portfolio.audit import audit_record
+from portfolio.broker import PaperBroker
+from portfolio.ledger import execute_run
+from portfolio.orders import (
+    NEUTRAL_HEADER,
+    OrderLine,
+    format_number,
+    lines_from_run,
+    neutralise,
+    to_csv,
+)
+
+pytest_plugins = ["pg_server"]
+
+HOSTILE = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
+
+
+def _rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+@pytest.mark.parametrize("cell", HOSTILE)
+def test_hostile_text_cells_are_neutralised(cell: str) -> None:
+    line = OrderLine(account=cell, action="BUY", symbol=cell, quantity=1)
+    for layout in ("neutral", "wealthscape"):
+        rows = _rows(to_csv([line], layout))
+        data = rows[-1]
+        account, symbol = (data[0], data[2]) if layout == "neutral" else (data[0], data[4])
+        assert account == "'" + cell and symbol == "'" + cell
+        for value in data:
+            assert not value.startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+def test_ordinary_symbols_keep_their_spelling() -> None:
+    assert neutralise("BRK-B") == "BRK-B"
+    assert neutralise("BF.B") == "BF.B"
+    text = to_csv([OrderLine("Z123", "SELL", "BRK-B", 2.5)], "neutral")
+    assert _rows(text)[1] == ["Z123", "SELL", "BRK-B", "2.5", "MARKET", "", "DAY"]
+
+
+def test_rfc4180_quoting_and_line_ends() -> None:
+    line = OrderLine(account='Smith, "Joint" Acct', action="BUY", symbol="VTI", quantity=10)
+    text = to_csv([line], "neutral")
+    assert text.endswith("\r\n") and text.count("\r\n") == 2
+    assert '"Smith, ""Joint"" Acct"' in text
+    assert _rows(text)[0] == NEUTRAL_HEADER
+    assert _rows(text)[1][0] == 'Smith, "Joint" Acct'
+
+
+@given(st.text(min_size=0, max_size=30), st.text(min_size=1, max_size=10))
+def test_any_account_text_round_trips_or_is_neutralised(account: str, symbol: str) -> None:
+    rows = _rows(to_csv([OrderLine(account, "BUY", symbol, 3)], "neutral"))
+    assert len(rows) == 2
+    assert rows[1][0] == neutralise(account)
+    assert rows[1][2] == neutralise(symbol)
+
+
+def test_wealthscape_layout_has_columns_a_to_h_and_codes() -> None:
+    lines = [
+        OrderLine("Z123", "SELL", "AAPL", 10.12345),
+        OrderLine("Z123", "BUY", "VTI", 4, order_type="LIMIT", limit_price=250.5),
+    ]
+    rows = _rows(to_csv(lines, "wealthscape"))
+    assert rows == [
+        ["Z123", "", "S", "10.123", "AAPL", "M", "D", ""],
+        ["Z123", "", "B", "4", "VTI", "L", "D", "250.5"],
+    ]
+
+
+def test_wealthscape_uses_the_account_number_of_a_labelled_account() -> None:
+    rows = _rows(to_csv([OrderLine("ROTH IRA 234567890", "BUY", "VTI", 1)], "wealthscape"))
+    assert rows[0][0] == "234567890"
+    neutral = _rows(to_csv([OrderLine("ROTH IRA 234567890", "BUY", "VTI", 1)], "neutral"))
+    assert neutral[1][0] == "ROTH IRA 234567890"
+
+
+def test_numbers_are_plain_decimals_rounded_toward_zero() -> None:
+    assert format_number(1e-7) == "0"
+    assert format_number(12345678.9) == "12345678.9"
+    assert format_number(2.9999999, 3) == "2.999"
+    assert format_number(None) == ""
+    with pytest.raises(ValueError):
+        format_number(-1)
+    with pytest.raises(ValueError):
+        to_csv([], "excel")
+
+
+def test_export_takes_approved_then_executed_trades_never_vetoed(ledger, saved_run) -> None:
+    run_id = saved_run(ledger)
+    ledger.decide(run_id, approve=["T1", "T3"], veto=["T2"], by="ann")
+    approved = lines_from_run(ledger.run(run_id))
+    assert [(o.symbol, o.action, o.quantity) for o in approved] == [
+        ("AAPL", "SELL", 10),
+        ("BND", "BUY", 5),
+    ]
+    assert lines_from_run(ledger.run(run_id), "executed") == []
+    execute_run(ledger, run_id, PaperBroker(slippage_bps=5))
+    executed = lines_from_run(ledger.run(run_id))
+    assert [o.symbol for o in executed] == ["AAPL", "BND"]
+    assert "MO" not in to_csv(executed, "neutral")
+
+
+def test_audit_record_holds_the_whole_run(ledger, saved_run) -> None:
+    run_id = saved_run(ledger)
+    ledger.record_agent_result(
+        run_id,
+        "compliance_checker",
+        "checked 4 trades",
+        {"vetoes": 1},
+        "ok",
+        {"seconds": 0.2},
+        {"total_tokens": 42},
+        "openai",
+        "gpt-x",
+    )
+    ledger.append_event(run_id, {"type": "agent_done", "agent": "compliance_checker"})
+    ledger.decide(run_id, approve=["T1", "T2", "T3"], by="ann", reason="in policy")
+    execute_run(ledger, run_id, PaperBroker())
+    record = json.loads(json.dumps(audit_record(ledger, run_id)))
+    assert record["run"]["run_id"] == run_id and record["run"]["status"] == "PARTIALLY_EXECUTED"
+    assert record["source_snapshot"]["filename"] == "acme.csv"
+    assert len(record["proposal"]["trades"]) == 4
+    assert record["trades"][3]["compliance"] == "VETOED"
+    assert record["agents"][0]["usage"] == {"total_tokens": 42}
+    assert record["events"][0]["event"]["type"] == "agent_done"
+    assert [d["reason"] for d in record["decisions"]] == ["in policy"] * 3
+    assert len(record["executions"]) == 6
+    assert len(record["result_snapshots"]) == 1
+    assert record["chain"]["ok"] is True and record["chain"]["this_run_affected"] is False
