@@ -106,12 +106,12 @@ def _print_table(proposal: RebalanceProposal, out: Any) -> None:
             f"±{cw.band:.1%} {cw.status}\n"
         )
     w(
-        f"\n{'ID':<5}{'Account':<22}{'Action':<6}{'Symbol':<8}{'Quantity':>12}{'Price':>11}"
+        f"\n{'ID':<5}{'Account':<22}{'Action':<7}{'Symbol':<8}{'Quantity':>12}{'Price':>11}"
         f"{'Value':>14}  Verdict\n"
     )
     for t in proposal.trades:
         w(
-            f"{t.id:<5}{t.account[:21]:<22}{t.action:<6}{t.symbol:<8}{t.quantity:>12,.4g}"
+            f"{t.id:<5}{t.account[:21]:<22}{t.action:<7}{t.symbol:<8}{t.quantity:>12,.4g}"
             f"{t.price:>11,.2f}{t.value:>14,.2f}  {t.compliance.status}\n"
         )
         w(f"     {t.reason}\n")

@@ -100,9 +100,8 @@ def _work(
     writer = _Writer(ledger, run_id)
     usage: dict[str, dict[str, Any]] = {}
     try:
-        extra: dict[str, Any] = {"model": model} if model is not None else {}
         for ev in run_crew(holdings, notes, mandate_override=mandate, settings=settings,
-                           run_id=run_id, **extra):
+                           run_id=run_id, model=model):
             writer.add(ev)
             if isinstance(ev, UsageReported) and ev.agent:
                 usage[ev.agent] = ev.usage.model_dump(mode="json")

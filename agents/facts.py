@@ -1,0 +1,403 @@
+"""The agents' tools: deterministic figures from the `portfolio` package, shaped as FACTS.
+
+Every number an agent may mention is computed here; the facts are plain JSON data so they can go
+into a prompt, into the ledger, and into the offline analyst.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from portfolio import risk_metrics as rm
+from portfolio.market_data import MarketDataProvider
+from portfolio.models import (
+    EQUITY_CLASSES,
+    AssetClass,
+    ClientMandate,
+    Holdings,
+    ModelPortfolio,
+    RebalanceProposal,
+)
+from portfolio.notes_parser import parse_notes
+from portfolio.securities import SecurityMaster
+
+HISTORY_DAYS = 3 * 252 + 30
+MANDATE_FIELDS = (
+    "risk_profile",
+    "age",
+    "horizon_years",
+    "income_need",
+    "esg_only",
+    "excluded_categories",
+    "excluded_symbols",
+    "single_name_cap",
+    "cash_floor",
+)
+
+
+def _r(x: Any, nd: int = 4) -> float | None:
+    if x is None:
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if not np.isfinite(v) else round(v, nd)
+
+
+def mandate_facts(mandate: ClientMandate) -> dict[str, Any]:
+    data = mandate.model_dump(mode="json", include=set(MANDATE_FIELDS))
+    data["screened_categories"] = sorted(mandate.screened_categories)
+    return data
+
+
+def holdings_frame(holdings: Holdings, securities: SecurityMaster) -> pd.DataFrame:
+    """One row per symbol across accounts: value, weight, class, sector, flags, description."""
+    rows = []
+    for p in holdings.positions:
+        sym = p.symbol.upper()
+        known = sym in securities
+        row = securities.get(sym) if known else None
+        asset_class = (
+            AssetClass.CASH
+            if p.is_cash
+            else (str(row["asset_class"]) if row is not None else str(p.asset_class))
+        )
+        rows.append(
+            {
+                "symbol": sym,
+                "value": float(p.market_value),
+                "quantity": float(p.quantity),
+                "asset_class": asset_class,
+                "sector": str(row["sector"]) if row is not None else ("Cash" if p.is_cash else ""),
+                "is_cash": bool(p.is_cash or (row is not None and row["is_cash"])),
+                "is_fund": bool(row is not None and row["is_fund"]),
+                "known": known,
+                "description": p.description or (str(row["name"]) if row is not None else ""),
+                "yield": float(row["yield"]) if row is not None else 0.0,
+            }
+        )
+    if not rows:
+        return pd.DataFrame(
+            columns=[
+                "value",
+                "quantity",
+                "asset_class",
+                "sector",
+                "is_cash",
+                "is_fund",
+                "known",
+                "description",
+                "yield",
+                "weight",
+            ]
+        )
+    df = pd.DataFrame(rows)
+    agg = df.groupby("symbol", sort=False).agg(
+        value=("value", "sum"),
+        quantity=("quantity", "sum"),
+        asset_class=("asset_class", "first"),
+        sector=("sector", "first"),
+        is_cash=("is_cash", "any"),
+        is_fund=("is_fund", "any"),
+        known=("known", "all"),
+        description=("description", "first"),
+        **{"yield": ("yield", "first")},
+    )
+    total = float(agg["value"].sum())
+    agg["weight"] = agg["value"] / total if total > 0 else 0.0
+    return agg.sort_values("value", ascending=False)
+
+
+def profile_facts(
+    notes: str, securities: SecurityMaster, today: date | None = None
+) -> dict[str, Any]:
+    parsed = parse_notes(notes, today=today, known_symbols=securities.frame.index)
+    return {
+        "task": "risk_profile",
+        "today": (today or date.today()).isoformat(),
+        "notes": notes,
+        "rule_reading": mandate_facts(parsed.mandate),
+        "evidence": parsed.evidence,
+        "warnings": parsed.warnings,
+    }
+
+
+def _proxy(
+    cls: str, model: ModelPortfolio, securities: SecurityMaster, have: set[str]
+) -> str | None:
+    for s in model.sleeves:
+        if s.asset_class == cls and s.vehicle in have:
+            return s.vehicle
+    f = securities.frame
+    funds = f[(f["asset_class"] == cls) & f["is_fund"] & f["symbol"].isin(have)]
+    return str(funds["symbol"].iloc[0]) if len(funds) else None
+
+
+def _metrics_table(prices: pd.DataFrame) -> pd.DataFrame:
+    tr = rm.trailing_returns(prices)
+    out = pd.DataFrame(
+        {
+            "ret_1m": tr["1m"],
+            "ret_3m": tr["3m"],
+            "ret_12m": tr["12m"],
+            "vol": rm.annualised_volatility(prices),
+            "max_drawdown": rm.max_drawdown(prices),
+            "drawdown_now": rm.current_drawdown(prices),
+            "momentum_12_1": rm.momentum(prices),
+        }
+    )
+    vol = out["vol"].where(out["vol"] > 1e-4)
+    out["trend_score"] = (out["momentum_12_1"].fillna(0) + out["ret_3m"].fillna(0)) / vol
+    return out
+
+
+def market_facts(
+    hold: pd.DataFrame,
+    mandate: ClientMandate,
+    model: ModelPortfolio,
+    provider: MarketDataProvider,
+    securities: SecurityMaster,
+) -> dict[str, Any]:
+    universe = list(
+        dict.fromkeys([s.vehicle for s in model.sleeves] + list(securities.frame.index))
+    )
+    prices = provider.history(universe)
+    have = set(prices.columns)
+    classes = [s.asset_class for s in model.sleeves if s.asset_class != AssetClass.CASH]
+    classes += [c for c in hold["asset_class"].unique() if c not in classes]
+    classes = [c for c in classes if c not in (AssetClass.CASH, AssetClass.UNCLASSIFIED)]
+    proxies = {c: p for c in classes if (p := _proxy(c, model, securities, have))}
+    cls_table = _metrics_table(prices[list(dict.fromkeys(proxies.values()))]) if proxies else None
+    asset_classes: dict[str, Any] = {}
+    for cls, sym in proxies.items():
+        row = cls_table.loc[sym] if cls_table is not None else None
+        asset_classes[cls] = {"proxy": sym, **{k: _r(v) for k, v in row.items()}}
+
+    held = [s for s in hold.index if s in have and not hold.loc[s, "is_cash"]]
+    holdings_rows = []
+    if held:
+        tbl = _metrics_table(prices[held])
+        for s in held[:12]:
+            holdings_rows.append(
+                {
+                    "symbol": s,
+                    "weight": _r(hold.loc[s, "weight"]),
+                    "description": hold.loc[s, "description"],
+                    **{k: _r(v) for k, v in tbl.loc[s].items()},
+                }
+            )
+    eq, bd = proxies.get(AssetClass.US_EQUITY), proxies.get(AssetClass.US_BONDS)
+    eq_bond = None
+    if eq and bd:
+        eq_bond = _r(rm.correlation_matrix(prices[[eq, bd]]).loc[eq, bd], 2)
+    avg_corr = (
+        _r(rm.average_pairwise_correlation(rm.correlation_matrix(prices[held])), 2)
+        if len(held) > 1
+        else None
+    )
+    eqm = asset_classes.get(AssetClass.US_EQUITY, {})
+    regime = "neutral"
+    if eqm:
+        if (eqm["drawdown_now"] or 0) < -0.10 or (eqm["ret_3m"] or 0) < -0.05:
+            regime = "risk_off"
+        elif (
+            (eqm["momentum_12_1"] or 0) > 0
+            and (eqm["ret_3m"] or 0) > 0
+            and (eqm["drawdown_now"] or 0) > -0.05
+        ):
+            regime = "risk_on"
+    return {
+        "task": "market_analysis",
+        "data_source": provider.name,
+        "sample_data": bool(provider.is_sample),
+        "as_of": prices.index.max().date().isoformat() if len(prices) else None,
+        "history_days": len(prices),
+        "asset_classes": asset_classes,
+        "holdings": holdings_rows,
+        "missing_history": [s for s in hold.index if s not in have and not hold.loc[s, "is_cash"]],
+        "signals": {
+            "regime": regime,
+            "equity_bond_correlation": eq_bond,
+            "holdings_avg_correlation": avg_corr,
+        },
+        "mandate": mandate_facts(mandate),
+    }
+
+
+def _weights_for_model(model: ModelPortfolio, mandate: ClientMandate) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for s in model.sleeves:
+        v = s.esg_vehicle if mandate.esg_only else s.vehicle
+        out[v] = out.get(v, 0.0) + s.weight
+    return out
+
+
+def risk_facts(
+    hold: pd.DataFrame,
+    mandate: ClientMandate,
+    model: ModelPortfolio,
+    provider: MarketDataProvider,
+    securities: SecurityMaster,
+) -> dict[str, Any]:
+    weights = hold["weight"].to_dict()
+    model_w = _weights_for_model(model, mandate)
+    prices = provider.history(list(dict.fromkeys(list(weights) + list(model_w))))
+    invested = {s: w for s, w in weights.items() if not hold.loc[s, "is_cash"]}
+    pvol = rm.portfolio_volatility(weights, prices)
+    mdd, ddnow = rm.portfolio_drawdown(weights, prices)
+    mvol = rm.portfolio_volatility(model_w, prices)
+    m_mdd, _ = rm.portfolio_drawdown(model_w, prices)
+    held_hist = [s for s in invested if s in prices.columns]
+    avg_corr = (
+        rm.average_pairwise_correlation(rm.correlation_matrix(prices[held_hist]))
+        if len(held_hist) > 1
+        else None
+    )
+    vols = rm.annualised_volatility(prices[held_hist]) if held_hist else pd.Series(dtype=float)
+    singles = hold[~hold["is_fund"] & ~hold["is_cash"]]
+    single_weights = singles["weight"].to_dict()
+    cap = mandate.single_name_cap
+    breaches = [
+        {"symbol": s, "weight": _r(w), "cap": cap}
+        for s, w in single_weights.items()
+        if cap is not None and w > cap + 1e-9
+    ]
+    screened = mandate.screened_categories
+    screen_hits = []
+    for s in hold.index:
+        flags = securities.flags(s) & screened
+        if flags or s in mandate.excluded_symbols:
+            screen_hits.append({"symbol": s, "categories": sorted(flags) or ["excluded by name"]})
+    esg_ineligible = []
+    if mandate.esg_only:
+        esg_ineligible = [
+            s
+            for s in hold.index
+            if hold.loc[s, "is_fund"]
+            and not hold.loc[s, "is_cash"]
+            and not securities.is_esg_fund(s)
+        ]
+    eq_share = float(hold.loc[hold["asset_class"].isin(EQUITY_CLASSES), "weight"].sum())
+    top = [
+        {
+            "symbol": s,
+            "weight": _r(hold.loc[s, "weight"]),
+            "sector": hold.loc[s, "sector"] or "Unknown",
+            "is_fund": bool(hold.loc[s, "is_fund"] or hold.loc[s, "is_cash"]),
+            "description": hold.loc[s, "description"],
+            "volatility": _r(vols.get(s)),
+        }
+        for s in hold.index[:5]
+    ]
+    class_w = hold.groupby("asset_class")["weight"].sum().sort_values(ascending=False)
+    return {
+        "task": "risk_assessment",
+        "total_value": _r(hold["value"].sum(), 2),
+        "positions": len(hold),
+        "cash_weight": _r(hold.loc[hold["is_cash"], "weight"].sum()),
+        "portfolio": {
+            "volatility": _r(pvol),
+            "max_drawdown": _r(mdd),
+            "drawdown_now": _r(ddnow),
+            "hhi": _r(rm.hhi(invested)),
+            "effective_positions": _r(rm.effective_positions(invested), 2),
+            "avg_pairwise_correlation": _r(avg_corr, 2),
+            "equity_share": _r(eq_share),
+            "income_yield": _r(float((hold["weight"] * hold["yield"]).sum())),
+            "single_stock_share": _r(float(singles["weight"].sum())),
+            "largest_single_name": _r(float(singles["weight"].max()) if len(singles) else 0.0),
+        },
+        "model": {
+            "profile": str(model.profile),
+            "volatility": _r(mvol),
+            "max_drawdown": _r(m_mdd),
+            "equity_share": _r(model.equity_share),
+            "targets": {k: _r(v) for k, v in model.weights().items()},
+        },
+        "top_positions": top,
+        "sector_weights": {
+            k: _r(v) for k, v in rm.sector_concentration(invested, hold["sector"].to_dict()).items()
+        },
+        "asset_class_weights": {k: _r(v) for k, v in class_w.items()},
+        "single_name_breaches": breaches,
+        "screen_breaches": screen_hits,
+        "esg_ineligible_funds": esg_ineligible,
+        "unknown_symbols": [s for s in hold.index if not hold.loc[s, "known"]],
+        "missing_history": [s for s in invested if s not in prices.columns],
+        "mandate": mandate_facts(mandate),
+        "data_source": provider.name,
+        "sample_data": bool(provider.is_sample),
+    }
+
+
+def trade_facts(proposal: RebalanceProposal) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": t.id,
+            "account": t.account,
+            "symbol": t.symbol,
+            "action": t.action,
+            "quantity": _r(t.quantity, 6),
+            "price": _r(t.price),
+            "value": _r(t.value, 2),
+            "asset_class": t.asset_class,
+            "reason": t.reason,
+            "order_type": t.order_type,
+            "status": t.compliance.status,
+            "reasons": t.compliance.reasons,
+            "rules": t.compliance.rules,
+        }
+        for t in proposal.trades
+    ]
+
+
+def strategy_facts(
+    proposal: RebalanceProposal,
+    market: dict[str, Any] | None,
+    risk: dict[str, Any] | None,
+    max_tilt: float,
+) -> dict[str, Any]:
+    views = {v["asset_class"]: v["stance"] for v in (market or {}).get("asset_class_views", [])}
+    return {
+        "task": "strategy",
+        "profile": str(proposal.profile),
+        "max_tilt": max_tilt,
+        "tiltable_classes": [
+            s.asset_class for s in proposal.model.sleeves if s.asset_class != AssetClass.CASH
+        ],
+        "class_weights": {
+            k: {
+                "current": _r(v.current),
+                "target": _r(v.target),
+                "drift": _r(v.drift),
+                "band": _r(v.band),
+                "status": v.status,
+            }
+            for k, v in proposal.asset_class_weights.items()
+        },
+        "baseline_trades": trade_facts(proposal),
+        "turnover": _r(proposal.turnover),
+        "total_value": _r(proposal.total_value, 2),
+        "cash_after": _r(proposal.cash_after, 2),
+        "market_views": views,
+        "market_scores": {
+            c: m.get("trend_score") for c, m in (market or {}).get("metrics", {}).items()
+        },
+        "regime": (market or {}).get("regime"),
+        "overall_risk": (risk or {}).get("overall_risk"),
+    }
+
+
+def compliance_facts(proposal: RebalanceProposal) -> dict[str, Any]:
+    return {
+        "task": "compliance",
+        "trades": trade_facts(proposal),
+        "checks": [c.model_dump() for c in proposal.checks],
+        "mandate": mandate_facts(proposal.mandate),
+        "tilts": proposal.tilts,
+    }

@@ -1,0 +1,542 @@
+"""The orchestrator: a LangGraph graph
+
+    risk_profiler -> (market_analyst || risk_assessor) -> strategist -> compliance_checker
+                  -> awaiting_advisor
+
+with one typed event stream. Nodes emit events through LangGraph's custom stream writer, so the
+tokens of the two concurrent agents interleave in the order they are produced. A failing agent
+is reported in its own events and result; the run continues where it can.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import queue
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.config import get_stream_writer
+from langgraph.graph import END, START, StateGraph
+from pydantic import BaseModel
+
+from agents import AGENTS
+from agents.events import (
+    RUN_STATUS_MEANING,
+    AgentFailed,
+    AgentFinished,
+    AgentStarted,
+    Event,
+    RunFinished,
+    RunStarted,
+    UsageReported,
+)
+from agents.facts import (
+    compliance_facts,
+    holdings_frame,
+    market_facts,
+    profile_facts,
+    risk_facts,
+    strategy_facts,
+)
+from agents.runner import AgentOutcome, BudgetExceeded, RunBudget, run_agent
+from agents.schemas import (
+    ComplianceAnswer,
+    ComplianceReport,
+    CrewResult,
+    ExecutionPlan,
+    MandateAnswer,
+    MarketAnalysis,
+    MarketAnswer,
+    PlannedTrade,
+    ProfileResult,
+    RiskAnswer,
+    RiskAssessment,
+    StrategyAnswer,
+    TradeVerdict,
+)
+from agents.settings import LLMSettings, load_settings
+from agents.usage import AgentUsage, UsageTotals
+from agents.writers import explain_verdict
+from portfolio.engine import rebalance
+from portfolio.market_data import MarketDataProvider, bundled_snapshot
+from portfolio.model_portfolios import load_model
+from portfolio.models import ClientMandate, Holdings, ModelPortfolio, RebalanceProposal
+from portfolio.securities import SecurityMaster, load_securities
+from portfolio.targets import MAX_TILT, clamp_tilts
+
+TITLES: dict[str, tuple[str, str]] = {
+    "risk_profiler": ("Risk Profiler", "Reading the client's notes into a mandate..."),
+    "market_analyst": ("Market Analysis Agent", "Analyzing market conditions..."),
+    "risk_assessor": ("Risk Assessment Agent", "Evaluating portfolio risks..."),
+    "strategist": ("Trading Agent", "Planning trade execution..."),
+    "compliance_checker": ("Compliance Checker", "Checking every trade against the mandate..."),
+}
+
+
+def _merge(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any]:
+    return {**(a or {}), **(b or {})}
+
+
+class CrewState(TypedDict, total=False):
+    mandate: ClientMandate
+    profile: ProfileResult
+    market: MarketAnalysis
+    risk: RiskAssessment
+    plan: ExecutionPlan
+    proposal: RebalanceProposal
+    compliance: ComplianceReport
+    status: str
+    narratives: Annotated[dict[str, str], _merge]
+    usage: Annotated[dict[str, AgentUsage], _merge]
+    fallbacks: Annotated[dict[str, str], _merge]
+    failures: Annotated[dict[str, str], _merge]
+
+
+@dataclass
+class _Run:
+    run_id: str
+    holdings: Holdings
+    notes: str
+    mandate_override: ClientMandate | None
+    settings: LLMSettings
+    market: MarketDataProvider
+    securities: SecurityMaster
+    as_of: date | None
+    models: Mapping[str, BaseChatModel]
+    budget: RunBudget
+    model_portfolio: ModelPortfolio | None = None
+    t0: float = field(default_factory=time.perf_counter)
+    _seq: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def model_for(self, mandate: ClientMandate) -> ModelPortfolio:
+        """The advisor's override when it is for this profile, else the published model."""
+        mp = self.model_portfolio
+        if mp is not None and str(mp.profile) == str(mandate.risk_profile):
+            return mp
+        return load_model(mandate.risk_profile)
+
+    def make(self, cls: type[BaseModel], **fields: Any) -> Any:
+        return cls(
+            run_id=self.run_id,
+            seq=next(self._seq),
+            t=round(time.perf_counter() - self.t0, 4),
+            **fields,
+        )
+
+    def emitter(self) -> Callable[..., None]:
+        writer = get_stream_writer()
+
+        def emit(cls: type[BaseModel], **fields: Any) -> None:
+            writer(self.make(cls, **fields))
+
+        return emit
+
+    async def agent(
+        self, name: str, facts: dict[str, Any], schema: type[BaseModel], emit: Callable[..., None]
+    ) -> AgentOutcome:
+        title, activity = TITLES[name]
+        return await run_agent(
+            name,
+            title,
+            activity,
+            facts,
+            schema,
+            self.settings,
+            emit,
+            self.budget,
+            model=self.models.get(name),
+        )
+
+    def prices(self) -> dict[str, float] | None:
+        """Latest closes for the engine, only when the source is real (uploaded or live)."""
+        if self.market.is_sample:
+            return None
+        latest = getattr(self.market, "latest_prices", None)
+        return latest() if callable(latest) else None
+
+
+def _finish(
+    run: _Run, emit: Callable[..., None], name: str, outcome: AgentOutcome, result: BaseModel
+) -> dict[str, Any]:
+    emit(
+        AgentFinished,
+        agent=name,
+        title=TITLES[name][0],
+        result=result.model_dump(mode="json"),
+        narrative=outcome.narrative,
+        source=outcome.source,
+    )
+    emit(UsageReported, agent=name, usage=outcome.usage)
+    out: dict[str, Any] = {"narratives": {name: outcome.narrative}, "usage": {name: outcome.usage}}
+    if outcome.fallback_reason:
+        out["fallbacks"] = {name: outcome.fallback_reason}
+    return out
+
+
+def _guarded(
+    name: str,
+    run: _Run,
+    body: Callable[[Callable[..., None], CrewState], Awaitable[dict[str, Any]]],
+) -> Callable[[CrewState], Awaitable[dict[str, Any]]]:
+    """Wrap a node: skip it once the budget has stopped the run, and turn an exception into an
+    AgentFailed event plus a recorded failure, so the rest of the crew can carry on."""
+
+    async def node(state: CrewState) -> dict[str, Any]:
+        if run.budget.stopped:
+            return {}
+        emit = run.emitter()
+        try:
+            return await body(emit, state)
+        except BudgetExceeded as exc:
+            msg = f"budget: {exc}"
+            emit(AgentFailed, agent=name, error=msg)
+            return {"failures": {name: msg}}
+        except Exception as exc:
+            msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:400]
+            emit(AgentFailed, agent=name, error=msg)
+            return {"failures": {name: msg}}
+
+    node.__name__ = name
+    return node
+
+
+def _build_graph(run: _Run) -> Any:
+    hold = holdings_frame(run.holdings, run.securities)
+
+    async def profiler(emit: Callable[..., None], state: CrewState) -> dict[str, Any]:
+        if run.mandate_override is not None:
+            m = run.mandate_override
+            title, activity = TITLES["risk_profiler"]
+            emit(
+                AgentStarted,
+                agent="risk_profiler",
+                title=title,
+                activity=activity,
+                provider="advisor",
+                model="",
+            )
+            result = ProfileResult(mandate=m, assumptions=["Mandate confirmed by the advisor."])
+            emit(
+                AgentFinished,
+                agent="risk_profiler",
+                title=title,
+                result=result.model_dump(mode="json"),
+                narrative="Using the mandate the advisor confirmed.",
+                source="advisor",
+            )
+            return {"mandate": m, "profile": result}
+        facts = profile_facts(run.notes, run.securities, today=run.as_of or date.today())
+        try:
+            outcome = await run.agent("risk_profiler", facts, MandateAnswer, emit)
+        except BudgetExceeded:
+            raise
+        except Exception as exc:
+            # The rules' reading is always available: keep going with it, and say so.
+            mandate = ClientMandate(**facts["rule_reading"], notes=run.notes)
+            emit(AgentFailed, agent="risk_profiler", error=f"{type(exc).__name__}: {exc}"[:400])
+            return {"mandate": mandate, "failures": {"risk_profiler": str(exc)[:400]}}
+        ans = outcome.answer
+        assert isinstance(ans, MandateAnswer)
+        mandate = ClientMandate(**ans.model_dump(exclude={"assumptions"}), notes=run.notes)
+        result = ProfileResult(
+            mandate=mandate, evidence=facts["evidence"], assumptions=ans.assumptions
+        )
+        return {
+            "mandate": mandate,
+            "profile": result,
+            **_finish(run, emit, "risk_profiler", outcome, result),
+        }
+
+    async def market(emit: Callable[..., None], state: CrewState) -> dict[str, Any]:
+        mandate = state["mandate"]
+        model = run.model_for(mandate)
+        facts = await asyncio.to_thread(
+            market_facts, hold, mandate, model, run.market, run.securities
+        )
+        outcome = await run.agent("market_analyst", facts, MarketAnswer, emit)
+        result = MarketAnalysis(
+            **outcome.answer.model_dump(),
+            as_of=facts["as_of"] or "",
+            data_source=facts["data_source"],
+            sample_data=facts["sample_data"],
+            metrics={
+                c: {k: v for k, v in m.items() if k != "proxy"}
+                for c, m in facts["asset_classes"].items()
+            },
+        )
+        return {"market": result, **_finish(run, emit, "market_analyst", outcome, result)}
+
+    async def risk(emit: Callable[..., None], state: CrewState) -> dict[str, Any]:
+        mandate = state["mandate"]
+        model = run.model_for(mandate)
+        facts = await asyncio.to_thread(
+            risk_facts, hold, mandate, model, run.market, run.securities
+        )
+        outcome = await run.agent("risk_assessor", facts, RiskAnswer, emit)
+        p = facts["portfolio"]
+        result = RiskAssessment(
+            **outcome.answer.model_dump(),
+            metrics={
+                **p,
+                "model_volatility": facts["model"]["volatility"],
+                "model_max_drawdown": facts["model"]["max_drawdown"],
+                "model_equity_share": facts["model"]["equity_share"],
+            },
+            top_positions=[
+                {k: v for k, v in t.items() if k in ("symbol", "weight", "sector")}
+                for t in facts["top_positions"]
+            ],
+            sector_weights=facts["sector_weights"],
+        )
+        return {"risk": result, **_finish(run, emit, "risk_assessor", outcome, result)}
+
+    def _rebalance(mandate: ClientMandate, tilts: Mapping[str, float] | None) -> RebalanceProposal:
+        return rebalance(
+            run.holdings,
+            mandate,
+            model=run.model_for(mandate),
+            securities=run.securities,
+            prices=run.prices(),
+            tilts=tilts,
+            as_of=run.as_of,
+        )
+
+    async def strategist(emit: Callable[..., None], state: CrewState) -> dict[str, Any]:
+        mandate = state["mandate"]
+        baseline = await asyncio.to_thread(_rebalance, mandate, None)
+        mkt, rsk = state.get("market"), state.get("risk")
+        facts = strategy_facts(
+            baseline,
+            mkt.model_dump(mode="json") if mkt else None,
+            rsk.model_dump(mode="json") if rsk else None,
+            MAX_TILT,
+        )
+        outcome = await run.agent("strategist", facts, StrategyAnswer, emit)
+        ans = outcome.answer
+        assert isinstance(ans, StrategyAnswer)
+        applied = clamp_tilts(ans.tilts, baseline.model)
+        proposal = await asyncio.to_thread(_rebalance, mandate, applied) if applied else baseline
+        plan = ExecutionPlan(
+            trades=[
+                PlannedTrade(
+                    id=t.id,
+                    account=t.account,
+                    symbol=t.symbol,
+                    action=t.action,
+                    quantity=t.quantity,
+                    order_type=t.order_type,
+                    limit_price=t.limit_price,
+                    price=t.price,
+                    est_value=round(t.value, 2),
+                    asset_class=t.asset_class,
+                    reason=t.reason,
+                    compliance=t.compliance.status,
+                )
+                for t in proposal.trades
+            ],
+            tilts_requested=dict(ans.tilts),
+            tilts_applied=dict(proposal.tilts),
+            rationale=ans.rationale,
+            turnover=proposal.turnover,
+            cash_after=proposal.cash_after,
+        )
+        return {
+            "plan": plan,
+            "proposal": proposal,
+            **_finish(run, emit, "strategist", outcome, plan),
+        }
+
+    async def compliance(emit: Callable[..., None], state: CrewState) -> dict[str, Any]:
+        proposal = state.get("proposal")
+        if proposal is None:
+            emit(AgentFailed, agent="compliance_checker", error="no proposal to check")
+            return {"failures": {"compliance_checker": "no proposal to check"}}
+        facts = compliance_facts(proposal)
+        outcome = await run.agent("compliance_checker", facts, ComplianceAnswer, emit)
+        ans = outcome.answer
+        assert isinstance(ans, ComplianceAnswer)
+        verdicts = []
+        for t, tf in zip(proposal.trades, facts["trades"], strict=True):
+            # The gate's verdict stands; the model's words are kept only as an explanation.
+            explanation = ans.explanations.get(t.id) or explain_verdict(tf)
+            verdicts.append(
+                TradeVerdict(
+                    trade_id=t.id,
+                    symbol=t.symbol,
+                    action=t.action,
+                    status=t.compliance.status,
+                    reasons=t.compliance.reasons,
+                    rules=t.compliance.rules,
+                    explanation=explanation,
+                )
+            )
+        n_veto = sum(v.status == "VETOED" for v in verdicts)
+        status = (
+            "NO_TRADES"
+            if not verdicts
+            else "ALL_VETOED"
+            if n_veto == len(verdicts)
+            else "APPROVED_WITH_VETOES"
+            if n_veto
+            else "APPROVED"
+        )
+        report = ComplianceReport(
+            status=status, summary=ans.summary, verdicts=verdicts, checks=proposal.checks
+        )
+        return {"compliance": report, **_finish(run, emit, "compliance_checker", outcome, report)}
+
+    async def awaiting_advisor(state: CrewState) -> dict[str, Any]:
+        if run.budget.stopped:
+            return {"status": "STOPPED_BUDGET"}
+        return {"status": "AWAITING_ADVISOR" if state.get("proposal") is not None else "FAILED"}
+
+    g = StateGraph(CrewState)
+    g.add_node("risk_profiler", _guarded("risk_profiler", run, profiler))
+    g.add_node("market_analyst", _guarded("market_analyst", run, market))
+    g.add_node("risk_assessor", _guarded("risk_assessor", run, risk))
+    g.add_node("strategist", _guarded("strategist", run, strategist))
+    g.add_node("compliance_checker", _guarded("compliance_checker", run, compliance))
+    g.add_node("awaiting_advisor", awaiting_advisor)
+    g.add_edge(START, "risk_profiler")
+    g.add_edge("risk_profiler", "market_analyst")
+    g.add_edge("risk_profiler", "risk_assessor")
+    g.add_edge(["market_analyst", "risk_assessor"], "strategist")
+    g.add_edge("strategist", "compliance_checker")
+    g.add_edge("compliance_checker", "awaiting_advisor")
+    g.add_edge("awaiting_advisor", END)
+    return g.compile()
+
+
+async def arun_crew(
+    holdings: Holdings,
+    notes: str = "",
+    mandate_override: ClientMandate | None = None,
+    settings: LLMSettings | None = None,
+    *,
+    market: MarketDataProvider | None = None,
+    securities: SecurityMaster | None = None,
+    as_of: date | None = None,
+    models: Mapping[str, BaseChatModel] | None = None,
+    run_id: str | None = None,
+    model: ModelPortfolio | None = None,
+) -> AsyncIterator[Event]:
+    """Run the crew and yield its events; the last one is RunFinished carrying the CrewResult.
+
+    `models` replaces the configured chat model for named agents (the provider settings still
+    decide fallbacks); `as_of` fixes the date the notes parser and the engine see.
+    """
+    settings = settings or load_settings()
+    securities = securities or load_securities()
+    market = market or bundled_snapshot()
+    run = _Run(
+        run_id=run_id or uuid.uuid4().hex[:12],
+        holdings=holdings,
+        notes=notes or "",
+        mandate_override=mandate_override,
+        settings=settings,
+        market=market,
+        securities=securities,
+        as_of=as_of,
+        models=models or {},
+        budget=RunBudget(limit_usd=settings.budget_usd),
+        model_portfolio=model,
+    )
+    yield run.make(
+        RunStarted,
+        provider=settings.describe(),
+        agents=list(AGENTS),
+        market_source=market.name,
+        market_is_sample=bool(market.is_sample),
+    )
+    graph = _build_graph(run)
+    final: dict[str, Any] = {}
+    async for mode, data in graph.astream({}, stream_mode=["custom", "values"]):
+        if mode == "custom":
+            yield data
+        else:
+            final = data
+    usage = final.get("usage", {})
+    duration = time.perf_counter() - run.t0
+    totals = UsageTotals.of(usage.values(), duration)
+    status = final.get("status", "FAILED")
+    result = CrewResult(
+        run_id=run.run_id,
+        status=status,
+        mandate=final.get("mandate"),
+        profile=final.get("profile"),
+        market_analysis=final.get("market"),
+        risk_assessment=final.get("risk"),
+        execution_plan=final.get("plan"),
+        compliance=final.get("compliance"),
+        proposal=final.get("proposal"),
+        narratives=final.get("narratives", {}),
+        usage=usage,
+        totals=totals,
+        fallbacks=final.get("fallbacks", {}),
+        failures=final.get("failures", {}),
+    )
+    yield run.make(
+        RunFinished,
+        status=status,
+        message=RUN_STATUS_MEANING[status],
+        totals=totals,
+        result=result.model_dump(mode="json"),
+    )
+
+
+_DONE = object()
+
+
+def run_crew(
+    holdings: Holdings,
+    notes: str = "",
+    mandate_override: ClientMandate | None = None,
+    settings: LLMSettings | None = None,
+    **kwargs: Any,
+) -> Iterator[Event]:
+    """The same stream for synchronous callers (Streamlit, the console): the crew runs on its own
+    event loop in a worker thread and events arrive here as they happen."""
+    q: queue.Queue[Any] = queue.Queue()
+    cancelled = threading.Event()
+
+    async def main() -> None:
+        async for ev in arun_crew(holdings, notes, mandate_override, settings, **kwargs):
+            if cancelled.is_set():
+                return
+            q.put(ev)
+
+    def worker() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:
+            q.put(exc)
+        finally:
+            q.put(_DONE)
+
+    thread = threading.Thread(target=worker, name="crew-run", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        cancelled.set()
+
+
+def crew_result(events: list[Event] | Iterator[Event]) -> CrewResult:
+    """The CrewResult from a finished stream (for example one replayed from the ledger)."""
+    for ev in events:
+        if isinstance(ev, RunFinished) and ev.result is not None:
+            return CrewResult.model_validate(ev.result)
+    raise ValueError("the event stream has no finished run")

@@ -1,0 +1,505 @@
+"""How the offline analyst writes: each agent's narrative and JSON answer from its FACTS alone.
+
+These are also the deterministic fallbacks when a provider's answer cannot be used. Every figure
+quoted comes from the facts; the judgement rules (stance thresholds, risk levels) are stated in
+the text so an advisor can see why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+LABELS: dict[str, str] = {
+    "us_equity": "US equities",
+    "us_small_cap": "US small caps",
+    "intl_equity": "international equities",
+    "emerging_equity": "emerging-market equities",
+    "us_bonds": "US bonds",
+    "treasuries": "Treasuries",
+    "tips": "TIPS",
+    "municipals": "municipal bonds",
+    "high_yield": "high-yield bonds",
+    "intl_bonds": "international bonds",
+    "real_estate": "real estate",
+    "commodities": "commodities",
+    "cash": "cash",
+    "unclassified": "unclassified holdings",
+}
+EQUITY = {"us_equity", "us_small_cap", "intl_equity", "emerging_equity", "real_estate"}
+STANCE_THRESHOLD = 0.5  # risk-adjusted trend score (12-1 momentum + 3-month return) / volatility
+TILT_STEP = 0.02
+
+
+def label(cls: str) -> str:
+    return LABELS.get(cls, cls.replace("_", " "))
+
+
+def pct(x: float | None, nd: int = 1, sign: bool = False) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x * 100:+.{nd}f}%" if sign else f"{x * 100:.{nd}f}%"
+
+
+def money(x: float | None) -> str:
+    return "n/a" if x is None else f"${x:,.0f}"
+
+
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+# ---- risk profiler ------------------------------------------------------------------------------
+
+_FIELD_WORDS = {
+    "risk_profile": "risk profile",
+    "age": "age",
+    "horizon_years": "horizon",
+    "income_need": "income need",
+    "esg_only": "ESG-only",
+    "single_name_cap": "single-name cap",
+    "cash_floor": "cash floor",
+}
+
+
+def _fmt_field(name: str, value: Any) -> str:
+    if name == "risk_profile":
+        return str(value).replace("_", " ")
+    if name == "horizon_years":
+        return f"{value:g} years"
+    if name in ("income_need", "single_name_cap", "cash_floor"):
+        return pct(value, 1).replace(".0%", "%")
+    if name == "esg_only":
+        return "yes" if value else "no"
+    return str(value)
+
+
+def write_profile(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    m, ev = f["rule_reading"], f.get("evidence", {})
+    read = [
+        f'{_FIELD_WORDS[k]} {_fmt_field(k, m[k])} ("{ev[k]}")'
+        for k in _FIELD_WORDS
+        if k in ev and m.get(k) is not None
+    ]
+    excl = [
+        f'{k.split(":", 1)[1].replace("_", " ")} ("{v}")'
+        for k, v in ev.items()
+        if k.startswith("exclude:")
+    ]
+    assumptions: list[str] = []
+    if "risk_profile" not in ev:
+        assumptions.append("No risk tolerance stated; using the moderate profile.")
+    if "horizon_years" not in ev:
+        assumptions.append("No time horizon stated.")
+    if "income_need" not in ev:
+        assumptions.append("No income need stated; assuming none.")
+    if "single_name_cap" not in ev:
+        assumptions.append("No single-name limit stated; none applied.")
+    if "cash_floor" not in ev:
+        assumptions.append("No cash reserve stated; no cash floor applied.")
+    parts = []
+    if read:
+        parts.append("From the notes I read " + "; ".join(read) + ".")
+    else:
+        parts.append("The notes state none of the usual mandate terms I look for.")
+    if excl:
+        parts.append("Exclusions: " + "; ".join(excl) + ".")
+    if m.get("esg_only"):
+        parts.append("ESG-only means every exclusion screen applies and only ESG funds are bought.")
+    if assumptions:
+        parts.append("Where the notes are silent: " + " ".join(assumptions))
+    parts.extend(f"Note: {w}" for w in f.get("warnings", []))
+    parts.append("The advisor should confirm or correct this mandate before approving trades.")
+    answer = {
+        k: m.get(k)
+        for k in (
+            "risk_profile",
+            "age",
+            "horizon_years",
+            "income_need",
+            "esg_only",
+            "excluded_categories",
+            "excluded_symbols",
+            "single_name_cap",
+            "cash_floor",
+        )
+    }
+    answer["assumptions"] = assumptions
+    return " ".join(parts), answer
+
+
+# ---- market analyst -----------------------------------------------------------------------------
+
+
+def stance_for(score: float | None) -> str:
+    if score is None:
+        return "neutral"
+    if score > STANCE_THRESHOLD:
+        return "overweight"
+    if score < -STANCE_THRESHOLD:
+        return "underweight"
+    return "neutral"
+
+
+def _class_line(cls: str, m: dict[str, Any]) -> str:
+    return (
+        f"{label(cls)} ({m['proxy']}) {pct(m['ret_12m'], sign=True)} over 12 months and "
+        f"{pct(m['ret_3m'], sign=True)} over 3, volatility {pct(m['vol'])}, "
+        f"{pct(-(m['drawdown_now'] or 0))} below peak"
+    )
+
+
+def write_market(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    classes: dict[str, dict[str, Any]] = f.get("asset_classes", {})
+    sig = f.get("signals", {})
+    regime = sig.get("regime", "neutral")
+    src = f.get("data_source", "price history")
+    sample = " (synthetic sample data, not live prices)" if f.get("sample_data") else ""
+    paras = [
+        f"Measured on {src}{sample}, {f.get('history_days', 0)} trading days to {f.get('as_of')}."
+    ]
+    eq = classes.get("us_equity")
+    regime_words = {"risk_on": "risk-on", "risk_off": "risk-off", "neutral": "neutral"}[regime]
+    if eq:
+        conditions = (
+            f"{_cap(regime_words)}: US equities {pct(eq['ret_3m'], sign=True)} over 3 months at "
+            f"{pct(eq['vol'])} volatility, {pct(-(eq['drawdown_now'] or 0))} below their high "
+            f"after a {pct(-(eq['max_drawdown'] or 0))} maximum drawdown"
+        )
+    else:
+        conditions = f"{_cap(regime_words)} conditions"
+    if sig.get("equity_bond_correlation") is not None:
+        conditions += f"; equity-bond correlation {sig['equity_bond_correlation']:.2f}"
+    paras.append(conditions + ".")
+    views = []
+    for cls, m in classes.items():
+        stance = stance_for(m.get("trend_score"))
+        why = (
+            f"12-1 momentum {pct(m['momentum_12_1'], sign=True)}, 3-month {pct(m['ret_3m'], sign=True)}, "  # noqa: E501
+            f"volatility {pct(m['vol'])}; trend score {m['trend_score']:+.2f}"
+            if m.get("trend_score") is not None
+            else "not enough history for a trend"
+        )
+        views.append({"asset_class": cls, "stance": stance, "rationale": why})
+    ranked = sorted(
+        (c for c in classes if classes[c].get("trend_score") is not None),
+        key=lambda c: classes[c]["trend_score"],
+        reverse=True,
+    )
+    if ranked:
+        best = ", ".join(_class_line(c, classes[c]) for c in ranked[:2])
+        worst = ", ".join(_class_line(c, classes[c]) for c in ranked[-2:][::-1])
+        paras.append(f"Strongest trends: {best}. Weakest: {worst}.")
+    opportunities = [
+        f"{_cap(label(v['asset_class']))}: {v['rationale']}"
+        for v in views
+        if v["stance"] == "overweight"
+    ]
+    risks = [
+        f"{_cap(label(v['asset_class']))}: {v['rationale']}"
+        for v in views
+        if v["stance"] == "underweight"
+    ]
+    hold = f.get("holdings", [])
+    if hold:
+        hot = max(hold, key=lambda h: h.get("vol") or 0)
+        paras.append(
+            "Among the holdings, "
+            + "; ".join(
+                f"{h['symbol']} {pct(h['ret_12m'], sign=True)} over 12 months at {pct(h['vol'])} volatility"  # noqa: E501
+                for h in hold[:4]
+            )
+            + "."
+        )
+        if (hot.get("vol") or 0) > 0.30:
+            risks.append(f"{hot['symbol']} is running at {pct(hot['vol'])} annualised volatility")
+        for h in hold:
+            if (h.get("momentum_12_1") or 0) > 0.15 and (h.get("weight") or 0) > 0:
+                opportunities.append(
+                    f"{h['symbol']} shows strong 12-1 momentum ({pct(h['momentum_12_1'], sign=True)})"  # noqa: E501
+                )
+    corr = sig.get("holdings_avg_correlation")
+    if corr is not None and corr > 0.5:
+        risks.append(f"Holdings move together: average pairwise correlation {corr:.2f}")
+        paras.append(
+            f"The holdings' average pairwise correlation is {corr:.2f}, so they offer little diversification."  # noqa: E501
+        )
+    if f.get("missing_history"):
+        risks.append("No price history for " + ", ".join(f["missing_history"]) + "; not measured")
+    if f.get("sample_data"):
+        risks.append("Figures come from the bundled synthetic sample history, not live markets")
+    answer = {
+        "market_conditions": conditions,
+        "regime": regime,
+        "opportunities": opportunities,
+        "risks": risks,
+        "asset_class_views": views,
+    }
+    return " ".join(paras), answer
+
+
+# ---- risk assessor ------------------------------------------------------------------------------
+
+
+def concentrated(p: dict[str, Any]) -> bool:
+    """Single stocks carry the concentration risk; a broad index fund is already diversified."""
+    largest = p.get("largest_single_name") or 0
+    return largest > 0.15 or (
+        (p.get("single_stock_share") or 0) > 0.4 and (p.get("hhi") or 0) > 0.1
+    )
+
+
+def risk_level(f: dict[str, Any]) -> str:
+    """HIGH: volatility over 1.5x the model's, concentrated single stocks, a screened holding or
+    several cap breaches. ELEVATED: over 1.15x, or one cap breach. LOW: under 0.7x."""
+    p, mdl = f["portfolio"], f["model"]
+    ratio = (p["volatility"] or 0) / mdl["volatility"] if mdl.get("volatility") else 1.0
+    breaches = f.get("single_name_breaches", [])
+    if ratio > 1.5 or concentrated(p) or f.get("screen_breaches") or len(breaches) > 1:
+        return "HIGH"
+    if ratio > 1.15 or breaches:
+        return "ELEVATED"
+    if ratio < 0.7:
+        return "LOW"
+    return "MODERATE"
+
+
+def write_risk(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    p, mdl, mandate = f["portfolio"], f["model"], f["mandate"]
+    level = risk_level(f)
+    profile = str(mdl["profile"]).replace("_", " ")
+    factors: list[str] = []
+    mitig: list[str] = []
+    paras = [
+        f"Estimated volatility is {pct(p['volatility'])} a year against {pct(mdl['volatility'])} for "  # noqa: E501
+        f"the {profile} model; holding today's weights through the history, the worst fall would "
+        f"have been {pct(-(p['max_drawdown'] or 0))} (the model's: {pct(-(mdl['max_drawdown'] or 0))})."  # noqa: E501
+    ]
+    if (p["volatility"] or 0) > 1.15 * (mdl["volatility"] or 0):
+        factors.append(
+            f"Volatility {pct(p['volatility'])} vs {pct(mdl['volatility'])} for the {profile} model"
+        )
+    top = f.get("top_positions", [])
+    if top:
+        paras.append(
+            f"{f['positions']} positions; largest: "
+            + ", ".join(
+                f"{t['symbol']} {pct(t['weight'])}" + (" (fund)" if t.get("is_fund") else "")
+                for t in top[:4]
+            )
+            + f". Single stocks are {pct(p.get('single_stock_share'))} of the portfolio"
+            + (f" (HHI {p['hhi']:.2f})." if concentrated(p) else ".")
+        )
+    if concentrated(p):
+        factors.append(
+            f"Concentrated in single stocks: largest {pct(p.get('largest_single_name'))}, "
+            f"HHI {p['hhi']:.2f}, about {p['effective_positions']:.0f} effective positions"
+        )
+        mitig.append("Spread the equity exposure across the model's broad index funds")
+    breach_words = [
+        f"{b['symbol']} at {pct(b['weight'])} is above the {pct(b['cap'])} single-name cap"
+        for b in f.get("single_name_breaches", [])
+    ]
+    breach_words += [
+        f"{s['symbol']} is excluded by the mandate ({', '.join(s['categories'])})"
+        for s in f.get("screen_breaches", [])
+    ]
+    if f.get("esg_ineligible_funds"):
+        breach_words.append(
+            "funds without an ESG screen in an ESG-only mandate: "
+            + ", ".join(f["esg_ineligible_funds"])
+        )
+    if breach_words:
+        paras.append("Against the mandate: " + "; ".join(breach_words) + ".")
+    sectors = f.get("sector_weights", {})
+    big = [
+        (s, w)
+        for s, w in sectors.items()
+        if w and w > 0.30 and s not in ("Diversified", "Fixed Income", "Cash")
+    ]
+    for s, w in big:
+        factors.append(f"{s} is {pct(w)} of the portfolio")
+        paras.append(f"{s} makes up {pct(w)} of the portfolio.")
+    if big:
+        mitig.append("Reduce sector concentration toward the model's diversified sleeves")
+    eq_gap = (p.get("equity_share") or 0) - (mdl.get("equity_share") or 0)
+    if abs(eq_gap) > 0.05:
+        factors.append(
+            f"Equities {pct(p['equity_share'])} vs {pct(mdl['equity_share'])} in the {profile} model"  # noqa: E501
+        )
+        mitig.append(
+            "Rebalance to the model's stock/bond split" + (" by adding bonds" if eq_gap > 0 else "")
+        )
+    factors.extend(_cap(w) for w in breach_words)
+    if f.get("single_name_breaches"):
+        mitig.append("Trim single names to the mandate's cap")
+    if f.get("screen_breaches"):
+        mitig.append("Sell holdings the mandate's screens exclude")
+    if f.get("esg_ineligible_funds"):
+        mitig.append("Switch to the model's ESG vehicles")
+    need, yld = mandate.get("income_need") or 0, p.get("income_yield") or 0
+    if need > 0:
+        paras.append(f"Income: the portfolio yields about {pct(yld)} against a {pct(need)} need.")
+        if yld < need:
+            factors.append(f"Yield {pct(yld)} is below the {pct(need)} income need")
+            mitig.append("Add income-producing bonds within the model's bond sleeves")
+    corr = p.get("avg_pairwise_correlation")
+    if corr is not None and corr > 0.5:
+        factors.append(f"Holdings are highly correlated (average {corr:.2f})")
+    if (p.get("drawdown_now") or 0) < -0.10:
+        factors.append(f"Currently {pct(-p['drawdown_now'])} below its peak")
+    if f.get("unknown_symbols"):
+        factors.append(
+            "Not in the reference data, so not measured or traded: "
+            + ", ".join(f["unknown_symbols"])
+        )
+    if not factors:
+        factors.append(f"Risk is in line with the {profile} model")
+    if not mitig:
+        mitig.append("Keep to the model and rebalance when a class drifts out of its band")
+    fit = (
+        f"{level.title()} risk for a {profile} mandate"
+        + (
+            f" with a {mandate['horizon_years']:g}-year horizon"
+            if mandate.get("horizon_years")
+            else ""
+        )
+        + "."
+    )
+    paras.append(f"Overall: {level}. {fit}")
+    answer = {
+        "overall_risk": level,
+        "risk_factors": factors,
+        "mitigation_strategies": mitig,
+        "mandate_fit": fit,
+    }
+    return " ".join(paras), answer
+
+
+# ---- strategist ---------------------------------------------------------------------------------
+
+
+def choose_tilts(f: dict[str, Any]) -> dict[str, float]:
+    """±2 points toward the analyst's two strongest stances, on the model's own sleeves only.
+
+    When risk is already elevated or high, only tilts that lower risk are kept (less equity, more
+    bonds), since the engine renormalises and any other tilt would add risk back.
+    """
+    risky = f.get("overall_risk") in ("ELEVATED", "HIGH")
+    scores = f.get("market_scores", {})
+    candidates = []
+    for cls in f.get("tiltable_classes", []):
+        stance = f.get("market_views", {}).get(cls)
+        if stance not in ("overweight", "underweight"):
+            continue
+        delta = TILT_STEP if stance == "overweight" else -TILT_STEP
+        adds_risk = (cls in EQUITY) == (delta > 0)
+        if risky and adds_risk:
+            continue
+        candidates.append((abs(scores.get(cls) or 0.0), cls, delta))
+    candidates.sort(key=lambda c: (-c[0], c[1]))
+    return {cls: delta for _, cls, delta in candidates[:2]}
+
+
+def write_strategy(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    trades = f.get("baseline_trades", [])
+    sells = [t for t in trades if t["action"] == "SELL"]
+    buys = [t for t in trades if t["action"] == "BUY"]
+    profile = str(f.get("profile", "")).replace("_", " ")
+    paras = []
+    if trades:
+        paras.append(
+            f"The engine's baseline plan for the {profile} model has {len(trades)} trades, turnover "  # noqa: E501
+            f"{pct(f.get('turnover'))}: sells {money(sum(t['value'] for t in sells))}"
+            + (
+                " (" + ", ".join(f"{t['symbol']} {t['quantity']:g}" for t in sells[:4]) + ")"
+                if sells
+                else ""
+            )
+            + f", buys {money(sum(t['value'] for t in buys))}"
+            + (
+                " (" + ", ".join(f"{t['symbol']} {t['quantity']:g}" for t in buys[:4]) + ")"
+                if buys
+                else ""
+            )
+            + "."
+        )
+    else:
+        paras.append(
+            f"Every asset class is within its band of the {profile} model, so the engine proposes no trades."  # noqa: E501
+        )
+    out_of_band = [
+        f"{label(c)} {pct(w['current'])} vs target {pct(w['target'])}"
+        for c, w in f.get("class_weights", {}).items()
+        if w.get("status") != "in_band"
+    ]
+    if out_of_band:
+        paras.append("Out of band: " + "; ".join(out_of_band[:5]) + ".")
+    tilts = choose_tilts(f)
+    if tilts:
+        paras.append(
+            "Tactical tilts from the market view: "
+            + ", ".join(f"{label(c)} {d * 100:+.0f} points" for c, d in tilts.items())
+            + "; the engine re-sizes the trades and the compliance gate checks them."
+        )
+    elif f.get("overall_risk") in ("ELEVATED", "HIGH"):
+        paras.append("No tilts: with risk already elevated the plan sticks to the model's targets.")
+    else:
+        paras.append("No tilts: no asset class shows a trend strong enough to lean on.")
+    rationale = " ".join(paras[1:]) if len(paras) > 1 else paras[0]
+    return " ".join(paras), {"tilts": tilts, "rationale": rationale}
+
+
+# ---- compliance checker -------------------------------------------------------------------------
+
+
+def explain_verdict(t: dict[str, Any]) -> str:
+    if t["status"] == "VETOED":
+        return "Vetoed: " + "; ".join(r.split(" vetoed: ", 1)[-1] for r in t.get("reasons", []))
+    return "Approved: passes the screens, the single-name cap, the cash floor and suitability."
+
+
+def write_compliance(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    trades = f.get("trades", [])
+    vetoed = [t for t in trades if t["status"] == "VETOED"]
+    failing = [c for c in f.get("checks", []) if c["status"] != "pass"]
+    if not trades:
+        summary = "No trades to check."
+    else:
+        summary = (
+            f"{len(trades) - len(vetoed)} of {len(trades)} trades approved by the compliance gate"
+        )
+        summary += f"; {len(vetoed)} vetoed." if vetoed else "."
+    paras = [summary]
+    for t in vetoed:
+        paras.append(
+            f"{t['id']} {t['action']} {t['quantity']:g} {t['symbol']}: {explain_verdict(t)}."
+        )
+    for c in failing:
+        paras.append(f"After-trade check {c['rule']} ({c['status']}): {c['message']}.")
+    if trades and not failing:
+        paras.append("After the approved trades the portfolio passes every mandate check.")
+    paras.append("The gate's verdicts are final; the advisor decides whether to execute.")
+    explanations = {t["id"]: explain_verdict(t) for t in trades}
+    if failing:
+        summary += f" {len(failing)} after-trade check(s) need attention: " + ", ".join(
+            f"{c['rule']} ({c['status']})" for c in failing
+        )
+        summary += "."
+    return " ".join(paras), {"summary": summary, "explanations": explanations}
+
+
+WRITERS: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]] = {
+    "risk_profile": write_profile,
+    "market_analysis": write_market,
+    "risk_assessment": write_risk,
+    "strategy": write_strategy,
+    "compliance": write_compliance,
+}
+
+
+def write_answer(facts: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    task = facts.get("task")
+    if task not in WRITERS:
+        raise ValueError(f"unknown task {task!r}")
+    return WRITERS[task](facts)
