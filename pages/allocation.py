@@ -25,8 +25,8 @@ if p is None:
 after_classes = after_symbols = None
 if proposed is not None:
     after_classes, after_symbols = weights_after(proposed.positions, proposed.approved_trades)
-    st.caption(f"After-trade view: the {len(proposed.approved_trades)} trade(s) the compliance gate "
-               "approved in the current run.")
+    st.caption(f"After-trade view: the {len(proposed.approved_trades)} trade(s) the compliance "
+               "gate approved in the current run.")
 else:
     st.caption("Run the crew on **Rebalance** to see the after-trade view.")
 

@@ -238,7 +238,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (CliError, UnreadableFileError, ValueError, KeyError, OSError) as exc:
-        msg = str(exc).strip().strip("'\"") or exc.__class__.__name__
+        msg = str(exc).strip()
+        if isinstance(exc, KeyError):  # KeyError quotes its message
+            msg = msg.strip("'\"")
+        msg = msg or exc.__class__.__name__
         sys.stderr.write(f"error: {msg.splitlines()[0]}\n")
         return EXIT_UNUSABLE
     except KeyboardInterrupt:

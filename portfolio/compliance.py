@@ -35,6 +35,10 @@ MAX_EQUITY_SHARE: Mapping[str, float] = {
 VALUE_TOLERANCE = 0.01  # dollars, plus a relative 1e-6: quantity x price must match the value
 
 
+def _money(x: float) -> str:
+    return f"-${-x:,.2f}" if x < 0 else f"${x:,.2f}"
+
+
 def _screen_reason(
     symbol: str, mandate: ClientMandate, securities: SecurityMaster
 ) -> tuple[str, str] | None:
@@ -46,6 +50,12 @@ def _screen_reason(
         by = "the ESG mandate" if mandate.esg_only else "the client's exclusions"
         return "exclusion", f"{hits[0].replace('_', ' ')} is excluded by {by}"
     return None
+
+
+def _profile_phrase(mandate: ClientMandate) -> str:
+    """'a moderate profile', 'an aggressive profile'."""
+    words = str(mandate.risk_profile).replace("_", " ")
+    return f"{'an' if words[0] in 'aeiou' else 'a'} {words} profile"
 
 
 class _Book:
@@ -148,7 +158,7 @@ def check_trades(
             if cash_after < floor - 0.005:
                 veto(
                     "cash_floor",
-                    f"needs ${t.value:,.2f} but leaves cash at ${cash_after:,.2f}, "
+                    f"needs ${t.value:,.2f} but leaves cash at {_money(cash_after)}, "
                     f"below the ${floor:,.2f} floor",
                 )
             if asset_class in EQUITY_CLASSES and total > 0:
@@ -157,8 +167,7 @@ def check_trades(
                     veto(
                         "suitability",
                         f"lifts equities to {eq_after:.1%} of the account, above "
-                        f"the {max_eq:.0%} suitable for a "
-                        f"{str(mandate.risk_profile).replace('_', ' ')} profile",
+                        f"the {max_eq:.0%} suitable for {_profile_phrase(mandate)}",
                     )
 
         if rules:
@@ -258,8 +267,8 @@ def check_portfolio(
         PortfolioCheck(
             rule="suitability",
             status="fail" if equity > max_eq + 1e-6 else "pass",
-            message=f"Equities are {equity:.1%} of the portfolio; at most {max_eq:.0%} suits a "
-            f"{str(mandate.risk_profile).replace('_', ' ')} profile",
+            message=f"Equities are {equity:.1%} of the portfolio; at most {max_eq:.0%} suits "
+            f"{_profile_phrase(mandate)}",
         )
     )
 

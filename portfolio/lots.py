@@ -57,8 +57,10 @@ def sell_from_lots(
 
     if tax_aware:
         free = sum(lt.quantity for lt in order if not st_gain(lt))
-        allowed = max(forced, min(wanted, free + forced))
-        allowed = min(allowed, wanted)
+        # Forced units take the free lots first; the discretionary rest only what free lots remain,
+        # so short-term units sold never exceed what the forced part alone would need.
+        discretionary = max(0.0, min(wanted - forced, free - forced))
+        allowed = min(wanted, forced + discretionary)
         if whole:
             allowed = math.floor(allowed + 1e-9) if allowed < wanted else wanted
         # Discretionary units come from free lots first; forced units may use any lot.

@@ -50,6 +50,18 @@ def _label(cls: str) -> str:
     }.get(cls, cls.replace("_", " ").capitalize())
 
 
+def _class_reason(cls: str, cw: float, tw: float, tol: float, out: bool, action: str) -> str:
+    if out:
+        side = "above" if cw > tw else "below"
+        return (
+            f"{cls} is {cw:.1%} of the account, {side} its {tw:.1%} target by more "
+            f"than the ±{tol:.1%} band"
+        )
+    if action == "BUY":
+        return f"Invest cash above the cash target in {cls} ({cw:.1%} against {tw:.1%} target)"
+    return f"Raise cash to its target from {cls} ({cw:.1%} against {tw:.1%} target)"
+
+
 @dataclass
 class Plan:
     """What the vectorised core decided, before pydantic models are built around it."""
@@ -141,9 +153,8 @@ def plan_trades(
     model_classes = [c for c in weights if c != AssetClass.CASH.value]
     held_classes = sorted(set(classes_row[tradable & ~is_cash]) - set(model_classes))
     classes = model_classes + held_classes
-    k_of = {c: i for i, c in enumerate(classes)}
     n_cls = len(classes)
-    row_k = np.array([k_of.get(c, -1) for c in classes_row])
+    row_k = pd.Index(classes, dtype=object).get_indexer(classes_row.astype(object))
     in_class = tradable & (row_k >= 0)
     C = np.zeros((n_acct, n_cls))
     np.add.at(C, (acct_codes[in_class], row_k[in_class]), val_rem[in_class])
@@ -172,19 +183,21 @@ def plan_trades(
     need = np.where(
         (cash1 < T_cash - tol_cash - EPS) | (cash1 < floor_val - EPS), T_cash - cash1, 0.0
     )
-    buys = np.clip(D, 0.0, None)
-    P = buys.sum(1)
-    cut = np.minimum(P, need)
-    D = np.where(D > 0, D * (1.0 - cut / np.where(P > 0, P, 1.0))[:, None], D)
-    need2 = need - cut
+    # Cash short of its target: first sell what sits above target in classes still inside their
+    # band (so out-of-band classes do reach target), and only then scale the buys down.
     over = np.clip((C + D) - T, 0.0, None)
     over_total = over.sum(1)
     f2 = np.where(
-        need2 > 0,
-        np.minimum(1.0, need2 / np.where(over_total > 0, over_total, 1.0)),
+        need > 0,
+        np.minimum(1.0, need / np.where(over_total > 0, over_total, 1.0)),
         0.0,
     )
     D = D - f2[:, None] * over
+    need2 = need - f2 * over_total
+    buys = np.clip(D, 0.0, None)
+    P = buys.sum(1)
+    cut = np.clip(np.minimum(P, need2), 0.0, None)
+    D = np.where(D > 0, D * (1.0 - cut / np.where(P > 0, P, 1.0))[:, None], D)
 
     # ---- 3. Sells within each class, pro rata to what is left of each holding ----------------
     # Holdings an ESG-only mandate would not buy are sold first; the rest of a class pro rata.
@@ -202,7 +215,7 @@ def plan_trades(
     disc_val = row_S * share
     disc_qty = np.where(unit_value > 0, disc_val / np.where(unit_value > 0, unit_value, 1.0), 0.0)
     # Round to the nearest unit, but upward where the account must raise cash for its floor.
-    raising = (need2 > 0)[acct_codes]
+    raising = (f2 > 0)[acct_codes]
     nearest = np.round(disc_qty) if whole else np.round(disc_qty, 6)
     disc_qty = np.minimum(np.where(raising, _round_qty(disc_qty, whole, up=True), nearest), qty_rem)
     sell_qty = forced_qty + np.where(in_class, disc_qty, 0.0)
@@ -241,7 +254,10 @@ def plan_trades(
 
     # ---- 4. Buys: into a fund the account already holds in the class, else the model vehicle -
     cash_s = cash0 + np.bincount(acct_codes, weights=sell_val, minlength=n_acct)
-    budget = np.maximum(cash_s - floor_val, 0.0)
+    # Trades carry values rounded to the cent; keep half a cent per possible trade in hand so the
+    # rounded buys still fit the cash the gate will count.
+    n_sells = np.bincount(acct_codes, weights=(sell_qty > 0).astype(float), minlength=n_acct)
+    budget = np.maximum(cash_s - floor_val - 0.005 * (n_sells + n_cls), 0.0)
     want = np.clip(D, 0.0, None)
     W = want.sum(1)
     scale = np.where(budget < W, budget / np.where(W > 0, W, 1.0), 1.0)
@@ -272,102 +288,104 @@ def plan_trades(
     held_row[held["a"].to_numpy(), held["k"].to_numpy()] = held["row"].to_numpy()
 
     buy_a, buy_k = np.nonzero(want > EPS)
-    sym_col = book["symbol"].to_numpy()
-    for_model: dict[int, tuple[str, float] | None] = {}
-    for k in np.unique(buy_k):
+    sym_col = book["symbol"].to_numpy(dtype=object)
+    bv = want[buy_a, buy_k]
+    hr = held_row[buy_a, buy_k]
+    # The model vehicle (and its reference price) per class, for accounts holding no fund there.
+    model_sym = np.full(n_cls, None, dtype=object)
+    model_price = np.full(n_cls, np.nan)
+    for k in np.unique(buy_k[hr < 0]):
         cls = classes[k]
         sym = vehicles.get(cls)
         p = float(ref.at[sym, "price"]) if sym and sym in ref.index else float("nan")
         if not sym or not np.isfinite(p) or p <= 0:
             notes.append(f"No vehicle with a reference price to buy {_label(cls)}; not bought")
-            for_model[int(k)] = None
         else:
-            for_model[int(k)] = (sym, p)
-    bv = want[buy_a, buy_k]
-    hr = held_row[buy_a, buy_k]
-    b_price = np.where(hr >= 0, unit_value[np.maximum(hr, 0)], np.nan)
-    b_sym = np.where(hr >= 0, sym_col[np.maximum(hr, 0)], None).astype(object)
-    for j in np.flatnonzero(hr < 0):
-        mv = for_model.get(int(buy_k[j]))
-        if mv is not None:
-            b_sym[j], b_price[j] = mv
+            model_sym[k], model_price[k] = sym, p
+    b_price = np.where(hr >= 0, unit_value[np.maximum(hr, 0)], model_price[buy_k])
+    b_sym = np.where(hr >= 0, sym_col[np.maximum(hr, 0)], model_sym[buy_k])
     ok = np.isfinite(b_price) & (b_price > 0)
     b_qty = np.where(ok, _round_qty(bv / np.where(ok, b_price, 1.0), whole, up=False), 0.0)
     b_val = b_qty * np.where(ok, b_price, 0.0)
     keep = (b_qty > 0) & (b_val >= mandate.min_trade_value)
 
     # ---- 5. Reasons and the trade frame -------------------------------------------------------
+    # Built column-wise; reason text is formatted once per distinct (account, class) cell.
     tgt_w = np.where(B[:, None] > 0, T / np.where(B > 0, B, 1.0)[:, None], 0.0)
     cur_w = np.where(B[:, None] > 0, C / np.where(B > 0, B, 1.0)[:, None], 0.0)
     tol_w = np.array([band_width(x, mandate) for x in w])
+    labels = [_label(c) for c in classes]
 
-    def class_reason(a: int, k: int, action: str) -> str:
-        cls = _label(classes[k])
-        cw, tw = cur_w[a, k], tgt_w[a, k]
-        if out[a, k]:
-            side = "above" if cw > tw else "below"
-            return (
-                f"{cls} is {cw:.1%} of the account, {side} its {tw:.1%} target by more "
-                f"than the ±{tol_w[k]:.1%} band"
+    def class_reasons(a: np.ndarray, k: np.ndarray, action: str) -> np.ndarray:
+        if len(a) == 0:
+            return np.empty(0, dtype=object)
+        cells, inv = np.unique(a * n_cls + k, return_inverse=True)
+        ua, uk = cells // n_cls, cells % n_cls
+        texts = [
+            _class_reason(labels[kk], cw, tw, tl, o, action)
+            for kk, cw, tw, tl, o in zip(
+                uk.tolist(),
+                cur_w[ua, uk].tolist(),
+                tgt_w[ua, uk].tolist(),
+                tol_w[uk].tolist(),
+                out[ua, uk].tolist(),
+                strict=True,
             )
-        if action == "BUY":
-            return f"Invest cash above the cash target in {cls} ({cw:.1%} against {tw:.1%} target)"
-        return f"Raise cash to its target from {cls} ({cw:.1%} against {tw:.1%} target)"
+        ]
+        return np.array(texts, dtype=object)[inv.ravel()]
 
-    screened_by_esg = mandate.esg_only
-    exclusion = book["exclusion"].to_numpy()
-    rows: list[dict[str, object]] = []
-    for i in np.flatnonzero(sell_qty > 0):
-        a = int(acct_codes[i])
-        if excluded[i]:
-            cat = str(exclusion[i])
-            if cat == "excluded_symbol":
-                reason = f"Sell all: {sym_col[i]} is on the client's exclusion list"
-            else:
-                by = "the ESG mandate" if screened_by_esg else "the client's exclusions"
-                reason = f"Sell all: {cat.replace('_', ' ')} is excluded by {by}"
-        elif cap_hit[i]:
-            cap = mandate.single_name_cap or 0.0
-            reason = (
-                f"Trim to the {cap:.1%} single-name cap (was {value[i] / V[a]:.1%} of the account)"
-            )
-            if disc_qty[i] > 0 and row_k[i] >= 0:
-                reason += "; " + class_reason(a, int(row_k[i]), "SELL")
-        else:
-            reason = class_reason(a, int(row_k[i]), "SELL")
-        rows.append(
-            {
-                "account": accounts[a],
-                "symbol": sym_col[i],
-                "action": "SELL",
-                "quantity": float(sell_qty[i]),
-                "price": float(unit_value[i]),
-                "value": float(sell_val[i]),
-                "asset_class": classes_row[i],
-                "reason": reason,
-                "row": int(i),
-                "realized_gain": realized[i],
-                "short_term_gain": short_term[i],
-            }
+    acct_names = np.asarray(accounts, dtype=object)
+    s_idx = np.flatnonzero(sell_qty > 0)
+    s_a = acct_codes[s_idx]
+    s_k = np.maximum(row_k[s_idx], 0)
+    s_excl = excluded[s_idx]
+    s_cap = cap_hit[s_idx] & ~s_excl
+    s_reason = np.empty(len(s_idx), dtype=object)
+    plain = ~s_excl & ~s_cap
+    s_reason[plain] = class_reasons(s_a[plain], s_k[plain], "SELL")
+    if s_excl.any():
+        by = "the ESG mandate" if mandate.esg_only else "the client's exclusions"
+        cats = book["exclusion"].to_numpy(dtype=object)[s_idx[s_excl]]
+        syms = sym_col[s_idx[s_excl]]
+        s_reason[s_excl] = [
+            f"Sell all: {sym} is on the client's exclusion list"
+            if cat == "excluded_symbol"
+            else f"Sell all: {str(cat).replace('_', ' ')} is excluded by {by}"
+            for sym, cat in zip(syms.tolist(), cats.tolist(), strict=True)
+        ]
+    if s_cap.any():
+        cap = mandate.single_name_cap or 0.0
+        was = value[s_idx[s_cap]] / V[s_a[s_cap]]
+        trim = np.array(
+            [f"Trim to the {cap:.1%} single-name cap (was {x:.1%} of the account)" for x in was],
+            dtype=object,
         )
-    for j in np.flatnonzero(keep):
-        a, k = int(buy_a[j]), int(buy_k[j])
-        rows.append(
-            {
-                "account": accounts[a],
-                "symbol": b_sym[j],
-                "action": "BUY",
-                "quantity": float(b_qty[j]),
-                "price": float(b_price[j]),
-                "value": float(b_val[j]),
-                "asset_class": classes[k],
-                "reason": class_reason(a, k, "BUY"),
-                "row": int(hr[j]),
-                "realized_gain": np.nan,
-                "short_term_gain": np.nan,
-            }
-        )
-    trades = pd.DataFrame(rows, columns=TRADE_COLUMNS)
+        also = (disc_qty[s_idx[s_cap]] > 0) & (row_k[s_idx[s_cap]] >= 0)
+        if also.any():
+            extra = class_reasons(s_a[s_cap][also], s_k[s_cap][also], "SELL")
+            trim[also] = trim[also] + "; " + extra
+        s_reason[s_cap] = trim
+
+    b_idx = np.flatnonzero(keep)
+    b_a, b_k = buy_a[b_idx], buy_k[b_idx]
+    classes_arr = np.asarray(classes, dtype=object)
+    n_s, n_b = len(s_idx), len(b_idx)
+    trades = pd.DataFrame(
+        {
+            "account": np.concatenate([acct_names[s_a], acct_names[b_a]]),
+            "symbol": np.concatenate([sym_col[s_idx], b_sym[b_idx]]),
+            "action": np.array(["SELL"] * n_s + ["BUY"] * n_b, dtype=object),
+            "quantity": np.concatenate([sell_qty[s_idx], b_qty[b_idx]]),
+            "price": np.concatenate([unit_value[s_idx], b_price[b_idx]]),
+            "value": np.concatenate([sell_val[s_idx], b_val[b_idx]]),
+            "asset_class": np.concatenate([classes_row[s_idx].astype(object), classes_arr[b_k]]),
+            "reason": np.concatenate([s_reason, class_reasons(b_a, b_k, "BUY")]),
+            "row": np.concatenate([s_idx, hr[b_idx]]).astype(np.int64),
+            "realized_gain": np.concatenate([realized[s_idx], np.full(n_b, np.nan)]),
+            "short_term_gain": np.concatenate([short_term[s_idx], np.full(n_b, np.nan)]),
+        },
+        columns=TRADE_COLUMNS,
+    )
     targets = {c: float(T[:, k].sum()) for k, c in enumerate(classes)}
     targets[AssetClass.CASH.value] = float(T_cash.sum())
     return Plan(trades, notes, targets)

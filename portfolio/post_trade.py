@@ -77,6 +77,11 @@ def apply_trades(
     new = moves.loc[~hit]
     if len(new):
         ref = securities.frame.reindex(new["symbol"])
+        # A new holding takes its class from the reference data, not from whoever proposed it.
+        ref_class = ref["asset_class"].astype(object).to_numpy()
+        new_cash = ref["is_cash"].fillna(False).astype(bool).to_numpy()
+        new_class = np.where(pd.isna(ref_class), new["asset_class"].to_numpy(object), ref_class)
+        new_class = np.where(new_cash, AssetClass.CASH.value, new_class)
         post = pd.concat(
             [
                 post,
@@ -84,11 +89,11 @@ def apply_trades(
                     {
                         "account": new["account"].to_numpy(),
                         "symbol": new["symbol"].to_numpy(),
-                        "asset_class": new["asset_class"].to_numpy(),
+                        "asset_class": new_class,
                         "quantity": new["dq"].to_numpy(),
                         "price": new["price"].to_numpy(),
                         "value": new["dv"].to_numpy(),
-                        "is_cash": False,
+                        "is_cash": new_cash,
                         "is_fund": ref["is_fund"].fillna(False).astype(bool).to_numpy(),
                         "known": new["symbol"].isin(securities.frame.index).to_numpy(),
                     }
@@ -98,7 +103,11 @@ def apply_trades(
         )
     # Cash: net flow per account into the account's largest cash row, or a new CASH row.
     flow = -tf.groupby("account")["dv"].sum()
-    first_cash = post[post["is_cash"]].sort_values("value", ascending=False)
+    # Only cash rows the book already had: a cash-like fund bought here keeps its own quantity.
+    was_held = np.arange(len(post)) < len(book)
+    first_cash = post[post["is_cash"].to_numpy(bool) & was_held].sort_values(
+        "value", ascending=False
+    )
     first_cash = first_cash.drop_duplicates("account")
     cash_row = pd.Series(first_cash.index, index=first_cash["account"])
     have = flow.index.isin(cash_row.index)

@@ -1,4 +1,4 @@
-"""Plotly figures an advisor reads at a glance, built from a `RebalanceProposal` (no Streamlit here).
+"""Plotly figures an advisor reads at a glance, built from a `RebalanceProposal` (no Streamlit).
 
 Colours are fixed across every chart: current in slate, target in grey, after-trade in teal,
 anything out of policy in red.

@@ -42,7 +42,7 @@ def model_override() -> ModelPortfolio | None:
 
 
 def run_id() -> str | None:
-    """The run on screen: this session's, else the one named in the address bar (survives reload)."""
+    """The run on screen: this session's, else the one in the address bar (survives a reload)."""
     rid = st.session_state.get(RUN_ID)
     if rid:
         return str(rid)

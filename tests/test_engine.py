@@ -1,0 +1,521 @@
+"""The rebalance engine, rule by rule, on hand-built books with figures worked out by hand."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+
+import pytest
+
+from portfolio.engine import rebalance
+from portfolio.models import (
+    EQUITY_CLASSES,
+    ClientMandate,
+    Holdings,
+    Lot,
+    Position,
+    RebalanceProposal,
+    Trade,
+)
+from portfolio.securities import load_securities
+from portfolio.targets import band_width
+
+REF = load_securities()
+AS_OF = date(2025, 6, 30)
+
+# The moderate model (data/models.csv) by its plain vehicles.
+MODERATE = {
+    "VTI": 0.32,
+    "VB": 0.04,
+    "VEA": 0.18,
+    "VWO": 0.06,
+    "BND": 0.19,
+    "GOVT": 0.03,
+    "SCHP": 0.04,
+    "BNDX": 0.11,
+}
+
+
+def px(symbol: str) -> float:
+    price = REF.price(symbol)
+    assert price is not None
+    return price
+
+
+def pos(
+    symbol: str,
+    quantity: float,
+    *,
+    account: str = "A",
+    price: float | None = None,
+    cash: bool = False,
+    asset_class: str = "unclassified",
+    lots: Iterable[Lot] = (),
+) -> Position:
+    p = 1.0 if cash and price is None else (price if price is not None else px(symbol))
+    return Position(
+        account=account,
+        symbol=symbol,
+        quantity=quantity,
+        price=p,
+        market_value=round(quantity * p, 2),
+        is_cash=cash,
+        asset_class=asset_class,
+        lots=list(lots),
+    )
+
+
+def book(*positions: Position) -> Holdings:
+    return Holdings(positions=list(positions))
+
+
+def balanced(account: str = "A", size: float = 100_000.0) -> list[Position]:
+    """A moderate book at its model weights (whole shares) with 3% in a money-market fund."""
+    out = [pos(s, round(w * size / px(s)), account=account) for s, w in MODERATE.items()]
+    return [*out, pos("SPAXX", 0.03 * size, account=account, cash=True)]
+
+
+def trades(p: RebalanceProposal, action: str | None = None, symbol: str | None = None) -> list:
+    return [
+        t
+        for t in p.trades
+        if (action is None or t.action == action) and (symbol is None or t.symbol == symbol)
+    ]
+
+
+def after_by_account(p: RebalanceProposal) -> dict[str, dict[str, float]]:
+    """Value per (account, symbol) after the approved trades, worked out from the proposal alone;
+    cash is pooled per account under the key 'cash'."""
+    out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for q in p.positions:
+        out[q.account]["cash" if q.is_cash else q.symbol] += q.value
+    for t in p.approved_trades:
+        sign = 1 if t.action == "BUY" else -1
+        out[t.account][t.symbol] += sign * t.value
+        out[t.account]["cash"] -= sign * t.value
+    return out
+
+
+def class_of(symbol: str) -> str:
+    return "cash" if symbol == "cash" else (REF.asset_class(symbol) or "unclassified")
+
+
+def class_weights_after(p: RebalanceProposal, account: str) -> dict[str, float]:
+    vals = after_by_account(p)[account]
+    total = sum(vals.values())
+    out: dict[str, float] = defaultdict(float)
+    for s, v in vals.items():
+        out[class_of(s)] += v / total
+    return out
+
+
+# -------------------------------------------------------------------------------------------
+# The seed clients
+# -------------------------------------------------------------------------------------------
+
+
+def four_tech() -> Holdings:
+    return book(
+        pos("AAPL", 121.8502, price=205.17),
+        pos("GOOGL", 141.8601, price=176.23),
+        pos("MSFT", 50.2603, price=497.41),
+        pos("AMZN", 113.9523, price=219.39),
+    )
+
+
+def esg_client() -> Holdings:
+    return book(
+        pos("VT", 2707.3020, price=129.28),
+        pos("NVDA", 253.1806, price=157.99),
+        pos("AAPL", 170.5902, price=205.17),
+        pos("MSFT", 50.2603, price=497.41),
+        pos("SWVXX", 50_000, cash=True),
+    )
+
+
+def test_four_tech_client_is_diversified_into_every_sleeve() -> None:
+    p = rebalance(four_tech(), ClientMandate())
+    assert p.total_value == pytest.approx(100_000.0, abs=0.05)
+    assert p.cash_value == 0.0
+    sells = {t.symbol: t for t in trades(p, "SELL")}
+    assert set(sells) == {"AAPL", "GOOGL", "MSFT", "AMZN"}
+    # US equity must fall from 100% to its 32% target: 68% of each name, rounded to a share.
+    assert sells["AAPL"].quantity == 83
+    assert sells["AAPL"].value == pytest.approx(83 * 205.17, abs=0.005)
+    for t in sells.values():
+        assert t.quantity == round(0.68 * 25_000 / t.price)
+        assert "above its 32.0% target" in t.reason
+    buys = {t.symbol: t for t in trades(p, "BUY")}
+    assert set(buys) == {"VB", "VEA", "VWO", "BND", "GOVT", "SCHP", "BNDX"}
+    assert buys["VEA"].quantity == 315  # 18% of $100,000 at $56.97, whole shares
+    assert all(t.compliance.status == "APPROVED" for t in p.trades)
+    cw = p.asset_class_weights
+    assert cw["us_equity"].current == pytest.approx(1.0)
+    assert cw["us_equity"].status == "over"
+    for cls, w in cw.items():
+        assert abs(w.post_trade - w.target) <= w.band, cls
+    assert sum(p.post_trade_weights.values()) == pytest.approx(1.0, abs=1e-9)
+    assert p.cash_after == pytest.approx(100_000 * 0.03, abs=300)  # the model's 3% cash sleeve
+
+
+def test_esg_client_trims_caps_and_buys_only_esg_vehicles() -> None:
+    mandate = ClientMandate(esg_only=True, single_name_cap=0.05, income_need=0.03)
+    p = rebalance(esg_client(), mandate)
+    assert p.total_value == pytest.approx(500_000.0, abs=0.05)
+    assert p.cash_value == pytest.approx(50_000.0)
+    nvda = trades(p, "SELL", "NVDA")[0]
+    # $40,000 down to the 5% cap of $25,000: ceil(15,000 / 157.99) = 95 shares.
+    assert nvda.quantity == 95
+    assert nvda.value == pytest.approx(15_009.05)
+    assert nvda.reason == "Trim to the 5.0% single-name cap (was 8.0% of the account)"
+    aapl = trades(p, "SELL", "AAPL")[0]
+    assert aapl.quantity == math.ceil(10_000 / 205.17)
+    assert not trades(p, "SELL", "MSFT")  # exactly at the cap: nothing to trim
+    for t in trades(p, "BUY"):
+        assert REF.is_esg_fund(t.symbol) or class_of(t.symbol) in {"treasuries", "tips"}, t.symbol
+    after = after_by_account(p)["A"]
+    total = sum(after.values())
+    for s in ("NVDA", "AAPL", "MSFT"):
+        assert after[s] <= 0.05 * total + 0.01
+    rules = {c.rule: c for c in p.checks}
+    assert rules["single_name_cap"].status == "pass"
+    assert rules["income"].status in {"pass", "warn"}
+    assert rules["esg_funds"].status == "warn" and "VT" in rules["esg_funds"].message
+    # No ESG vehicle exists for international bonds: its weight moves to US bonds, and says so.
+    assert p.asset_class_weights["us_bonds"].target == pytest.approx(0.30)
+    assert any("intl bonds" in c.message for c in p.checks if c.rule == "engine_note")
+
+
+# -------------------------------------------------------------------------------------------
+# Exclusions
+# -------------------------------------------------------------------------------------------
+
+
+def test_esg_mandate_sells_all_tobacco_with_the_reason() -> None:
+    p = rebalance(book(*balanced(), pos("MO", 100)), ClientMandate(esg_only=True))
+    (mo,) = trades(p, symbol="MO")
+    assert mo.action == "SELL" and mo.quantity == 100
+    assert mo.value == pytest.approx(5_863.0)
+    assert mo.reason == "Sell all: tobacco is excluded by the ESG mandate"
+    assert "MO" not in p.post_trade_weights
+    assert {c.rule: c.status for c in p.checks}["exclusion"] == "pass"
+
+
+def test_explicit_category_and_symbol_exclusions() -> None:
+    mandate = ClientMandate(excluded_categories=["weapons"], excluded_symbols=["aapl"])
+    p = rebalance(book(*balanced(), pos("LMT", 20), pos("AAPL", 30), pos("XOM", 10)), mandate)
+    (lmt,) = trades(p, symbol="LMT")
+    assert (lmt.action, lmt.quantity) == ("SELL", 20)
+    assert lmt.reason == "Sell all: weapons is excluded by the client's exclusions"
+    (aapl,) = trades(p, symbol="AAPL")
+    assert (aapl.action, aapl.quantity) == ("SELL", 30)
+    assert aapl.reason == "Sell all: AAPL is on the client's exclusion list"
+    # Fossil fuels are not screened by this mandate: XOM is only touched for the band, if at all.
+    assert all("excluded" not in t.reason for t in trades(p, symbol="XOM"))
+
+
+def test_excluded_vehicle_is_never_bought() -> None:
+    mandate = ClientMandate(excluded_symbols=["VTI", "BND"])
+    p = rebalance(book(pos("SPAXX", 100_000, cash=True)), mandate)
+    bought = {t.symbol for t in trades(p, "BUY")}
+    assert not bought & {"VTI", "BND"}
+    assert {"ESGV", "EAGG"} <= bought  # the sleeve's other vehicle stands in
+
+
+def test_held_excluded_fund_is_not_used_to_buy_its_class() -> None:
+    mandate = ClientMandate(excluded_categories=["fossil_fuels"])
+    p = rebalance(book(pos("XLE", 10), pos("SPAXX", 100_000, cash=True)), mandate)
+    assert [t.action for t in trades(p, symbol="XLE")] == ["SELL"]
+    assert {t.symbol for t in trades(p, "BUY") if t.asset_class == "us_equity"} == {"VTI"}
+
+
+def test_excluded_sale_below_minimum_trade_is_reported_not_made() -> None:
+    mandate = ClientMandate(excluded_symbols=["F"], min_trade_value=100)
+    p = rebalance(book(*balanced(), pos("F", 5)), mandate)  # 5 x $10.85 = $54.25
+    assert not trades(p, symbol="F")
+    notes = [c.message for c in p.checks if c.rule == "engine_note"]
+    assert any("F in A" in m and "$54.25" in m and "$100 minimum" in m for m in notes)
+    assert {c.rule: c.status for c in p.checks}["exclusion"] == "fail"
+
+
+# -------------------------------------------------------------------------------------------
+# Caps, bands, cash
+# -------------------------------------------------------------------------------------------
+
+
+def test_single_name_cap_trims_stocks_but_not_funds() -> None:
+    holdings = book(
+        pos("VTI", 200),  # $60,786: a fund far above any single-name cap
+        pos("NVDA", 60),  # $9,479.40
+        pos("BND", 300),
+        pos("SPAXX", 2_000, cash=True),
+    )
+    p = rebalance(holdings, ClientMandate(single_name_cap=0.05, band_abs=1.0, band_rel=10))
+    total = p.total_value
+    (nvda,) = trades(p, symbol="NVDA")
+    assert nvda.quantity == math.ceil((60 * 157.99 - 0.05 * total) / 157.99)
+    assert nvda.reason.startswith("Trim to the 5.0% single-name cap")
+    assert not trades(p, symbol="VTI")  # bands this wide trigger nothing else
+    assert after_by_account(p)["A"]["NVDA"] <= 0.05 * total
+
+
+def test_in_band_book_makes_no_trades() -> None:
+    p = rebalance(book(*balanced()), ClientMandate())
+    assert p.trades == []
+    assert p.turnover == 0.0
+    assert all(w.status == "in_band" for w in p.asset_class_weights.values())
+    assert p.cash_after == p.cash_value
+
+
+def test_small_drift_inside_band_is_left_alone_but_outside_is_fixed() -> None:
+    # 5/25 rule: emerging markets' band is min(5%, 25% x 6%) = 1.5 points.
+    inside = [q for q in balanced() if q.symbol != "VWO"] + [pos("VWO", round(0.07e5 / 49.5))]
+    p = rebalance(book(*inside), ClientMandate())
+    assert not trades(p, symbol="VWO")
+    outside = [q for q in balanced() if q.symbol != "VWO"] + [pos("VWO", round(0.12e5 / 49.5))]
+    p = rebalance(book(*outside), ClientMandate())
+    (vwo,) = trades(p, symbol="VWO")
+    assert vwo.action == "SELL"
+    assert "above its 6.0% target by more than the ±1.5% band" in vwo.reason
+    assert abs(class_weights_after(p, "A")["emerging_equity"] - 0.06) < 0.015
+    assert band_width(0.06, ClientMandate()) == pytest.approx(0.015)
+    assert band_width(0.0, ClientMandate()) == pytest.approx(0.05)
+
+
+def test_cash_floor_is_raised_by_sales_and_never_breached() -> None:
+    holdings = book(pos("VTI", 100), pos("BND", 200))  # no cash at all
+    mandate = ClientMandate(cash_floor=0.10, risk_profile="aggressive")
+    p = rebalance(holdings, mandate)
+    assert p.cash_value == 0.0
+    assert p.cash_after >= 0.10 * p.total_value
+    sells = sum(t.value for t in trades(p, "SELL"))
+    buys = sum(t.value for t in trades(p, "BUY"))
+    assert buys <= sells - 0.10 * p.total_value + 0.01  # sells fund the buys and the floor
+    assert p.asset_class_weights["cash"].target == pytest.approx(0.10)
+
+
+def test_buys_never_spend_cash_below_zero() -> None:
+    p = rebalance(
+        book(pos("SPAXX", 1_000, cash=True), pos("ZZZZ", 100, price=50.0)), ClientMandate()
+    )
+    spent = sum(t.value for t in trades(p, "BUY"))
+    assert spent <= 1_000
+    assert p.cash_after >= 0
+
+
+def test_whole_shares_by_default_and_fractional_on_request() -> None:
+    cash = book(pos("SPAXX", 10_000, cash=True))
+    whole = rebalance(cash, ClientMandate())
+    assert whole.trades and all(t.quantity == int(t.quantity) for t in whole.trades)
+    assert trades(whole, "BUY", "VTI")[0].quantity == 10  # floor(3,200 / 303.93)
+    frac = rebalance(cash, ClientMandate(fractional=True))
+    spent = {t.symbol: t.value for t in trades(frac, "BUY")}
+    # Fractional shares hit each sleeve's dollar target to the cent.
+    for sym, w in MODERATE.items():
+        assert spent[sym] == pytest.approx(w * 10_000, abs=0.01), sym
+    assert frac.cash_after == pytest.approx(300.0, abs=0.05)
+    assert any(t.quantity != int(t.quantity) for t in frac.trades)
+
+
+def test_no_trade_below_the_minimum_value() -> None:
+    p = rebalance(book(pos("SPAXX", 10_000, cash=True)), ClientMandate(min_trade_value=1_000))
+    assert p.trades
+    assert all(t.value >= 1_000 for t in p.trades)
+    # Small-cap (4%) and emerging (6%) sleeves of a $10,000 account are below $1,000.
+    assert not trades(p, symbol="VB") and not trades(p, symbol="VWO")
+
+
+def test_prefers_the_fund_already_held_in_a_class() -> None:
+    holdings = book(pos("ITOT", 10), pos("SCHZ", 10), pos("SPAXX", 100_000, cash=True))
+    p = rebalance(holdings, ClientMandate())
+    bought = {t.symbol for t in trades(p, "BUY")}
+    assert {"ITOT", "SCHZ"} <= bought
+    assert not bought & {"VTI", "BND"}
+
+
+def test_esg_mandate_does_not_buy_more_of_a_plain_fund_it_holds() -> None:
+    holdings = book(pos("VTI", 10), pos("SPAXX", 100_000, cash=True))
+    p = rebalance(holdings, ClientMandate(esg_only=True))
+    us = [t for t in trades(p, "BUY") if t.asset_class == "us_equity"]
+    assert [t.symbol for t in us] == ["ESGV"]
+
+
+# -------------------------------------------------------------------------------------------
+# Tax lots
+# -------------------------------------------------------------------------------------------
+
+MSFT = 497.41
+
+
+def msft_lots() -> list[Lot]:
+    return [
+        Lot(quantity=50, cost_basis=50 * 100.0, acquired=date(2020, 1, 2)),  # long-term
+        Lot(quantity=50, cost_basis=50 * 300.0, acquired=date(2025, 3, 3)),  # short-term gain
+        Lot(quantity=50, cost_basis=50 * 450.0, acquired=date(2022, 1, 3)),  # long-term
+    ]
+
+
+def test_tax_aware_sells_highest_cost_long_term_lots_and_avoids_short_term_gains() -> None:
+    holdings = book(pos("MSFT", 150, lots=msft_lots()), pos("SPAXX", 1_000, cash=True))
+    p = rebalance(holdings, ClientMandate(), as_of=AS_OF)
+    (sale,) = trades(p, "SELL", "MSFT")
+    # The band wants 101 shares sold; only the 100 long-term shares are free of short-term gain.
+    assert sale.quantity == 100
+    assert sale.realized_gain == pytest.approx(50 * (MSFT - 450) + 50 * (MSFT - 100), abs=0.01)
+    assert sale.short_term_gain == 0.0
+    assert p.realized_gains == pytest.approx(sale.realized_gain, abs=0.01)
+    notes = [c.message for c in p.checks if c.rule == "engine_note"]
+    assert any("sale limited to 100 of 101 units to avoid short-term gains" in m for m in notes)
+
+
+def test_first_in_first_out_without_tax_awareness() -> None:
+    holdings = book(pos("MSFT", 150, lots=msft_lots()), pos("SPAXX", 1_000, cash=True))
+    p = rebalance(holdings, ClientMandate(tax_aware=False), as_of=AS_OF)
+    (sale,) = trades(p, "SELL", "MSFT")
+    assert sale.quantity == 101
+    expected = 50 * (MSFT - 100) + 50 * (MSFT - 450) + 1 * (MSFT - 300)
+    assert sale.realized_gain == pytest.approx(expected, abs=0.01)
+    assert sale.short_term_gain == pytest.approx(MSFT - 300, abs=0.01)
+
+
+def test_cap_forces_short_term_gain_when_it_must() -> None:
+    holdings = book(
+        pos("MSFT", 150, lots=msft_lots()), pos("VTI", 3_000), pos("SPAXX", 1_000, cash=True)
+    )
+    p = rebalance(holdings, ClientMandate(single_name_cap=0.01), as_of=AS_OF)
+    (sale,) = trades(p, "SELL", "MSFT")
+    total = p.total_value
+    forced = math.ceil((150 * MSFT - 0.01 * total) / MSFT)
+    assert forced > 100  # more than the long-term lots hold
+    # Only the forced units are sold: the band's further discretionary sale would be short-term.
+    assert sale.quantity == forced
+    short_units = sale.quantity - 100
+    assert sale.short_term_gain == pytest.approx(short_units * (MSFT - 300), abs=0.01)
+    assert p.short_term_gains == pytest.approx(sale.short_term_gain, abs=0.01)
+    assert after_by_account(p)["A"]["MSFT"] <= 0.01 * total + 0.01
+
+
+def test_gains_unknown_without_cost_basis() -> None:
+    lots = [Lot(quantity=150, cost_basis=None, acquired=date(2020, 1, 2))]
+    p = rebalance(book(pos("MSFT", 150, lots=lots)), ClientMandate(), as_of=AS_OF)
+    (sale,) = trades(p, "SELL", "MSFT")
+    assert sale.realized_gain is None and p.realized_gains == 0.0
+
+
+# -------------------------------------------------------------------------------------------
+# Tilts, unknown symbols, several accounts, conservation
+# -------------------------------------------------------------------------------------------
+
+
+def test_tilts_are_clamped_to_five_points_and_only_on_model_sleeves() -> None:
+    tilts = {"us_equity": 0.20, "intl_equity": -0.50, "cash": 0.10, "commodities": 0.05}
+    p = rebalance(book(pos("SPAXX", 100_000, cash=True)), ClientMandate(), tilts=tilts)
+    assert p.tilts == {"us_equity": 0.05, "intl_equity": -0.05}
+    cw = p.asset_class_weights
+    assert cw["us_equity"].target == pytest.approx(0.37)
+    assert cw["intl_equity"].target == pytest.approx(0.13)
+    assert cw["cash"].target == pytest.approx(0.03)
+    assert "commodities" not in cw
+
+
+def test_unknown_symbols_are_kept_and_never_traded() -> None:
+    holdings = book(
+        pos("ZZZZ", 1_000, price=50.0, asset_class="us_equity"),
+        pos("QQQX", 10, price=20.0),
+        pos("SPAXX", 10_000, cash=True),
+    )
+    mandate = ClientMandate(single_name_cap=0.05, excluded_symbols=["ZZZZ"])
+    p = rebalance(holdings, mandate)
+    assert p.unknown_symbols == ["QQQX", "ZZZZ"]
+    assert not [t for t in p.trades if t.symbol in {"ZZZZ", "QQQX"}]
+    assert p.post_trade_weights["ZZZZ"] == pytest.approx(50_000 / p.total_value)
+    assert {c.rule: c.status for c in p.checks}["unknown_security"] == "warn"
+    assert {q.symbol: q.asset_class for q in p.positions}["ZZZZ"] == "us_equity"
+    # ZZZZ's $50,000 is frozen: only the $10,000 cash is invested, to the model.
+    assert sum(t.value for t in trades(p, "BUY")) <= 10_000
+
+
+def test_each_account_of_a_household_is_rebalanced_on_its_own() -> None:
+    holdings = book(
+        *balanced("IRA"),
+        pos("SPAXX", 60_000, account="Joint", cash=True),
+        pos("AAPL", 200, account="Joint"),
+        pos("PM", 50, account="Roth"),
+        pos("VTI", 30, account="Roth"),
+    )
+    mandate = ClientMandate(esg_only=True, single_name_cap=0.10)
+    p = rebalance(holdings, mandate)
+    by_acct = {a: [t for t in p.trades if t.account == a] for a in ("IRA", "Joint", "Roth")}
+    assert by_acct["Joint"] and by_acct["Roth"]
+    assert [t.reason for t in by_acct["Roth"] if t.symbol == "PM"] == [
+        "Sell all: tobacco is excluded by the ESG mandate"
+    ]
+    before = defaultdict(float)
+    for q in p.positions:
+        before[q.account] += q.value
+    for acct, vals in after_by_account(p).items():
+        assert sum(vals.values()) == pytest.approx(before[acct], abs=0.01)  # nothing moves across
+        assert vals["cash"] >= 0
+        weights = class_weights_after(p, acct)
+        for cls, w in p.asset_class_weights.items():
+            if cls in {"cash", "intl_bonds"}:
+                continue
+            slack = 300 / before[acct]  # one whole share of the dearest vehicle
+            assert abs(weights.get(cls, 0.0) - w.target) <= w.band + slack, (acct, cls)
+        equity = sum(v for c, v in weights.items() if c in EQUITY_CLASSES)
+        assert equity <= 0.75
+
+
+def test_value_is_conserved_and_post_trade_weights_sum_to_one() -> None:
+    holdings = book(
+        *balanced("A", 37_000),
+        pos("NVDA", 400, account="B"),
+        pos("TSLA", 50, account="B"),
+        pos("SPAXX", 5_000, account="B", cash=True),
+    )
+    p = rebalance(holdings, ClientMandate(single_name_cap=0.2, cash_floor=0.05))
+    total = sum(sum(v.values()) for v in after_by_account(p).values())
+    assert total == pytest.approx(p.total_value, abs=0.02)
+    assert sum(p.post_trade_weights.values()) == pytest.approx(1.0, abs=1e-9)
+    cls_post = sum(w.post_trade for w in p.asset_class_weights.values())
+    assert cls_post == pytest.approx(1.0, abs=1e-9)
+    for t in p.trades:
+        assert t.value == pytest.approx(t.quantity * t.price, abs=0.005)
+    turnover = sum(t.value for t in p.approved_trades) / 2 / p.total_value
+    assert p.turnover == pytest.approx(turnover)
+
+
+def test_price_override_remarks_the_book() -> None:
+    p = rebalance(
+        book(pos("VTI", 100), pos("SPAXX", 1000, cash=True)), ClientMandate(), prices={"vti": 400.0}
+    )
+    vti = next(q for q in p.positions if q.symbol == "VTI")
+    assert vti.price == 400.0 and vti.value == pytest.approx(40_000.0)
+    assert p.total_value == pytest.approx(41_000.0)
+
+
+def test_empty_book_gives_an_empty_proposal() -> None:
+    p = rebalance(Holdings(), ClientMandate())
+    assert p.trades == [] and p.total_value == 0.0 and p.post_trade_weights == {}
+
+
+def test_model_buy_of_a_cash_fund_counts_as_cash_after_trades() -> None:
+    extra = Trade(
+        id="X1",
+        account="A",
+        symbol="SGOV",
+        action="BUY",
+        quantity=10,
+        price=100.47,
+        value=1004.70,
+        reason="park cash",
+    )
+    p = rebalance(book(*balanced()), ClientMandate(), extra_trades=[extra])
+    (sgov,) = trades(p, symbol="SGOV")
+    assert sgov.compliance.status == "APPROVED" and sgov.source == "model"
+    # SGOV is a cash equivalent in the reference data: cash's weight is unchanged by the swap.
+    cw = p.asset_class_weights
+    assert cw["cash"].post_trade == pytest.approx(cw["cash"].current)
+    assert "unclassified" not in cw
