@@ -25,15 +25,23 @@ st.title("Client & holdings")
 
 def load(files: list[tuple[str, bytes]]) -> None:
     """Read every file; a file that cannot be used is reported and the others still load."""
-    books = []
+    books, snapshots = [], []
+    ledger = services.ledger()
     for name, data in files:
         try:
-            books.append(read_holdings(data, filename=name, securities=services.securities()))
+            book = read_holdings(data, filename=name, securities=services.securities())
         except UnreadableFileError as exc:
             st.error(f"**{name}**: {exc}")
+            continue
+        books.append(book)
+        snapshots.append(ledger.save_snapshot(book, data, name))
     if books:
-        state.put(state.HOLDINGS, merge_holdings(books))
+        merged = merge_holdings(books)
+        if len(books) > 1:  # the run starts from the whole book; each file is kept as uploaded
+            snapshots.append(ledger.save_snapshot(merged, None, merged.source))
+        state.put(state.HOLDINGS, merged)
         state.put(state.SOURCES, files)
+        state.put(state.SNAPSHOT, snapshots[-1])
         state.set_run_id(None)
 
 

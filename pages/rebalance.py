@@ -41,16 +41,15 @@ if holdings is not None:
                    "client notes.")
     if st.button("Run the crew", type="primary", key="run_crew",
                  disabled=rid is not None and worker.is_running(rid)):
-        sources = state.get(state.SOURCES) or []
         rid = worker.start_run(
-            services.ledger(), holdings=holdings,
-            source_bytes=sources[0][1] if len(sources) == 1 else None,
+            services.ledger(), holdings=holdings, snapshot_id=state.get(state.SNAPSHOT),
             filename=holdings.source, notes=state.get(state.NOTES, "") or "",
             mandate=mandate, model=state.model_override(), settings=settings,
             advisor=identity.advisor(),
         )
         state.set_run_id(rid)
         st.session_state.pop("run_view", None)
+        st.rerun()  # redraw with the button disabled: a second click must not start a second run
 
 if not rid:
     st.stop()

@@ -124,6 +124,24 @@ def test_a_saved_run_keeps_file_snapshot_and_proposal(
         ledger.save_proposal(run_id, sample_proposal())
 
 
+def test_an_upload_is_kept_before_any_run_and_a_run_starts_from_it(
+    ledger, sample_holdings
+) -> None:
+    source = b"Account,Symbol,Quantity\nZ123,AAPL,10\n"
+    holdings = sample_holdings()
+    snap_id = ledger.save_snapshot(holdings, source, "upload.csv")
+    assert ledger.holdings(snap_id) == holdings
+    assert _count(ledger, "runs") == 0
+
+    run_id = ledger.create_run(holdings=holdings, snapshot_id=snap_id, filename="upload.csv")
+    run = ledger.run(run_id)
+    assert run["snapshot"]["id"] == snap_id
+    assert run["snapshot"]["sha256"] == hashlib.sha256(source).hexdigest()
+    assert _count(ledger, "snapshots") == 1  # reused, not copied
+    with pytest.raises(LedgerError):
+        ledger.create_run(holdings=holdings, snapshot_id=snap_id + 999)
+
+
 def test_agent_results_and_resumable_event_log(ledger) -> None:
     run_id = ledger.create_run(filename="acme.csv")
     assert ledger.run(run_id)["status"] == "RUNNING"

@@ -10,6 +10,7 @@ from portfolio.models import ClientMandate, Holdings, ModelPortfolio
 
 HOLDINGS = "holdings"
 SOURCES = "sources"  # list of (filename, bytes)
+SNAPSHOT = "snapshot_id"  # the ledger's copy of what was loaded
 NOTES = "client_notes"
 MANDATE = "mandate"
 EVIDENCE = "mandate_evidence"

@@ -36,7 +36,7 @@ def start_run(
     ledger: Ledger,
     *,
     holdings: Holdings,
-    source_bytes: bytes | None,
+    snapshot_id: int | None,
     filename: str,
     notes: str,
     mandate: ClientMandate | None,
@@ -48,7 +48,7 @@ def start_run(
     agents = {a: {"provider": settings.provider, "model": settings.model_for(a),
                   "temperature": settings.temperature_for(a)} for a in TITLES}
     run_id = ledger.create_run(
-        holdings=holdings, source_bytes=source_bytes, filename=filename, mandate=mandate,
+        holdings=holdings, snapshot_id=snapshot_id, filename=filename, mandate=mandate,
         model=model,
         settings={**settings.model_dump(mode="json", exclude={"api_key"}),
                   "started_by": advisor or "unauthenticated"},

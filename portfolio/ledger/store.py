@@ -154,6 +154,21 @@ class Ledger:
         s.flush()
         return snap
 
+    def save_snapshot(
+        self,
+        holdings: Holdings,
+        source_bytes: bytes | None = None,
+        filename: str = "",
+        client: str | None = None,
+    ) -> int:
+        """Keep an upload (original bytes, SHA-256 and import report) before any run uses it."""
+        key, name = client_key(holdings, filename)
+        if client:
+            key, name = f"name:{client}", client
+        with self._write() as s:
+            owner = self._client(s, key, name)
+            return self._snapshot(s, owner, holdings, source_bytes, filename or holdings.source).id
+
     def snapshots(self, run_id: str) -> list[dict[str, Any]]:
         """The uploaded snapshot the run started from, then any the execution produced."""
         with self._read() as s:
@@ -187,19 +202,25 @@ class Ledger:
         agents: Mapping[str, Any] | None = None,
         prompt_version: str | None = None,
         status: str = status.RUNNING,
+        snapshot_id: int | None = None,
     ) -> str:
-        """Start a run; `agents` maps agent name -> {"provider": ..., "model": ...}."""
+        """Start a run; `agents` maps agent name -> {"provider": ..., "model": ...}.
+
+        With `snapshot_id` the run starts from an upload already kept by `save_snapshot`.
+        """
         key, name = client_key(holdings, filename)
         if client:
             key, name = f"name:{client}", client
         run_id = new_run_id()
         with self._write() as s:
             owner = self._client(s, key, name)
-            snap = (
-                self._snapshot(s, owner, holdings, source_bytes, filename or holdings.source)
-                if holdings is not None
-                else None
-            )
+            snap = s.get(Snapshot, snapshot_id) if snapshot_id is not None else None
+            if snapshot_id is not None and snap is None:
+                raise LedgerError(f"no snapshot {snapshot_id}")
+            if snap is not None:
+                owner = s.get(Client, snap.client_id) or owner
+            elif holdings is not None:
+                snap = self._snapshot(s, owner, holdings, source_bytes, filename or holdings.source)
             s.add(
                 Run(
                     id=run_id,
