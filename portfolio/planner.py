@@ -158,6 +158,9 @@ def plan_trades(
     in_class = tradable & (row_k >= 0)
     C = np.zeros((n_acct, n_cls))
     np.add.at(C, (acct_codes[in_class], row_k[in_class]), val_rem[in_class])
+    # What the advisor sees today (before the forced sales), for the reasons' wording.
+    C_today = np.zeros((n_acct, n_cls))
+    np.add.at(C_today, (acct_codes[in_class], row_k[in_class]), value[in_class])
 
     w = np.array([weights.get(c, 0.0) for c in classes])
     w_cash = float(weights.get(AssetClass.CASH.value, 0.0))
@@ -312,7 +315,7 @@ def plan_trades(
     # ---- 5. Reasons and the trade frame -------------------------------------------------------
     # Built column-wise; reason text is formatted once per distinct (account, class) cell.
     tgt_w = np.where(B[:, None] > 0, T / np.where(B > 0, B, 1.0)[:, None], 0.0)
-    cur_w = np.where(B[:, None] > 0, C / np.where(B > 0, B, 1.0)[:, None], 0.0)
+    cur_w = np.where(B[:, None] > 0, C_today / np.where(B > 0, B, 1.0)[:, None], 0.0)
     tol_w = np.array([band_width(x, mandate) for x in w])
     labels = [_label(c) for c in classes]
 
