@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from portfolio.models import EQUITY_CLASSES
+
 LABELS: dict[str, str] = {
     "us_equity": "US equities",
     "us_small_cap": "US small caps",
@@ -26,7 +28,7 @@ LABELS: dict[str, str] = {
     "cash": "cash",
     "unclassified": "unclassified holdings",
 }
-EQUITY = {"us_equity", "us_small_cap", "intl_equity", "emerging_equity", "real_estate"}
+EQUITY = EQUITY_CLASSES
 STANCE_THRESHOLD = 0.5  # risk-adjusted trend score (12-1 momentum + 3-month return) / volatility
 TILT_STEP = 0.02
 

@@ -15,6 +15,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from portfolio.labels import class_label
 from portfolio.lots import sell_from_lots
 from portfolio.models import AssetClass, ClientMandate, Lot, ModelPortfolio
 from portfolio.securities import SecurityMaster, esg_eligible
@@ -37,17 +38,7 @@ TRADE_COLUMNS = [
 
 
 def _label(cls: str) -> str:
-    return {
-        "us_equity": "US equity",
-        "us_small_cap": "US small cap",
-        "intl_equity": "International equity",
-        "emerging_equity": "Emerging-market equity",
-        "us_bonds": "US bonds",
-        "tips": "TIPS",
-        "intl_bonds": "International bonds",
-        "real_estate": "Real estate",
-        "high_yield": "High yield",
-    }.get(cls, cls.replace("_", " ").capitalize())
+    return class_label(cls)
 
 
 def _class_reason(cls: str, cw: float, tw: float, tol: float, out: bool, action: str) -> str:

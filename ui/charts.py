@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from portfolio.labels import class_label
 from portfolio.models import RebalanceProposal
 
 CURRENT = "#4C6A92"
@@ -40,18 +41,7 @@ CLASS_COLOURS = {
 
 
 def label(cls: str) -> str:
-    names = {
-        "us_equity": "US equity",
-        "us_small_cap": "US small cap",
-        "intl_equity": "Intl equity",
-        "emerging_equity": "Emerging equity",
-        "us_bonds": "US bonds",
-        "tips": "TIPS",
-        "intl_bonds": "Intl bonds",
-        "real_estate": "Real estate",
-        "high_yield": "High yield",
-    }
-    return names.get(cls, cls.replace("_", " ").capitalize())
+    return class_label(cls, short=True)
 
 
 def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
