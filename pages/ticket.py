@@ -36,6 +36,23 @@ def decide(trade_ids: list[str], approve: bool) -> None:
         st.session_state["ticket_error"] = str(exc)
 
 
+def execute() -> None:
+    """A callback, so it runs before the ticket redraws and the rows already show the fills."""
+    if not who:
+        return
+    pending = [t["trade_id"] for t in ledger.run(rid)["trades"]
+               if t["compliance"] == "APPROVED" and not t.get("decision")]
+    try:
+        if pending:
+            # Executing is the advisor's word on the undecided trades too: record it.
+            ledger.decide(rid, veto=pending, by=who,
+                          reason="not approved when the advisor executed")
+        report = execute_run(ledger, rid, paper_broker(ledger))
+        st.session_state["execution_status"] = report.status
+    except LedgerError as exc:
+        st.session_state["ticket_error"] = str(exc)
+
+
 @st.fragment
 def ticket() -> None:
     run = ledger.run(rid)
@@ -89,7 +106,8 @@ def ticket() -> None:
                   type="primary" if decision == "VETO" else "secondary",
                   on_click=decide, args=([tid], False))
         if decision:
-            row[9].caption(f"{decision.lower()}d by {t['decision']['by']}")
+            done = {"APPROVE": "approved", "VETO": "vetoed"}[decision]
+            row[9].caption(f"{done} by {t['decision']['by']}")
 
     chosen = {t["trade_id"] for t in trades
               if (t.get("decision") or {}).get("decision") == "APPROVE"}
@@ -100,22 +118,11 @@ def ticket() -> None:
     st.divider()
     pending = [t for t in trades if t["compliance"] == "APPROVED" and not t.get("decision")]
     c1, c2 = st.columns([1, 3])
-    go = c1.button("Execute approved trades", type="primary", key="execute",
-                   disabled=not who or not chosen or run["status"] in FINAL)
+    c1.button("Execute approved trades", type="primary", key="execute",
+              disabled=not who or not chosen or run["status"] in FINAL, on_click=execute)
     if pending and not executed:
         c2.caption(f"{len(pending)} compliant trade(s) still undecided: executing now records "
                    "them as vetoed and leaves them out.")
-    if go:
-        try:
-            if pending:
-                # Executing is the advisor's word on the undecided trades too: record it.
-                ledger.decide(rid, veto=[t["trade_id"] for t in pending], by=who,
-                              reason="not approved when the advisor executed")
-            report = execute_run(ledger, rid, paper_broker(ledger))
-            st.session_state["execution_status"] = report.status
-        except LedgerError as exc:
-            st.error(str(exc))
-        st.rerun(scope="fragment")
     if run["status"] in FINAL or st.session_state.get("execution_status"):
         status = ledger.run(rid)["status"]
         (st.success if status == "EXECUTED" else st.warning)(f"Final status: **{status}**")

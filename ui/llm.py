@@ -12,8 +12,11 @@ UI_PACE = 0.012  # seconds per offline token: readable, and a full run stays und
 
 @st.cache_resource(show_spinner=False)
 def _base() -> LLMSettings:
+    """The UI's readable pace applies only when no pace was configured (0 is a valid choice)."""
     s = load_settings()
-    return s if s.offline_pace else s.model_copy(update={"offline_pace": UI_PACE})
+    if "offline_pace" in s.model_fields_set:
+        return s
+    return s.model_copy(update={"offline_pace": UI_PACE})
 
 
 def settings() -> LLMSettings:
