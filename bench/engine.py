@@ -82,6 +82,7 @@ def synthetic_book(n_accounts: int, securities: SecurityMaster, seed: int = 7) -
     book = pd.concat([held, cash], ignore_index=True).sort_values("account", kind="stable")
     book = book.reset_index(drop=True)
     book["pos"] = np.arange(len(book))
+    book["household"] = book["account"]  # each synthetic account is its own client
     return book
 
 

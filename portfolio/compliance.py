@@ -33,6 +33,9 @@ MAX_EQUITY_SHARE: Mapping[str, float] = {
     RiskProfile.AGGRESSIVE: 1.00,
 }
 VALUE_TOLERANCE = 0.01  # dollars, plus a relative 1e-6: quantity x price must match the value
+# How far a trade's price may sit from the book's quote (or the reference price for a security
+# not held) before the gate refuses it: a stale quote is fine, a made-up one is not.
+PRICE_TOLERANCE = 0.10
 
 
 def _money(x: float) -> str:
@@ -61,12 +64,21 @@ def _profile_phrase(mandate: ClientMandate) -> str:
 class _Book:
     """Running per-account quantities and cash while trades are judged one by one."""
 
+    def name_value(self, symbol: str) -> float:
+        """What the whole book (every account: the household) holds of one name."""
+        return sum(v for (_, s), v in self.val.items() if s == symbol)
+
+    @property
+    def household(self) -> float:
+        return sum(self.total.values())
+
     def __init__(self, positions: Sequence[PositionWeight]) -> None:
         self.qty: dict[tuple[str, str], float] = defaultdict(float)
         self.val: dict[tuple[str, str], float] = defaultdict(float)
         self.cash: dict[str, float] = defaultdict(float)
         self.total: dict[str, float] = defaultdict(float)
         self.equity: dict[str, float] = defaultdict(float)
+        self.quote: dict[tuple[str, str], float] = {}
         for p in positions:
             self.total[p.account] += p.value
             if p.is_cash:
@@ -74,6 +86,8 @@ class _Book:
                 continue
             self.qty[(p.account, p.symbol)] += p.quantity
             self.val[(p.account, p.symbol)] += p.value
+            if p.price and p.price > 0:
+                self.quote[(p.account, p.symbol)] = p.price
             if p.asset_class in EQUITY_CLASSES:
                 self.equity[p.account] += p.value
 
@@ -120,13 +134,23 @@ def check_trades(
             veto(
                 "price_sanity", f"value ${t.value:,.2f} is not quantity × price (${expected:,.2f})"
             )
+        market = book.quote.get((acct, sym)) or securities.price(sym)
+        if market and t.price > 0 and abs(t.price - market) > PRICE_TOLERANCE * market:
+            veto(
+                "price_sanity",
+                f"price ${t.price:,.2f} is {abs(t.price / market - 1):.0%} away from the "
+                f"market price ${market:,.2f}",
+            )
         if sym not in securities:
             veto("unknown_security", "not in the reference data, so never traded")
         if acct not in book.total:
             veto("unknown_account", f"account '{acct}' is not in the holdings")
-        if not mandate.fractional and abs(t.quantity - round(t.quantity)) > 1e-9:
+        held_now = book.qty.get((acct, sym), 0.0)
+        closes_out = t.action == "SELL" and abs(t.quantity - held_now) <= 1e-9
+        if not mandate.fractional and abs(t.quantity - round(t.quantity)) > 1e-9 and not closes_out:
             veto("whole_shares", "the mandate trades whole shares only")
-        if t.value < mandate.min_trade_value - 1e-9:
+        excluded_sale = closes_out and _screen_reason(sym, mandate, securities) is not None
+        if t.value < mandate.min_trade_value - 1e-9 and not excluded_sale:
             veto(
                 "min_trade",
                 f"${t.value:,.2f} is below the ${mandate.min_trade_value:,.0f} minimum trade",
@@ -145,12 +169,13 @@ def check_trades(
             elif mandate.esg_only and sym in securities and not esg_eligible(sym, securities):
                 veto("esg_fund", "not an ESG fund and the mandate is ESG-only")
             total = book.total.get(acct, 0.0)
-            if is_single and cap is not None and total > 0:
-                after = book.val.get((acct, sym), 0.0) + t.value
-                if after > cap * total + 0.005:
+            household = book.household
+            if is_single and cap is not None and household > 0:
+                after = book.name_value(sym) + t.value
+                if after > cap * household + 0.005:
                     veto(
                         "single_name_cap",
-                        f"would be {after / total:.1%} of the account, above "
+                        f"would be {after / household:.1%} of the portfolio, above "
                         f"the {cap:.1%} single-name cap",
                     )
             cash_after = book.cash.get(acct, 0.0) - t.value

@@ -3,6 +3,9 @@
 Custodian exports write money as `$1,234.56`, `-$2.22`, `$-2.22`, `+$150.25`, `(1,234.56)` or
 `1,234.56-`, percentages as `12.3%`, and "nothing" as blank, `--`, `n/a`. A cell that is none of
 these is garbage and must surface as an error, never as a silent zero.
+
+European exports (semicolon- or tab-separated) write `1.234,56`; `uses_decimal_comma` decides that
+once per file and `decimal_comma=True` then reads every cell that way.
 """
 
 from __future__ import annotations
@@ -14,7 +17,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["NumberError", "is_blank_number", "parse_number", "parse_numbers"]
+__all__ = [
+    "NumberError",
+    "is_blank_number",
+    "parse_number",
+    "parse_numbers",
+    "uses_decimal_comma",
+]
 
 # Cells that mean "no value here".
 _NONE_MARKERS = frozenset(
@@ -43,6 +52,16 @@ _NUMBER_RE = re.compile(
 
 _SIMPLE_RE = r"-?\d{1,15}(?:\.\d{1,15})?"
 
+# A decimal-comma number inside a cell: `1.234,56`, `1.234.567`, `205,17`. Rewritten to `1234.56`
+# before the ordinary parse, so signs, `$`, `%` and parentheses keep working.
+_DECIMAL_COMMA_TOKEN = re.compile(
+    r"(?<![\d.,])([1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?|\d+,\d+)(?![\d.,])"
+)
+# Votes look at digits and separators only; `1,234` and `1.234` read either way, so abstain.
+_COMMA_VOTE = r"\d{1,3}(?:\.\d{3})+,\d+|\d+,\d+"
+_POINT_VOTE = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+"
+_AMBIGUOUS = r"[1-9]\d{0,2}[.,]\d{3}"
+
 
 class NumberError(ValueError):
     """A cell that should hold a number holds something else."""
@@ -57,11 +76,38 @@ def is_blank_number(text: str | None) -> bool:
     return text is None or _clean(str(text)).lower() in _NONE_MARKERS
 
 
-def parse_number(text: str | float | int | None, *, percent: bool = False) -> float | None:
+def _to_point(text: str) -> str:
+    return _DECIMAL_COMMA_TOKEN.sub(_point_token, text)
+
+
+def _point_token(m: re.Match[str]) -> str:
+    return m.group(1).replace(".", "").replace(",", ".")
+
+
+def uses_decimal_comma(cells: Sequence[str | None]) -> bool:
+    """Do most of these cells (which carry a separator) write the decimal with a comma?
+
+    Plain integers and the ambiguous `1,234` / `1.234` do not vote; a file with no clear comma
+    decimals keeps the ordinary reading.
+    """
+    texts = pd.Series(cells, dtype="object").fillna("").astype(str)
+    if texts.empty:
+        return False
+    core = texts.str.replace(r"[^\d.,]", "", regex=True)
+    ambiguous = core.str.fullmatch(_AMBIGUOUS)
+    comma = int((core.str.fullmatch(_COMMA_VOTE) & ~ambiguous).sum())
+    point = int((core.str.fullmatch(_POINT_VOTE) & ~ambiguous).sum())
+    return comma > point
+
+
+def parse_number(
+    text: str | float | int | None, *, percent: bool = False, decimal_comma: bool = False
+) -> float | None:
     """Parse one cell; None for an empty marker, NumberError for garbage.
 
     A `%` sign always means per-cent (12.3% -> 0.123); `percent=True` says the column holds
-    per-cent figures even where the sign is missing.
+    per-cent figures even where the sign is missing. `decimal_comma=True` reads `1.234,56` as
+    1234.56 (and `1.234` as 1234), the way the file's own locale writes them.
     """
     if text is None:
         return None
@@ -73,6 +119,8 @@ def parse_number(text: str | float | int | None, *, percent: bool = False) -> fl
     cleaned = _clean(str(text))
     if cleaned.lower() in _NONE_MARKERS:
         return None
+    if decimal_comma:
+        cleaned = _to_point(cleaned)
     m = _NUMBER_RE.match(cleaned)
     if m is None:
         raise NumberError(f"'{text}' is not a number")
@@ -101,7 +149,7 @@ def _assemble(g: dict[str, str | None], original: str) -> float:
 
 
 def parse_numbers(
-    cells: Sequence[str | None] | pd.Series, *, percent: bool = False
+    cells: Sequence[str | None] | pd.Series, *, percent: bool = False, decimal_comma: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """parse_number for a whole column: (values with NaN for empty, bad-cell mask).
 
@@ -113,6 +161,8 @@ def parse_numbers(
     bad = np.zeros(len(texts), dtype=bool)
     if texts.empty:
         return values, bad
+    if decimal_comma:
+        texts = texts.str.replace(_DECIMAL_COMMA_TOKEN, _point_token, regex=True)
     simple = texts.str.fullmatch(_SIMPLE_RE).fillna(False).to_numpy(dtype=bool)
     if simple.any():
         values[simple] = texts[simple].astype(float).to_numpy()
@@ -126,7 +176,7 @@ def parse_numbers(
             text = raw[i]
             if text not in memo:
                 try:
-                    memo[text] = parse_number(text, percent=percent)
+                    memo[text] = parse_number(text, percent=percent)  # already rewritten
                 except NumberError:
                     memo[text] = math.inf  # marker: garbage
             value = memo[text]

@@ -41,11 +41,14 @@ def _label(cls: str) -> str:
     return class_label(cls)
 
 
-def _class_reason(cls: str, cw: float, tw: float, tol: float, out: bool, action: str) -> str:
+def _class_reason(
+    cls: str, cw: float, tw: float, tol: float, out: bool, action: str, after: bool = False
+) -> str:
     if out:
         side = "above" if cw > tw else "below"
+        when = " after the required sales" if after else ""
         return (
-            f"{cls} is {cw:.1%} of the account, {side} its {tw:.1%} target by more "
+            f"{cls} is {cw:.1%} of the account{when}, {side} its {tw:.1%} target by more "
             f"than the ±{tol:.1%} band"
         )
     if action == "BUY":
@@ -118,16 +121,29 @@ def plan_trades(
     # ---- 1. Forced sells: exclusions and the single-name cap ---------------------------------
     forced_qty = np.where(excluded, qty, 0.0)
     cap_hit = np.zeros(n, dtype=bool)
+    name_weight = np.zeros(n)
     if mandate.single_name_cap is not None:
-        cap_val = mandate.single_name_cap * V[acct_codes]
-        cap_hit = single & ~excluded & (value > cap_val + 0.005)
+        # The cap is on the client's whole book (the household): a name above it is trimmed in
+        # every account that holds it, pro rata to what each holds.
+        hh_codes = pd.factorize(book["household"])[0] if "household" in book else np.zeros(n, int)
+        HV = np.bincount(hh_codes, weights=value)
+        name_key = pd.factorize(
+            pd.Series(hh_codes).astype(str) + "\x1f" + book["symbol"].astype(str)
+        )[0]
+        SV = np.bincount(name_key, weights=np.where(single & ~excluded, value, 0.0))
+        cap_total = mandate.single_name_cap * HV[hh_codes]
+        name_weight = SV[name_key] / np.where(HV[hh_codes] > 0, HV[hh_codes], 1.0)
+        cap_hit = single & ~excluded & (SV[name_key] > cap_total + 0.005)
+        share_of_name = value / np.where(SV[name_key] > 0, SV[name_key], 1.0)
+        excess_val = (SV[name_key] - cap_total) * share_of_name
         unit = unit_value
-        excess = np.where(cap_hit, (value - cap_val) / np.where(unit > 0, unit, 1.0), 0.0)
+        excess = np.where(cap_hit, excess_val / np.where(unit > 0, unit, 1.0), 0.0)
         forced_qty = np.where(
             cap_hit, np.minimum(_round_qty(excess, whole, up=True), qty), forced_qty
         )
     forced_val = forced_qty * unit_value
-    small = (forced_val > 0) & (forced_val < mandate.min_trade_value)
+    # Closing out an excluded holding is never held back by the minimum trade size.
+    small = (forced_val > 0) & (forced_val < mandate.min_trade_value) & ~excluded
     for i in np.flatnonzero(small):
         notes.append(
             f"{book['symbol'].iat[i]} in {book['account'].iat[i]}: the required sale of "
@@ -301,12 +317,38 @@ def plan_trades(
     ok = np.isfinite(b_price) & (b_price > 0)
     b_qty = np.where(ok, _round_qty(bv / np.where(ok, b_price, 1.0), whole, up=False), 0.0)
     b_val = b_qty * np.where(ok, b_price, 0.0)
+    if whole and len(b_qty):
+        # Whole-share rounding leaves cash behind; spend it one share at a time on the buys
+        # furthest from their aim, never beyond the budget or the buys' total shortfall.
+        short = np.where(ok, bv - b_val, 0.0)
+        spent = np.bincount(buy_a, weights=b_val, minlength=n_acct)
+        room = np.minimum(budget - spent, np.bincount(buy_a, weights=short, minlength=n_acct))
+        order = np.lexsort((-short, buy_a))
+        step = np.where(ok, b_price, np.inf)[order]
+        cum = pd.Series(step).groupby(buy_a[order]).cumsum().to_numpy()
+        extra = np.zeros(len(b_qty))
+        extra[order] = ((cum <= room[buy_a[order]] + 1e-9) & np.isfinite(step)).astype(float)
+        b_qty = b_qty + extra
+        b_val = b_qty * np.where(ok, b_price, 0.0)
     keep = (b_qty > 0) & (b_val >= mandate.min_trade_value)
+
+    # Sells that only funded buys which did not survive (tiny accounts) would just park the
+    # money in cash: drop them unless the account must raise cash anyway.
+    wanted = np.bincount(buy_a, minlength=n_acct) > 0
+    funded = np.bincount(buy_a[keep], minlength=n_acct) > 0
+    orphan = (wanted & ~funded & (need <= 0))[acct_codes] & (sell_qty > forced_qty)
+    if orphan.any():
+        sell_qty = np.where(orphan, forced_qty, sell_qty)
+        sell_val = sell_qty * unit_value
+        realized = np.where(orphan, np.nan, realized)  # the lots walked were for the larger sale
+        short_term = np.where(orphan, np.nan, short_term)
 
     # ---- 5. Reasons and the trade frame -------------------------------------------------------
     # Built column-wise; reason text is formatted once per distinct (account, class) cell.
     tgt_w = np.where(B[:, None] > 0, T / np.where(B > 0, B, 1.0)[:, None], 0.0)
     cur_w = np.where(B[:, None] > 0, C_today / np.where(B > 0, B, 1.0)[:, None], 0.0)
+    # Buys are sized after the forced sales; say so where those changed the picture.
+    post_w = np.where(B[:, None] > 0, C / np.where(B > 0, B, 1.0)[:, None], 0.0)
     tol_w = np.array([band_width(x, mandate) for x in w])
     labels = [_label(c) for c in classes]
 
@@ -315,14 +357,17 @@ def plan_trades(
             return np.empty(0, dtype=object)
         cells, inv = np.unique(a * n_cls + k, return_inverse=True)
         ua, uk = cells // n_cls, cells % n_cls
+        weights_now = (post_w if action == "BUY" else cur_w)[ua, uk]
+        changed = np.abs(post_w[ua, uk] - cur_w[ua, uk]) > 1e-6 if action == "BUY" else None
         texts = [
-            _class_reason(labels[kk], cw, tw, tl, o, action)
-            for kk, cw, tw, tl, o in zip(
+            _class_reason(labels[kk], cw, tw, tl, o, action, bool(ch))
+            for kk, cw, tw, tl, o, ch in zip(
                 uk.tolist(),
-                cur_w[ua, uk].tolist(),
+                weights_now.tolist(),
                 tgt_w[ua, uk].tolist(),
                 tol_w[uk].tolist(),
                 out[ua, uk].tolist(),
+                changed.tolist() if changed is not None else [False] * len(uk),
                 strict=True,
             )
         ]
@@ -349,9 +394,9 @@ def plan_trades(
         ]
     if s_cap.any():
         cap = mandate.single_name_cap or 0.0
-        was = value[s_idx[s_cap]] / V[s_a[s_cap]]
+        was = name_weight[s_idx[s_cap]]
         trim = np.array(
-            [f"Trim to the {cap:.1%} single-name cap (was {x:.1%} of the account)" for x in was],
+            [f"Trim to the {cap:.1%} single-name cap (was {x:.1%} of the portfolio)" for x in was],
             dtype=object,
         )
         also = (disc_qty[s_idx[s_cap]] > 0) & (row_k[s_idx[s_cap]] >= 0)

@@ -180,7 +180,7 @@ def test_single_name_cap_applies_to_stocks_not_funds() -> None:
     vetoed(
         trade("BUY", "AAPL", 10),  # $5,000 + $2,051.70 = 7.1% of $100,000
         "single_name_cap",
-        "BUY AAPL vetoed: would be 7.1% of the account, above the 5.0% single-name cap",
+        "BUY AAPL vetoed: would be 7.1% of the portfolio, above the 5.0% single-name cap",
         ClientMandate(single_name_cap=0.05),
     )
     fund = judge(trade("BUY", "VTI", 20), ClientMandate(single_name_cap=0.05))
@@ -424,3 +424,47 @@ def test_income_and_band_checks() -> None:
 def test_empty_portfolio_fails_the_value_check() -> None:
     (check,) = check_portfolio([], ClientMandate(), REF)
     assert (check.rule, check.status) == ("value", "fail")
+
+
+def test_a_made_up_price_is_vetoed_against_the_market() -> None:
+    # A model proposes 100,000 NVDA "at $0.01": the value matches quantity x price, the price
+    # does not match the market.
+    t = trade("BUY", "NVDA", 100_000, price=0.01)
+    vetoed(
+        t, "price_sanity", "BUY NVDA vetoed: price $0.01 is 100% away from the market price $157.99"
+    )
+
+
+def test_a_held_position_is_priced_by_the_books_quote() -> None:
+    quoted = held("VTI", 40_000).model_copy(update={"price": 300.0, "quantity": 40_000 / 300})
+    ok = check_trades([trade("SELL", "VTI", 10, price=301.0)], [quoted], ClientMandate(), REF)
+    assert ok[0].compliance.status == "APPROVED"  # within 10% of the book's own quote
+
+
+def test_closing_out_a_fractional_holding_is_allowed_under_whole_shares() -> None:
+    book = [held("AAPL", 25_000, quantity=121.8502), held("SPAXX", 1_000)]
+    whole = ClientMandate()
+    (close,) = check_trades([trade("SELL", "AAPL", 121.8502)], book, whole, REF)
+    assert close.compliance.status == "APPROVED"
+    (part,) = check_trades([trade("SELL", "AAPL", 20.5)], book, whole, REF)
+    assert part.compliance.rules == ["whole_shares"]
+
+
+def test_the_single_name_cap_counts_every_account_of_the_client() -> None:
+    # AAPL is $4,000 in each of two $50,000 accounts: 8% of the client's $100,000.
+    book = [
+        held("AAPL", 4_000, account="A"),
+        held("SPAXX", 46_000, account="A"),
+        held("AAPL", 4_000, account="B"),
+        held("SPAXX", 46_000, account="B"),
+    ]
+    cap = ClientMandate(single_name_cap=0.09)
+    # 3 more shares ($615.51) make 8.6% of the client (9.2% of account A alone): within the cap.
+    (small,) = check_trades([trade("BUY", "AAPL", 3, account="A")], book, cap, REF)
+    assert small.compliance.status == "APPROVED"
+    # 10 more ($2,051.70) make 10.1% of the client: vetoed.
+    (big,) = check_trades([trade("BUY", "AAPL", 10, account="A")], book, cap, REF)
+    assert big.compliance.rules == ["single_name_cap"]
+    assert big.compliance.reasons == [
+        "BUY AAPL vetoed: would be 10.1% of the portfolio, above the 9.0% single-name cap"
+    ]

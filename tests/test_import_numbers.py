@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portfolio.numbers import NumberError, is_blank_number, parse_number, parse_numbers
+from portfolio.numbers import (
+    NumberError,
+    is_blank_number,
+    parse_number,
+    parse_numbers,
+    uses_decimal_comma,
+)
 
 
 @pytest.mark.parametrize(
@@ -139,3 +145,72 @@ def test_vectorised_equals_scalar(texts: list[str]) -> None:
             assert np.isnan(value), text
         else:
             assert value == pytest.approx(expected), text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("205,17", 205.17),
+        ("1.234,56", 1234.56),
+        ("-1.234.567,8", -1234567.8),
+        ("(1.234,56)", -1234.56),
+        ("$1.234,56", 1234.56),
+        ("1.234,56-", -1234.56),
+        ("12,5%", 0.125),
+        ("0,5", 0.5),
+        ("1.234", 1234.0),
+        ("42", 42.0),
+        ("1.5", 1.5),
+        ("--", None),
+    ],
+)
+def test_decimal_comma_cells(text: str, expected: float | None) -> None:
+    assert parse_number(text, decimal_comma=True) == (
+        None if expected is None else pytest.approx(expected)
+    )
+    values, bad = parse_numbers([text], decimal_comma=True)
+    assert not bad[0]
+    assert math.isnan(values[0]) if expected is None else values[0] == pytest.approx(expected)
+
+
+def test_decimal_comma_is_off_by_default() -> None:
+    with pytest.raises(NumberError):
+        parse_number("205,17")
+    assert parse_number("1,234") == 1234.0
+    assert parse_numbers(["1.234,56"])[1].tolist() == [True]
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        (["10", "205,17", "2.051,70"], True),
+        (["1,5", "400", "600"], True),
+        (["10", "205.17", "2,051.70"], False),
+        (["1,234", "1.234", "10"], False),  # ambiguous cells do not vote
+        (["205,17", "1.50", "2.25"], False),  # a minority does not switch the file
+        ([], False),
+    ],
+)
+def test_uses_decimal_comma(cells: list[str], expected: bool) -> None:
+    assert uses_decimal_comma(cells) is expected
+
+
+@given(money)
+def test_decimal_comma_round_trip(d: object) -> None:
+    x = float(d)  # type: ignore[arg-type]
+    text = f"{x:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+    assert parse_number(text, decimal_comma=True) == pytest.approx(x, abs=0.005), text
+    assert parse_numbers([text], decimal_comma=True)[0][0] == pytest.approx(x, abs=0.005), text
+
+
+@given(st.lists(st.text(alphabet="0123456789,.$()+-% nN/a\u2212", max_size=12), max_size=20))
+def test_vectorised_equals_scalar_with_decimal_comma(texts: list[str]) -> None:
+    values, bad = parse_numbers(texts, decimal_comma=True)
+    for text, value, is_bad in zip(texts, values, bad, strict=True):
+        try:
+            expected = parse_number(text, decimal_comma=True)
+        except NumberError:
+            assert is_bad, text
+            continue
+        assert not is_bad, text
+        assert np.isnan(value) if expected is None else value == pytest.approx(expected), text

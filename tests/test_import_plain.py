@@ -200,3 +200,136 @@ def test_fifty_thousand_rows_import_quickly() -> None:
     assert sum(len(p.lines) for p in h.positions) == 50_000
     assert len(h.positions) == 37 * 8
     assert elapsed < 5.0, f"50k rows took {elapsed:.2f}s"
+
+
+def _mismatch_issues(h: Holdings) -> list[ImportIssue]:
+    return [i for i in h.issues if "stated" in i.message]
+
+
+def test_stock_whose_value_disagrees_gets_a_warning_and_the_value_wins() -> None:
+    text = "Symbol,Quantity,Price,Market Value\nAAPL,10,200,2100\nMSFT,2,500,1000\n"
+    h = read_holdings(text)
+    aapl = next(p for p in h.positions if p.symbol == "AAPL")
+    assert (aapl.quantity, aapl.market_value) == (10, 2100)
+    assert aapl.price == pytest.approx(210)
+    (issue,) = _mismatch_issues(h)
+    assert (issue.line, issue.severity) == (2, "warning")
+    assert "($2,000.00)" in issue.message and "($2,100.00)" in issue.message
+    assert "the stated value was used" in issue.message and "Check the row" in issue.message
+    assert issue.raw == "AAPL,10,200,2100"
+
+
+@pytest.mark.parametrize(
+    ("row", "why"),
+    [
+        # Off par and not per 100 of face, so only the named reason makes these bonds.
+        ("912828YK0,100,200,150", "CUSIP symbol"),
+        ("XYZB,100,200,150,Fixed Income", "fixed-income class in the file"),
+        ("XYZB,100,200,150,Municipal Bonds", "bond class in the file"),
+        ("TLT,100,200,150", "bond class in the reference data"),
+        ("XYZB,10000,101.25,10125", "near-par price per 100 of face"),
+    ],
+)
+def test_bond_mismatch_stays_a_quiet_info(row: str, why: str) -> None:
+    h = read_holdings(
+        "Symbol,Quantity,Price,Market Value,Asset Class\n" + row + "," * (4 - row.count(",")) + "\n"
+    )
+    (pos,) = h.positions
+    assert pos.market_value == pytest.approx(float(row.split(",")[3])), why
+    assert [(i.line, i.severity) for i in _mismatch_issues(h)] == [(2, "info")], why
+
+
+def test_far_from_par_per_100_is_not_taken_for_a_bond() -> None:
+    """qty x price / 100 == value, but a price of 300 is no bond quote: the row is suspect."""
+    h = read_holdings("Symbol,Quantity,Price,Market Value\nZZZQ,10,300,30\n")
+    assert [i.severity for i in _mismatch_issues(h)] == ["warning"]
+
+
+def test_value_only_cash_rows_are_cash() -> None:
+    text = (
+        "Symbol,Quantity,Price,Market Value\n"
+        "SPAXX,,,500\n"  # money market in the reference data
+        "USD,,,100\n"
+        "MONEY MARKET,,,200\n"
+        "Cash,,,300\n"
+        '"CASH & CASH INVESTMENTS",,,50\n'
+        "CASH & EQUIVALENTS,,,25\n"
+        "SGOV,,,40\n"  # cash-class ETF in the reference data
+        "AAPL,10,200,2000\n"
+    )
+    h = read_holdings(text)
+    assert not errors(h)
+    pos = {p.symbol: p for p in h.positions}
+    assert set(pos) == {"SPAXX", "CASH", "SGOV", "AAPL"}
+    spaxx = pos["SPAXX"]
+    assert (spaxx.quantity, spaxx.price, spaxx.market_value) == (500, 1.0, 500)
+    assert spaxx.is_cash and spaxx.asset_class == "cash"
+    cash = pos["CASH"]
+    assert (cash.quantity, cash.price, cash.market_value) == (675, 1.0, 675)
+    assert cash.is_cash and cash.asset_class == "cash" and cash.lines == [3, 4, 5, 6, 7]
+    assert pos["SGOV"].is_cash and pos["SGOV"].market_value == 40
+    assert h.cash_value == 500 + 675 + 40
+    assert h.total_value == 500 + 675 + 40 + 2000
+
+
+def test_cash_words_with_a_share_count_stay_securities() -> None:
+    """USD and CORE are tickers too: with a quantity they are holdings, not cash."""
+    h = read_holdings("Symbol,Quantity,Price,Market Value\nCORE,10,5,50\nUSD,2,60,120\n")
+    assert [(p.symbol, p.is_cash, p.quantity) for p in h.positions] == [
+        ("CORE", False, 10),
+        ("USD", False, 2),
+    ]
+
+
+def test_other_value_only_rows_stay_errors() -> None:
+    h = read_holdings("Symbol,Quantity,Price,Market Value\nZZZQ,,,500\nAAPL,,,300\n")
+    assert not h.positions
+    assert [(e.line, e.message) for e in errors(h)] == [
+        (2, "ZZZQ: quantity is missing"),
+        (3, "AAPL: quantity is missing"),
+    ]
+
+
+def test_semicolon_file_with_decimal_commas() -> None:
+    text = (
+        "Symbol;Quantity;Price;Market Value;Cost Basis\n"
+        "AAPL;10;205,17;2.051,70;1.800,00\n"
+        "MSFT;1,5;400;600;-\n"
+        "VTI;1.000;0,30;300;\n"
+        "SPAXX;;;1.234,56;\n"
+    )
+    h = read_holdings(text.encode("cp1252"))
+    assert not errors(h)
+    pos = {p.symbol: p for p in h.positions}
+    assert (pos["AAPL"].price, pos["AAPL"].market_value) == (205.17, 2051.70)
+    assert pos["AAPL"].cost_basis == 1800
+    assert pos["MSFT"].quantity == 1.5
+    assert pos["VTI"].quantity == 1000  # dot groups thousands in this file
+    assert pos["SPAXX"].is_cash and pos["SPAXX"].market_value == pytest.approx(1234.56)
+    assert h.total_value == pytest.approx(2051.70 + 600 + 300 + 1234.56)
+    assert any(i.severity == "info" and "decimal commas" in i.message for i in h.issues)
+    assert not [i for i in h.issues if "stated" in i.message]
+
+
+def test_tab_file_with_decimal_commas() -> None:
+    h = read_holdings("Symbol\tQuantity\tPrice\nAAPL\t2\t205,17\nMSFT\t(1)\t1.000,5\n")
+    assert [(p.symbol, p.market_value) for p in h.positions] == [
+        ("AAPL", pytest.approx(410.34)),
+        ("MSFT", -1000.5),
+    ]
+
+
+def test_semicolon_file_with_decimal_points_is_read_as_usual() -> None:
+    text = "Symbol;Quantity;Price;Market Value\nAAPL;10;205.17;2,051.70\nMSFT;1,000;4.00;4000\n"
+    h = read_holdings(text)
+    pos = {p.symbol: p for p in h.positions}
+    assert pos["AAPL"].market_value == pytest.approx(2051.70)
+    assert pos["MSFT"].quantity == 1000
+    assert not [i for i in h.issues if "decimal commas" in i.message]
+
+
+def test_comma_file_never_reads_decimal_commas() -> None:
+    text = 'Symbol,Quantity,Price,Market Value\nAAPL,10,"205,17","2.051,70"\n'
+    h = read_holdings(text)
+    assert not h.positions
+    assert [e.message for e in errors(h)] == ["price '205,17' is not a number"]

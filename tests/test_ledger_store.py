@@ -405,3 +405,26 @@ def test_deleted_rows_and_tampered_fills_are_caught(ledger, saved_run) -> None:
     with ledger.engine.begin() as conn:
         conn.execute(text("DELETE FROM decisions WHERE seq = 1"))
     assert "missing" in ledger.verify().first_broken["reason"]
+
+
+def test_buys_whose_funding_sells_were_vetoed_are_refused_at_execution(ledger) -> None:
+    from pathlib import Path
+
+    from portfolio.engine import rebalance
+    from portfolio.importers import read_holdings
+    from portfolio.models import ClientMandate
+
+    sample = Path(__file__).resolve().parent.parent / "data" / "samples" / "seed000_four_tech.csv"
+    holdings = read_holdings(sample.read_bytes(), filename=sample.name)
+    proposal = rebalance(holdings, ClientMandate())
+    run_id = ledger.create_run(holdings=holdings, filename=sample.name)
+    ledger.save_proposal(run_id, proposal)
+    sells = [t.id for t in proposal.trades if t.action == "SELL"]
+    buys = [t.id for t in proposal.trades if t.action == "BUY"]
+    ledger.decide(run_id, approve=buys, veto=sells, by="advisor")
+    with pytest.raises(ConflictError, match="do not stand on their own"):
+        execute_run(ledger, run_id, paper_broker(ledger))
+    assert _count(ledger, "executions") == 0  # nothing was sent
+    ledger.decide(run_id, approve=sells, by="advisor")  # a change of mind funds them
+    report = execute_run(ledger, run_id, paper_broker(ledger))
+    assert report.status == "EXECUTED"

@@ -13,18 +13,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from portfolio.importers.build import build
+from portfolio.importers.build import build, numeric_cells
 from portfolio.importers.classify import classify
 from portfolio.importers.detect import detect_format, is_ibkr
 from portfolio.importers.ibkr import sort_ibkr
 from portfolio.importers.table import sort_rows
 from portfolio.importers.text import decode, prepare_text, sniff_delimiter, split_records
 from portfolio.models import Holdings, ImportIssue, UnreadableFileError
+from portfolio.numbers import uses_decimal_comma
 from portfolio.securities import SecurityMaster, load_securities
 
 __all__ = ["UnreadableFileError", "read_holdings"]
 
 FORMATS = ("schwab", "fidelity", "vanguard", "ibkr", "etrade", "plain")
+# Only where the comma is not the field separator can it be a decimal mark; a comma-separated
+# file with `205,17` in a cell had to quote it, and US exports mean thousands by it.
+DECIMAL_COMMA_DELIMITERS = (";", "\t")
 
 
 def read_holdings(
@@ -78,7 +82,8 @@ def _gc_paused() -> Iterator[None]:
 def _read(
     text: str, filename: str, securities: SecurityMaster | None, issues: list[ImportIssue]
 ) -> Holdings:
-    records = split_records(text, sniff_delimiter(text))
+    delimiter = sniff_delimiter(text)
+    records = split_records(text, delimiter)
     if is_ibkr(records):
         rows = sort_ibkr(records)
         fmt = "ibkr"
@@ -91,7 +96,17 @@ def _read(
         rows = sort_rows(records, filename)
         fmt = detect_format(rows.header_cells, rows.preamble, records, filename)
 
-    built = build(rows.candidates, securities)
+    decimal_comma = delimiter in DECIMAL_COMMA_DELIMITERS and uses_decimal_comma(
+        numeric_cells(rows.candidates)
+    )
+    if decimal_comma:
+        issues.append(
+            ImportIssue(
+                severity="info",
+                message="Numbers use decimal commas (1.234,56 is read as 1234.56).",
+            )
+        )
+    built = build(rows.candidates, securities, decimal_comma)
     issues.extend(rows.issues)
     issues.extend(built.issues)
     issues.extend(classify(built.positions, built.class_hints, securities))

@@ -3,10 +3,14 @@ fold several rows of one symbol in one account into one Position with tax lots.
 
 Reconciliation rules (the engine relies on quantity x price == market value):
 - value missing -> quantity x price; price missing -> value / quantity;
-- quantity x price off the stated value by more than 1% (bonds quoted per 100 of face, options
-  without the multiplier) -> the stated value wins, price = value / quantity, and an info issue;
+- quantity x price off the stated value by more than 1% -> the stated value wins and price =
+  value / quantity. For a bond (CUSIP symbol, fixed-income class in the file or reference data, or
+  a near-par price per 100 of face) that is expected and gets an info issue; for anything else it
+  is a warning, since a stock's mismatch usually means a wrong cell;
 - negative price -> error; negative quantity -> kept, "short position" warning;
-- cash -> quantity = value and price 1.0 unless the file gives a price.
+- cash -> quantity = value and price 1.0 unless the file gives a price. A row with a value but no
+  quantity is cash when its symbol is a cash word (USD, MONEY MARKET, CORE) or a money-market or
+  cash security in the reference data.
 """
 
 from __future__ import annotations
@@ -17,13 +21,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 
+from portfolio.importers.classify import class_from_text
+from portfolio.importers.headers import normalize
+from portfolio.importers.special import is_cash_word, is_value_only_cash_word
 from portfolio.importers.table import Candidate
-from portfolio.models import ImportIssue, Lot, Position, SkippedRow
+from portfolio.models import BOND_CLASSES, AssetClass, ImportIssue, Lot, Position, SkippedRow
 from portfolio.numbers import parse_numbers
 from portfolio.securities import SecurityMaster
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-/ ]{0,31}$")
 TOLERANCE = 0.01
+# A CUSIP: eight alphanumerics and a check digit. No exchange ticker is nine characters long.
+CUSIP_RE = re.compile(r"^[0-9A-Z]{8}[0-9]$")
+# Bonds are quoted per 100 of face; "near par" keeps a stock's 100x typo from passing as one.
+PAR_PRICE_RANGE = (50.0, 150.0)
+_BOND_WORDS = frozenset({"bond", "bonds", "fixed", "treasury", "treasuries", "municipal", "muni"})
 _NUMERIC = ("quantity", "price", "value", "cost_basis", "cost_per_share", "multiplier")
 _REQUIRED = {"quantity", "price", "value"}
 _LABELS = {
@@ -108,17 +120,26 @@ def parse_date(text: str) -> date | None:
     raise ValueError(t)
 
 
-def _column(cells: list[str]) -> tuple[list[float | None], list[bool]]:
+def _column(cells: list[str], decimal_comma: bool) -> tuple[list[float | None], list[bool]]:
     """Parse one column at once; NaN becomes None so the per-row code reads plain Python."""
-    values, bad = parse_numbers(cells)
+    values, bad = parse_numbers(cells, decimal_comma=decimal_comma)
     return [None if x != x else x for x in values.tolist()], bad.tolist()
 
 
-def build(candidates: list[Candidate], securities: SecurityMaster | None) -> Built:
+def numeric_cells(candidates: list[Candidate]) -> list[str]:
+    """Every non-blank cell of the numeric columns: what a file's number style is judged on."""
+    return [cell for c in candidates for col in _NUMERIC if (cell := getattr(c, col))]
+
+
+def build(
+    candidates: list[Candidate], securities: SecurityMaster | None, decimal_comma: bool = False
+) -> Built:
     out = Built()
     if not candidates:
         return out
-    parsed = {col: _column([getattr(c, col) for c in candidates]) for col in _NUMERIC}
+    parsed = {
+        col: _column([getattr(c, col) for c in candidates], decimal_comma) for col in _NUMERIC
+    }
     rows: list[Row] = []
     lots: list[Row] = []
     for i, c in enumerate(candidates):
@@ -164,6 +185,10 @@ def _reconcile(
         return None
     if c.currency and c.currency.upper() not in {"USD", "BASE"}:
         _issue(out, c, "warning", f"{symbol}: amounts are in {c.currency}, not converted to USD")
+    if not c.cash and q is None and v is not None and _is_cash_symbol(symbol, securities):
+        c.cash = True
+        if is_cash_word(symbol) or is_value_only_cash_word(symbol):
+            symbol = "CASH"
     if c.cash:
         return _cash_row(c, symbol, q, p, v, out)
     if q is None:
@@ -208,13 +233,23 @@ def _reconcile(
     else:
         expected = q * p * mult
         if abs(expected - v) > TOLERANCE * max(abs(v), 1e-9):
-            _issue(
-                out,
-                c,
-                "info",
-                f"{symbol}: quantity x price ({expected:,.2f}) differs from the stated market "
-                f"value ({v:,.2f}); the stated value is used (price per 100 of face value?)",
-            )
+            if _is_bond(c, symbol, q, p * mult, v, securities):
+                _issue(
+                    out,
+                    c,
+                    "info",
+                    f"{symbol}: quantity x price ({expected:,.2f}) differs from the stated market "
+                    f"value ({v:,.2f}); the stated value is used (price per 100 of face value)",
+                )
+            else:
+                _issue(
+                    out,
+                    c,
+                    "warning",
+                    f"{symbol}: quantity x price ({_usd(expected)}) disagrees with the stated "
+                    f"market value ({_usd(v)}); the stated value was used (price taken as "
+                    f"{v / q:g}). Check the row.",
+                )
             p = v / q
         elif mult != 1.0:
             p = v / q
@@ -231,6 +266,37 @@ def _reconcile(
                 out, c, "warning", f"{symbol}: acquired date '{c.acquired}' is not a date; ignored"
             )
     return Row(c, symbol, q, p, v, cost, acquired)
+
+
+def _usd(amount: float) -> str:
+    return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
+
+
+def _is_bond(
+    c: Candidate, symbol: str, q: float, p: float, v: float, securities: SecurityMaster | None
+) -> bool:
+    """Is a quantity x price mismatch expected here (a bond priced per 100 of face value)?"""
+    if CUSIP_RE.match(symbol):
+        return True
+    for text in (c.asset_class, c.security_type):
+        if text and (
+            class_from_text(text) in BOND_CLASSES or _BOND_WORDS & set(normalize(text).split())
+        ):
+            return True
+    if securities is not None and securities.asset_class(symbol) in BOND_CLASSES:
+        return True
+    low, high = PAR_PRICE_RANGE
+    return low <= p <= high and abs(q * p / 100 - v) <= TOLERANCE * max(abs(v), 1e-9)
+
+
+def _is_cash_symbol(symbol: str, securities: SecurityMaster | None) -> bool:
+    """A value-only row whose symbol means cash: a cash word or a cash security we know."""
+    if is_cash_word(symbol) or is_value_only_cash_word(symbol):
+        return True
+    ref = securities.get(symbol) if securities is not None else None
+    return ref is not None and (
+        str(ref["kind"]) == "money_market" or str(ref["asset_class"]) == AssetClass.CASH
+    )
 
 
 def _cash_row(

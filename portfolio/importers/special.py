@@ -51,6 +51,30 @@ CASH_WORDS = frozenset(
     }
 )
 
+# Symbol cells that mean cash only when the row gives a value and no quantity: "USD" and "CORE"
+# are also tickers, so a row with a share count keeps them as securities.
+VALUE_ONLY_CASH_WORDS = frozenset(
+    {
+        "usd",
+        "us dollar",
+        "us dollars",
+        "money market",
+        "money markets",
+        "money market fund",
+        "money market funds",
+        "core",
+        "core position",
+        "cash and equivalents",
+        "cash cash equivalents",
+        "bank sweep",
+        "bank deposit sweep",
+        "fdic sweep",
+        "deposit sweep",
+        "sweep account",
+        "cash reserves",
+    }
+)
+
 FOOTER_PREFIXES = (
     "the data and information",
     "brokerage services",
@@ -105,6 +129,11 @@ def is_cash_word(text: str) -> bool:
     if "cash" not in low and "sweep" not in low:
         return False
     return normalize(text) in CASH_WORDS
+
+
+def is_value_only_cash_word(text: str) -> bool:
+    """A cash word that is only cash on a value-only row (see VALUE_ONLY_CASH_WORDS)."""
+    return normalize(text) in VALUE_ONLY_CASH_WORDS
 
 
 def is_pending(text: str) -> bool:

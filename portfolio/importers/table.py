@@ -263,11 +263,12 @@ def _looks_like_data(cmap: ColumnMap, cells: list[str]) -> bool:
     if not symbol or " " in symbol.strip() or len(symbol) > 32:
         return False
     for col in ("quantity", "market_value"):
-        try:
-            if parse_number(cmap.get(cells, col)) is not None:
-                return True
-        except NumberError:
-            continue
+        for decimal_comma in (False, True):  # the file's number style is judged later, in bulk
+            try:
+                if parse_number(cmap.get(cells, col), decimal_comma=decimal_comma) is not None:
+                    return True
+            except NumberError:
+                continue
     return False
 
 

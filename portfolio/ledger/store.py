@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portfolio.broker import Fill, Order, client_order_id, now_iso
+from portfolio.compliance import check_trades
 from portfolio.ledger import chain, status
 from portfolio.ledger.engine import WRITE
 from portfolio.ledger.errors import (
@@ -43,6 +44,7 @@ from portfolio.ledger.schema import (
     TradeRow,
 )
 from portfolio.models import ClientMandate, Holdings, ModelPortfolio, RebalanceProposal
+from portfolio.securities import load_securities
 
 DECISIONS = ("APPROVE", "VETO")
 
@@ -612,6 +614,9 @@ class Ledger:
             if not any(x.approved for x in states):
                 raise NothingToExecute(f"run {run_id} has no approved trades to execute")
             trades = {t.trade_id: t for t in self._trades(s, run_id)}
+            self._check_funding(
+                s, run_id, [x.trade_id for x in states if x.approved and not x.order_sent]
+            )
             at = now_iso()
             for x in states:
                 if x.approved and not x.order_sent:
@@ -641,6 +646,31 @@ class Ledger:
                     )
             self._refresh_status(s, run_id)
             return self._pending(s, run_id)
+
+    def _check_funding(self, s: Session, run_id: str, to_send: Sequence[str]) -> None:
+        """The gate judged each buy assuming every sell ran first; judge again what the advisor
+        actually approved, so vetoing a sell can never leave a buy without its cash."""
+        row = s.get(Proposal, run_id)
+        if row is None or not to_send:
+            return
+        proposal = RebalanceProposal.model_validate(row.body)
+        if not proposal.positions:  # nothing to judge funding against
+            return
+        chosen = [t for t in proposal.trades if t.id in set(to_send)]
+        judged = check_trades(chosen, proposal.positions, proposal.mandate, load_securities())
+        funding = {"cash_floor", "no_shorts"}
+        refused = [t for t in judged if funding & set(t.compliance.rules)]
+        if refused:
+            why = "; ".join(
+                r
+                for t in refused
+                for r in t.compliance.reasons
+                if any(f in r for f in ("cash", "short"))
+            )
+            raise ConflictError(
+                f"the approved trades do not stand on their own ({why}); approve the sells "
+                "that fund them or veto these buys"
+            )
 
     def _pending(self, s: Session, run_id: str | None) -> list[Order]:
         stmt = select(Execution).order_by(Execution.seq)
