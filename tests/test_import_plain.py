@@ -333,3 +333,17 @@ def test_comma_file_never_reads_decimal_commas() -> None:
     h = read_holdings(text)
     assert not h.positions
     assert [e.message for e in errors(h)] == ["price '205,17' is not a number"]
+
+
+def test_reference_class_wins_over_a_file_that_calls_a_stock_a_bond() -> None:
+    from portfolio.importers import read_holdings
+
+    text = "Symbol,Quantity,Price,Asset Class\nNVDA,10,157.99,Bonds\nVEA,10,56.97,Equity\n"
+    h = read_holdings(text.encode(), filename="x.csv")
+    by = {p.symbol: p for p in h.positions}
+    assert by["NVDA"].asset_class == "us_equity"
+    assert by["VEA"].asset_class == "intl_equity"  # same family: no warning
+    warnings = [i for i in h.issues if i.severity == "warning"]
+    assert len(warnings) == 1
+    assert warnings[0].line == 2
+    assert "NVDA: the file calls it 'Bonds'" in warnings[0].message

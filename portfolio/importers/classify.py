@@ -1,5 +1,6 @@
-"""Give every position an asset class: the file's own asset-class column when it says something we
-recognise, else the reference data, else the file's security-type column, else "unclassified".
+"""Give every position an asset class: the reference data for a known symbol (a file that
+disagrees about the broad family gets a warning), else the file's own asset-class column, else its
+security-type column, else "unclassified".
 
 A security-type column (Schwab's "Security Type", IBKR's "Asset Category") names a product kind
 ("Equity", "Stocks") rather than an allocation sleeve, so reference data outranks it.
@@ -8,7 +9,7 @@ A security-type column (Schwab's "Security Type", IBKR's "Asset Category") names
 from __future__ import annotations
 
 from portfolio.importers.headers import normalize
-from portfolio.models import AssetClass, ImportIssue, Position
+from portfolio.models import BOND_CLASSES, EQUITY_CLASSES, AssetClass, ImportIssue, Position
 from portfolio.securities import SecurityMaster
 
 _A = AssetClass
@@ -155,6 +156,14 @@ def class_from_text(text: str) -> AssetClass | None:
     return _TEXT.get(normalize(text)) if text else None
 
 
+def _family(cls: str) -> str:
+    if cls in EQUITY_CLASSES:
+        return "equity"
+    if cls in BOND_CLASSES:
+        return "bonds"
+    return cls
+
+
 def classify(
     positions: list[Position],
     hints: list[tuple[str, str]],
@@ -174,8 +183,20 @@ def classify(
         from_ref = str(ref["asset_class"]) if ref is not None else None
         if from_ref is not None and from_ref not in _VALUES:
             from_ref = None
-        chosen = from_file or from_ref or class_from_text(type_text) or AssetClass.UNCLASSIFIED
+        # For a known security the reference data wins: a file cannot make a stock a bond.
+        chosen = from_ref or from_file or class_from_text(type_text) or AssetClass.UNCLASSIFIED
         pos.asset_class = str(chosen)
+        if from_ref and from_file and _family(from_ref) != _family(str(from_file)):
+            issues.append(
+                ImportIssue(
+                    line=pos.lines[0] if pos.lines else None,
+                    severity="warning",
+                    message=(
+                        f"{pos.symbol}: the file calls it '{class_text}', the reference data "
+                        f"{from_ref.replace('_', ' ')}; the reference data was used"
+                    ),
+                )
+            )
         if securities is not None and ref is None and pos.symbol not in warned:
             warned.add(pos.symbol)
             issues.append(
