@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Annotated, Any, TypedDict
 
@@ -35,6 +35,7 @@ from agents.events import (
     Event,
     RunFinished,
     RunStarted,
+    Token,
     UsageReported,
 )
 from agents.facts import (
@@ -65,6 +66,7 @@ from agents.settings import LLMSettings, load_settings
 from agents.usage import AgentUsage, UsageTotals
 from agents.writers import explain_verdict
 from portfolio.engine import rebalance
+from portfolio.mandate_merge import stricter
 from portfolio.market_data import MarketDataProvider, bundled_snapshot
 from portfolio.model_portfolios import load_model
 from portfolio.models import ClientMandate, Holdings, ModelPortfolio, RebalanceProposal
@@ -244,9 +246,26 @@ def _build_graph(run: _Run) -> Any:
             return {"mandate": mandate, "failures": {"risk_profiler": str(exc)[:400]}}
         ans = outcome.answer
         assert isinstance(ans, MandateAnswer)
-        mandate = ClientMandate(**ans.model_dump(exclude={"assumptions"}), notes=run.notes)
+        # The model's reading may tighten the rules' reading of the notes but never loosen it: a
+        # hostile line in the notes can sway a model, not the rules. The offline analyst and the
+        # deterministic fallback answer with the rules' reading, so for them this changes nothing.
+        read = ClientMandate(**ans.model_dump(exclude={"assumptions"}), notes=run.notes)
+        rules = ClientMandate(**facts["rule_reading"], notes=run.notes)
+        mandate, overruled = stricter(rules, read)
+        checks = [f"Desk check — {n}" for n in overruled]
+        if outcome.source in ("model", "repaired"):
+            # The offline writer already quotes the parser's warnings; a model may not have.
+            checks += [f"Note: {w}" for w in facts["warnings"]]
+        if checks:
+            extra = "\n\n" + " ".join(checks)
+            if overruled:
+                extra += " Confirm the mandate with the client before approving trades."
+            emit(Token, agent="risk_profiler", text=extra)
+            outcome = replace(outcome, narrative=(outcome.narrative + extra).strip())
         result = ProfileResult(
-            mandate=mandate, evidence=facts["evidence"], assumptions=ans.assumptions
+            mandate=mandate,
+            evidence=facts["evidence"],
+            assumptions=[*ans.assumptions, *(f"Desk check — {n}" for n in overruled)],
         )
         return {
             "mandate": mandate,

@@ -23,7 +23,21 @@ runs = ledger.runs(limit=200)
 if not runs:
     st.info("No runs recorded yet.")
     st.stop()
-table = pd.DataFrame(runs)
+table = pd.DataFrame(
+    [
+        {
+            "When": pd.Timestamp(r["created_at"]).strftime("%Y-%m-%d %H:%M") if r["created_at"]
+            else "",
+            "Client": r["client"] or "—",
+            "File": r["file"] or "—",
+            "Profile": str(r["profile"] or "—").replace("_", " "),
+            "Trades": r["trades"],
+            "Status": str(r["status"]).replace("_", " ").lower(),
+            "Run": r["run_id"],
+        }
+        for r in runs
+    ]
+)
 st.dataframe(table, hide_index=True, width="stretch")
 
 ids = [r["run_id"] for r in runs]

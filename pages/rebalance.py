@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
 import streamlit as st
 
-from ui import identity, llm, services, state, worker
+from ui import agent_results, identity, llm, services, state, worker
 from ui.run_view import Panel, fold, new_view
 
 st.title("Rebalance")
@@ -30,21 +27,33 @@ mandate = state.get(state.MANDATE)
 if holdings is not None:
     m = state.mandate()
     st.markdown(
-        f"**{len(holdings.positions)}** positions, **${holdings.total_value:,.0f}** · "
+        f"**{sum(not p.is_cash for p in holdings.positions)}** positions, "
+        f"**${holdings.total_value:,.0f}** · "
         f"profile **{str(m.risk_profile).replace('_', ' ')}**"
         + (" · ESG-only" if m.esg_only else "")
         + (f" · single-name cap {m.single_name_cap:.0%}" if m.single_name_cap else "")
         + f" · words by **{settings.describe()}**"
     )
     if mandate is None:
-        st.caption("No mandate saved on Client & holdings: the risk profiler reads it from the "
-                   "client notes.")
-    if st.button("Run the crew", type="primary", key="run_crew",
-                 disabled=rid is not None and worker.is_running(rid)):
+        st.caption(
+            "No mandate saved on Client & holdings: the risk profiler reads it from the "
+            "client notes."
+        )
+    if st.button(
+        "Run the crew",
+        type="primary",
+        key="run_crew",
+        disabled=rid is not None and worker.is_running(rid),
+    ):
         rid = worker.start_run(
-            services.ledger(), holdings=holdings, snapshot_id=state.get(state.SNAPSHOT),
-            filename=holdings.source, notes=state.get(state.NOTES, "") or "",
-            mandate=mandate, model=state.model_override(), settings=settings,
+            services.ledger(),
+            holdings=holdings,
+            snapshot_id=state.get(state.SNAPSHOT),
+            filename=holdings.source,
+            notes=state.get(state.NOTES, "") or "",
+            mandate=mandate,
+            model=state.model_override(),
+            settings=settings,
             advisor=identity.advisor(),
         )
         state.set_run_id(rid)
@@ -55,28 +64,10 @@ if not rid:
     st.stop()
 
 
-def render_value(v: Any) -> None:
-    if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
-        st.dataframe(pd.DataFrame(v), hide_index=True, width="stretch")
-    elif isinstance(v, list):
-        st.markdown("\n".join(f"- {x}" for x in v) or "_none_")
-    elif isinstance(v, dict):
-        if v and all(isinstance(x, dict) for x in v.values()):
-            st.dataframe(pd.DataFrame(v).T, width="stretch")
-        else:
-            st.dataframe(pd.Series(v, name="value").astype(str), width="stretch")
-    else:
-        st.markdown(str(v))
-
-
 def render_result(p: Panel) -> None:
     if not p.result:
         return
-    for key, value in p.result.items():
-        if value in (None, "", [], {}):
-            continue
-        st.markdown(f"**{key.replace('_', ' ').capitalize()}**")
-        render_value(value)
+    agent_results.render(p.agent, p.result)
     if st.checkbox("Raw JSON", key=f"raw_{p.agent}"):
         st.json(p.result)
 
@@ -112,9 +103,11 @@ def panels() -> None:
         st.info(f"Run `{rid}` is working. You can switch pages; it goes on.")
     elif view.finished:
         totals = view.totals
-        st.success(f"Run `{rid}` finished: **{status}** · {totals.get('duration_s', 0):.1f} s · "
-                   f"{totals.get('input_tokens', 0) + totals.get('output_tokens', 0):,} tokens · "
-                   f"${totals.get('cost_usd', 0):.4f}. {view.message}")
+        st.success(
+            f"Run `{rid}` finished: **{status}** · {totals.get('duration_s', 0):.1f} s · "
+            f"{totals.get('input_tokens', 0) + totals.get('output_tokens', 0):,} tokens · "
+            f"${totals.get('cost_usd', 0):.4f}. {view.message}"
+        )
     elif status == "FAILED":
         st.error(f"Run `{rid}` failed: {ledger.run(rid).get('error') or 'see the agents below'}")
     else:

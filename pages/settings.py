@@ -34,16 +34,18 @@ with st.form("llm_form"):
     key = st.text_input("API key (kept in this browser session only)", type="password",
                         value="", placeholder="configured in the environment" if
                         llm.env_has_key() else "")
-    st.markdown("**Per-agent model and temperature** (analysis agents default to 0)")
     overrides: dict[str, AgentModelSettings] = {}
-    for agent, default_t in DEFAULT_TEMPERATURE.items():
-        c1, c2 = st.columns([2, 1])
-        o = current.agents.get(agent) or AgentModelSettings()
-        m = c1.text_input(f"{agent.replace('_', ' ').capitalize()} model", value=o.model or "",
-                          placeholder=f"default ({model})", key=f"model_{agent}")
-        t = c2.number_input("Temperature", 0.0, 2.0, value=o.temperature if o.temperature
-                            is not None else default_t, step=0.1, key=f"temp_{agent}")
-        overrides[agent] = AgentModelSettings(model=m or None, temperature=t)
+    with st.expander("Model and temperature per agent (analysis agents default to 0; used "
+                     "with an online provider)"):
+        for agent, default_t in DEFAULT_TEMPERATURE.items():
+            c1, c2 = st.columns([2, 1])
+            o = current.agents.get(agent) or AgentModelSettings()
+            m = c1.text_input(f"{agent.replace('_', ' ').capitalize()} model",
+                              value=o.model or "", placeholder=f"default ({model})",
+                              key=f"model_{agent}")
+            t = c2.number_input("Temperature", 0.0, 2.0, value=o.temperature if o.temperature
+                                is not None else default_t, step=0.1, key=f"temp_{agent}")
+            overrides[agent] = AgentModelSettings(model=m or None, temperature=t)
     st.markdown("**Cost**")
     c1, c2, c3 = st.columns(3)
     price_in = c1.number_input(f"Input $ per 1M tokens ({model})", 0.0, 1000.0,

@@ -40,13 +40,17 @@ def execute() -> None:
     """A callback, so it runs before the ticket redraws and the rows already show the fills."""
     if not who:
         return
-    pending = [t["trade_id"] for t in ledger.run(rid)["trades"]
-               if t["compliance"] == "APPROVED" and not t.get("decision")]
+    pending = [
+        t["trade_id"]
+        for t in ledger.run(rid)["trades"]
+        if t["compliance"] == "APPROVED" and not t.get("decision")
+    ]
     try:
         if pending:
             # Executing is the advisor's word on the undecided trades too: record it.
-            ledger.decide(rid, veto=pending, by=who,
-                          reason="not approved when the advisor executed")
+            ledger.decide(
+                rid, veto=pending, by=who, reason="not approved when the advisor executed"
+            )
         report = execute_run(ledger, rid, paper_broker(ledger))
         st.session_state["execution_status"] = report.status
     except LedgerError as exc:
@@ -61,56 +65,89 @@ def ticket() -> None:
     if err := st.session_state.pop("ticket_error", None):
         st.error(err)
 
-    open_ids = [t["trade_id"] for t in trades if t["compliance"] == "APPROVED"
-                and not t.get("execution")]
-    c1, c2, c3 = st.columns([1, 1, 4])
-    c1.button("Approve all compliant", key="approve_all", disabled=not who or executed,
-              on_click=decide, args=(open_ids, True))
-    c2.button("Veto all compliant", key="veto_all", disabled=not who or executed,
-              on_click=decide, args=(open_ids, False))
-    c3.markdown(f"Run `{rid}` · status **{run['status']}**")
+    open_ids = [
+        t["trade_id"] for t in trades if t["compliance"] == "APPROVED" and not t.get("execution")
+    ]
+    decided = sum(1 for t in trades if t.get("decision"))
+    c1, c2, c3 = st.columns([1, 1, 3], vertical_alignment="center")
+    c1.button(
+        "Approve all",
+        key="approve_all",
+        disabled=not who or executed,
+        help="Approve every trade the compliance gate approved",
+        on_click=decide,
+        args=(open_ids, True),
+        width="stretch",
+    )
+    c2.button(
+        "Veto all",
+        key="veto_all",
+        disabled=not who or executed,
+        help="Veto every trade the compliance gate approved",
+        on_click=decide,
+        args=(open_ids, False),
+        width="stretch",
+    )
+    c3.markdown(
+        f"Run `{rid}` · **{run['status'].replace('_', ' ').lower()}** · "
+        f"{decided} of {len(trades)} trades decided"
+    )
 
-    head = st.columns([0.6, 1.6, 0.7, 0.9, 1, 1, 1.2, 3.2, 1.3, 1.6])
-    for col, name in zip(head, ["#", "Account", "Side", "Symbol", "Quantity", "Price", "Value",
-                                "Reason", "Compliance", "Decision"], strict=True):
+    widths = [0.45, 1.5, 0.95, 1.35, 3.4, 1.25, 1.25]
+    head = st.columns(widths)
+    for col, name in zip(
+        head, ["#", "Trade", "Qty", "Value", "Why", "Compliance", "Decision"], strict=True
+    ):
         col.markdown(f"**{name}**")
     reasons = {t.id: t.reason for t in proposal.trades}
     for t in trades:
         tid = t["trade_id"]
-        row = st.columns([0.6, 1.6, 0.7, 0.9, 1, 1, 1.2, 3.2, 1.3, 1.6],
-                         vertical_alignment="center")
+        row = st.columns(widths, vertical_alignment="center")
         row[0].write(tid)
-        row[1].write(t["account"])
-        row[2].markdown(f":{'green' if t['action'] == 'BUY' else 'red'}[{t['action']}]")
-        row[3].write(f"**{t['symbol']}**")
-        row[4].write(f"{t['quantity']:,.6g}")
-        row[5].write(f"${t['price']:,.2f}")
-        row[6].write(f"${t['value']:,.2f}")
-        row[7].caption(reasons.get(tid, ""))
+        colour = "green" if t["action"] == "BUY" else "red"
+        row[1].markdown(f":{colour}[{t['action']}] **{t['symbol']}**")
+        row[1].caption(t["account"])
+        row[2].write(f"{t['quantity']:,.6g}")
+        row[2].caption(f"@ ${t['price']:,.2f}")
+        row[3].write(f"${t['value']:,.0f}")
+        row[4].caption(reasons.get(tid, ""))
         if t["compliance"] == "VETOED":
-            row[8].markdown(":red[**VETOED**]")
-            row[8].caption("; ".join(t["reasons"]))
-            row[9].caption("Cannot be approved")
+            row[5].markdown(":red[**VETOED**]")
+            row[4].caption(":red[" + "; ".join(t["reasons"]) + "]")
+            row[6].caption("Cannot be approved")
             continue
-        row[8].markdown(":green[APPROVED]")
+        row[5].markdown(":green[APPROVED]")
         decision = (t.get("decision") or {}).get("decision")
         exec_ = t.get("execution")
         if exec_:
-            row[9].markdown(f"**{exec_.get('status', 'SENT')}**")
+            row[6].markdown(f"**{exec_.get('status', 'SENT')}**")
             continue
-        b1, b2 = row[9].columns(2)
-        b1.button("✓", key=f"approve_{tid}", help=f"Approve {tid}", disabled=not who,
-                  type="primary" if decision == "APPROVE" else "secondary",
-                  on_click=decide, args=([tid], True))
-        b2.button("✗", key=f"veto_{tid}", help=f"Veto {tid}", disabled=not who,
-                  type="primary" if decision == "VETO" else "secondary",
-                  on_click=decide, args=([tid], False))
+        b1, b2 = row[6].columns(2)
+        b1.button(
+            "✓",
+            key=f"approve_{tid}",
+            help=f"Approve {tid}",
+            disabled=not who,
+            type="primary" if decision == "APPROVE" else "secondary",
+            on_click=decide,
+            args=([tid], True),
+        )
+        b2.button(
+            "✗",
+            key=f"veto_{tid}",
+            help=f"Veto {tid}",
+            disabled=not who,
+            type="primary" if decision == "VETO" else "secondary",
+            on_click=decide,
+            args=([tid], False),
+        )
         if decision:
             done = {"APPROVE": "approved", "VETO": "vetoed"}[decision]
-            row[9].caption(f"{done} by {t['decision']['by']}")
+            row[6].caption(f"{done} by {t['decision']['by']}")
 
-    chosen = {t["trade_id"] for t in trades
-              if (t.get("decision") or {}).get("decision") == "APPROVE"}
+    chosen = {
+        t["trade_id"] for t in trades if (t.get("decision") or {}).get("decision") == "APPROVE"
+    }
     after, _ = weights_after(proposal.positions, [t for t in proposal.trades if t.id in chosen])
     st.plotly_chart(charts.allocation_bars(proposal, after), key="ticket_after")
     st.caption(f"After-trade view with the {len(chosen)} trade(s) approved so far.")
@@ -118,22 +155,38 @@ def ticket() -> None:
     st.divider()
     pending = [t for t in trades if t["compliance"] == "APPROVED" and not t.get("decision")]
     c1, c2 = st.columns([1, 3])
-    c1.button("Execute approved trades", type="primary", key="execute",
-              disabled=not who or not chosen or run["status"] in FINAL, on_click=execute)
+    c1.button(
+        "Execute approved trades",
+        type="primary",
+        key="execute",
+        disabled=not who or not chosen or run["status"] in FINAL,
+        on_click=execute,
+    )
     if pending and not executed:
-        c2.caption(f"{len(pending)} compliant trade(s) still undecided: executing now records "
-                   "them as vetoed and leaves them out.")
+        c2.caption(
+            f"{len(pending)} compliant trade(s) still undecided: executing now records "
+            "them as vetoed and leaves them out."
+        )
     if run["status"] in FINAL or st.session_state.get("execution_status"):
         status = ledger.run(rid)["status"]
         (st.success if status == "EXECUTED" else st.warning)(f"Final status: **{status}**")
     lines = lines_from_run(ledger.run(rid))
     if lines:
         c1, c2 = st.columns(2)
-        c1.download_button("Download order file (CSV)", to_csv(lines, "neutral"),
-                           file_name=f"orders-{rid}.csv", mime="text/csv", key="dl_neutral")
-        c2.download_button("Download Wealthscape import file", to_csv(lines, "wealthscape"),
-                           file_name=f"wealthscape-{rid}.csv", mime="text/csv",
-                           key="dl_wealthscape")
+        c1.download_button(
+            "Download order file (CSV)",
+            to_csv(lines, "neutral"),
+            file_name=f"orders-{rid}.csv",
+            mime="text/csv",
+            key="dl_neutral",
+        )
+        c2.download_button(
+            "Download Wealthscape import file",
+            to_csv(lines, "wealthscape"),
+            file_name=f"wealthscape-{rid}.csv",
+            mime="text/csv",
+            key="dl_wealthscape",
+        )
 
 
 ticket()

@@ -29,13 +29,13 @@ class CliError(Exception):
 
 
 def _fraction(text: str) -> float:
-    """Accept 0.05, 5 or 5% for five percent."""
+    """Accept 0.05, 5 or 5% for five percent (1 or more is read as a percentage)."""
     t = text.strip().rstrip("%")
     try:
         v = float(t)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number") from exc
-    if text.strip().endswith("%") or v > 1:
+    if text.strip().endswith("%") or v >= 1:
         v /= 100.0
     if not 0 <= v <= 1:
         raise argparse.ArgumentTypeError(f"'{text}' is not between 0% and 100%")

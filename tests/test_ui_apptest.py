@@ -475,7 +475,7 @@ def test_history_lists_runs_decisions_and_verifies(
     go(at, "history")
     assert any("Audit chain verified" in s for s in texts(at, "success"))
     runs = at.dataframe[0].value
-    assert rid in set(runs["run_id"])
+    assert rid in set(runs["Run"])
     assert at.selectbox(key="hist_run").value == rid
     decisions = at.dataframe[2].value
     assert list(decisions["by"]) == [ADVISOR]

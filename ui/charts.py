@@ -65,24 +65,28 @@ def _classes(p: RebalanceProposal) -> list[str]:
     ]
 
 
-def allocation_bars(
-    p: RebalanceProposal, after: Mapping[str, float] | None = None
-) -> go.Figure:
+def allocation_bars(p: RebalanceProposal, after: Mapping[str, float] | None = None) -> go.Figure:
     """Current against target by asset class, and after-trade when given."""
     classes = _classes(p)
     x = [label(c) for c in classes]
     fig = go.Figure()
     fig.add_bar(
-        name="Current", x=x, y=[p.asset_class_weights[c].current for c in classes],
+        name="Current",
+        x=x,
+        y=[p.asset_class_weights[c].current for c in classes],
         marker_color=CURRENT,
     )
     fig.add_bar(
-        name="Target", x=x, y=[p.asset_class_weights[c].target for c in classes],
+        name="Target",
+        x=x,
+        y=[p.asset_class_weights[c].target for c in classes],
         marker_color=TARGET,
     )
     if after is not None:
         fig.add_bar(
-            name="After trades", x=x, y=[after.get(c, 0.0) for c in classes],
+            name="After trades",
+            x=x,
+            y=[after.get(c, 0.0) for c in classes],
             marker_color=AFTER,
         )
     fig.update_layout(barmode="group")
@@ -90,29 +94,36 @@ def allocation_bars(
     return _layout(fig, "Asset classes: current vs target")
 
 
-def allocation_donuts(p: RebalanceProposal, after: Mapping[str, float] | None = None
-                      ) -> go.Figure:
+def allocation_donuts(p: RebalanceProposal, after: Mapping[str, float] | None = None) -> go.Figure:
     """A pair of donuts: today and the target (or after-trade when given)."""
     classes = _classes(p)
     left = {c: max(p.asset_class_weights[c].current, 0.0) for c in classes}
-    right = {c: max(after.get(c, 0.0), 0.0) if after is not None
-             else p.asset_class_weights[c].target for c in classes}
+    right = {
+        c: max(after.get(c, 0.0), 0.0) if after is not None else p.asset_class_weights[c].target
+        for c in classes
+    }
     fig = make_subplots(
-        rows=1, cols=2, specs=[[{"type": "domain"}, {"type": "domain"}]],
+        rows=1,
+        cols=2,
+        specs=[[{"type": "domain"}, {"type": "domain"}]],
         subplot_titles=["Today", "After trades" if after is not None else "Target"],
     )
     for col, values, name in ((1, left, "Today"), (2, right, "Target")):
         shown = [c for c in classes if values[c] > 0.0005]
         fig.add_pie(
-            labels=[label(c) for c in shown], values=[values[c] for c in shown], hole=0.55,
-            row=1, col=col, sort=False, name=name,
+            labels=[label(c) for c in shown],
+            values=[values[c] for c in shown],
+            hole=0.55,
+            row=1,
+            col=col,
+            sort=False,
+            name=name,
             marker=dict(colors=[CLASS_COLOURS.get(c, "#999") for c in shown]),
             texttemplate=["%{percent:.0%}" if values[c] >= 0.03 else "" for c in shown],
         )
     fig.update_traces(hovertemplate="%{label}: %{percent}<extra></extra>")
     fig = _layout(fig, "Allocation mix", height=420)
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="center",
-                                  x=0.5))
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="center", x=0.5))
     return fig
 
 
@@ -123,19 +134,33 @@ def drift_chart(p: RebalanceProposal, after: Mapping[str, float] | None = None) 
     fig = go.Figure()
     bands = [p.asset_class_weights[c].band for c in classes]
     fig.add_bar(
-        name="Tolerance band", y=y, x=[2 * b for b in bands], base=[-b for b in bands],
-        orientation="h", marker_color=BAND, hoverinfo="skip", width=0.8,
+        name="Tolerance band",
+        y=y,
+        x=[2 * b for b in bands],
+        base=[-b for b in bands],
+        orientation="h",
+        marker_color=BAND,
+        hoverinfo="skip",
+        width=0.8,
     )
     drift = [p.asset_class_weights[c].drift for c in classes]
     colours = [ALERT if abs(d) > b + 1e-9 else CURRENT for d, b in zip(drift, bands, strict=True)]
     fig.add_bar(
-        name="Drift today", y=y, x=drift, orientation="h", marker_color=colours, width=0.35,
+        name="Drift today",
+        y=y,
+        x=drift,
+        orientation="h",
+        marker_color=colours,
+        width=0.35,
         hovertemplate="%{y}: %{x:+.1%}<extra></extra>",
     )
     if after is not None:
         post = [after.get(c, 0.0) - p.asset_class_weights[c].target for c in classes]
         fig.add_scatter(
-            name="After trades", y=y, x=post, mode="markers",
+            name="After trades",
+            y=y,
+            x=post,
+            mode="markers",
             marker=dict(color=AFTER, size=12, symbol="diamond"),
             hovertemplate="%{y}: %{x:+.1%} after trades<extra></extra>",
         )
@@ -144,8 +169,9 @@ def drift_chart(p: RebalanceProposal, after: Mapping[str, float] | None = None) 
     return _layout(fig, "Drift against tolerance bands", height=60 + 38 * max(len(y), 3))
 
 
-def position_chart(p: RebalanceProposal, after: Mapping[str, float] | None = None,
-                   top: int = 20) -> go.Figure:
+def position_chart(
+    p: RebalanceProposal, after: Mapping[str, float] | None = None, top: int = 20
+) -> go.Figure:
     """Position weights against the single-name cap (funds are exempt and shown muted)."""
     by_symbol: dict[str, tuple[float, bool, bool]] = {}
     for pw in p.positions:
@@ -158,30 +184,69 @@ def position_chart(p: RebalanceProposal, after: Mapping[str, float] | None = Non
         for _, (w, fund, cash) in rows
     ]
     fig = go.Figure()
-    fig.add_bar(name="Today", x=[s for s, _ in rows], y=[w for _, (w, _, _) in rows],
-                marker_color=colours)
+    fig.add_bar(
+        name="Today",
+        x=[s for s, _ in rows],
+        y=[w for _, (w, _, _) in rows],
+        marker_color=colours,
+        showlegend=False,
+    )
+    # The bars' colours carry meaning; the legend names them.
+    for name, colour in (
+        ("Single name", CURRENT),
+        ("Above the cap", ALERT),
+        ("Fund or cash (exempt)", TARGET),
+    ):
+        fig.add_scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            name=name,
+            marker=dict(symbol="square", size=12, color=colour),
+        )
     if after is not None:
         syms = [s for s, _ in rows] + sorted(set(after) - {s for s, _ in rows})
-        fig.add_scatter(name="After trades", x=syms, y=[after.get(s, 0.0) for s in syms],
-                        mode="markers", marker=dict(color=AFTER, size=11, symbol="diamond"))
+        fig.add_scatter(
+            name="After trades",
+            x=syms,
+            y=[after.get(s, 0.0) for s in syms],
+            mode="markers",
+            marker=dict(color=AFTER, size=11, symbol="diamond"),
+        )
     if cap is not None:
-        fig.add_hline(y=cap, line=dict(color=ALERT, dash="dash"),
-                      annotation_text=f"single-name cap {cap:.0%}", annotation_position="top right")
+        fig.add_hline(
+            y=cap,
+            line=dict(color=ALERT, dash="dash"),
+            annotation_text=f"single-name cap {cap:.0%}",
+            annotation_position="top left",
+        )
     fig.update_yaxes(tickformat=".0%", gridcolor="#EEE")
     return _layout(fig, "Positions against the single-name cap (funds in grey are exempt)")
 
 
-def sector_chart(sectors_now: Mapping[str, float], sectors_after: Mapping[str, float] | None
-                 ) -> go.Figure:
+def sector_chart(
+    sectors_now: Mapping[str, float], sectors_after: Mapping[str, float] | None
+) -> go.Figure:
     """Sector exposure today and after trades (funds count as 'Diversified' and the like)."""
-    names = sorted(set(sectors_now) | set(sectors_after or {}),
-                   key=lambda s: -sectors_now.get(s, 0.0))
+    names = sorted(
+        set(sectors_now) | set(sectors_after or {}), key=lambda s: -sectors_now.get(s, 0.0)
+    )
     fig = go.Figure()
-    fig.add_bar(name="Today", y=names, x=[sectors_now.get(s, 0.0) for s in names],
-                orientation="h", marker_color=CURRENT)
+    fig.add_bar(
+        name="Today",
+        y=names,
+        x=[sectors_now.get(s, 0.0) for s in names],
+        orientation="h",
+        marker_color=CURRENT,
+    )
     if sectors_after is not None:
-        fig.add_bar(name="After trades", y=names, x=[sectors_after.get(s, 0.0) for s in names],
-                    orientation="h", marker_color=AFTER)
+        fig.add_bar(
+            name="After trades",
+            y=names,
+            x=[sectors_after.get(s, 0.0) for s in names],
+            orientation="h",
+            marker_color=AFTER,
+        )
     fig.update_layout(barmode="group")
     fig.update_xaxes(tickformat=".0%", gridcolor="#EEE")
     fig.update_yaxes(autorange="reversed")
