@@ -13,8 +13,9 @@ from ui import identity
 st.set_page_config(page_title="Rebalance Desk", page_icon=":material/balance:", layout="wide")
 
 PAGES = [
-    st.Page("pages/client.py", title="Client & holdings", icon=":material/folder_open:",
-            default=True),
+    st.Page(
+        "pages/client.py", title="Client & holdings", icon=":material/folder_open:", default=True
+    ),
     st.Page("pages/allocation.py", title="Allocation", icon=":material/donut_large:"),
     st.Page("pages/rebalance.py", title="Rebalance", icon=":material/smart_toy:"),
     st.Page("pages/ticket.py", title="Trade ticket", icon=":material/receipt_long:"),

@@ -25,8 +25,10 @@ if p is None:
 after_classes = after_symbols = None
 if proposed is not None:
     after_classes, after_symbols = weights_after(proposed.positions, proposed.approved_trades)
-    st.caption(f"After-trade view: the {len(proposed.approved_trades)} trade(s) the compliance "
-               "gate approved in the current run.")
+    st.caption(
+        f"After-trade view: the {len(proposed.approved_trades)} trade(s) the compliance "
+        "gate approved in the current run."
+    )
 else:
     st.caption("Run the crew on **Rebalance** to see the after-trade view.")
 
@@ -48,7 +50,9 @@ for pw in p.positions:
     now_symbols[pw.symbol] = now_symbols.get(pw.symbol, 0.0) + pw.weight
 sec = services.securities()
 st.plotly_chart(
-    charts.sector_chart(sector_weights(now_symbols, sec),
-                        sector_weights(after_symbols, sec) if after_symbols else None),
+    charts.sector_chart(
+        sector_weights(now_symbols, sec),
+        sector_weights(after_symbols, sec) if after_symbols else None,
+    ),
     key="sectors",
 )

@@ -63,8 +63,13 @@ with left:
             load([(f.name, f.getvalue()) for f in uploads])
 with right:
     samples = sample_files()
-    choice = st.selectbox("…or a bundled sample client", [p.name for p in samples], index=None,
-                          placeholder="Choose a sample", key="sample_choice")
+    choice = st.selectbox(
+        "…or a bundled sample client",
+        [p.name for p in samples],
+        index=None,
+        placeholder="Choose a sample",
+        key="sample_choice",
+    )
     if st.button("Load sample", disabled=choice is None, key="load_sample"):
         path = SAMPLES_DIR / str(choice)
         load([(path.name, path.read_bytes())])
@@ -89,9 +94,11 @@ st.subheader("Client notes and mandate")
 if "notes_box" not in st.session_state:
     st.session_state["notes_box"] = state.get(state.NOTES, "") or ""
 notes = st.text_area(
-    "Client notes", key="notes_box", height=90,
+    "Client notes",
+    key="notes_box",
+    height=90,
     placeholder="e.g. 58, retiring in 7 years, moderate risk, needs 3% income, ESG-only, "
-                "max 5% single name",
+    "max 5% single name",
 )
 if st.button("Read notes into the mandate", key="parse_notes"):
     parsed = parse_notes(notes, known_symbols=services.securities().frame.index)
@@ -103,51 +110,83 @@ if st.button("Read notes into the mandate", key="parse_notes"):
 
 evidence: dict[str, str] = state.get(state.EVIDENCE, {}) or {}
 if evidence:
-    st.caption("Read from the notes: " + "; ".join(f"**{k.replace('_', ' ')}** ← “{v}”"
-                                                   for k, v in evidence.items()))
+    st.caption(
+        "Read from the notes: "
+        + "; ".join(f"**{k.replace('_', ' ')}** ← “{v}”" for k, v in evidence.items())
+    )
 
 m = state.mandate()
 profiles = [p.value for p in RiskProfile]
 with st.form("mandate_form"):
     c1, c2, c3, c4 = st.columns(4)
-    risk = c1.selectbox("Risk profile", profiles, index=profiles.index(str(m.risk_profile)),
-                        format_func=lambda s: s.replace("_", " ").capitalize())
+    risk = c1.selectbox(
+        "Risk profile",
+        profiles,
+        index=profiles.index(str(m.risk_profile)),
+        format_func=lambda s: s.replace("_", " ").capitalize(),
+    )
     age = c2.number_input("Age", 0, 120, value=m.age or 0, help="0 = not stated")
     horizon = c3.number_input("Horizon (years)", 0.0, 100.0, value=float(m.horizon_years or 0))
-    income = c4.number_input("Income need (% a year)", 0.0, 25.0, value=m.income_need * 100,
-                             step=0.25)
+    income = c4.number_input(
+        "Income need (% a year)", 0.0, 25.0, value=m.income_need * 100, step=0.25
+    )
     c1, c2, c3, c4 = st.columns(4)
     esg = c1.checkbox("ESG-only", value=m.esg_only)
-    cats = c2.multiselect("Excluded categories", [c.value for c in ExclusionCategory],
-                          default=[str(c) for c in m.excluded_categories],
-                          format_func=lambda s: s.replace("_", " "))
+    cats = c2.multiselect(
+        "Excluded categories",
+        [c.value for c in ExclusionCategory],
+        default=[str(c) for c in m.excluded_categories],
+        format_func=lambda s: s.replace("_", " "),
+    )
     syms = c3.text_input("Excluded symbols", value=", ".join(m.excluded_symbols))
-    cap = c4.number_input("Single-name cap (%)", 0.0, 100.0,
-                          value=float(m.single_name_cap or 0) * 100, step=0.5,
-                          help="Single stocks only; diversified funds are exempt. 0 = none")
+    cap = c4.number_input(
+        "Single-name cap (%)",
+        0.0,
+        100.0,
+        value=float(m.single_name_cap or 0) * 100,
+        step=0.5,
+        help="Single stocks only; diversified funds are exempt. 0 = none",
+    )
     c1, c2, c3, c4 = st.columns(4)
     floor = c1.number_input("Cash floor (%)", 0.0, 100.0, value=m.cash_floor * 100, step=0.5)
-    band_abs = c2.number_input("Band, absolute (points)", 0.5, 50.0, value=m.band_abs * 100,
-                               step=0.5)
-    band_rel = c3.number_input("Band, relative (% of target)", 1.0, 200.0,
-                               value=m.band_rel * 100, step=5.0,
-                               help="A class is out of band when its drift exceeds the smaller "
-                                    "of the two bands (the 5/25 rule).")
+    band_abs = c2.number_input(
+        "Band, absolute (points)", 0.5, 50.0, value=m.band_abs * 100, step=0.5
+    )
+    band_rel = c3.number_input(
+        "Band, relative (% of target)",
+        1.0,
+        200.0,
+        value=m.band_rel * 100,
+        step=5.0,
+        help="A class is out of band when its drift exceeds the smaller "
+        "of the two bands (the 5/25 rule).",
+    )
     min_trade = c4.number_input("Minimum trade ($)", 0.0, 1e6, value=m.min_trade_value, step=50.0)
     c1, c2, _ = st.columns([1, 1, 2])
     fractional = c1.checkbox("Fractional shares", value=m.fractional)
     tax_aware = c2.checkbox("Tax-aware lot selection", value=m.tax_aware)
     if st.form_submit_button("Save mandate", type="primary"):
         try:
-            state.put(state.MANDATE, ClientMandate(
-                risk_profile=RiskProfile(risk), age=age or None, horizon_years=horizon or None,
-                income_need=income / 100, esg_only=esg,
-                excluded_categories=[ExclusionCategory(c) for c in cats],
-                excluded_symbols=[s for s in syms.replace(";", ",").split(",") if s.strip()],
-                single_name_cap=(cap / 100) or None, cash_floor=floor / 100,
-                band_abs=band_abs / 100, band_rel=band_rel / 100, min_trade_value=min_trade,
-                fractional=fractional, tax_aware=tax_aware, notes=notes,
-            ))
+            state.put(
+                state.MANDATE,
+                ClientMandate(
+                    risk_profile=RiskProfile(risk),
+                    age=age or None,
+                    horizon_years=horizon or None,
+                    income_need=income / 100,
+                    esg_only=esg,
+                    excluded_categories=[ExclusionCategory(c) for c in cats],
+                    excluded_symbols=[s for s in syms.replace(";", ",").split(",") if s.strip()],
+                    single_name_cap=(cap / 100) or None,
+                    cash_floor=floor / 100,
+                    band_abs=band_abs / 100,
+                    band_rel=band_rel / 100,
+                    min_trade_value=min_trade,
+                    fractional=fractional,
+                    tax_aware=tax_aware,
+                    notes=notes,
+                ),
+            )
             override = state.model_override()
             if override is not None and str(override.profile) != risk:
                 state.put(state.MODEL, None)
@@ -159,28 +198,50 @@ with st.form("mandate_form"):
 m = state.mandate()
 st.subheader("Model portfolio")
 base = state.model_override() or services.models()[str(m.risk_profile)]
-st.caption(f"{base.name or base.profile}: {base.source}. Edit weights to override for this "
-           "client; they must add up to 100%.")
-frame = pd.DataFrame([{"Asset class": s.asset_class, "Weight %": round(s.weight * 100, 3),
-                       "Vehicle": s.vehicle, "ESG vehicle": s.esg_vehicle} for s in base.sleeves])
-edited = st.data_editor(frame, hide_index=True, key="model_editor", width="stretch",
-                        disabled=["Asset class"])
+st.caption(
+    f"{base.name or base.profile}: {base.source}. Edit weights to override for this "
+    "client; they must add up to 100%."
+)
+frame = pd.DataFrame(
+    [
+        {
+            "Asset class": s.asset_class,
+            "Weight %": round(s.weight * 100, 3),
+            "Vehicle": s.vehicle,
+            "ESG vehicle": s.esg_vehicle,
+        }
+        for s in base.sleeves
+    ]
+)
+edited = st.data_editor(
+    frame, hide_index=True, key="model_editor", width="stretch", disabled=["Asset class"]
+)
 c1, c2 = st.columns([1, 4])
 if c1.button("Apply override", key="apply_model"):
     total = float(edited["Weight %"].sum())
     if abs(total - 100) > 0.01:
         st.error(f"Weights add up to {total:.2f}%, not 100%.")
     else:
-        state.put(state.MODEL, ModelPortfolio(
-            profile=base.profile, name=f"{base.profile} (advisor override)",
-            source="advisor override of " + base.source,
-            sleeves=[ModelSleeve(asset_class=r["Asset class"], weight=r["Weight %"] / 100,
-                                 vehicle=str(r["Vehicle"]).upper(),
-                                 esg_vehicle=str(r["ESG vehicle"]).upper())
-                     for r in edited.to_dict("records")],
-        ))
+        state.put(
+            state.MODEL,
+            ModelPortfolio(
+                profile=base.profile,
+                name=f"{base.profile} (advisor override)",
+                source="advisor override of " + base.source,
+                sleeves=[
+                    ModelSleeve(
+                        asset_class=r["Asset class"],
+                        weight=r["Weight %"] / 100,
+                        vehicle=str(r["Vehicle"]).upper(),
+                        esg_vehicle=str(r["ESG vehicle"]).upper(),
+                    )
+                    for r in edited.to_dict("records")
+                ],
+            ),
+        )
         st.success("Override applied for this client.")
-if state.model_override() is not None and c2.button("Back to the published model",
-                                                    key="reset_model"):
+if state.model_override() is not None and c2.button(
+    "Back to the published model", key="reset_model"
+):
     state.put(state.MODEL, None)
     st.rerun()

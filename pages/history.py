@@ -26,7 +26,8 @@ if not runs:
 table = pd.DataFrame(
     [
         {
-            "When": pd.Timestamp(r["created_at"]).strftime("%Y-%m-%d %H:%M") if r["created_at"]
+            "When": pd.Timestamp(r["created_at"]).strftime("%Y-%m-%d %H:%M")
+            if r["created_at"]
             else "",
             "Client": r["client"] or "—",
             "File": r["file"] or "—",
@@ -42,32 +43,60 @@ st.dataframe(table, hide_index=True, width="stretch")
 
 ids = [r["run_id"] for r in runs]
 current = state.run_id()
-rid = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0, key="hist_run",
-                   format_func=lambda i: next(f"{r['created_at'][:19]} · {r['client'] or '—'} · "
-                                              f"{r['status']} · {i}" for r in runs
-                                              if r["run_id"] == i))
+rid = st.selectbox(
+    "Run",
+    ids,
+    index=ids.index(current) if current in ids else 0,
+    key="hist_run",
+    format_func=lambda i: next(
+        f"{r['created_at'][:19]} · {r['client'] or '—'} · {r['status']} · {i}"
+        for r in runs
+        if r["run_id"] == i
+    ),
+)
 run = ledger.run(rid)
 c1, c2, c3 = st.columns([1, 1, 2])
 if c1.button("Open on the ticket", key="open_run"):
     state.set_run_id(rid)
     st.switch_page("pages/ticket.py")
-c2.download_button("Auditor's JSON", json.dumps(audit_record(ledger, rid), indent=2, default=str),
-                   file_name=f"audit-{rid}.json", mime="application/json", key="audit_dl")
+c2.download_button(
+    "Auditor's JSON",
+    json.dumps(audit_record(ledger, rid), indent=2, default=str),
+    file_name=f"audit-{rid}.json",
+    mime="application/json",
+    key="audit_dl",
+)
 c3.markdown(f"Status **{run['status']}** · source file `{(run['snapshot'] or {}).get('filename')}`")
 
 tabs = st.tabs(["Trades", "Agents", "Decisions", "Executions"])
 with tabs[0]:
-    st.dataframe(pd.DataFrame([{
-        "Trade": t["trade_id"], "Account": t["account"], "Side": t["action"],
-        "Symbol": t["symbol"], "Quantity": t["quantity"], "Value": t["value"],
-        "Compliance": t["compliance"], "Why": "; ".join(t["reasons"] or []),
-        "Decision": (t.get("decision") or {}).get("decision"),
-        "Execution": (t.get("execution") or {}).get("status"),
-    } for t in run["trades"]]), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Trade": t["trade_id"],
+                    "Account": t["account"],
+                    "Side": t["action"],
+                    "Symbol": t["symbol"],
+                    "Quantity": t["quantity"],
+                    "Value": t["value"],
+                    "Compliance": t["compliance"],
+                    "Why": "; ".join(t["reasons"] or []),
+                    "Decision": (t.get("decision") or {}).get("decision"),
+                    "Execution": (t.get("execution") or {}).get("status"),
+                }
+                for t in run["trades"]
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 with tabs[1]:
     for a in ledger.agent_results(rid):
-        st.markdown(f"**{a['agent'].replace('_', ' ').capitalize()}** · {a['status']} · "
-                    f"{a['provider']} / {a['model']}")
+        st.markdown(
+            f"**{a['agent'].replace('_', ' ').capitalize()}** · {a['status']} · "
+            f"{a['provider']} / {a['model']}"
+        )
         st.markdown(a["transcript"] or "_no transcript_")
         st.json(a["result"], expanded=False)
 with tabs[2]:

@@ -13,59 +13,101 @@ st.title("Settings")
 current = llm.settings()
 
 st.subheader("Language model")
-st.caption("The offline analyst is built in and needs no key: it writes each agent's narrative "
-           "from the computed facts. Numbers always come from the deterministic engine.")
+st.caption(
+    "The offline analyst is built in and needs no key: it writes each agent's narrative "
+    "from the computed facts. Numbers always come from the deterministic engine."
+)
 with st.form("llm_form"):
-    provider = st.selectbox("Provider", PROVIDERS, index=PROVIDERS.index(current.provider),
-                            format_func=lambda p: {"offline": "Offline analyst (built in)",
-                                                   "openai": "OpenAI",
-                                                   "azure": "Azure OpenAI",
-                                                   "openai-compatible":
-                                                       "OpenAI-compatible server (Ollama, vLLM, "
-                                                       "LM Studio)"}[p])
+    provider = st.selectbox(
+        "Provider",
+        PROVIDERS,
+        index=PROVIDERS.index(current.provider),
+        format_func=lambda p: {
+            "offline": "Offline analyst (built in)",
+            "openai": "OpenAI",
+            "azure": "Azure OpenAI",
+            "openai-compatible": "OpenAI-compatible server (Ollama, vLLM, LM Studio)",
+        }[p],
+    )
     c1, c2 = st.columns(2)
     model = c1.text_input("Model / deployment", value=current.model)
-    base_url = c2.text_input("Base URL (OpenAI-compatible)", value=current.base_url or "",
-                             placeholder="http://localhost:11434/v1")
+    base_url = c2.text_input(
+        "Base URL (OpenAI-compatible)",
+        value=current.base_url or "",
+        placeholder="http://localhost:11434/v1",
+    )
     c1, c2, c3 = st.columns(3)
     endpoint = c1.text_input("Azure endpoint", value=current.azure_endpoint or "")
     deployment = c2.text_input("Azure deployment", value=current.azure_deployment or "")
     version = c3.text_input("Azure API version", value=current.api_version)
-    key = st.text_input("API key (kept in this browser session only)", type="password",
-                        value="", placeholder="configured in the environment" if
-                        llm.env_has_key() else "")
+    key = st.text_input(
+        "API key (kept in this browser session only)",
+        type="password",
+        value="",
+        placeholder="configured in the environment" if llm.env_has_key() else "",
+    )
     overrides: dict[str, AgentModelSettings] = {}
-    with st.expander("Model and temperature per agent (analysis agents default to 0; used "
-                     "with an online provider)"):
+    with st.expander(
+        "Model and temperature per agent (analysis agents default to 0; used "
+        "with an online provider)"
+    ):
         for agent, default_t in DEFAULT_TEMPERATURE.items():
             c1, c2 = st.columns([2, 1])
             o = current.agents.get(agent) or AgentModelSettings()
-            m = c1.text_input(f"{agent.replace('_', ' ').capitalize()} model",
-                              value=o.model or "", placeholder=f"default ({model})",
-                              key=f"model_{agent}")
-            t = c2.number_input("Temperature", 0.0, 2.0, value=o.temperature if o.temperature
-                                is not None else default_t, step=0.1, key=f"temp_{agent}")
+            m = c1.text_input(
+                f"{agent.replace('_', ' ').capitalize()} model",
+                value=o.model or "",
+                placeholder=f"default ({model})",
+                key=f"model_{agent}",
+            )
+            t = c2.number_input(
+                "Temperature",
+                0.0,
+                2.0,
+                value=o.temperature if o.temperature is not None else default_t,
+                step=0.1,
+                key=f"temp_{agent}",
+            )
             overrides[agent] = AgentModelSettings(model=m or None, temperature=t)
     st.markdown("**Cost**")
     c1, c2, c3 = st.columns(3)
-    price_in = c1.number_input(f"Input $ per 1M tokens ({model})", 0.0, 1000.0,
-                               value=(current.price_for(model) or Price(input=0, output=0)).input)
-    price_out = c2.number_input(f"Output $ per 1M tokens ({model})", 0.0, 1000.0,
-                                value=(current.price_for(model) or Price(input=0,
-                                                                         output=0)).output)
-    budget = c3.number_input("Budget per run, $ (0 = none)", 0.0, 1000.0,
-                             value=current.budget_usd or 0.0, step=0.05)
-    pace = st.slider("Offline analyst pace (seconds per token)", 0.0, 0.1,
-                     value=float(current.offline_pace), step=0.002)
+    price_in = c1.number_input(
+        f"Input $ per 1M tokens ({model})",
+        0.0,
+        1000.0,
+        value=(current.price_for(model) or Price(input=0, output=0)).input,
+    )
+    price_out = c2.number_input(
+        f"Output $ per 1M tokens ({model})",
+        0.0,
+        1000.0,
+        value=(current.price_for(model) or Price(input=0, output=0)).output,
+    )
+    budget = c3.number_input(
+        "Budget per run, $ (0 = none)", 0.0, 1000.0, value=current.budget_usd or 0.0, step=0.05
+    )
+    pace = st.slider(
+        "Offline analyst pace (seconds per token)",
+        0.0,
+        0.1,
+        value=float(current.offline_pace),
+        step=0.002,
+    )
     if st.form_submit_button("Save", type="primary"):
         try:
             prices = dict(current.prices)
             prices[model] = Price(input=price_in, output=price_out)
             update = dict(
-                provider=provider, model=model, base_url=base_url or None,
-                azure_endpoint=endpoint or None, azure_deployment=deployment or None,
-                api_version=version, agents=overrides, prices=prices,
-                budget_usd=budget or None, offline_pace=pace,
+                provider=provider,
+                model=model,
+                base_url=base_url or None,
+                azure_endpoint=endpoint or None,
+                azure_deployment=deployment or None,
+                api_version=version,
+                agents=overrides,
+                prices=prices,
+                budget_usd=budget or None,
+                offline_pace=pace,
             )
             if key:
                 update["api_key"] = SecretStr(key)
@@ -81,12 +123,22 @@ with st.form("defaults_form"):
     c = st.columns(5)
     band_abs = c[0].number_input("Band, absolute (points)", 0.5, 50.0, value=d.band_abs * 100)
     band_rel = c[1].number_input("Band, relative (%)", 1.0, 200.0, value=d.band_rel * 100)
-    cap = c[2].number_input("Single-name cap (%)", 0.0, 100.0,
-                            value=float(d.single_name_cap or 0) * 100)
+    cap = c[2].number_input(
+        "Single-name cap (%)", 0.0, 100.0, value=float(d.single_name_cap or 0) * 100
+    )
     floor = c[3].number_input("Cash floor (%)", 0.0, 100.0, value=d.cash_floor * 100)
     min_trade = c[4].number_input("Minimum trade ($)", 0.0, 1e6, value=d.min_trade_value)
     if st.form_submit_button("Save defaults"):
-        state.put(state.DEFAULTS, d.model_copy(update=dict(
-            band_abs=band_abs / 100, band_rel=band_rel / 100, single_name_cap=(cap / 100) or None,
-            cash_floor=floor / 100, min_trade_value=min_trade)))
+        state.put(
+            state.DEFAULTS,
+            d.model_copy(
+                update=dict(
+                    band_abs=band_abs / 100,
+                    band_rel=band_rel / 100,
+                    single_name_cap=(cap / 100) or None,
+                    cash_floor=floor / 100,
+                    min_trade_value=min_trade,
+                )
+            ),
+        )
         st.success("Defaults saved for mandates set up in this session.")

@@ -135,10 +135,14 @@ def rebalance(
     start = len(trades)
     # A model's trade is classified by the reference data, never by what the model said.
     trades += [
-        t.model_copy(update={
-            "id": f"T{start + j + 1}", "source": "model", "symbol": t.symbol.upper(),
-            "asset_class": securities.asset_class(t.symbol) or AssetClass.UNCLASSIFIED.value,
-        })
+        t.model_copy(
+            update={
+                "id": f"T{start + j + 1}",
+                "source": "model",
+                "symbol": t.symbol.upper(),
+                "asset_class": securities.asset_class(t.symbol) or AssetClass.UNCLASSIFIED.value,
+            }
+        )
         for j, t in enumerate(extra_trades)
     ]
     trades = check_trades(trades, current, mandate, securities)

@@ -124,9 +124,7 @@ def test_a_saved_run_keeps_file_snapshot_and_proposal(
         ledger.save_proposal(run_id, sample_proposal())
 
 
-def test_an_upload_is_kept_before_any_run_and_a_run_starts_from_it(
-    ledger, sample_holdings
-) -> None:
+def test_an_upload_is_kept_before_any_run_and_a_run_starts_from_it(ledger, sample_holdings) -> None:
     source = b"Account,Symbol,Quantity\nZ123,AAPL,10\n"
     holdings = sample_holdings()
     snap_id = ledger.save_snapshot(holdings, source, "upload.csv")

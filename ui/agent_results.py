@@ -57,17 +57,13 @@ def _bullets(title: str, items: list[Any] | None) -> None:
 def profiler(r: dict[str, Any]) -> None:
     mandate = r.get("mandate") or {}
     evidence = r.get("evidence") or {}
-    _table(
-        [
-            {
-                "Field": MANDATE_LABELS.get(k, k),
-                "Value": _fmt(k, v),
-                "From the notes": evidence.get(k, ""),
-            }
-            for k, v in mandate.items()
-            if k in MANDATE_LABELS
-        ]
-    )
+    rows = [
+        {"Field": MANDATE_LABELS[k], "Value": _fmt(k, v)}
+        | ({"From the notes": evidence.get(k, "")} if evidence else {})
+        for k, v in mandate.items()
+        if k in MANDATE_LABELS
+    ]
+    _table(rows)
     _bullets("Assumptions", r.get("assumptions"))
 
 

@@ -43,8 +43,10 @@ def sidebar() -> None:
             key=state.ADVISOR,
             placeholder="Your name, recorded on every decision",
         )
-        st.caption("Local single-advisor mode: not authenticated. Configure `[auth]` in "
-                   "`.streamlit/secrets.toml` to sign in with your identity provider.")
+        st.caption(
+            "Local single-advisor mode: not authenticated. Configure `[auth]` in "
+            "`.streamlit/secrets.toml` to sign in with your identity provider."
+        )
 
 
 def require_advisor() -> str | None:

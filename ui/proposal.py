@@ -25,12 +25,16 @@ def preview() -> RebalanceProposal | None:
     holdings = state.holdings()
     if holdings is None or not holdings.positions:
         return None
-    key = (id(holdings), state.mandate().model_dump_json(),
-           state.model_override().model_dump_json() if state.model_override() else "")
+    key = (
+        id(holdings),
+        state.mandate().model_dump_json(),
+        state.model_override().model_dump_json() if state.model_override() else "",
+    )
     cached = st.session_state.get("_preview")
     if cached and cached[0] == key:
         return cached[1]
-    p = rebalance(holdings, state.mandate(), model=state.model_override(),
-                  securities=services.securities())
+    p = rebalance(
+        holdings, state.mandate(), model=state.model_override(), securities=services.securities()
+    )
     st.session_state["_preview"] = (key, p)
     return p

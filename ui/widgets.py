@@ -26,9 +26,11 @@ def import_report(holdings: Holdings, issues: list[ImportIssue]) -> None:
     if errors:
         st.error(f"{len(errors)} row(s) could not be read; every other row loaded.")
         st.dataframe(
-            pd.DataFrame([{"Line": i.line, "Problem": i.message, "Row": i.raw or ""}
-                          for i in errors]),
-            hide_index=True, width="stretch",
+            pd.DataFrame(
+                [{"Line": i.line, "Problem": i.message, "Row": i.raw or ""} for i in errors]
+            ),
+            hide_index=True,
+            width="stretch",
         )
     if warnings:
         with st.expander(f"{len(warnings)} warning(s)", expanded=not errors):
@@ -37,23 +39,33 @@ def import_report(holdings: Holdings, issues: list[ImportIssue]) -> None:
     if holdings.skipped:
         with st.expander(f"{len(holdings.skipped)} row(s) skipped as not holdings"):
             st.dataframe(
-                pd.DataFrame([{"Line": s.line, "Why": s.reason, "Row": s.raw}
-                              for s in holdings.skipped]),
-                hide_index=True, width="stretch",
+                pd.DataFrame(
+                    [{"Line": s.line, "Why": s.reason, "Row": s.raw} for s in holdings.skipped]
+                ),
+                hide_index=True,
+                width="stretch",
             )
 
 
 def positions_table(holdings: Holdings) -> None:
     rows = [
         {
-            "Account": p.account, "Symbol": p.symbol, "Description": p.description,
-            "Asset class": p.asset_class, "Quantity": p.quantity, "Price": p.price,
-            "Market value": p.market_value, "Cost basis": p.cost_basis, "Lots": len(p.lots),
+            "Account": p.account,
+            "Symbol": p.symbol,
+            "Description": p.description,
+            "Asset class": p.asset_class,
+            "Quantity": p.quantity,
+            "Price": p.price,
+            "Market value": p.market_value,
+            "Cost basis": p.cost_basis,
+            "Lots": len(p.lots),
         }
         for p in holdings.positions
     ]
     st.dataframe(
-        pd.DataFrame(rows), hide_index=True, width="stretch",
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
         column_config={
             "Price": st.column_config.NumberColumn(format="dollar"),
             "Market value": st.column_config.NumberColumn(format="dollar"),

@@ -45,17 +45,31 @@ def start_run(
     advisor: str | None,
 ) -> str:
     """Record the run, start its thread, return its id at once."""
-    agents = {a: {"provider": settings.provider, "model": settings.model_for(a),
-                  "temperature": settings.temperature_for(a)} for a in TITLES}
+    agents = {
+        a: {
+            "provider": settings.provider,
+            "model": settings.model_for(a),
+            "temperature": settings.temperature_for(a),
+        }
+        for a in TITLES
+    }
     run_id = ledger.create_run(
-        holdings=holdings, snapshot_id=snapshot_id, filename=filename, mandate=mandate,
+        holdings=holdings,
+        snapshot_id=snapshot_id,
+        filename=filename,
+        mandate=mandate,
         model=model,
-        settings={**settings.model_dump(mode="json", exclude={"api_key"}),
-                  "started_by": advisor or "unauthenticated"},
-        agents=agents, prompt_version=PROMPT_VERSION,
+        settings={
+            **settings.model_dump(mode="json", exclude={"api_key"}),
+            "started_by": advisor or "unauthenticated",
+        },
+        agents=agents,
+        prompt_version=PROMPT_VERSION,
     )
     thread = threading.Thread(
-        target=_work, name=f"crew-{run_id}", daemon=True,
+        target=_work,
+        name=f"crew-{run_id}",
+        daemon=True,
         args=(ledger, run_id, holdings, notes, mandate, model, settings),
     )
     with _lock:
@@ -76,7 +90,8 @@ class _Writer:
         if isinstance(ev, Token):
             if self.pending is not None and self.pending.agent == ev.agent:
                 self.pending = self.pending.model_copy(
-                    update={"text": self.pending.text + ev.text, "seq": ev.seq, "t": ev.t})
+                    update={"text": self.pending.text + ev.text, "seq": ev.seq, "t": ev.t}
+                )
             else:
                 self.flush()
                 self.pending = ev
@@ -94,25 +109,38 @@ class _Writer:
 
 
 def _work(
-    ledger: Ledger, run_id: str, holdings: Holdings, notes: str,
-    mandate: ClientMandate | None, model: ModelPortfolio | None, settings: LLMSettings,
+    ledger: Ledger,
+    run_id: str,
+    holdings: Holdings,
+    notes: str,
+    mandate: ClientMandate | None,
+    model: ModelPortfolio | None,
+    settings: LLMSettings,
 ) -> None:
     writer = _Writer(ledger, run_id)
     usage: dict[str, dict[str, Any]] = {}
     try:
-        for ev in run_crew(holdings, notes, mandate_override=mandate, settings=settings,
-                           run_id=run_id, model=model):
+        for ev in run_crew(
+            holdings, notes, mandate_override=mandate, settings=settings, run_id=run_id, model=model
+        ):
             writer.add(ev)
             if isinstance(ev, UsageReported) and ev.agent:
                 usage[ev.agent] = ev.usage.model_dump(mode="json")
             elif isinstance(ev, AgentFinished) and ev.agent:
                 u = usage.get(ev.agent, {})
                 ledger.record_agent_result(
-                    run_id, ev.agent, transcript=ev.narrative, result_json=ev.result,
-                    status=ev.source, timing={"finished_s": ev.t,
-                                              "ttft_s": u.get("ttft_s"),
-                                              "duration_s": u.get("duration_s")},
-                    usage=u, provider=u.get("provider", settings.provider),
+                    run_id,
+                    ev.agent,
+                    transcript=ev.narrative,
+                    result_json=ev.result,
+                    status=ev.source,
+                    timing={
+                        "finished_s": ev.t,
+                        "ttft_s": u.get("ttft_s"),
+                        "duration_s": u.get("duration_s"),
+                    },
+                    usage=u,
+                    provider=u.get("provider", settings.provider),
                     model=u.get("model", settings.model_for(ev.agent)),
                 )
             elif isinstance(ev, RunFinished):
