@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from agents.facts import MANDATE_FIELDS
 from portfolio.models import EQUITY_CLASSES
 
 LABELS: dict[str, str] = {
@@ -112,20 +113,7 @@ def write_profile(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         parts.append("Where the notes are silent: " + " ".join(assumptions))
     parts.extend(f"Note: {w}" for w in f.get("warnings", []))
     parts.append("The advisor should confirm or correct this mandate before approving trades.")
-    answer = {
-        k: m.get(k)
-        for k in (
-            "risk_profile",
-            "age",
-            "horizon_years",
-            "income_need",
-            "esg_only",
-            "excluded_categories",
-            "excluded_symbols",
-            "single_name_cap",
-            "cash_floor",
-        )
-    }
+    answer = {k: m.get(k) for k in MANDATE_FIELDS}
     answer["assumptions"] = assumptions
     return " ".join(parts), answer
 
