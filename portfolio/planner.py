@@ -127,9 +127,8 @@ def plan_trades(
         # every account that holds it, pro rata to what each holds.
         hh_codes = pd.factorize(book["household"])[0] if "household" in book else np.zeros(n, int)
         HV = np.bincount(hh_codes, weights=value)
-        name_key = pd.factorize(
-            pd.Series(hh_codes).astype(str) + "\x1f" + book["symbol"].astype(str)
-        )[0]
+        sym_codes, sym_names = pd.factorize(book["symbol"].to_numpy())
+        name_key = pd.factorize(hh_codes.astype(np.int64) * len(sym_names) + sym_codes)[0]
         SV = np.bincount(name_key, weights=np.where(single & ~excluded, value, 0.0))
         cap_total = mandate.single_name_cap * HV[hh_codes]
         name_weight = SV[name_key] / np.where(HV[hh_codes] > 0, HV[hh_codes], 1.0)

@@ -572,3 +572,28 @@ def test_a_made_up_model_price_never_reaches_the_ticket_as_approved() -> None:
     (t,) = [t for t in p.trades if t.source == "model"]
     assert t.compliance.status == "VETOED" and "price_sanity" in t.compliance.rules
     assert "NVDA" not in p.post_trade_weights
+
+
+def test_planner_works_on_a_slice_of_a_book() -> None:
+    # A frame cut from a larger one keeps its index; the cap arithmetic must not depend on it.
+    from portfolio.book import enrich, positions_frame
+    from portfolio.model_portfolios import load_model
+    from portfolio.planner import buy_vehicles, plan_trades
+    from portfolio.targets import target_weights
+
+    mandate = ClientMandate(single_name_cap=0.05)
+    holdings = book(*balanced("A"), pos("NVDA", 100, account="B"), *balanced("B"))
+    frame = positions_frame(holdings.positions)
+    part = frame[frame["account"] == "B"]
+    assert part.index[0] > 0
+    model = load_model(mandate.risk_profile)
+    plan = plan_trades(
+        enrich(part, REF, mandate),
+        mandate,
+        target_weights(model, mandate),
+        buy_vehicles(model, mandate, REF),
+        REF.frame,
+        as_of=REF.as_of,
+    )
+    nvda = plan.trades[plan.trades["symbol"] == "NVDA"]
+    assert list(nvda["action"]) == ["SELL"]
