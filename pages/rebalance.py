@@ -24,6 +24,27 @@ if holdings is None and not rid:
 
 settings = llm.settings()
 mandate = state.get(state.MANDATE)
+
+
+def start() -> None:
+    if holdings is None:
+        return
+    new = worker.start_run(
+        services.ledger(),
+        holdings=holdings,
+        snapshot_id=state.get(state.SNAPSHOT),
+        filename=holdings.source,
+        notes=state.get(state.NOTES, "") or "",
+        mandate=mandate,
+        model=state.model_override(),
+        settings=settings,
+        advisor=identity.advisor(),
+    )
+    state.set_run_id(new)
+    st.session_state.pop("run_view", None)
+    worker.wait_for_first_token(services.ledger(), new, timeout=0.8)
+
+
 if holdings is not None:
     m = state.mandate()
     st.markdown(
@@ -39,26 +60,15 @@ if holdings is not None:
             "No mandate saved on Client & holdings: the risk profiler reads it from the "
             "client notes."
         )
-    if st.button(
+    st.button(
         "Run the crew",
         type="primary",
         key="run_crew",
         disabled=rid is not None and worker.is_running(rid),
-    ):
-        rid = worker.start_run(
-            services.ledger(),
-            holdings=holdings,
-            snapshot_id=state.get(state.SNAPSHOT),
-            filename=holdings.source,
-            notes=state.get(state.NOTES, "") or "",
-            mandate=mandate,
-            model=state.model_override(),
-            settings=settings,
-            advisor=identity.advisor(),
-        )
-        state.set_run_id(rid)
-        st.session_state.pop("run_view", None)
-        st.rerun()  # redraw with the button disabled: a second click must not start a second run
+        # A callback runs before the page is drawn, so this one pass already shows the run
+        # going and the button disabled: no second click can start a second run.
+        on_click=start,
+    )
 
 if not rid:
     st.stop()

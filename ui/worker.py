@@ -26,6 +26,18 @@ _threads: dict[str, threading.Thread] = {}
 _lock = threading.Lock()
 
 
+def wait_for_first_token(ledger: Ledger, run_id: str, timeout: float) -> bool:
+    """Let the page's first drawing of a new run already show words, when they come quickly."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(e["event"].get("type") == "token" for e in ledger.events(run_id)):
+            return True
+        if not is_running(run_id):
+            return False
+        time.sleep(0.02)
+    return False
+
+
 def is_running(run_id: str) -> bool:
     with _lock:
         t = _threads.get(run_id)
