@@ -8,6 +8,7 @@ import streamlit as st
 from portfolio.cli import import_issues
 from portfolio.holdings_merge import merge_holdings
 from portfolio.importers import read_holdings
+from portfolio.labels import class_label
 from portfolio.models import (
     ClientMandate,
     ExclusionCategory,
@@ -205,7 +206,7 @@ st.caption(
 frame = pd.DataFrame(
     [
         {
-            "Asset class": s.asset_class,
+            "Asset class": class_label(s.asset_class),
             "Weight %": round(s.weight * 100, 3),
             "Vehicle": s.vehicle,
             "ESG vehicle": s.esg_vehicle,
@@ -219,8 +220,13 @@ edited = st.data_editor(
 c1, c2 = st.columns([1, 4])
 if c1.button("Apply override", key="apply_model"):
     total = float(edited["Weight %"].sum())
+    rows = edited.to_dict("records")
+    symbols = {str(r[c]).strip().upper() for r in rows for c in ("Vehicle", "ESG vehicle")}
+    unknown = sorted(s for s in symbols if s not in services.securities())
     if abs(total - 100) > 0.01:
         st.error(f"Weights add up to {total:.2f}%, not 100%.")
+    elif unknown:
+        st.error(f"Not in the reference data, so they cannot be bought: {', '.join(unknown)}.")
     else:
         state.put(
             state.MODEL,
@@ -230,12 +236,12 @@ if c1.button("Apply override", key="apply_model"):
                 source="advisor override of " + base.source,
                 sleeves=[
                     ModelSleeve(
-                        asset_class=r["Asset class"],
+                        asset_class=sleeve.asset_class,  # rows keep the model's order
                         weight=r["Weight %"] / 100,
-                        vehicle=str(r["Vehicle"]).upper(),
-                        esg_vehicle=str(r["ESG vehicle"]).upper(),
+                        vehicle=str(r["Vehicle"]).strip().upper(),
+                        esg_vehicle=str(r["ESG vehicle"]).strip().upper(),
                     )
-                    for r in edited.to_dict("records")
+                    for sleeve, r in zip(base.sleeves, rows, strict=True)
                 ],
             ),
         )

@@ -169,7 +169,7 @@ def test_bundled_sample_loads_with_its_notes(at: AppTest) -> None:
     run(at)
     at.button(key="load_sample").click()
     run(at)
-    assert metrics(at)["Total value"] == "$500,000.00"
+    assert metrics(at)["Total value"] == "$500,000"
     assert at.text_area(key="notes_box").value == SEED_NOTES.strip()
 
 
@@ -583,3 +583,17 @@ def test_every_page_renders_without_an_exception(ran: tuple[AppTest, str]) -> No
     ]:
         go(at, page)
         assert texts(at, "title") == [title]
+
+
+def test_model_override_refuses_vehicles_not_in_the_reference_data(at: AppTest) -> None:
+    run(at)
+    upload(at, SEED)
+    at.session_state["model_editor"] = {
+        "edited_rows": {"0": {"Vehicle": "zzzq"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    run(at)
+    at.button(key="apply_model").click()
+    run(at)
+    assert "Not in the reference data, so they cannot be bought: ZZZQ." in texts(at, "error")

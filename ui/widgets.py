@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from portfolio.labels import class_label
 from portfolio.models import Holdings, ImportIssue
 
 
@@ -19,8 +20,8 @@ def import_report(holdings: Holdings, issues: list[ImportIssue]) -> None:
     c = st.columns(5)
     c[0].metric("Positions", sum(1 for p in holdings.positions if not p.is_cash))
     c[1].metric("Accounts", len(holdings.accounts))
-    c[2].metric("Total value", money(holdings.total_value))
-    c[3].metric("Cash", money(holdings.cash_value))
+    c[2].metric("Total value", f"${holdings.total_value:,.0f}")
+    c[3].metric("Cash", f"${holdings.cash_value:,.0f}")
     c[4].metric("Rows with errors", len(errors))
     st.caption(f"Read as a **{holdings.format}** file: {holdings.source}")
     if errors:
@@ -53,7 +54,7 @@ def positions_table(holdings: Holdings) -> None:
             "Account": p.account,
             "Symbol": p.symbol,
             "Description": p.description,
-            "Asset class": p.asset_class,
+            "Asset class": class_label(p.asset_class),
             "Quantity": p.quantity,
             "Price": p.price,
             "Market value": p.market_value,
