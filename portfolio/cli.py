@@ -93,6 +93,10 @@ def proposal_json(proposal: RebalanceProposal) -> dict[str, Any]:
     return proposal.model_dump(mode="json")
 
 
+def _money(x: float) -> str:
+    return f"-${-x:,.2f}" if x < 0 else f"${x:,.2f}"
+
+
 def _print_table(proposal: RebalanceProposal, out: Any) -> None:
     w = out.write
     w(
@@ -120,11 +124,14 @@ def _print_table(proposal: RebalanceProposal, out: Any) -> None:
                 w(f"     ! {r}\n")
     if not proposal.trades:
         w("No trades: every asset class is within its band.\n")
-    w(
-        f"\nTurnover {proposal.turnover:.1%}; estimated realised gains "
-        f"${proposal.realized_gains:,.2f} "
-        f"(short-term ${proposal.short_term_gains:,.2f})\n\nChecks\n"
+    known = any(t.realized_gain is not None for t in proposal.trades if t.action == "SELL")
+    gains = (
+        f"estimated realised gains {_money(proposal.realized_gains)} "
+        f"(short-term {_money(proposal.short_term_gains)})"
+        if known
+        else "realised gains not estimated (no cost basis in the file)"
     )
+    w(f"\nTurnover {proposal.turnover:.1%}; {gains}\n\nChecks\n")
     for c in proposal.checks:
         w(f"  [{c.status}] {c.rule}: {c.message}\n")
     if proposal.import_issues:
