@@ -121,7 +121,12 @@ def profile_facts(
         "task": "risk_profile",
         "today": (today or date.today()).isoformat(),
         "notes": notes,
-        "rule_reading": mandate_facts(parsed.mandate),
+        # Lot handling and share fractions are not the model's to judge, but they are the notes'.
+        "rule_reading": {
+            **mandate_facts(parsed.mandate),
+            "tax_aware": parsed.mandate.tax_aware,
+            "fractional": parsed.mandate.fractional,
+        },
         "evidence": parsed.evidence,
         "warnings": parsed.warnings,
     }

@@ -428,3 +428,21 @@ def test_the_advisor_mandate_is_used_as_is_even_when_looser_than_the_notes() -> 
     )
     assert result.mandate == mandate
     assert result.profile and result.profile.assumptions == ["Mandate confirmed by the advisor."]
+
+
+def test_lot_handling_read_from_the_notes_reaches_the_crews_mandate() -> None:
+    from pathlib import Path
+
+    from agents.pipeline import crew_result, run_crew
+    from agents.settings import load_settings
+    from portfolio.importers import read_holdings
+
+    sample = Path(__file__).resolve().parent.parent / "data" / "samples" / "seed000_four_tech.csv"
+    holdings = read_holdings(sample.read_bytes(), filename=sample.name)
+    notes = "Moderate risk. This is a Roth IRA; fractional shares are fine."
+    result = crew_result(
+        list(run_crew(holdings, notes, settings=load_settings(env={}, secrets_path=None)))
+    )
+    assert result.mandate is not None
+    assert result.mandate.tax_aware is False
+    assert result.mandate.fractional is True
