@@ -10,7 +10,7 @@ import streamlit as st
 
 from ui import identity
 
-st.set_page_config(page_title="Rebalance Desk", page_icon=":material/balance:", layout="wide")
+st.set_page_config(page_title="Rebalance Desk", layout="wide")
 
 PAGES = [
     st.Page(

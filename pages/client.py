@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
@@ -24,11 +26,20 @@ from ui import services, state, widgets
 st.title("Client & holdings")
 
 
-def load(files: list[tuple[str, bytes]]) -> None:
-    """Read every file; a file that cannot be used is reported and the others still load."""
+def load(files: list[tuple[str, bytes]], new_client: bool = True) -> None:
+    """Read every file; a file that cannot be used is reported and the others still load.
+
+    A new client starts with a clean mandate; adding a file to the same client keeps it.
+    """
     books, snapshots = [], []
     ledger = services.ledger()
+    seen: dict[str, str] = {}
     for name, data in files:
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in seen:
+            st.warning(f"**{name}** is the same file as **{seen[digest]}**; counted once.")
+            continue
+        seen[digest] = name
         try:
             book = read_holdings(data, filename=name, securities=services.securities())
         except UnreadableFileError as exc:
@@ -44,6 +55,10 @@ def load(files: list[tuple[str, bytes]]) -> None:
         state.put(state.SOURCES, files)
         state.put(state.SNAPSHOT, snapshots[-1])
         state.set_run_id(None)
+        if new_client:  # nothing of the previous client's mandate carries over
+            for key in (state.NOTES, state.MANDATE, state.EVIDENCE, state.MODEL):
+                st.session_state.pop(key, None)
+            st.session_state["notes_box"] = ""
 
 
 # ---- Upload or sample ----------------------------------------------------------------------
@@ -59,9 +74,12 @@ with left:
     )
     if uploads:
         signature = [(f.name, f.size) for f in uploads]
-        if signature != state.get("upload_signature"):
+        previous = state.get("upload_signature") or []
+        if signature != previous:
             state.put("upload_signature", signature)
-            load([(f.name, f.getvalue()) for f in uploads])
+            # Dropping one more file of the same client keeps the mandate already set.
+            added_to_same = bool(previous) and set(previous) <= set(signature)
+            load([(f.name, f.getvalue()) for f in uploads], new_client=not added_to_same)
 with right:
     samples = sample_files()
     choice = st.selectbox(

@@ -122,13 +122,19 @@ def panels() -> None:
         st.error(f"Run `{rid}` failed: {ledger.run(rid).get('error') or 'see the agents below'}")
     else:
         st.warning(f"Run `{rid}` stopped before finishing (the server restarted). Run it again.")
+    fell_back = [p.title for p in view.panels.values() if p.state == "fell back"]
+    if fell_back:
+        st.warning(
+            f"The configured language model could not be used for {len(fell_back)} agent(s); "
+            "the offline analyst wrote their words. Every number still comes from the engine."
+        )
     for p in view.panels.values():
         with st.expander(header(p), expanded=p.state != "waiting"):
             if p.state == "waiting":
                 st.caption("Waiting for its inputs.")
                 continue
             for n in p.notes:
-                st.warning(n)
+                (st.caption if n.startswith("Mandate set by the advisor") else st.warning)(n)
             st.markdown(p.text or f"_{p.activity}_")
             if p.state in ("done", "fell back", "failed"):
                 render_result(p)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian-based machine: the Python packages,
 # Debian's Chromium for the real-browser test and PostgreSQL server binaries for the ledger tests.
+# Debian is assumed (Ubuntu's chromium package is a snap, which does not run in containers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +13,11 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" \
-    || { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"; }
+  if [ -n "$sudo" ] && ! command -v sudo > /dev/null; then
+    echo "setup_tests: need root or sudo to install: ${need[*]}" >&2
+    exit 1
+  fi
+  apt=($sudo env DEBIAN_FRONTEND=noninteractive apt-get -y -qq)
+  "${apt[@]}" install --no-install-recommends "${need[@]}" \
+    || { "${apt[@]}" update && "${apt[@]}" install --no-install-recommends "${need[@]}"; }
 fi

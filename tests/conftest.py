@@ -8,6 +8,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests are repeatable and never fail on a slow, shared machine's clock.
+settings.register_profile("desk", deadline=None, derandomize=True)
+settings.load_profile("desk")
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "data" / "samples"

@@ -426,3 +426,15 @@ def test_buys_whose_funding_sells_were_vetoed_are_refused_at_execution(ledger) -
     ledger.decide(run_id, approve=sells, by="advisor")  # a change of mind funds them
     report = execute_run(ledger, run_id, paper_broker(ledger))
     assert report.status == "EXECUTED"
+
+
+def test_sheets_without_accounts_are_told_apart_by_file(ledger) -> None:
+    from portfolio.models import Holdings, Position
+
+    def sheet(symbol: str) -> Holdings:  # no account column: the placeholder account
+        return Holdings(positions=[Position(symbol=symbol, quantity=1, market_value=100.0)])
+
+    a = ledger.create_run(holdings=sheet("AAPL"), filename="alice.csv")
+    b = ledger.create_run(holdings=sheet("MSFT"), filename="bob.csv")
+    clients = {r["run_id"]: r["client"] for r in ledger.runs()}
+    assert clients[a] == "alice" and clients[b] == "bob"

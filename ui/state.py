@@ -48,7 +48,11 @@ def run_id() -> str | None:
     if rid:
         return str(rid)
     qp = st.query_params.get("run")
-    return str(qp) if qp else None
+    if qp:
+        # Keep it: the sidebar's links drop the query string, the session must not.
+        st.session_state[RUN_ID] = str(qp)
+        return str(qp)
+    return None
 
 
 def set_run_id(rid: str | None) -> None:

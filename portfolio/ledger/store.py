@@ -43,7 +43,13 @@ from portfolio.ledger.schema import (
     Snapshot,
     TradeRow,
 )
-from portfolio.models import ClientMandate, Holdings, ModelPortfolio, RebalanceProposal
+from portfolio.models import (
+    ClientMandate,
+    Holdings,
+    ModelPortfolio,
+    Position,
+    RebalanceProposal,
+)
 from portfolio.securities import load_securities
 
 DECISIONS = ("APPROVE", "VETO")
@@ -75,8 +81,13 @@ def import_report(holdings: Holdings) -> dict[str, Any]:
 
 
 def client_key(holdings: Holdings | None, filename: str) -> tuple[str, str]:
-    """(key, name): a client is recognised by its set of account numbers, else by file name."""
-    accounts = holdings.accounts if holdings else []
+    """(key, name): a client is recognised by its set of account numbers, else by file name.
+
+    A sheet with no account column gets the placeholder account of every such sheet, which
+    says nothing about who the client is.
+    """
+    placeholder = Position.model_fields["account"].default
+    accounts = [a for a in holdings.accounts if a != placeholder] if holdings else []
     name = Path(filename).stem or "client"
     return ("accounts:" + ",".join(accounts) if accounts else f"file:{name}"), name
 
