@@ -597,3 +597,20 @@ def test_model_override_refuses_vehicles_not_in_the_reference_data(at: AppTest) 
     at.button(key="apply_model").click()
     run(at)
     assert "Not in the reference data, so they cannot be bought: ZZZQ." in texts(at, "error")
+
+
+def test_a_new_client_starts_with_a_clean_mandate(at: AppTest) -> None:
+    client_with_mandate(at)
+    assert at.session_state["mandate"].esg_only is True
+    schwab = SEED.parent / "schwab_single_account.csv"
+    upload(at, schwab)  # a different book: the previous client's mandate must not follow
+    assert "mandate" not in at.session_state or at.session_state["mandate"] is None
+    assert at.text_area(key="notes_box").value == ""
+    assert at.checkbox[0].value is False  # ESG-only unticked again
+
+
+def test_the_same_file_twice_is_counted_once(at: AppTest) -> None:
+    run(at)
+    upload(at, SEED, SEED)
+    assert metrics(at)["Total value"] == "$500,000"
+    assert any("is the same file as" in w for w in texts(at, "warning"))
