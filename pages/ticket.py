@@ -40,19 +40,24 @@ def execute() -> None:
     """A callback, so it runs before the ticket redraws and the rows already show the fills."""
     if not who:
         return
+    trades = ledger.run(rid)["trades"]
     pending = [
+        t["trade_id"] for t in trades if t["compliance"] == "APPROVED" and not t.get("decision")
+    ]
+    approved = [
         t["trade_id"]
-        for t in ledger.run(rid)["trades"]
-        if t["compliance"] == "APPROVED" and not t.get("decision")
+        for t in trades
+        if (t.get("decision") or {}).get("decision") == "APPROVE" and not t.get("execution")
     ]
     try:
+        # Nothing is recorded unless the approved trades can be executed as they stand.
+        ledger.check_funding(rid, approved)
         if pending:
             # Executing is the advisor's word on the undecided trades too: record it.
             ledger.decide(
                 rid, veto=pending, by=who, reason="not approved when the advisor executed"
             )
-        report = execute_run(ledger, rid, paper_broker(ledger))
-        st.session_state["execution_status"] = report.status
+        execute_run(ledger, rid, paper_broker(ledger))
     except LedgerError as exc:
         st.session_state["ticket_error"] = str(exc)
 
@@ -167,10 +172,11 @@ def ticket() -> None:
             f"{len(pending)} compliant trade(s) still undecided: executing now records "
             "them as vetoed and leaves them out."
         )
-    if run["status"] in FINAL or st.session_state.get("execution_status"):
-        status = ledger.run(rid)["status"]
+    # Execute is a callback: it ran before this drawing, so `run` already has its outcome.
+    if run["status"] in FINAL | {"EXECUTING", "EXECUTION_FAILED"}:
+        status = run["status"]
         (st.success if status == "EXECUTED" else st.warning)(f"Final status: **{status}**")
-    lines = lines_from_run(ledger.run(rid))
+    lines = lines_from_run(run)
     if lines:
         c1, c2 = st.columns(2)
         c1.download_button(

@@ -419,6 +419,9 @@ def test_buys_whose_funding_sells_were_vetoed_are_refused_at_execution(ledger) -
     ledger.save_proposal(run_id, proposal)
     sells = [t.id for t in proposal.trades if t.action == "SELL"]
     buys = [t.id for t in proposal.trades if t.action == "BUY"]
+    with pytest.raises(ConflictError, match="do not stand on their own"):
+        ledger.check_funding(run_id, buys)  # asked before anything is recorded
+    ledger.check_funding(run_id, sells + buys)
     ledger.decide(run_id, approve=buys, veto=sells, by="advisor")
     with pytest.raises(ConflictError, match="do not stand on their own"):
         execute_run(ledger, run_id, paper_broker(ledger))

@@ -614,3 +614,23 @@ def test_the_same_file_twice_is_counted_once(at: AppTest) -> None:
     upload(at, SEED, SEED)
     assert metrics(at)["Total value"] == "$500,000"
     assert any("is the same file as" in w for w in texts(at, "warning"))
+
+
+def test_execute_refuses_buys_whose_sells_were_vetoed_and_records_nothing(
+    ran: tuple[AppTest, str], ui_ledger: Ledger
+) -> None:
+    at, rid = ran
+    go(at, "ticket")
+    trades = ui_ledger.run(rid)["trades"]
+    sells = [t["trade_id"] for t in trades if t["action"] == "SELL"]
+    buys = [t["trade_id"] for t in trades if t["action"] == "BUY"]
+    ui_ledger.decide(rid, veto=sells[1:], by=ADVISOR)  # sells[0] stays undecided
+    ui_ledger.decide(rid, approve=buys, by=ADVISOR)  # far more than the cash on hand
+    run(at)
+    before = len(ui_ledger.decisions(rid))
+    at.button(key="execute").click()
+    run(at)
+    assert any("do not stand on their own" in e for e in texts(at, "error"))
+    assert len(ui_ledger.decisions(rid)) == before  # the undecided sell was not vetoed
+    assert ui_ledger.run(rid)["trades"][0]["decision"] is None
+    assert ui_ledger.executions(rid) == []

@@ -658,6 +658,12 @@ class Ledger:
             self._refresh_status(s, run_id)
             return self._pending(s, run_id)
 
+    def check_funding(self, run_id: str, trade_ids: Sequence[str]) -> None:
+        """Raise ConflictError if these trades, alone, would leave a buy without its cash."""
+        with self._read() as s:
+            self._run(s, run_id)
+            self._check_funding(s, run_id, self._normalise_ids(run_id, trade_ids))
+
     def _check_funding(self, s: Session, run_id: str, to_send: Sequence[str]) -> None:
         """The gate judged each buy assuming every sell ran first; judge again what the advisor
         actually approved, so vetoing a sell can never leave a buy without its cash."""
