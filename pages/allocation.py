@@ -12,11 +12,11 @@ from ui.proposal import preview, run_proposal
 
 st.title("Allocation")
 
-if state.holdings() is None:
+proposed = run_proposal()  # a run's proposal survives a reload; loaded holdings do not
+if proposed is None and state.holdings() is None:
     st.info("Load a client's holdings on **Client & holdings** first.")
     st.stop()
 
-proposed = run_proposal()
 p = proposed or preview()
 if p is None:
     st.warning("No holdings with a value to chart.")

@@ -634,3 +634,14 @@ def test_execute_refuses_buys_whose_sells_were_vetoed_and_records_nothing(
     assert len(ui_ledger.decisions(rid)) == before  # the undecided sell was not vetoed
     assert ui_ledger.run(rid)["trades"][0]["decision"] is None
     assert ui_ledger.executions(rid) == []
+
+
+def test_after_a_reload_the_run_in_the_address_bar_still_charts(
+    ran: tuple[AppTest, str], new_app
+) -> None:  # type: ignore[no-untyped-def]
+    _, rid = ran
+    fresh = new_app()  # a reloaded browser: a new session, only ?run= survives
+    fresh.query_params["run"] = rid
+    go(fresh, "allocation")
+    assert len(fresh.get("plotly_chart")) == 5
+    assert not any("Load a client's holdings" in i for i in texts(fresh, "info"))
