@@ -127,25 +127,18 @@ def ticket() -> None:
         if exec_:
             row[6].markdown(f"**{exec_.get('status', 'SENT')}**")
             continue
-        b1, b2 = row[6].columns(2)
-        b1.button(
-            "✓",
-            key=f"approve_{tid}",
-            help=f"Approve {tid}",
-            disabled=not who,
-            type="primary" if decision == "APPROVE" else "secondary",
-            on_click=decide,
-            args=([tid], True),
-        )
-        b2.button(
-            "✗",
-            key=f"veto_{tid}",
-            help=f"Veto {tid}",
-            disabled=not who,
-            type="primary" if decision == "VETO" else "secondary",
-            on_click=decide,
-            args=([tid], False),
-        )
+        for col, (icon, verb, kind) in zip(
+            row[6].columns(2), (("✓", "approve", "APPROVE"), ("✗", "veto", "VETO")), strict=True
+        ):
+            col.button(
+                icon,
+                key=f"{verb}_{tid}",
+                help=f"{verb.capitalize()} {tid}",
+                disabled=not who,
+                type="primary" if decision == kind else "secondary",
+                on_click=decide,
+                args=([tid], kind == "APPROVE"),
+            )
         if decision:
             done = {"APPROVE": "approved", "VETO": "vetoed"}[decision]
             row[6].caption(f"{done} by {t['decision']['by']}")

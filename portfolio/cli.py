@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from portfolio.labels import money
 from portfolio.models import (
     ClientMandate,
     ExclusionCategory,
@@ -94,10 +95,6 @@ def proposal_json(proposal: RebalanceProposal) -> dict[str, Any]:
     return proposal.model_dump(mode="json")
 
 
-def _money(x: float) -> str:
-    return f"-${-x:,.2f}" if x < 0 else f"${x:,.2f}"
-
-
 def _print_table(proposal: RebalanceProposal, out: Any) -> None:
     w = out.write
     w(
@@ -127,8 +124,8 @@ def _print_table(proposal: RebalanceProposal, out: Any) -> None:
         w("No trades: every asset class is within its band.\n")
     known = any(t.realized_gain is not None for t in proposal.trades if t.action == "SELL")
     gains = (
-        f"estimated realised gains {_money(proposal.realized_gains)} "
-        f"(short-term {_money(proposal.short_term_gains)})"
+        f"estimated realised gains {money(proposal.realized_gains)} "
+        f"(short-term {money(proposal.short_term_gains)})"
         if known
         else "realised gains not estimated (no cost basis in the file)"
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
+from portfolio.labels import money
 from portfolio.models import (
     EQUITY_CLASSES,
     AssetClass,
@@ -38,10 +39,6 @@ VALUE_TOLERANCE = 0.01  # dollars, plus a relative 1e-6: quantity x price must m
 PRICE_TOLERANCE = 0.10
 
 
-def _money(x: float) -> str:
-    return f"-${-x:,.2f}" if x < 0 else f"${x:,.2f}"
-
-
 def _screen_reason(
     symbol: str, mandate: ClientMandate, securities: SecurityMaster
 ) -> tuple[str, str] | None:
@@ -64,14 +61,6 @@ def _profile_phrase(mandate: ClientMandate) -> str:
 class _Book:
     """Running per-account quantities and cash while trades are judged one by one."""
 
-    def name_value(self, symbol: str) -> float:
-        """What the whole book (every account: the household) holds of one name."""
-        return sum(v for (_, s), v in self.val.items() if s == symbol)
-
-    @property
-    def household(self) -> float:
-        return sum(self.total.values())
-
     def __init__(self, positions: Sequence[PositionWeight]) -> None:
         self.qty: dict[tuple[str, str], float] = defaultdict(float)
         self.val: dict[tuple[str, str], float] = defaultdict(float)
@@ -79,6 +68,8 @@ class _Book:
         self.total: dict[str, float] = defaultdict(float)
         self.equity: dict[str, float] = defaultdict(float)
         self.quote: dict[tuple[str, str], float] = {}
+        # What the whole book (every account: the household) holds of each name.
+        self.by_name: dict[str, float] = defaultdict(float)
         for p in positions:
             self.total[p.account] += p.value
             if p.is_cash:
@@ -86,10 +77,22 @@ class _Book:
                 continue
             self.qty[(p.account, p.symbol)] += p.quantity
             self.val[(p.account, p.symbol)] += p.value
+            self.by_name[p.symbol] += p.value
             if p.price and p.price > 0:
                 self.quote[(p.account, p.symbol)] = p.price
             if p.asset_class in EQUITY_CLASSES:
                 self.equity[p.account] += p.value
+        self.household = sum(self.total.values())  # trades move value, they never add any
+
+    def apply(self, t: Trade, symbol: str, asset_class: str) -> None:
+        """An approved trade changes what later trades are judged against."""
+        sign = 1.0 if t.action == "BUY" else -1.0
+        self.qty[(t.account, symbol)] += sign * t.quantity
+        self.val[(t.account, symbol)] += sign * t.value
+        self.by_name[symbol] += sign * t.value
+        self.cash[t.account] -= sign * t.value
+        if asset_class in EQUITY_CLASSES:
+            self.equity[t.account] += sign * t.value
 
 
 def check_trades(
@@ -171,7 +174,7 @@ def check_trades(
             total = book.total.get(acct, 0.0)
             household = book.household
             if is_single and cap is not None and household > 0:
-                after = book.name_value(sym) + t.value
+                after = book.by_name[sym] + t.value
                 if after > cap * household + 0.005:
                     veto(
                         "single_name_cap",
@@ -183,7 +186,7 @@ def check_trades(
             if cash_after < floor - 0.005:
                 veto(
                     "cash_floor",
-                    f"needs ${t.value:,.2f} but leaves cash at {_money(cash_after)}, "
+                    f"needs ${t.value:,.2f} but leaves cash at {money(cash_after)}, "
                     f"below the ${floor:,.2f} floor",
                 )
             if asset_class in EQUITY_CLASSES and total > 0:
@@ -199,12 +202,7 @@ def check_trades(
             verdicts[i] = ComplianceVerdict(status="VETOED", reasons=reasons, rules=rules)
             continue
         verdicts[i] = ComplianceVerdict(status="APPROVED", reasons=["within every rule"], rules=[])
-        sign = 1.0 if t.action == "BUY" else -1.0
-        book.qty[(acct, sym)] += sign * t.quantity
-        book.val[(acct, sym)] += sign * t.value
-        book.cash[acct] -= sign * t.value
-        if asset_class in EQUITY_CLASSES:
-            book.equity[acct] += sign * t.value
+        book.apply(t, sym, asset_class)
 
     return [t.model_copy(update={"compliance": verdicts[i]}) for i, t in enumerate(trades)]
 

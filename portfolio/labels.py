@@ -1,4 +1,4 @@
-"""How asset classes are named to a person, in reasons, tables and charts."""
+"""How asset classes and amounts are written for a person, in reasons, tables and charts."""
 
 from __future__ import annotations
 
@@ -31,3 +31,8 @@ SHORT_LABELS: dict[str, str] = {
 def class_label(cls: str, short: bool = False) -> str:
     names = SHORT_LABELS if short else CLASS_LABELS
     return names.get(cls, cls.replace("_", " ").capitalize())
+
+
+def money(x: float) -> str:
+    """Dollars and cents with the sign in front: -$1,595.00, not $-1,595.00."""
+    return f"-${-x:,.2f}" if x < 0 else f"${x:,.2f}"

@@ -29,9 +29,12 @@ _lock = threading.Lock()
 def wait_for_first_token(ledger: Ledger, run_id: str, timeout: float) -> bool:
     """Let the page's first drawing of a new run already show words, when they come quickly."""
     deadline = time.monotonic() + timeout
+    seen = 0
     while time.monotonic() < deadline:
-        if any(e["event"].get("type") == "token" for e in ledger.events(run_id)):
-            return True
+        for e in ledger.events(run_id, after_seq=seen):  # only what is new since the last look
+            seen = e["seq"]
+            if e["event"].get("type") == "token":
+                return True
         if not is_running(run_id):
             return False
         time.sleep(0.02)
