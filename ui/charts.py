@@ -221,7 +221,10 @@ def position_chart(
             annotation_position="top left",
         )
     fig.update_yaxes(tickformat=".0%", gridcolor="#EEE")
-    return _layout(fig, "Positions against the single-name cap (funds in grey are exempt)")
+    fig = _layout(fig, "Positions against the single-name cap (funds in grey are exempt)", 400)
+    # Five legend entries would wrap over the title: they go under the axis instead.
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="center", x=0.5))
+    return fig
 
 
 def sector_chart(
