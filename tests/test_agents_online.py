@@ -23,7 +23,7 @@ SECRET = "sk-test-NEVER-SHOWN-123"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[StubOpenAI]:
-    with StubOpenAI(slow_first_token=2.0) as srv:
+    with StubOpenAI(slow_first_token=4.0) as srv:
         yield srv
 
 
@@ -166,7 +166,9 @@ def test_cut_stream_falls_back_without_a_partial_plan(
 
 
 def test_slow_first_token_times_out_and_falls_back(server: StubOpenAI) -> None:
-    evs = _run(server, market_model="stub-slow", first_token_timeout=0.3)
+    # The slow model waits 4 s for its first token; 1.5 s leaves every other agent ample room
+    # on a busy machine while the slow one still times out.
+    evs = _run(server, market_model="stub-slow", first_token_timeout=1.5)
     result = crew_result(evs)
     assert "first token" in result.fallbacks["market_analyst"]
     assert result.status == "AWAITING_ADVISOR"

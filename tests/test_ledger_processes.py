@@ -69,7 +69,7 @@ def test_a_process_killed_mid_execution_is_finished_without_duplicates(
     run_id = saved_run(ledger, n_buys=5, vetoed=False)
     approved = [f"T{i}" for i in range(1, 7)]
     ledger.decide(run_id, approve=approved, by="ann")
-    proc = _execute(db_url, run_id, latency=0.5)
+    proc = _execute(db_url, run_id, latency=1.0)  # a second between fills: room to kill
     deadline = time.monotonic() + 60
     while not _results(ledger, run_id):
         assert proc.poll() is None, proc.communicate()
