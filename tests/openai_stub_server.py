@@ -11,7 +11,10 @@ by the requested model name:
     stub-malformed-once  the first answer's JSON block is broken; the repair request succeeds
     stub-malformed       every JSON block is broken
     stub-cut             the stream stops midway (no terminating chunk, no [DONE])
-    stub-slow            the first token waits `slow_first_token` seconds
+    stub-slow            the first token waits `slow_first_token` seconds, or until the server
+                         closes
+    stub-step-<name>     each chunk of the narrative waits for `step(model)` from the test, so a
+                         test decides the order in which concurrent streams produce their words
 """
 
 from __future__ import annotations
@@ -60,9 +63,16 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class StubOpenAI:
-    def __init__(self, token_delay: float = 0.0, slow_first_token: float = 3.0) -> None:
+    def __init__(
+        self, token_delay: float = 0.0, slow_first_token: float = 3.0, step_patience: float = 60.0
+    ) -> None:
         self.token_delay = token_delay
         self.slow_first_token = slow_first_token
+        self.step_patience = step_patience
+        self._steps: dict[str, threading.Semaphore] = {}
+        self._remaining: dict[str, int] = {}
+        self.stepped: dict[str, int] = {}  # model -> narrative chunks it gated
+        self._closing = threading.Event()
         self.requests: list[dict[str, Any]] = []
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -80,8 +90,22 @@ class StubOpenAI:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._closing.set()
         self._server.shutdown()
         self._server.server_close()
+
+    def _step_gate(self, model: str) -> threading.Semaphore:
+        with self._lock:
+            return self._steps.setdefault(model, threading.Semaphore(0))
+
+    def step(self, model: str) -> None:
+        """Let one more narrative chunk of a `stub-step-*` stream go out."""
+        self._step_gate(model).release()
+
+    def remaining(self, model: str) -> int | None:
+        """Narrative chunks of `model`'s stream not yet sent; None before its request arrives."""
+        with self._lock:
+            return self._remaining.get(model)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         stub = self
@@ -186,8 +210,19 @@ class StubOpenAI:
                     }
                 )
                 if model == "stub-slow":
-                    time.sleep(stub.slow_first_token)
+                    stub._closing.wait(stub.slow_first_token)
+                # A stepped stream gates its narrative, up to the answer's JSON fence.
+                gated = len(pieces) * model.startswith("stub-step")
+                if gated:
+                    gated = next((i for i, p in enumerate(pieces) if "```" in p), len(pieces))
+                    with stub._lock:
+                        stub._remaining[model] = stub.stepped[model] = gated
                 for i, piece in enumerate(pieces):
+                    if i < gated:
+                        if not stub._step_gate(model).acquire(timeout=stub.step_patience):
+                            gated = 0  # the test stopped stepping: send the rest, let it fail
+                        with stub._lock:
+                            stub._remaining[model] = max(gated - i - 1, 0)
                     if model == "stub-cut" and i == len(pieces) // 2:
                         self.wfile.flush()
                         self.close_connection = True

@@ -12,6 +12,7 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from lockstep import lockstep_models
 
 from agents.events import (
     AgentFailed,
@@ -145,25 +146,33 @@ def test_same_input_same_output(seed000_events: list[Any]) -> None:
     assert per_agent(run(holdings())) == per_agent(seed000_events)
 
 
-def test_market_and_risk_tokens_interleave(seed000_events: list[Any]) -> None:
-    order = [
-        e.agent
-        for e in seed000_events
-        if isinstance(e, Token) and e.agent in ("market_analyst", "risk_assessor")
-    ]
-    switches = sum(a != b for a, b in pairwise(order))
-    assert switches > 10
-    first_fin = next(
-        e.seq
-        for e in seed000_events
-        if isinstance(e, AgentFinished) and e.agent in ("market_analyst", "risk_assessor")
-    )
-    starts = [
-        e.seq
-        for e in seed000_events
-        if isinstance(e, AgentStarted) and e.agent in ("market_analyst", "risk_assessor")
-    ]
-    assert max(starts) < first_fin
+def test_market_and_risk_stream_at_the_same_time() -> None:
+    """The two analysts take turns chunk by chunk through a turnstile: the crew can only finish
+    if they run concurrently, and each chunk must reach the event stream before the other agent
+    produces its next one."""
+    gate, models = lockstep_models("market_analyst", "risk_assessor")
+    evs = run(holdings(), models=models)
+    result = crew_result(evs)
+    assert result.status == "AWAITING_ADVISOR"
+    assert not result.failures and not result.fallbacks
+    pair = ("market_analyst", "risk_assessor")
+    produced = [name for name, _ in gate.log]
+    assert sum(a != b for a, b in pairwise(produced)) >= 2 * min(map(produced.count, pair)) - 1
+    # Until the first answer's JSON fence (which the narrative splitter holds back), every
+    # produced chunk is one event, in the order produced.
+    tokens = [e for e in evs if isinstance(e, Token) and e.agent in pair]
+    k = next(i for i, (_, text) in enumerate(gate.log) if "```" in text)
+    assert k > 20
+    assert [(e.agent, e.text) for e in tokens[:k]] == gate.log[:k]
+    order = [e.agent for e in tokens]
+    assert sum(a != b for a, b in pairwise(order)) > 10
+    first_fin = min(e.seq for e in evs if isinstance(e, AgentFinished) and e.agent in pair)
+    starts = [e.seq for e in evs if isinstance(e, AgentStarted) and e.agent in pair]
+    first_tokens = [next(e.seq for e in tokens if e.agent == a) for a in pair]
+    assert max(starts) < first_fin and max(first_tokens) < first_fin
+    # Same words as an unsynchronised run: the turnstile only fixes the order.
+    offline = crew_result(run(holdings()))
+    assert result.narratives == offline.narratives
 
 
 def test_seed001_notes_drive_the_mandate() -> None:

@@ -4,6 +4,8 @@ worker, approve/veto/execute on the ticket, the history and the settings."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -316,21 +318,33 @@ def test_crew_run_goes_on_while_the_page_is_left(
     ui_ledger: Ledger,  # type: ignore[no-untyped-def]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """At a readable pace the page says the run is working, and a later visit sees its end."""
-    import streamlit as st
+    """While the crew works the page says so, and a later visit sees its end. The offline
+    analyst is held at its first word until the test lets it go, so "while" does not depend on
+    how fast this machine runs the crew."""
+    from agents.offline import OfflineAnalyst
 
-    monkeypatch.setenv("REBALANCE_OFFLINE_PACE", "0.004")
-    st.cache_resource.clear()
+    release = threading.Event()
+    stream = OfflineAnalyst._astream
+
+    async def held(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        await asyncio.to_thread(release.wait, 120)
+        async for chunk in stream(self, *args, **kwargs):
+            yield chunk
+
+    monkeypatch.setattr(OfflineAnalyst, "_astream", held)
     at = new_app()
     client_with_mandate(at)
     go(at, "rebalance")
-    at.button(key="run_crew").click()
-    run(at)
-    rid = at.session_state["run_id"]
-    assert worker.is_running(rid)
-    assert any("is working" in s for s in texts(at, "info"))
-    assert at.button(key="run_crew").disabled
-    go(at, "allocation")
+    try:
+        at.button(key="run_crew").click()
+        run(at)
+        rid = at.session_state["run_id"]
+        assert worker.is_running(rid)
+        assert any("is working" in s for s in texts(at, "info"))
+        assert at.button(key="run_crew").disabled
+        go(at, "allocation")
+    finally:
+        release.set()
     wait_for(lambda: not worker.is_running(rid), what="the crew to finish")
     go(at, "rebalance")
     assert any("finished" in s for s in texts(at, "success"))

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import SAMPLES, wait_for
+from lockstep import lockstep_models
 
 from agents.events import (
     AgentFailed,
@@ -18,7 +19,7 @@ from agents.events import (
     Token,
     UsageReported,
 )
-from agents.pipeline import TITLES, run_crew
+from agents.pipeline import TITLES, crew_result, run_crew
 from agents.settings import LLMSettings
 from agents.usage import AgentUsage
 from portfolio.importers import read_holdings
@@ -99,16 +100,30 @@ def test_panels_while_the_run_is_in_flight(crew_rows: list[dict[str, Any]]) -> N
     assert view.panels["compliance_checker"].state == "waiting"
 
 
-def test_analysts_stream_at_the_same_time(crew_rows: list[dict[str, Any]]) -> None:
-    """Tokens of the market analyst and the risk assessor interleave: both panels fill together."""
-    agents = [
-        r["event"]["agent"]
-        for r in crew_rows
-        if r["event"]["type"] == "token"
-        and r["event"]["agent"] in ("market_analyst", "risk_assessor")
-    ]
-    switches = sum(1 for a, b in itertools.pairwise(agents) if a != b)
-    assert switches > 2
+def test_analysts_stream_at_the_same_time(holdings: Holdings) -> None:
+    """While the market analyst and the risk assessor take turns through a turnstile, both
+    panels are running and fill together: after each of one agent's chunks, the other's panel
+    has grown too."""
+    _, models = lockstep_models("market_analyst", "risk_assessor")
+    events = list(run_crew(holdings, NOTES, settings=LLMSettings(), models=models))
+    rows = [{"seq": i, "event": ev.model_dump(mode="json")} for i, ev in enumerate(events, 1)]
+    pair = ("market_analyst", "risk_assessor")
+    token_at = [i for i, r in enumerate(rows) if r["event"]["type"] == "token"]
+    token_at = [i for i in token_at if rows[i]["event"]["agent"] in pair]
+    view = new_view()
+    seen = 0
+    lengths: list[tuple[int, int]] = []
+    for i in token_at[:40]:
+        fold(view, rows[seen : i + 1])
+        seen = i + 1
+        panels = [view.panels[a] for a in pair]
+        lengths.append(tuple(len(p.text) for p in panels))  # type: ignore[arg-type]
+        if len(lengths) > 1:
+            assert all(p.state == "running" for p in panels)
+    # The two panels grow in turn: each step adds to one panel, and the next to the other.
+    grew = [0 if b[0] > a[0] else 1 for a, b in itertools.pairwise(lengths)]
+    assert grew == [1, 0] * (len(grew) // 2) + [1] * (len(grew) % 2)
+    assert crew_result(events).status == "AWAITING_ADVISOR"
 
 
 def test_worker_writes_the_run_to_the_ledger(ui_ledger: Ledger, holdings: Holdings) -> None:
