@@ -13,6 +13,7 @@ by the requested model name:
     stub-cut             the stream stops midway (no terminating chunk, no [DONE])
     stub-slow            the first token waits `slow_first_token` seconds, or until the server
                          closes
+    stub-hold            sends the first half of its narrative, then waits for `release()`
     stub-step-<name>     each chunk of the narrative waits for `step(model)` from the test, so a
                          test decides the order in which concurrent streams produce their words
 """
@@ -73,6 +74,9 @@ class StubOpenAI:
         self._remaining: dict[str, int] = {}
         self.stepped: dict[str, int] = {}  # model -> narrative chunks it gated
         self._closing = threading.Event()
+        self._holds = threading.Semaphore(0)
+        self._held = threading.Condition()
+        self.holding = 0  # streams waiting for `release()` right now
         self.requests: list[dict[str, Any]] = []
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -106,6 +110,26 @@ class StubOpenAI:
         """Narrative chunks of `model`'s stream not yet sent; None before its request arrives."""
         with self._lock:
             return self._remaining.get(model)
+
+    def release(self, n: int = 1) -> None:
+        """Let `n` held `stub-hold` streams finish."""
+        self._holds.release(n)
+
+    def wait_held(self, n: int, timeout: float = 120.0) -> None:
+        """Until `n` streams are held at once (the crew's concurrency, seen from the server)."""
+        with self._held:
+            if not self._held.wait_for(lambda: self.holding >= n, timeout):
+                raise TimeoutError(f"{self.holding} streams held, never {n}")
+
+    def _hold(self) -> None:
+        with self._held:
+            self.holding += 1
+            self._held.notify_all()
+        try:
+            self._holds.acquire(timeout=self.step_patience)
+        finally:
+            with self._held:
+                self.holding -= 1
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         stub = self
@@ -217,7 +241,10 @@ class StubOpenAI:
                     gated = next((i for i, p in enumerate(pieces) if "```" in p), len(pieces))
                     with stub._lock:
                         stub._remaining[model] = stub.stepped[model] = gated
+                hold_at = len(pieces) // 2 if model == "stub-hold" else -1
                 for i, piece in enumerate(pieces):
+                    if i == hold_at:
+                        stub._hold()
                     if i < gated:
                         if not stub._step_gate(model).acquire(timeout=stub.step_patience):
                             gated = 0  # the test stopped stepping: send the rest, let it fail
