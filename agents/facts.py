@@ -62,10 +62,11 @@ def holdings_frame(holdings: Holdings, securities: SecurityMaster) -> pd.DataFra
         sym = p.symbol.upper()
         known = sym in securities
         row = securities.get(sym) if known else None
+        # One classification for engine and crew: reference data, else identifier and text.
         asset_class = (
             AssetClass.CASH
             if p.is_cash
-            else (str(row["asset_class"]) if row is not None else str(p.asset_class))
+            else securities.classify(sym, p.description, str(p.asset_class)).asset_class
         )
         rows.append(
             {
