@@ -405,16 +405,11 @@ def check_portfolio(
         )
 
     if mandate.screened_categories:
+        held_funds = {p.symbol for p in positions if p.is_fund and not p.is_cash and p.quantity > 0}
         plain = sorted(
-            {
-                p.symbol
-                for p in positions
-                if p.is_fund
-                and not p.is_cash
-                and p.quantity > 0
-                and p.symbol in securities
-                and not securities.meets_exclusions(p.symbol, mandate.screened_categories)
-            }
+            s
+            for s in held_funds
+            if s in securities and not securities.meets_exclusions(s, mandate.screened_categories)
         )
         checks.append(
             PortfolioCheck(

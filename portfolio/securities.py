@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -198,36 +198,51 @@ class SecurityMaster:
         return cls(df.drop_duplicates("symbol").set_index("symbol", drop=False), screens)
 
     def __contains__(self, symbol: str) -> bool:
-        return symbol.upper() in self.frame.index
+        return symbol.upper() in self._records
+
+    @cached_property
+    def _records(self) -> dict[str, dict]:
+        """Plain per-symbol records: scalar look-ups without a pandas row per call."""
+        return self.frame.to_dict("index")
+
+    @cached_property
+    def _screen_sets(self) -> dict[str, frozenset[str]]:
+        return {
+            str(s): frozenset(c for c in SCREEN_CATEGORIES if bool(row[c]))
+            for s, row in self.screens.iterrows()
+        }
+
+    def _rec(self, symbol: str) -> dict | None:
+        return self._records.get((symbol or "").upper())
 
     def get(self, symbol: str) -> pd.Series | None:
         s = symbol.upper()
         return self.frame.loc[s] if s in self.frame.index else None
 
     def price(self, symbol: str) -> float | None:
-        row = self.get(symbol)
+        row = self._rec(symbol)
         if row is None or pd.isna(row["price"]):
             return None
         return float(row["price"])
 
     def asset_class(self, symbol: str) -> str | None:
-        row = self.get(symbol)
+        row = self._rec(symbol)
         return None if row is None else str(row["asset_class"])
 
     def flags(self, symbol: str) -> set[str]:
         """Exclusion categories the security's own business falls in (a stock, a sector fund)."""
-        row = self.get(symbol)
+        row = self._rec(symbol)
         if row is None:
             return set()
         return {c.value for c in ExclusionCategory if bool(row[c.value])}
 
     def is_fund(self, symbol: str) -> bool:
-        row = self.get(symbol)
+        row = self._rec(symbol)
         return bool(row is not None and row["is_fund"])
 
     def is_esg_fund(self, symbol: str) -> bool:
         """The fund's index is built on ESG criteria; says nothing about which screens it has."""
-        row = self.get(symbol)
+        row = self._rec(symbol)
         return bool(row is not None and row["esg_fund"])
 
     @property
@@ -244,7 +259,7 @@ class SecurityMaster:
 
         The one place a holding gets its class, for the engine's book and the agents' facts.
         """
-        row = self.get(symbol or "")
+        row = self._rec(symbol)
         if row is not None:
             return Classification(str(row["asset_class"]), "reference data")
         return classify_unlisted(symbol, description, file_class)
@@ -292,11 +307,7 @@ class SecurityMaster:
 
     def screened_by(self, symbol: str) -> frozenset[str]:
         """The categories the fund's index methodology excludes (empty for a plain fund)."""
-        s = symbol.upper()
-        if s not in self.screens.index:
-            return frozenset()
-        row = self.screens.loc[s]
-        return frozenset(c for c in SCREEN_CATEGORIES if bool(row[c]))
+        return self._screen_sets.get((symbol or "").upper(), frozenset())
 
     def screen_source(self, symbol: str) -> dict[str, str] | None:
         """Index, source and date read behind a fund's screens, or None if it has none."""
@@ -321,7 +332,7 @@ class SecurityMaster:
         required = screen_categories(categories)
         if not required:
             return []
-        row = self.get(symbol)
+        row = self._rec(symbol)
         if row is None:
             return [c for c in SCREEN_CATEGORIES if c in required] + sorted(
                 required - set(SCREEN_CATEGORIES)
@@ -418,7 +429,7 @@ class SecurityMaster:
     # ---- income --------------------------------------------------------------------------
 
     def reference_yield(self, symbol: str) -> float | None:
-        row = self.get(symbol)
+        row = self._rec(symbol)
         return None if row is None else float(row["yield"])
 
     def estimated_yield(
@@ -430,17 +441,19 @@ class SecurityMaster:
         unknown securities) counts at 0% and is named, so the estimate never flatters.
         """
         pairs = list(holdings.items()) if isinstance(holdings, Mapping) else list(holdings)
-        value = income = 0.0
+        by_symbol: dict[str, float] = {}
+        for sym, v in pairs:
+            if float(v) > 0:
+                key = str(sym).upper()
+                by_symbol[key] = by_symbol.get(key, 0.0) + float(v)
+        value = float(sum(by_symbol.values()))
+        income = 0.0
         missing: list[str] = []
         dates: list[str] = []
-        for sym, v in pairs:
-            v = float(v)
-            if v <= 0:
-                continue
-            value += v
-            row = self.get(str(sym))
+        for sym, v in by_symbol.items():  # one look-up per symbol, however many accounts
+            row = self._rec(sym)
             if row is None:
-                missing.append(str(sym).upper())
+                missing.append(sym)
                 continue
             income += v * float(row["yield"])
             dates.append(str(row["yield_as_of"]))
