@@ -279,15 +279,15 @@ def risk_facts(
         flags = securities.flags(s) & screened
         if flags or s in mandate.excluded_symbols:
             screen_hits.append({"symbol": s, "categories": sorted(flags) or ["excluded by name"]})
-    esg_ineligible = []
-    if mandate.esg_only:
-        esg_ineligible = [
-            s
-            for s in hold.index
-            if hold.loc[s, "is_fund"]
-            and not hold.loc[s, "is_cash"]
-            and not securities.is_esg_fund(s)
-        ]
+    # Funds whose index leaves in a category the mandate excludes (the gate's fund_screen rule).
+    esg_ineligible = [
+        s
+        for s in hold.index
+        if screened
+        and hold.loc[s, "is_fund"]
+        and not hold.loc[s, "is_cash"]
+        and not securities.meets_exclusions(s, screened)
+    ]
     eq_share = float(hold.loc[hold["asset_class"].isin(EQUITY_CLASSES), "weight"].sum())
     top = [
         {

@@ -275,3 +275,31 @@ def test_estimated_yield_of_holdings() -> None:
     assert est.without_yield == ("CASH",) and est.value == 100_000
     empty = REF.estimated_yield({})
     assert (empty.yield_, empty.income, empty.as_of) == (0.0, 0.0, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# The crew sees the same rule as the gate
+# ---------------------------------------------------------------------------------------------
+
+
+def test_risk_facts_list_funds_that_do_not_screen_the_mandates_categories() -> None:
+    from agents.facts import holdings_frame, risk_facts
+    from portfolio.market_data import bundled_snapshot
+    from portfolio.model_portfolios import load_model
+    from portfolio.models import Holdings, Position
+
+    holdings = Holdings(
+        positions=[
+            Position(symbol=s, quantity=100, price=REF.price(s), market_value=100 * REF.price(s))
+            for s in ["ESGD", "ESGV", "VTI", "GOVT", "AAPL"]
+        ]
+    )
+    hold = holdings_frame(holdings, REF)
+
+    def ineligible(mandate: ClientMandate) -> list[str]:
+        facts = risk_facts(hold, mandate, load_model(mandate.risk_profile), bundled_snapshot(), REF)
+        return sorted(facts["esg_ineligible_funds"])
+
+    assert ineligible(ClientMandate(esg_only=True)) == ["ESGD", "VTI"]
+    assert ineligible(ClientMandate(excluded_categories=["tobacco"])) == ["VTI"]
+    assert ineligible(ClientMandate()) == []
