@@ -62,10 +62,11 @@ def holdings_frame(holdings: Holdings, securities: SecurityMaster) -> pd.DataFra
         sym = p.symbol.upper()
         known = sym in securities
         row = securities.get(sym) if known else None
+        # One classification for engine and crew: reference data, else identifier and text.
         asset_class = (
             AssetClass.CASH
             if p.is_cash
-            else (str(row["asset_class"]) if row is not None else str(p.asset_class))
+            else securities.classify(sym, p.description, str(p.asset_class)).asset_class
         )
         rows.append(
             {
@@ -278,15 +279,15 @@ def risk_facts(
         flags = securities.flags(s) & screened
         if flags or s in mandate.excluded_symbols:
             screen_hits.append({"symbol": s, "categories": sorted(flags) or ["excluded by name"]})
-    esg_ineligible = []
-    if mandate.esg_only:
-        esg_ineligible = [
-            s
-            for s in hold.index
-            if hold.loc[s, "is_fund"]
-            and not hold.loc[s, "is_cash"]
-            and not securities.is_esg_fund(s)
-        ]
+    # Funds whose index leaves in a category the mandate excludes (the gate's fund_screen rule).
+    esg_ineligible = [
+        s
+        for s in hold.index
+        if screened
+        and hold.loc[s, "is_fund"]
+        and not hold.loc[s, "is_cash"]
+        and not securities.meets_exclusions(s, screened)
+    ]
     eq_share = float(hold.loc[hold["asset_class"].isin(EQUITY_CLASSES), "weight"].sum())
     top = [
         {

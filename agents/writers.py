@@ -296,7 +296,7 @@ def write_risk(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     ]
     if f.get("esg_ineligible_funds"):
         breach_words.append(
-            "funds without an ESG screen in an ESG-only mandate: "
+            "funds whose index does not screen every category the mandate excludes: "
             + ", ".join(f["esg_ineligible_funds"])
         )
     if breach_words:
@@ -326,7 +326,7 @@ def write_risk(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if f.get("screen_breaches"):
         mitig.append("Sell holdings the mandate's screens exclude")
     if f.get("esg_ineligible_funds"):
-        mitig.append("Switch to the model's ESG vehicles")
+        mitig.append("Switch to funds whose index screens every excluded category")
     need, yld = mandate.get("income_need") or 0, p.get("income_yield") or 0
     if need > 0:
         paras.append(f"Income: the portfolio yields about {pct(yld)} against a {pct(need)} need.")

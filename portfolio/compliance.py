@@ -3,12 +3,18 @@
 Every trade, whether the engine or a language model proposed it, passes `check_trades`; a VETOED
 verdict is final. Trades are judged in execution order (sells, then buys) against a running
 picture of each account, so a buy is only approved if the cash it needs is really there.
+A mandate's exclusions are met by a fund only when its index screens every excluded category
+(data/fund_screens.csv). Suitability concerns that call for a person's judgement (a growth
+profile with a short horizon, a profile far from what the client's age suggests) are review
+warnings on the proposal's checks, not vetoes.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+
+import numpy as np
 
 from portfolio.labels import money
 from portfolio.models import (
@@ -22,7 +28,7 @@ from portfolio.models import (
     RiskProfile,
     Trade,
 )
-from portfolio.securities import SecurityMaster, esg_eligible
+from portfolio.securities import SecurityMaster, screen_label
 
 # Highest equity share (stocks and REITs) suitable for each profile; a buy that would lift an
 # account above it is vetoed. Set a little above each model's own equity share.
@@ -38,6 +44,58 @@ VALUE_TOLERANCE = 0.01  # dollars, plus a relative 1e-6: quantity x price must m
 # not held) before the gate refuses it: a stale quote is fine, a made-up one is not.
 PRICE_TOLERANCE = 0.10
 
+# Suitability review (FINRA Rule 2111: a recommendation must suit the customer's investment
+# profile, which includes age, time horizon and risk tolerance). Thresholds:
+# - a growth profile (80% or more in equities: moderately aggressive, aggressive) with a time
+#   horizon of SHORT_HORIZON_YEARS or less: a bad year in equities cannot be waited out;
+# - a profile whose equity share exceeds the glide path for the client's age by more than
+#   AGE_MARGIN. The glide path is Vanguard's Target Retirement glide path: 90% equities to age
+#   40 (25 years before a retirement at 65), falling to 50% at 65 and to 30% at 72, then level.
+#   With a 30-point margin: aggressive (90%) is flagged from age 59, moderately aggressive (80%)
+#   from 66; moderate (60%) and below never are.
+# A profile more conservative than the age suggests (conservative at 25) is not flagged:
+# suitability guards against too much risk, and a client may choose less.
+PROFILE_EQUITY_SHARE: Mapping[str, float] = {
+    RiskProfile.CONSERVATIVE: 0.20,
+    RiskProfile.MODERATELY_CONSERVATIVE: 0.40,
+    RiskProfile.MODERATE: 0.60,
+    RiskProfile.MODERATELY_AGGRESSIVE: 0.80,
+    RiskProfile.AGGRESSIVE: 0.90,
+}  # the models' equity shares (data/models.csv)
+SHORT_HORIZON_YEARS = 3.0
+GROWTH_PROFILES = frozenset({RiskProfile.MODERATELY_AGGRESSIVE, RiskProfile.AGGRESSIVE})
+AGE_MARGIN = 0.30
+GLIDE_PATH: tuple[tuple[float, float], ...] = ((40, 0.90), (65, 0.50), (72, 0.30))
+
+
+def glide_path_equity(age: float) -> float:
+    """Equity share of the target-date glide path at an age (linear between points, level
+    outside them)."""
+    return float(np.interp(age, [a for a, _ in GLIDE_PATH], [s for _, s in GLIDE_PATH]))
+
+
+def suitability_flags(mandate: ClientMandate) -> list[str]:
+    """Why the stated profile needs an advisor's review, one sentence each (empty: nothing)."""
+    profile = RiskProfile(mandate.risk_profile)
+    phrase = _profile_phrase(mandate)
+    flags: list[str] = []
+    h = mandate.horizon_years
+    if h is not None and profile in GROWTH_PROFILES and h <= SHORT_HORIZON_YEARS + 1e-9:
+        flags.append(
+            f"{phrase[0].upper()}{phrase[1:]} with a {h:g}-year horizon: "
+            f"{PROFILE_EQUITY_SHARE[profile]:.0%} in equities needs more than "
+            f"{SHORT_HORIZON_YEARS:g} years to recover from a fall"
+        )
+    if mandate.age is not None:
+        glide = glide_path_equity(mandate.age)
+        share = PROFILE_EQUITY_SHARE[profile]
+        if share > glide + AGE_MARGIN + 1e-9:
+            flags.append(
+                f"{phrase[0].upper()}{phrase[1:]} at age {mandate.age}: {share:.0%} in equities "
+                f"against about {glide:.0%} on a target-date glide path for that age"
+            )
+    return flags
+
 
 def _screen_reason(
     symbol: str, mandate: ClientMandate, securities: SecurityMaster
@@ -50,6 +108,32 @@ def _screen_reason(
         by = "the ESG mandate" if mandate.esg_only else "the client's exclusions"
         return "exclusion", f"{hits[0].replace('_', ' ')} is excluded by {by}"
     return None
+
+
+def _fund_screen_reason(
+    symbol: str, mandate: ClientMandate, securities: SecurityMaster
+) -> tuple[str, str] | None:
+    """(rule, why) if a fund may not be bought because its index leaves an excluded category in.
+
+    A fund with no screens at all under an ESG-only mandate keeps the plain "not an ESG fund"
+    reason; otherwise the reason names what the index does not screen.
+    """
+    categories = mandate.screened_categories
+    if not categories or symbol not in securities or not securities.is_fund(symbol):
+        return None
+    unmet = securities.unmet_screens(symbol, categories)
+    if not unmet:
+        return None
+    if mandate.esg_only and not securities.screened_by(symbol):
+        return "esg_fund", "not an ESG fund and the mandate is ESG-only"
+    source = securities.screen_source(symbol)
+    index = f" ({source['index']})" if source else ""
+    by = "the ESG mandate" if mandate.esg_only else "the client's exclusions"
+    return (
+        "fund_screen",
+        f"its index{index} does not screen {', '.join(screen_label(c) for c in unmet)}, "
+        f"excluded by {by}",
+    )
 
 
 def _profile_phrase(mandate: ClientMandate) -> str:
@@ -166,11 +250,11 @@ def check_trades(
             if t.quantity > held + 1e-9:
                 veto("no_shorts", f"sells {t.quantity:g} but only {held:g} held (no short sales)")
         else:
-            screen = _screen_reason(sym, mandate, securities)
+            screen = _screen_reason(sym, mandate, securities) or _fund_screen_reason(
+                sym, mandate, securities
+            )
             if screen:
                 veto(*screen)
-            elif mandate.esg_only and sym in securities and not esg_eligible(sym, securities):
-                veto("esg_fund", "not an ESG fund and the mandate is ESG-only")
             total = book.total.get(acct, 0.0)
             household = book.household
             if is_single and cap is not None and household > 0:
@@ -295,61 +379,60 @@ def check_portfolio(
         )
     )
 
-    if mandate.income_need > 0:
-        income = sum(
-            p.value * float(securities.get(p.symbol)["yield"])
-            for p in positions
-            if p.symbol in securities and p.value > 0
-        )
-        cash_yield = 0.0
-        portfolio_yield = (income + cash_yield) / total
+    review = suitability_flags(mandate)
+    if review:
         checks.append(
             PortfolioCheck(
-                rule="income",
-                status="pass" if portfolio_yield >= mandate.income_need else "warn",
-                message=f"Estimated yield {portfolio_yield:.2%} against a "
-                f"{mandate.income_need:.1%} "
-                "income need"
-                + (
-                    ""
-                    if portfolio_yield >= mandate.income_need
-                    else "; the gap would come from withdrawals of principal"
-                ),
+                rule="suitability_review",
+                status="warn",
+                message="For the advisor's review: " + "; ".join(review),
             )
         )
 
-    if mandate.esg_only:
+    if mandate.income_need > 0:
+        est = securities.estimated_yield([(p.symbol, p.value) for p in positions])
+        met = est.yield_ >= mandate.income_need
+        zero = f"; {', '.join(est.without_yield)} counted at 0%" if est.without_yield else ""
+        checks.append(
+            PortfolioCheck(
+                rule="income",
+                status="pass" if met else "warn",
+                message=f"Estimated yield {est.yield_:.2%} against a "
+                f"{mandate.income_need:.1%} income need"
+                + ("" if met else "; the gap would come from withdrawals of principal")
+                + zero,
+            )
+        )
+
+    if mandate.screened_categories:
+        held_funds = {p.symbol for p in positions if p.is_fund and not p.is_cash and p.quantity > 0}
         plain = sorted(
-            {
-                p.symbol
-                for p in positions
-                if p.is_fund
-                and not p.is_cash
-                and p.symbol in securities
-                and not esg_eligible(p.symbol, securities)
-            }
+            s
+            for s in held_funds
+            if s in securities and not securities.meets_exclusions(s, mandate.screened_categories)
         )
         checks.append(
             PortfolioCheck(
                 rule="esg_funds",
                 status="warn" if plain else "pass",
                 message=(
-                    "Funds without an ESG screen still held (not sold automatically, to avoid "
-                    "realising gains): " + ", ".join(plain)
+                    "Funds whose index does not screen every excluded category still held (not "
+                    "sold automatically, to avoid realising gains): " + ", ".join(plain)
                 )
                 if plain
-                else "Every fund held is ESG-screened or government debt",
+                else "Every fund held screens the excluded categories or holds government debt",
             )
         )
 
     unknown = sorted({p.symbol for p in positions if not p.known and not p.is_cash})
     if unknown:
+        classes = {p.symbol: p.asset_class for p in positions if not p.known and not p.is_cash}
         checks.append(
             PortfolioCheck(
                 rule="unknown_security",
                 status="warn",
-                message="Not in the reference data, kept as they are and never traded: "
-                + ", ".join(unknown),
+                message="Not in the reference data, counted at their value and never traded: "
+                + ", ".join(f"{s} ({str(classes[s]).replace('_', ' ')})" for s in unknown),
             )
         )
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from portfolio.compliance import MAX_EQUITY_SHARE, check_portfolio, check_trades
+from portfolio.compliance import (
+    MAX_EQUITY_SHARE,
+    PROFILE_EQUITY_SHARE,
+    check_portfolio,
+    check_trades,
+    glide_path_equity,
+    suitability_flags,
+)
 from portfolio.engine import rebalance
 from portfolio.models import (
     ClassWeight,
@@ -468,3 +475,175 @@ def test_the_single_name_cap_counts_every_account_of_the_client() -> None:
     assert big.compliance.reasons == [
         "BUY AAPL vetoed: would be 10.1% of the portfolio, above the 9.0% single-name cap"
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Screens per fund: a mandate's exclusion is met only by a fund that screens it
+# ---------------------------------------------------------------------------------------------
+
+
+def test_an_esg_aware_fund_is_vetoed_for_an_esg_mandate_with_what_it_does_not_screen() -> None:
+    vetoed(
+        trade("BUY", "ESGD", 10),
+        "fund_screen",
+        "BUY ESGD vetoed: its index (MSCI EAFE Extended ESG Focus Index) does not screen "
+        "conventional weapons, fossil-fuel reserves, gambling, excluded by the ESG mandate",
+        ClientMandate(esg_only=True),
+    )
+    for sym in ("ESGU", "ESGE", "ESML", "EAGG"):
+        out = judge(trade("BUY", sym, 10), ClientMandate(esg_only=True))
+        assert out.compliance.rules == ["fund_screen"], sym
+
+
+def test_ftse_choice_and_government_funds_pass_an_esg_mandate() -> None:
+    for sym in ("ESGV", "VSGX", "VCEB", "GOVT", "SCHP", "SGOV"):
+        out = judge(trade("BUY", sym, 10), ClientMandate(esg_only=True))
+        assert out.compliance.status == "APPROVED", (sym, out.compliance.reasons)
+
+
+def test_explicit_category_exclusions_apply_to_funds_too() -> None:
+    fossil = ClientMandate(excluded_categories=["fossil_fuels"])
+    vetoed(
+        trade("BUY", "VTI", 10),
+        "fund_screen",
+        "BUY VTI vetoed: its index does not screen thermal coal, oil sands, fossil-fuel reserves, "
+        "excluded by the client's exclusions",
+        fossil,
+    )
+    vetoed(
+        trade("BUY", "ESGU", 10),
+        "fund_screen",
+        "BUY ESGU vetoed: its index (MSCI USA Extended ESG Focus Index) does not screen "
+        "fossil-fuel reserves, excluded by the client's exclusions",
+        fossil,
+    )
+    assert judge(trade("BUY", "ESGV", 10), fossil).compliance.status == "APPROVED"
+    # Tobacco alone: the ESG Aware screens meet it.
+    tobacco = ClientMandate(excluded_categories=["tobacco"])
+    assert judge(trade("BUY", "ESGU", 10), tobacco).compliance.status == "APPROVED"
+    assert judge(trade("BUY", "VTI", 10), tobacco).compliance.rules == ["fund_screen"]
+    # No exclusions: a plain fund is fine.
+    assert judge(trade("BUY", "VTI", 10)).compliance.status == "APPROVED"
+
+
+def test_selling_a_fund_that_does_not_screen_is_allowed() -> None:
+    book = [held("ESGD", 10_000), held("SPAXX", 5_000)]
+    (out,) = check_trades([trade("SELL", "ESGD", 10)], book, ClientMandate(esg_only=True), REF)
+    assert out.compliance.status == "APPROVED"
+
+
+def test_held_funds_that_do_not_screen_are_a_warning_for_any_mandate_with_exclusions() -> None:
+    book = [held("ESGU", 50_000), held("GOVT", 20_000), held("SPAXX", 30_000)]
+    fossil = {
+        c.rule: c
+        for c in check_portfolio(book, ClientMandate(excluded_categories=["fossil_fuels"]), REF)
+    }
+    assert fossil["esg_funds"].status == "warn" and fossil["esg_funds"].message.endswith("ESGU")
+    tobacco = {
+        c.rule: c
+        for c in check_portfolio(book, ClientMandate(excluded_categories=["tobacco"]), REF)
+    }
+    assert tobacco["esg_funds"].status == "pass"
+    assert "esg_funds" not in statuses(check_portfolio(book, ClientMandate(), REF))
+
+
+# ---------------------------------------------------------------------------------------------
+# Suitability review (FINRA Rule 2111 profile factors): warnings, not vetoes
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("profile", "horizon", "flagged"),
+    [
+        ("aggressive", 3.0, True),
+        ("aggressive", 2.5, True),
+        ("aggressive", 3.5, False),
+        ("moderately_aggressive", 3.0, True),
+        ("moderately_aggressive", 4.0, False),
+        ("moderate", 1.0, False),
+        ("aggressive", None, False),
+    ],
+)
+def test_growth_profile_with_a_short_horizon(profile: str, horizon, flagged: bool) -> None:
+    flags = suitability_flags(ClientMandate(risk_profile=profile, horizon_years=horizon))
+    assert bool(flags) is flagged
+    if flagged:
+        assert f"{horizon:g}-year horizon" in flags[0]
+
+
+def test_glide_path_points() -> None:
+    assert glide_path_equity(25) == pytest.approx(0.90)
+    assert glide_path_equity(40) == pytest.approx(0.90)
+    assert glide_path_equity(52.5) == pytest.approx(0.70)
+    assert glide_path_equity(65) == pytest.approx(0.50)
+    assert glide_path_equity(72) == pytest.approx(0.30)
+    assert glide_path_equity(95) == pytest.approx(0.30)
+
+
+@pytest.mark.parametrize(
+    ("profile", "age", "flagged"),
+    [
+        ("aggressive", 58, False),  # glide path 61.2%: 90% is 28.8 points above
+        ("aggressive", 59, True),  # glide path 59.6%: 30.4 points above
+        ("aggressive", 85, True),
+        ("moderately_aggressive", 65, False),  # exactly 30 points above 50%
+        ("moderately_aggressive", 66, True),
+        ("moderate", 90, False),  # 60% against 30%: at the margin, not over it
+        ("conservative", 25, False),  # less risk than the age allows is the client's choice
+        ("aggressive", 25, False),
+    ],
+)
+def test_profile_against_age(profile: str, age: int, flagged: bool) -> None:
+    flags = suitability_flags(ClientMandate(risk_profile=profile, age=age))
+    assert bool(flags) is flagged, flags
+    if flagged:
+        assert f"at age {age}" in flags[0]
+
+
+def test_profile_equity_shares_match_the_models() -> None:
+    from portfolio.model_portfolios import load_model
+
+    for profile, share in PROFILE_EQUITY_SHARE.items():
+        assert load_model(profile).equity_share == pytest.approx(share), profile
+
+
+def test_suitability_review_is_a_warning_on_the_checks_not_a_veto() -> None:
+    mandate = ClientMandate(risk_profile="aggressive", age=80, horizon_years=2)
+    checks = {c.rule: c for c in check_portfolio(BOOK, mandate, REF)}
+    review = checks["suitability_review"]
+    assert review.status == "warn"
+    assert review.message.startswith("For the advisor's review: An aggressive profile with a 2")
+    assert "at age 80" in review.message
+    # Trades are still judged on their own rules.
+    assert judge(trade("BUY", "VTI", 10), mandate).compliance.status == "APPROVED"
+    # Nothing to review: no check at all.
+    assert "suitability_review" not in statuses(check_portfolio(BOOK, ClientMandate(age=40), REF))
+
+
+# ---------------------------------------------------------------------------------------------
+# Income and unknown holdings
+# ---------------------------------------------------------------------------------------------
+
+
+def test_income_check_uses_the_reference_yields_and_names_what_counts_at_zero() -> None:
+    book = [held("BND", 50_000), held("CASH", 50_000)]
+    checks = {c.rule: c for c in check_portfolio(book, ClientMandate(income_need=0.02), REF)}
+    # 3.75% on half the book, swept cash at 0%: 1.875%, short of 2%.
+    assert checks["income"].status == "warn"
+    assert checks["income"].message == (
+        "Estimated yield 1.88% against a 2.0% income need; the gap would come from withdrawals "
+        "of principal; CASH counted at 0%"
+    )
+    met = {c.rule: c for c in check_portfolio(book, ClientMandate(income_need=0.0187), REF)}
+    assert met["income"].status == "pass"
+
+
+def test_unknown_holdings_are_named_with_their_class() -> None:
+    bond = held("912810FS2", 30_000).model_copy(update={"asset_class": "treasuries"})
+    checks = {
+        c.rule: c for c in check_portfolio([bond, held("ZZZQ", 1_000), *BOOK], ClientMandate(), REF)
+    }
+    assert checks["unknown_security"].message == (
+        "Not in the reference data, counted at their value and never traded: "
+        "912810FS2 (treasuries), ZZZQ (unclassified)"
+    )

@@ -223,7 +223,7 @@ def test_excluded_vehicle_is_never_bought() -> None:
     p = rebalance(book(pos("SPAXX", 100_000, cash=True)), mandate)
     bought = {t.symbol for t in trades(p, "BUY")}
     assert not bought & {"VTI", "BND"}
-    assert {"ESGV", "EAGG"} <= bought  # the sleeve's other vehicle stands in
+    assert {"ESGV", "VCEB"} <= bought  # the sleeve's other vehicle stands in
 
 
 def test_held_excluded_fund_is_not_used_to_buy_its_class() -> None:
