@@ -203,11 +203,13 @@ def build(
     if weight_only:
         if total is None:
             raise NeedsTotalError(
-                "it gives allocations but no total to value them: add a total_value row or "
+                "gives allocations but no total to value them: add a total_value row or "
                 "column, or pass --total AMOUNT"
             )
         if not math.isfinite(total) or total <= 0:
-            raise UnreadableFileError(f"the book's total {_usd(total)} is not a positive amount")
+            raise UnreadableFileError(
+                f"has a total of {_usd(total)}, which cannot value allocations"
+            )
         share = math.fsum(weights[i] or 0.0 for i in weight_only)
         if len(weight_only) == len(candidates) and abs(share - 1.0) > WEIGHT_SUM_TOLERANCE:
             out.issues.append(

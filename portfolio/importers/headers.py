@@ -258,7 +258,8 @@ class ColumnMap:
     @property
     def is_positions(self) -> bool:
         has_symbol = "symbol" in self.index or "cusip" in self.index
-        return has_symbol and bool({"quantity", "market_value", "weight"} & self.index.keys())
+        amounts = {"quantity", "market_value", "weight", "allocation"}
+        return has_symbol and bool(amounts & self.index.keys())
 
 
 def map_header(cells: list[str]) -> ColumnMap:
@@ -267,6 +268,8 @@ def map_header(cells: list[str]) -> ColumnMap:
         name = canonical(cell)
         if name is not None and name not in index:
             index[name] = i
+        if normalize(cell) == "allocation":  # a class or a weight: its cells tell (build)
+            index.setdefault("allocation", i)
     return ColumnMap(index, len(cells))
 
 
