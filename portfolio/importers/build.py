@@ -31,6 +31,7 @@ from functools import lru_cache
 
 from portfolio.importers.classify import class_from_text
 from portfolio.importers.headers import normalize
+from portfolio.importers.reference import reference
 from portfolio.importers.special import is_cash_word, is_value_only_cash_word
 from portfolio.importers.table import Candidate
 from portfolio.models import (
@@ -314,7 +315,7 @@ def _reconcile(
                 "info",
                 f"{symbol}: no quantity or price in the file; quantity {q:,.4f} derived from the "
                 f"market value and the reference price {ref:g} as of "
-                f"{securities.as_of.isoformat()} (fractional shares)",
+                f"{reference(securities).as_of.isoformat()} (fractional shares)",
             )
         else:
             fail("quantity is missing")
@@ -324,14 +325,14 @@ def _reconcile(
         return None
     if v is None:
         if p is None and securities is not None:
-            p = securities.price(symbol)
+            p = reference(securities).price.get(symbol)
             if p is not None:
                 _issue(
                     out,
                     c,
                     "warning",
                     f"{symbol}: no price or market value in the file; valued at the reference "
-                    f"price {p:g} as of {securities.as_of.isoformat()}",
+                    f"price {p:g} as of {reference(securities).as_of.isoformat()}",
                 )
         if p is None:
             fail("no price or market value")
@@ -402,7 +403,7 @@ def _reconcile(
 def _reference_price(symbol: str, securities: SecurityMaster | None) -> float | None:
     if securities is None:
         return None
-    ref = securities.price(symbol)
+    ref = reference(securities).price.get(symbol)
     return ref if ref is not None and math.isfinite(ref) and ref > 0 else None
 
 
@@ -421,7 +422,7 @@ def _is_bond(
             class_from_text(text) in BOND_CLASSES or _BOND_WORDS & set(normalize(text).split())
         ):
             return True
-    if securities is not None and securities.asset_class(symbol) in BOND_CLASSES:
+    if securities is not None and reference(securities).asset_class.get(symbol) in BOND_CLASSES:
         return True
     low, high = PAR_PRICE_RANGE
     return low <= p <= high and abs(q * p / 100 - v) <= TOLERANCE * max(abs(v), 1e-9)
@@ -431,10 +432,10 @@ def _is_cash_symbol(symbol: str, securities: SecurityMaster | None) -> bool:
     """A value-only row whose symbol means cash: a cash word or a cash security we know."""
     if is_cash_word(symbol) or is_value_only_cash_word(symbol):
         return True
-    ref = securities.get(symbol) if securities is not None else None
-    return ref is not None and (
-        str(ref["kind"]) == "money_market" or str(ref["asset_class"]) == AssetClass.CASH
-    )
+    if securities is None:
+        return False
+    ref = reference(securities)
+    return ref.kind.get(symbol) == "money_market" or ref.asset_class.get(symbol) == AssetClass.CASH
 
 
 def _cash_row(
