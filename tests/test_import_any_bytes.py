@@ -67,6 +67,11 @@ CELLS = st.one_of(
     st.text(alphabet="0123456789.,$-()%eE ABCXYZ", max_size=8),
 )
 ROW = st.lists(CELLS, min_size=0, max_size=8)
+GOOD_NUMBERS = st.one_of(
+    st.integers(1, 10**6).map(str),
+    st.floats(0.01, 1e6).map(lambda x: f"{x:.2f}"),
+    st.sampled_from(["", "100", "0.25", "25%", "1.000", "12,5"]),
+)
 
 
 @st.composite
@@ -74,7 +79,13 @@ def sheets(draw: st.DrawFn) -> bytes:
     """Sheet-shaped text: a header near the top, rows of plausible and implausible cells."""
     header = draw(st.sampled_from(HEADERS))
     delim = ";" if ";" in header else "\t" if "\t" in header else ","
-    rows = draw(st.lists(ROW, max_size=12))
+    width = header.count(delim) + 1
+    good = st.lists(
+        st.one_of(st.sampled_from(["AAPL", "VTI", "BND", "CASH", "ZZZQ"]), GOOD_NUMBERS),
+        min_size=width,
+        max_size=width,
+    ).map(lambda r: [r[0] if r[0].isalpha() else "VTI", *r[1:]])
+    rows = draw(st.lists(st.one_of(good, good, ROW), max_size=12))
     lines = [header, *(delim.join(r) for r in rows)]
     if draw(st.booleans()):
         lines.insert(0, draw(st.sampled_from(["Positions for account X as of today", "", "Title"])))
@@ -83,9 +94,17 @@ def sheets(draw: st.DrawFn) -> bytes:
 
 @st.composite
 def requests(draw: st.DrawFn) -> bytes:
+    good = st.fixed_dictionaries(
+        {
+            "symbol": st.sampled_from(["AAPL", "VTI", "BND", "CASH"]),
+            "allocation": st.floats(0, 1),
+            "current_value": st.one_of(st.floats(1, 1e7), st.none()),
+        }
+    )
     assets = draw(
         st.lists(
-            st.dictionaries(
+            good
+            | st.dictionaries(
                 st.sampled_from(["symbol", "allocation", "current_value", "quantity", "x"]),
                 st.one_of(
                     st.sampled_from(["AAPL", "VTI", "CASH", "", "=1"]),
