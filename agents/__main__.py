@@ -1,4 +1,4 @@
-"""`python -m agents demo [--client FILE] [--notes TEXT]`."""
+"""`python -m agents demo [--client FILE] [--notes TEXT] [--approve-all --by NAME [--execute]]`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from agents.demo import demo
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] != "demo":
-        sys.stderr.write("usage: python -m agents demo [--client FILE] [--notes TEXT] [--pace S]\n")
+        sys.stderr.write(
+            "usage: python -m agents demo [--client FILE] [--notes TEXT] [--pace S] "
+            "[--approve-all --by NAME [--execute]]\n"
+        )
         return 2
     return demo(argv[1:])
 

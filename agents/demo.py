@@ -22,7 +22,8 @@ from agents.events import (
 from agents.pipeline import TITLES, run_crew
 from agents.schemas import CrewResult
 from agents.settings import load_settings
-from portfolio.importers import read_holdings
+from portfolio.import_service import import_book
+from portfolio.ledger import Ledger, execute_run, open_ledger, paper_broker
 from portfolio.models import Holdings
 from portfolio.notes_parser import parse_notes
 
@@ -152,7 +153,7 @@ class ConsolePrinter:
         self.out.flush()
 
 
-def print_result(result: CrewResult, out: TextIO) -> None:
+def print_result(result: CrewResult, out: TextIO, final: bool = True) -> None:
     w = out.write
     w("\nRebalancing Analysis Complete:\n\n")
     if result.mandate:
@@ -261,39 +262,208 @@ def print_result(result: CrewResult, out: TextIO) -> None:
         w(f"  fell back: {name}: {why}\n")
     for name, why in result.failures.items():
         w(f"  failed: {name}: {why}\n")
-    w(f"\nFinal Status: {result.status}\n{RUN_STATUS_MEANING.get(result.status, '')}\n")
+    if final:
+        w(f"\nFinal Status: {result.status}\n{RUN_STATUS_MEANING.get(result.status, '')}\n")
+    else:
+        w(f"\nCrew Status: {result.status}\n\n")
 
 
-def demo(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m agents demo", description=__doc__)
-    ap.add_argument("--client", type=Path, default=DEFAULT_CLIENT, help="holdings file (CSV)")
+    ap.add_argument(
+        "--client", type=Path, default=DEFAULT_CLIENT, help="holdings file (CSV) or request (JSON)"
+    )
     ap.add_argument("--notes", help="client notes (default: the sample's notes file, if any)")
     ap.add_argument("--pace", type=float, default=0.01, help="offline seconds per token")
     ap.add_argument("--events", action="store_true", help="print the raw events as JSON lines")
+    ap.add_argument(
+        "--allow-partial", action="store_true", help="go on when some rows cannot be read"
+    )
+    ap.add_argument(
+        "--approve-all",
+        action="store_true",
+        help="record the advisor's approval of every trade compliance allows (needs --by)",
+    )
+    ap.add_argument("--execute", action="store_true", help="send approved trades to the broker")
+    ap.add_argument("--by", default="", help="the advisor whose approvals are recorded")
+    return ap
+
+
+def demo(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+    ap = _parser()
     args = ap.parse_args(argv)
+    if args.execute and not args.approve_all:
+        ap.error("--execute sends approved trades: pass --approve-all as well")
+    if args.approve_all and not args.by.strip():
+        ap.error("--approve-all records who approved: pass --by NAME")
     try:
-        holdings = read_holdings(args.client.read_bytes(), filename=args.client.name)
+        book = import_book(args.client.read_bytes(), args.client.name)
     except (OSError, ValueError) as exc:
         out.write(f"Cannot read {args.client}: {exc}\n")
         return 2
-    notes = args.notes if args.notes is not None else (notes_for(args.client) or DEFAULT_NOTES)
+    if book.partial and not args.allow_partial:
+        out.write(
+            f"Cannot use {args.client}: {book.unread_summary()}; fix them or pass --allow-partial\n"
+        )
+        return 2
+    holdings = book.holdings
+    notes = args.notes if args.notes is not None else notes_for(args.client)
+    if notes is None:  # a request states the client's profile; the profiler reads it as notes
+        profile_words = str(book.risk_profile or "moderate").replace("_", " ")
+        notes = f"{profile_words.capitalize()} risk." if book.risk_profile else DEFAULT_NOTES
     settings = load_settings(offline_pace=args.pace)
     out.write("Demonstrating the Rebalance Desk agent crew...\n\n")
     out.write("Initializing Portfolio Rebalancing System...\n")
     out.write(f"Client file: {args.client.name}\nClient notes: {notes}\n\n")
     profile = str(parse_notes(notes).mandate.risk_profile)
     out.write("Current Portfolio:\n" + _dump(portfolio_json(holdings, profile)) + "\n\n")
+    ledger = recorder = None
+    if args.approve_all:
+        ledger = open_ledger()
+        run_id = ledger.create_run(
+            holdings=holdings,
+            source_bytes=args.client.read_bytes(),
+            filename=args.client.name,
+            settings={
+                "provider": settings.provider,
+                "started_by": args.by.strip(),
+                "console": "python -m agents demo",
+                **(
+                    {"partial_book": {"allowed_by": "--allow-partial", "rows": len(book.unread)}}
+                    if book.partial
+                    else {}
+                ),
+            },
+        )
+        recorder = _Recorder(ledger, run_id)
+    try:
+        result = _run(holdings, notes, settings, args, out, recorder)
+        if result is None:
+            out.write("The run did not finish.\n")
+            return 1
+        print_result(result, out, final=ledger is None)
+        if ledger is None or recorder is None:
+            return 0 if result.status == "AWAITING_ADVISOR" else 1
+        return _decide_and_execute(ledger, recorder.run_id, result, args, out)
+    finally:
+        if ledger is not None:
+            ledger.close()
+
+
+def _run(
+    holdings: Holdings,
+    notes: str,
+    settings: Any,
+    args: argparse.Namespace,
+    out: TextIO,
+    recorder: _Recorder | None,
+) -> CrewResult | None:
     printer = ConsolePrinter(out)
     result: CrewResult | None = None
-    for ev in run_crew(holdings, notes, settings=settings):
+    kwargs = {"run_id": recorder.run_id} if recorder is not None else {}
+    for ev in run_crew(holdings, notes, settings=settings, **kwargs):
+        if recorder is not None:
+            recorder.add(ev)
         if args.events:
             out.write(ev.model_dump_json() + "\n")
         else:
             printer.handle(ev)
         if isinstance(ev, RunFinished) and ev.result is not None:
             result = CrewResult.model_validate(ev.result)
-    if result is None:
-        out.write("The run did not finish.\n")
+    if recorder is not None:
+        recorder.finish(result)
+    return result
+
+
+class _Recorder:
+    """Every event of the run into the ledger (one agent's consecutive tokens as one event), each
+    agent's answer, and the proposal once the crew is done."""
+
+    def __init__(self, ledger: Ledger, run_id: str) -> None:
+        self.ledger, self.run_id = ledger, run_id
+        self.tokens: Token | None = None
+
+    def add(self, ev: Any) -> None:
+        if isinstance(ev, Token):
+            if self.tokens is not None and self.tokens.agent == ev.agent:
+                self.tokens = self.tokens.model_copy(
+                    update={"text": self.tokens.text + ev.text, "seq": ev.seq, "t": ev.t}
+                )
+                return
+            self._flush()
+            self.tokens = ev
+            return
+        self._flush()
+        self.ledger.append_event(self.run_id, ev.model_dump(mode="json"))
+        if isinstance(ev, AgentFinished) and ev.agent:
+            self.ledger.record_agent_result(
+                self.run_id,
+                ev.agent,
+                transcript=ev.narrative,
+                result_json=ev.result,
+                status=ev.source,
+                timing={"finished_s": ev.t},
+            )
+
+    def _flush(self) -> None:
+        if self.tokens is not None:
+            self.ledger.append_event(self.run_id, self.tokens.model_dump(mode="json"))
+            self.tokens = None
+
+    def finish(self, result: CrewResult | None) -> None:
+        self._flush()
+        if result is not None and result.proposal is not None:
+            self.ledger.save_proposal(self.run_id, result.proposal)
+            self.ledger.refresh_status(self.run_id)
+        else:
+            self.ledger.set_run_status(self.run_id, "FAILED", error="no proposal")
+
+
+def _decide_and_execute(
+    ledger: Ledger, run_id: str, result: CrewResult, args: argparse.Namespace, out: TextIO
+) -> int:
+    """The advisor's recorded approvals, then the paper broker; the status the ledger derives."""
+    w = out.write
+    if result.proposal is None:
+        w(f"\nFinal Status: {result.status}\n")
         return 1
-    print_result(result, out)
-    return 0 if result.status == "AWAITING_ADVISOR" else 1
+    trades = ledger.run(run_id)["trades"]
+    allowed = [t["trade_id"] for t in trades if t["compliance"] == "APPROVED"]
+    vetoed = [t for t in trades if t["compliance"] == "VETOED"]
+    w(f"Advisor Decisions (run {run_id}):\n")
+    if not trades:
+        w("  No trades proposed: the book is within its bands.\n")
+        w(f"\nFinal Status: {ledger.run(run_id)['status']}\n")
+        return 0
+    if allowed:
+        for d in ledger.decide(run_id, approve=allowed, by=args.by.strip()):
+            w(f"  {d['trade_id']}: {d['decision']} by {d['by']}\n")
+    for t in vetoed:
+        w(f"  {t['trade_id']}: vetoed by compliance ({', '.join(t['rules']) or 'compliance'})\n")
+    if not args.execute or not allowed:
+        status = ledger.refresh_status(run_id)
+        w(f"\nFinal Status: {status}\n")
+        return 0
+    report = execute_run(ledger, run_id, paper_broker(ledger))
+    w("\nExecution (paper broker):\n")
+    for e in report.executions:
+        if e["stage"] == "result":
+            price = "" if e["price"] is None else f" at {e['price']:,.2f}"
+            w(
+                f"  {e['trade_id']}: {e['action']} {e['quantity']:g} {e['symbol']} {e['status']}"
+                f"{price}\n"
+            )
+    w(f"\nRecorded in the ledger as run {run_id}; `python -m portfolio verify` checks it.\n")
+    w(f"\nFinal Status: {report.status}\n")
+    if report.status == "PARTIALLY_EXECUTED":
+        reasons = [
+            f"{t['trade_id']} {t['symbol']} vetoed by compliance ({'; '.join(t['reasons'])})"
+            for t in vetoed
+        ]
+        failed = [
+            f"{e['trade_id']} {e['symbol']} {e['status']} ({e['detail'] or 'no detail'})"
+            for e in report.executions
+            if e["stage"] == "result" and e["status"] != "FILLED"
+        ]
+        w("Not executed: " + "; ".join(reasons + failed) + "\n")
+    return 0 if report.status in ("EXECUTED", "PARTIALLY_EXECUTED") else 1

@@ -7,10 +7,9 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from portfolio.cli import import_issues
 from portfolio.holdings_merge import merge_holdings
-from portfolio.importers import read_holdings
-from portfolio.labels import class_label
+from portfolio.import_service import ImportedBook, import_book, report, unread_summary
+from portfolio.labels import class_label, money
 from portfolio.models import (
     ClientMandate,
     ExclusionCategory,
@@ -18,10 +17,11 @@ from portfolio.models import (
     ModelSleeve,
     RiskProfile,
     UnreadableFileError,
+    UnreadRow,
 )
 from portfolio.notes_parser import parse_notes
 from portfolio.samples import SAMPLES_DIR, notes_for, sample_files
-from ui import services, state, widgets
+from ui import identity, services, state, widgets
 
 st.title("Client & holdings")
 
@@ -29,11 +29,14 @@ st.title("Client & holdings")
 def load(files: list[tuple[str, bytes]], new_client: bool = True) -> None:
     """Read every file; a file that cannot be used is reported and the others still load.
 
-    A new client starts with a clean mandate; adding a file to the same client keeps it.
+    A new client starts with a clean mandate; adding a file to the same client keeps it. When no
+    file gives a usable book, nothing of the previous client stays on screen to be rebalanced.
     """
     books, snapshots = [], []
+    imported: list[ImportedBook] = []
     ledger = services.ledger()
     seen: dict[str, str] = {}
+    options = state.get(state.IMPORT_OPTIONS) or {}
     for name, data in files:
         digest = hashlib.sha256(data).hexdigest()
         if digest in seen:
@@ -41,13 +44,28 @@ def load(files: list[tuple[str, bytes]], new_client: bool = True) -> None:
             continue
         seen[digest] = name
         try:
-            book = read_holdings(data, filename=name, securities=services.securities())
+            result = import_book(data, name, services.securities(), **options)
         except UnreadableFileError as exc:
             st.error(f"**{name}**: {exc}")
             continue
-        books.append(book)
-        snapshots.append(ledger.save_snapshot(book, data, name))
+        imported.append(result)
+        books.append(result.holdings)
+        snapshots.append(ledger.save_snapshot(result.holdings, data, name))
+    if not books and new_client:
+        for key in (state.HOLDINGS, state.SNAPSHOT, state.UNREAD, state.PARTIAL_ACK):
+            st.session_state.pop(key, None)
+        state.set_run_id(None)
     if books:
+        state.put(
+            state.UNREAD,
+            [
+                {"file": r.holdings.source, **row.model_dump(mode="json")}
+                for r in imported
+                for row in r.unread
+            ],
+        )
+        state.put(state.PARTIAL_ACK, None)
+        st.session_state.pop("partial_ack_box", None)  # a new book needs its own agreement
         merged = merge_holdings(books)
         if len(books) > 1:  # the run starts from the whole book; each file is kept as uploaded
             snapshots.append(ledger.save_snapshot(merged, None, merged.source))
@@ -59,6 +77,12 @@ def load(files: list[tuple[str, bytes]], new_client: bool = True) -> None:
             for key in (state.NOTES, state.MANDATE, state.EVIDENCE, state.MODEL):
                 st.session_state.pop(key, None)
             st.session_state["notes_box"] = ""
+        profiles = [r.risk_profile for r in imported if r.risk_profile is not None]
+        if profiles:  # a JSON request states the client's risk profile: the mandate starts there
+            state.put(
+                state.MANDATE, state.mandate().model_copy(update={"risk_profile": profiles[0]})
+            )
+            st.info(f"Risk profile from the request: **{str(profiles[0]).replace('_', ' ')}**.")
 
 
 # ---- Upload or sample ----------------------------------------------------------------------
@@ -66,20 +90,48 @@ left, right = st.columns([3, 2])
 with left:
     uploads = st.file_uploader(
         "Custodian holdings CSV (Schwab, Fidelity, Vanguard, Interactive Brokers, E*TRADE or a "
-        "plain sheet)",
-        type=["csv", "txt"],
+        "plain sheet), or a JSON rebalancing request",
+        type=["csv", "txt", "json"],
         accept_multiple_files=True,
         key="holdings_upload",
         help="Drag and drop one or more position exports. Files stay on this server.",
     )
+    with st.expander("Import options"):
+        o1, o2 = st.columns(2)
+        decimal = o1.selectbox(
+            "Decimal mark",
+            ["from the file", "comma", "point"],
+            key="import_decimal",
+            help="Only needed when the file's numbers do not show it (1.000 alone).",
+        )
+        book_total = o2.number_input(
+            "Book total ($)",
+            min_value=0.0,
+            value=0.0,
+            step=1000.0,
+            key="import_total",
+            help="Values a sheet of allocations (weights); 0 = take it from the file.",
+        )
+        state.put(
+            state.IMPORT_OPTIONS,
+            {
+                "decimal": None if decimal == "from the file" else decimal,
+                "total": book_total or None,
+            },
+        )
     if uploads:
         signature = [(f.name, f.size) for f in uploads]
         previous = state.get("upload_signature") or []
+        options = state.get(state.IMPORT_OPTIONS)
         if signature != previous:
             state.put("upload_signature", signature)
+            state.put("upload_options", options)
             # Dropping one more file of the same client keeps the mandate already set.
             added_to_same = bool(previous) and set(previous) <= set(signature)
             load([(f.name, f.getvalue()) for f in uploads], new_client=not added_to_same)
+        elif options != state.get("upload_options"):  # same files read again, same client
+            state.put("upload_options", options)
+            load([(f.name, f.getvalue()) for f in uploads], new_client=False)
 with right:
     samples = sample_files()
     choice = st.selectbox(
@@ -104,7 +156,32 @@ if holdings is None:
 
 # ---- Import report and positions --------------------------------------------------------------
 st.subheader("Import report")
-widgets.import_report(holdings, import_issues(holdings))
+widgets.import_report(holdings, report(holdings))
+unread: list[dict] = state.get(state.UNREAD) or []
+if unread:
+    rows = [UnreadRow.model_validate(r) for r in unread]
+    stated = sum(r.value for r in rows if r.value is not None)
+    st.warning(
+        f"**Partial book.** {unread_summary(rows)}; the crew would rebalance without them "
+        f"(stated value {money(stated)}); they are listed in the report above. Fix the file "
+        "and upload it again, or proceed without these rows."
+    )
+    ack = st.checkbox(
+        "Proceed without these rows",
+        value=bool(state.get(state.PARTIAL_ACK)),
+        key="partial_ack_box",
+        help="Recorded with the run: who went on, and which rows were left out.",
+    )
+    state.put(
+        state.PARTIAL_ACK,
+        {
+            "acknowledged_by": identity.advisor() or "unauthenticated",
+            "rows_left_out": unread,
+            "stated_value_left_out": stated,
+        }
+        if ack
+        else None,
+    )
 st.subheader("Positions")
 widgets.positions_table(holdings)
 

@@ -27,7 +27,7 @@ mandate = state.get(state.MANDATE)
 
 
 def start() -> None:
-    if holdings is None:
+    if holdings is None or state.partial_blocked():
         return
     new = worker.start_run(
         services.ledger(),
@@ -39,6 +39,7 @@ def start() -> None:
         model=state.model_override(),
         settings=settings,
         advisor=identity.advisor(),
+        partial_book=state.get(state.PARTIAL_ACK),
     )
     state.set_run_id(new)
     st.session_state.pop("run_view", None)
@@ -60,11 +61,17 @@ if holdings is not None:
             "No mandate saved on Client & holdings: the risk profiler reads it from the "
             "client notes."
         )
+    blocked = state.partial_blocked()
+    if blocked:
+        st.error(
+            "Some rows of this book could not be read. On **Client & holdings**, fix the file or "
+            "tick **Proceed without these rows** before the crew runs."
+        )
     st.button(
         "Run the crew",
         type="primary",
         key="run_crew",
-        disabled=rid is not None and worker.is_running(rid),
+        disabled=blocked or (rid is not None and worker.is_running(rid)),
         # A callback runs before the page is drawn, so this one pass already shows the run
         # going and the button disabled: no second click can start a second run.
         on_click=start,

@@ -4,13 +4,13 @@ record, decide, execute and export runs. Errors are one line on stderr, never a 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from portfolio.import_service import ImportedBook
 from portfolio.labels import money
 from portfolio.models import (
     ClientMandate,
@@ -53,23 +53,46 @@ def _profile(text: str) -> RiskProfile:
         raise argparse.ArgumentTypeError(f"unknown profile '{text}' (one of: {names})") from exc
 
 
-def read_file(path: str) -> tuple[Holdings, bytes]:
-    from portfolio.importers import read_holdings
+def _amount(text: str) -> float:
+    """A book's total: `250000`, `$250,000.00`."""
+    from portfolio.numbers import NumberError, parse_number
 
-    p = Path(path)
+    try:
+        value = parse_number(text)
+    except NumberError as exc:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an amount") from exc
+    if value is None or value <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive amount")
+    return value
+
+
+def read_book(args: argparse.Namespace) -> tuple[ImportedBook, bytes]:
+    """The file named on the command line through the shared import service."""
+    from portfolio.import_service import import_book
+
+    p = Path(args.file)
     if not p.is_file():
-        raise CliError(f"{path}: no such file")
+        raise CliError(f"{args.file}: no such file")
     data = p.read_bytes()
-    return read_holdings(data, filename=p.name), data
+    return import_book(data, p.name, decimal=args.decimal, total=args.total), data
+
+
+def read_file(path: str) -> tuple[Holdings, bytes]:
+    book, data = read_book(argparse.Namespace(file=path, decimal=None, total=None))
+    return book.holdings, data
 
 
 def import_issues(holdings: Holdings) -> list[ImportIssue]:
     """Errors and warnings, then each skipped row as an info line, in file order."""
-    skipped = [
-        ImportIssue(line=s.line, severity="info", message=f"skipped: {s.reason}", raw=s.raw)
-        for s in holdings.skipped
-    ]
-    return sorted([*holdings.issues, *skipped], key=lambda i: i.line or 0)
+    from portfolio.import_service import report
+
+    return report(holdings)
+
+
+def write_json(doc: Any) -> None:
+    from portfolio.json_out import dumps
+
+    sys.stdout.write(dumps(doc, indent=2) + "\n")
 
 
 def mandate_from_args(args: argparse.Namespace) -> ClientMandate:
@@ -132,6 +155,14 @@ def _print_table(proposal: RebalanceProposal, out: Any) -> None:
     w(f"\nTurnover {proposal.turnover:.1%}; {gains}\n\nChecks\n")
     for c in proposal.checks:
         w(f"  [{c.status}] {c.rule}: {c.message}\n")
+    if proposal.unread_rows:
+        from portfolio.import_service import unread_summary
+
+        stated = sum(r.value for r in proposal.unread_rows if r.value is not None)
+        w(
+            f"\nPartial book: {unread_summary(proposal.unread_rows)} and are left out "
+            f"(stated value {money(stated)})\n"
+        )
     if proposal.import_issues:
         w("\nImport\n")
         for i in proposal.import_issues:
@@ -156,15 +187,16 @@ def _print_holdings(holdings: Holdings, issues: list[ImportIssue], out: Any) -> 
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    holdings, _ = read_file(args.file)
-    issues = import_issues(holdings)
+    book, _ = read_book(args)
+    holdings, issues = book.holdings, book.issues
     if args.format == "json":
         doc = holdings.model_dump(mode="json")
         doc["total_value"] = holdings.total_value
         doc["cash_value"] = holdings.cash_value
         doc["import_issues"] = [i.model_dump(mode="json") for i in issues]
-        json.dump(doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        doc["unread_rows"] = [r.model_dump(mode="json") for r in book.unread]
+        doc["risk_profile"] = book.risk_profile
+        write_json(doc)
     else:
         _print_holdings(holdings, issues, sys.stdout)
     return EXIT_OK
@@ -173,28 +205,49 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_rebalance(args: argparse.Namespace) -> int:
     from portfolio.engine import rebalance
 
-    holdings, data = read_file(args.file)
-    if not holdings.positions:
-        raise CliError(f"{args.file}: no holdings could be read")
+    book, data = read_book(args)
+    holdings = book.holdings
+    if book.partial and not args.allow_partial:
+        raise CliError(f"{book.unread_summary()}; fix them or pass --allow-partial")
+    if args.profile is None:  # a JSON request's own risk profile, else the desk's default
+        args.profile = book.risk_profile or RiskProfile.MODERATE
     mandate = mandate_from_args(args)
     proposal = rebalance(holdings, mandate)
-    proposal = proposal.model_copy(update={"import_issues": import_issues(holdings)})
+    proposal = proposal.model_copy(
+        update={"import_issues": book.issues, "unread_rows": book.unread}
+    )
     doc = proposal_json(proposal)
     if args.save:
         from portfolio.cli_ledger import save_run
 
-        saved = save_run(proposal, holdings, data, Path(args.file).name)
+        partial = (
+            {"partial_book": {"allowed_by": "--allow-partial", "unread_lines": len(book.unread)}}
+            if book.partial
+            else None
+        )
+        saved = save_run(proposal, holdings, data, Path(args.file).name, settings=partial)
         doc["run_id"] = saved["run_id"]
         for t in doc["trades"]:
             t["id"] = saved["trade_ids"].get(t["id"], t["id"])
     if args.format == "json":
-        json.dump(doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        write_json(doc)
     else:
         _print_table(proposal, sys.stdout)
         if args.save:
             sys.stdout.write(f"\nSaved as run {doc['run_id']}\n")
     return EXIT_OK
+
+
+def _import_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--decimal",
+        choices=["comma", "point"],
+        default=None,
+        help="the file's decimal mark, when its numbers do not show it",
+    )
+    p.add_argument(
+        "--total", type=_amount, default=None, help="the book's total, for a sheet of allocations"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,11 +257,14 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="show what was read from a custodian file")
     imp.add_argument("file")
     imp.add_argument("--format", choices=["json", "table"], default="table")
+    _import_options(imp)
     imp.set_defaults(func=cmd_import)
 
     reb = sub.add_parser("rebalance", help="propose trades for a holdings file")
     reb.add_argument("file")
-    reb.add_argument("--profile", type=_profile, default=RiskProfile.MODERATE)
+    reb.add_argument(
+        "--profile", type=_profile, default=None, help="default: a request's own, else moderate"
+    )
     reb.add_argument("--esg", action="store_true", help="ESG-only mandate: every screen applies")
     reb.add_argument(
         "--max-position", type=_fraction, default=None, help="single-name cap, e.g. 0.05 or 5%%"
@@ -226,6 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
     reb.add_argument("--no-tax-aware", action="store_true", help="sell lots first-in first-out")
     reb.add_argument("--format", choices=["json", "table"], default="table")
     reb.add_argument("--save", action="store_true", help="record the proposal as a run")
+    _import_options(reb)
+    reb.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="go on when some rows cannot be read; the proposal lists them",
+    )
     reb.set_defaults(func=cmd_rebalance)
 
     try:

@@ -8,7 +8,6 @@ and changes nothing. `python -m portfolio.cli_ledger CMD ...` runs them on their
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from portfolio import orders
+from portfolio.json_out import dumps as strict_json
 from portfolio.ledger import (
     Ledger,
     LedgerError,
@@ -68,7 +68,7 @@ def save_run(
 
 def _emit(args: argparse.Namespace, data: Any, table: Callable[[Any], str]) -> None:
     if args.format == "json":
-        print(json.dumps(data, indent=2, default=str))
+        print(strict_json(data, indent=2, default=str))
     else:
         print(table(data))
 
@@ -257,7 +257,7 @@ def _export(ledger: Ledger, args: argparse.Namespace) -> int:
     if args.layout == "audit":
         from portfolio.audit import audit_record
 
-        text = json.dumps(audit_record(ledger, args.run), indent=2, default=str) + "\n"
+        text = strict_json(audit_record(ledger, args.run), indent=2, default=str) + "\n"
         count = 1
     else:
         lines = orders.lines_from_run(ledger.run(args.run), args.which)
@@ -269,7 +269,7 @@ def _export(ledger: Ledger, args: argparse.Namespace) -> int:
     if args.out is None:
         if args.format == "json" and args.layout != "audit":
             print(
-                json.dumps(
+                strict_json(
                     {"run_id": args.run, "layout": args.layout, "orders": count, "csv": text},
                     indent=2,
                 )

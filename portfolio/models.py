@@ -90,6 +90,9 @@ class ImportIssue(BaseModel):
     severity: Severity
     message: str
     raw: str | None = Field(default=None, description="The offending row as it stood in the file")
+    value: float | None = Field(
+        default=None, description="An error row's market value, where the file states one"
+    )
 
 
 class SkippedRow(BaseModel):
@@ -98,6 +101,15 @@ class SkippedRow(BaseModel):
     line: int
     reason: str
     raw: str = ""
+
+
+class UnreadRow(BaseModel):
+    """A row that could not be read, left out of a partial book the advisor chose to go on with."""
+
+    line: int
+    reason: str
+    raw: str = ""
+    value: float | None = Field(default=None, description="Its market value, where stated")
 
 
 class Lot(BaseModel):
@@ -289,6 +301,9 @@ class RebalanceProposal(BaseModel):
     asset_class_weights: dict[str, ClassWeight]
     checks: list[PortfolioCheck] = Field(default_factory=list)
     import_issues: list[ImportIssue] = Field(default_factory=list)
+    unread_rows: list[UnreadRow] = Field(
+        default_factory=list, description="Rows left out of a partial book (--allow-partial)"
+    )
     unknown_symbols: list[str] = Field(default_factory=list)
     turnover: float = Field(description="(buys + sells) / 2 / total value")
     realized_gains: float = 0.0

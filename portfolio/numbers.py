@@ -19,6 +19,7 @@ import pandas as pd
 
 __all__ = [
     "NumberError",
+    "decimal_votes",
     "is_blank_number",
     "parse_number",
     "parse_numbers",
@@ -98,6 +99,24 @@ def uses_decimal_comma(cells: Sequence[str | None]) -> bool:
     comma = int((core.str.fullmatch(_COMMA_VOTE) & ~ambiguous).sum())
     point = int((core.str.fullmatch(_POINT_VOTE) & ~ambiguous).sum())
     return comma > point
+
+
+def decimal_votes(cells: Sequence[str | None]) -> tuple[int, int, str | None]:
+    """(cells that read only with a decimal comma, only with a decimal point, the first cell that
+    reads either way). `30.000,00` votes comma, `2,051.70` point; `1.000` alone decides nothing."""
+    texts = pd.Series(cells, dtype="object").fillna("").astype(str)
+    if texts.empty:
+        return 0, 0, None
+    core = texts.str.replace(r"[^\d.,]", "", regex=True)
+    ambiguous = core.str.fullmatch(_AMBIGUOUS).fillna(False).to_numpy(dtype=bool)
+    comma = int(
+        (core.str.fullmatch(_COMMA_VOTE).fillna(False).to_numpy(dtype=bool) & ~ambiguous).sum()
+    )
+    point = int(
+        (core.str.fullmatch(_POINT_VOTE).fillna(False).to_numpy(dtype=bool) & ~ambiguous).sum()
+    )
+    first = str(texts[ambiguous].iloc[0]).strip() if ambiguous.any() else None
+    return comma, point, first
 
 
 def parse_number(

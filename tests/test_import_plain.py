@@ -277,13 +277,12 @@ def test_cash_words_with_a_share_count_stay_securities() -> None:
     ]
 
 
-def test_other_value_only_rows_stay_errors() -> None:
+def test_value_only_rows_without_any_price_stay_errors() -> None:
     h = read_holdings("Symbol,Quantity,Price,Market Value\nZZZQ,,,500\nAAPL,,,300\n")
-    assert not h.positions
-    assert [(e.line, e.message) for e in errors(h)] == [
-        (2, "ZZZQ: quantity is missing"),
-        (3, "AAPL: quantity is missing"),
-    ]
+    assert [(e.line, e.message) for e in errors(h)] == [(2, "ZZZQ: quantity is missing")]
+    # A known symbol takes its quantity from the reference price (fractional, said on the line).
+    assert [(p.symbol, p.market_value) for p in h.positions] == [("AAPL", 300.0)]
+    assert any(i.line == 3 and "reference price" in i.message for i in h.issues)
 
 
 def test_semicolon_file_with_decimal_commas() -> None:

@@ -19,6 +19,9 @@ RUN_ID = "run_id"
 ADVISOR = "advisor_name"
 LLM = "llm_settings"
 DEFAULTS = "mandate_defaults"
+IMPORT_OPTIONS = "import_options"  # decimal mark and book total for the next upload
+UNREAD = "unread_rows"  # rows of the loaded book that could not be read
+PARTIAL_ACK = "partial_ack"  # the advisor's "proceed without these rows", saved with the run
 
 
 def get(key: str, default: Any = None) -> Any:
@@ -61,3 +64,8 @@ def set_run_id(rid: str | None) -> None:
         st.query_params["run"] = rid
     elif "run" in st.query_params:
         del st.query_params["run"]
+
+
+def partial_blocked() -> bool:
+    """A partial book the advisor has not yet agreed to go on without."""
+    return bool(st.session_state.get(UNREAD)) and not st.session_state.get(PARTIAL_ACK)

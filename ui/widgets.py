@@ -25,7 +25,7 @@ def import_report(holdings: Holdings, issues: list[ImportIssue]) -> None:
     c[4].metric("Rows with errors", len(errors))
     st.caption(f"Read as a **{holdings.format}** file: {holdings.source}")
     if errors:
-        st.error(f"{len(errors)} row(s) could not be read; every other row loaded.")
+        st.error(f"{len(errors)} row(s) could not be read and are not in the book.")
         st.dataframe(
             pd.DataFrame(
                 [{"Line": i.line, "Problem": i.message, "Row": i.raw or ""} for i in errors]

@@ -58,8 +58,13 @@ def start_run(
     model: ModelPortfolio | None,
     settings: LLMSettings,
     advisor: str | None,
+    partial_book: dict[str, Any] | None = None,
 ) -> str:
-    """Record the run, start its thread, return its id at once."""
+    """Record the run, start its thread, return its id at once.
+
+    `partial_book` is the advisor's acknowledgement of rows left out of the book; it is saved
+    with the run's settings.
+    """
     agents = {
         a: {
             "provider": settings.provider,
@@ -77,6 +82,7 @@ def start_run(
         settings={
             **settings.model_dump(mode="json", exclude={"api_key"}),
             "started_by": advisor or "unauthenticated",
+            **({"partial_book": partial_book} if partial_book else {}),
         },
         agents=agents,
         prompt_version=PROMPT_VERSION,

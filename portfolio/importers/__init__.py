@@ -12,31 +12,53 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
-from portfolio.importers.build import build, numeric_cells
+from portfolio.importers.build import build
 from portfolio.importers.classify import classify
 from portfolio.importers.detect import detect_format, is_ibkr
 from portfolio.importers.ibkr import sort_ibkr
-from portfolio.importers.table import sort_rows
+from portfolio.importers.request import FORMAT, check_agreement, sort_request
+from portfolio.importers.table import Sorted, sort_rows
 from portfolio.importers.text import decode, prepare_text, sniff_delimiter, split_records
-from portfolio.models import Holdings, ImportIssue, UnreadableFileError
-from portfolio.numbers import uses_decimal_comma
+from portfolio.models import Holdings, ImportIssue, RiskProfile, UnreadableFileError
+from portfolio.numbers import NumberError, decimal_votes, parse_number
 from portfolio.securities import SecurityMaster, load_securities
 
-__all__ = ["UnreadableFileError", "read_holdings"]
+__all__ = ["Decimal", "UnreadableFileError", "is_request", "read_holdings", "read_request"]
+
+Decimal = Literal["comma", "point"]
 
 FORMATS = ("schwab", "fidelity", "vanguard", "ibkr", "etrade", "plain")
 # Only where the comma is not the field separator can it be a decimal mark; a comma-separated
 # file with `205,17` in a cell had to quote it, and US exports mean thousands by it.
 DECIMAL_COMMA_DELIMITERS = (";", "\t")
+VOTING_COLUMNS = (
+    "quantity",
+    "price",
+    "value",
+    "cost_basis",
+    "cost_per_share",
+    "multiplier",
+    "weight",
+    "total",
+)
+_HEADER_OF = {"value": "market_value", "total": "total_value"}
 
 
 def read_holdings(
     source: bytes | str | Path,
     filename: str = "",
     securities: SecurityMaster | None = None,
+    *,
+    decimal: Decimal | None = None,
+    total: float | None = None,
 ) -> Holdings:
-    """Import one holdings file: bytes (an upload), a Path, or the file's text as a str."""
+    """Import one holdings file: bytes (an upload), a Path, or the file's text as a str.
+
+    `decimal` overrides the file's number style when its evidence is ambiguous; `total` values a
+    sheet of allocations (it wins over a total the file states).
+    """
     if isinstance(source, Path):
         filename = filename or source.name
         try:
@@ -64,7 +86,51 @@ def read_holdings(
             )
 
     with _gc_paused():
-        return _read(text, filename, securities, issues)
+        return _read(text, filename, securities, issues, decimal, total)
+
+
+def read_request(
+    data: bytes | str,
+    filename: str = "",
+    securities: SecurityMaster | None = None,
+    *,
+    total: float | None = None,
+) -> tuple[Holdings, RiskProfile | None]:
+    """Import a JSON rebalancing request; its risk profile comes back for the mandate."""
+    text = decode(data, filename) if isinstance(data, bytes) else prepare_text(data, filename)
+    rows, request_total, profile = sort_request(text, filename)
+    book_total = total if total is not None else request_total
+    source = "the total given" if total is not None else "the request's total_value"
+    issues = [*_reference_warning(securities), *check_agreement(rows, book_total)]
+    if securities is None:
+        securities = _load_reference()
+    with _gc_paused():
+        holdings = assemble(rows, FORMAT, filename, securities, issues, False, book_total, source)
+    return holdings, profile
+
+
+def is_request(data: bytes, filename: str) -> bool:
+    """A JSON request rather than a sheet: by its name, else by its first character."""
+    head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return filename.lower().endswith(".json") or head.startswith((b"{", b"["))
+
+
+def _load_reference() -> SecurityMaster | None:
+    try:
+        return load_securities()
+    except (FileNotFoundError, OSError):
+        return None
+
+
+def _reference_warning(securities: SecurityMaster | None) -> list[ImportIssue]:
+    if securities is not None or _load_reference() is not None:
+        return []
+    return [
+        ImportIssue(
+            severity="warning",
+            message="Reference data is unavailable; classes come from the file only.",
+        )
+    ]
 
 
 @contextmanager
@@ -80,7 +146,12 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _read(
-    text: str, filename: str, securities: SecurityMaster | None, issues: list[ImportIssue]
+    text: str,
+    filename: str,
+    securities: SecurityMaster | None,
+    issues: list[ImportIssue],
+    decimal: Decimal | None = None,
+    total: float | None = None,
 ) -> Holdings:
     delimiter = sniff_delimiter(text)
     records = split_records(text, delimiter)
@@ -96,9 +167,7 @@ def _read(
         rows = sort_rows(records, filename)
         fmt = detect_format(rows.header_cells, rows.preamble, records, filename)
 
-    decimal_comma = delimiter in DECIMAL_COMMA_DELIMITERS and uses_decimal_comma(
-        numeric_cells(rows.candidates)
-    )
+    decimal_comma = _decimal_comma(rows, delimiter, decimal, filename)
     if decimal_comma:
         issues.append(
             ImportIssue(
@@ -106,7 +175,25 @@ def _read(
                 message="Numbers use decimal commas (1.234,56 is read as 1234.56).",
             )
         )
-    built = build(rows.candidates, securities, decimal_comma)
+    return assemble(rows, fmt, filename, securities, issues, decimal_comma, total)
+
+
+def assemble(
+    rows: Sorted,
+    fmt: str,
+    filename: str,
+    securities: SecurityMaster | None,
+    issues: list[ImportIssue],
+    decimal_comma: bool = False,
+    total: float | None = None,
+    total_source: str = "the total given",
+) -> Holdings:
+    """Sorted rows to Holdings: numbers, reconciliation, classes, and the report in line order."""
+    book_total, total_source = _book_total(rows, decimal_comma, total, total_source)
+    try:
+        built = build(rows.candidates, securities, decimal_comma, book_total, total_source)
+    except UnreadableFileError as exc:
+        raise UnreadableFileError(f"{_label(filename)} {exc}") from None
     issues.extend(rows.issues)
     issues.extend(built.issues)
     issues.extend(classify(built.positions, built.class_hints, securities))
@@ -122,4 +209,75 @@ def _read(
         positions=built.positions,
         skipped=skipped,
         issues=issues,
+    )
+
+
+def _label(filename: str) -> str:
+    return f"'{filename}'" if filename else "The file"
+
+
+def _book_total(
+    rows: Sorted, decimal_comma: bool, given: float | None, given_source: str
+) -> tuple[float | None, str]:
+    """The total a sheet of allocations is valued at: given, else a total column, else a row."""
+    if given is not None:
+        return given, given_source
+    for c in rows.candidates:
+        if c.total:
+            value = _amount(c.total, decimal_comma)
+            if value is not None:
+                return value, f"total_value on line {c.line}"
+    for line, text in reversed(rows.totals):
+        value = _amount(text, decimal_comma)
+        if value is not None:
+            return value, f"the total on line {line}"
+    return None, ""
+
+
+def _amount(text: str, decimal_comma: bool) -> float | None:
+    try:
+        return parse_number(text, decimal_comma=decimal_comma)
+    except NumberError:
+        return None
+
+
+def _decimal_comma(rows: Sorted, delimiter: str, decimal: Decimal | None, filename: str) -> bool:
+    """Decide the file's decimal mark from its own evidence; refuse to guess when it has none.
+
+    `30.000,00` can only be a decimal comma and `2,051.70` only a decimal point; `1.000` reads
+    either way (a thousand, or one), so a file whose only evidence is such cells is refused with
+    the column named, and `decimal` ("comma" or "point") settles it.
+    """
+    if decimal is not None:
+        return decimal == "comma"
+    if delimiter not in DECIMAL_COMMA_DELIMITERS or not rows.candidates:
+        return False
+    comma = point = 0
+    example: tuple[str, str] | None = None
+    for col in VOTING_COLUMNS:
+        cells = [text for c in rows.candidates if (text := getattr(c, col))]
+        if not cells:
+            continue
+        c_votes, p_votes, first = decimal_votes(cells)
+        comma, point = comma + c_votes, point + p_votes
+        if first is not None and example is None:
+            example = (col, first)
+    if comma != point:
+        return comma > point
+    if example is None and comma == 0:
+        return False
+    choice = "pass --decimal comma or --decimal point"
+    if example is None:
+        raise UnreadableFileError(
+            f"{_label(filename)} writes as many numbers with a decimal comma as with a decimal "
+            f"point, so which one it uses cannot be decided; {choice}."
+        )
+    col, cell = example
+    name = rows.column_names.get(_HEADER_OF.get(col, col), col.replace("_", " "))
+    as_comma = parse_number(cell, decimal_comma=True)
+    as_point = parse_number(cell)
+    raise UnreadableFileError(
+        f"{_label(filename)}: column '{name}' has '{cell}', which is {as_comma:g} with a decimal "
+        f"comma or {as_point:g} with a decimal point, and nothing in the file decides which; "
+        f"{choice}."
     )

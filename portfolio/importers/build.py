@@ -11,6 +11,14 @@ Reconciliation rules (the engine relies on quantity x price == market value):
 - cash -> quantity = value and price 1.0 unless the file gives a price. A row with a value but no
   quantity is cash when its symbol is a cash word (USD, MONEY MARKET, CORE) or a money-market or
   cash security in the reference data.
+- value but no quantity -> quantity = value / the file's price, else / the reference price
+  (fractional; an info issue says which);
+- allocation (weight) but no quantity or value -> value = weight x the book's total, which the
+  file (a `total_value` row or column) or the caller must give; without one the file is refused.
+
+Numbers no book can hold are row errors, not positions: a non-finite amount, a price at or below
+zero with no market value to derive one from, more than 1e9 shares, more than $1e11 in one row.
+Identical repeated rows are summed (custodians repeat lots) with a warning naming both lines.
 """
 
 from __future__ import annotations
@@ -23,9 +31,18 @@ from functools import lru_cache
 
 from portfolio.importers.classify import class_from_text
 from portfolio.importers.headers import normalize
+from portfolio.importers.reference import reference
 from portfolio.importers.special import is_cash_word, is_value_only_cash_word
 from portfolio.importers.table import Candidate
-from portfolio.models import BOND_CLASSES, AssetClass, ImportIssue, Lot, Position, SkippedRow
+from portfolio.models import (
+    BOND_CLASSES,
+    AssetClass,
+    ImportIssue,
+    Lot,
+    Position,
+    SkippedRow,
+    UnreadableFileError,
+)
 from portfolio.numbers import parse_numbers
 from portfolio.securities import SecurityMaster
 
@@ -36,7 +53,13 @@ CUSIP_RE = re.compile(r"^[0-9A-Z]{8}[0-9]$")
 # Bonds are quoted per 100 of face; "near par" keeps a stock's 100x typo from passing as one.
 PAR_PRICE_RANGE = (50.0, 150.0)
 _BOND_WORDS = frozenset({"bond", "bonds", "fixed", "treasury", "treasuries", "municipal", "muni"})
-_NUMERIC = ("quantity", "price", "value", "cost_basis", "cost_per_share", "multiplier")
+_NUMERIC = ("quantity", "price", "value", "cost_basis", "cost_per_share", "multiplier", "weight")
+# No client book holds a billion shares of one line or $100 billion in one row: such a number is a
+# misread cell (a CUSIP in the quantity column, an exponent, a shifted column), never a holding.
+MAX_QUANTITY = 1e9
+MAX_POSITION_VALUE = 1e11
+# Allocations that add up to 100% within half a point need no warning (rounded percentages).
+WEIGHT_SUM_TOLERANCE = 0.005
 _REQUIRED = {"quantity", "price", "value"}
 _LABELS = {
     "quantity": "quantity",
@@ -45,6 +68,7 @@ _LABELS = {
     "cost_basis": "cost basis",
     "cost_per_share": "cost per share",
     "multiplier": "multiplier",
+    "weight": "allocation",
 }
 _DATE_FORMATS = (
     "%Y-%m-%d",
@@ -131,27 +155,94 @@ def numeric_cells(candidates: list[Candidate]) -> list[str]:
     return [cell for c in candidates for col in _NUMERIC if (cell := getattr(c, col))]
 
 
+class NeedsTotalError(UnreadableFileError):
+    """Allocations without the book's total: nothing can be valued until the total is given."""
+
+
+_NUMERIC_TEXT_RE = re.compile(r"^[\s(+\-$]*\d[\d.,\s]*%?\s*\)?$")
+
+
+def _move_numeric_classes(candidates: list[Candidate]) -> None:
+    """`Allocation` names a class in some files and a weight in others: numbers are weights."""
+    for c in candidates:
+        if not c.weight and c.asset_class and _NUMERIC_TEXT_RE.match(c.asset_class):
+            c.weight, c.asset_class = c.asset_class, ""
+
+
+def _scale_weights(cells: list[str], values: list[float | None]) -> list[float | None]:
+    """Weights as fractions: `25%` is 0.25 already; a column of bare numbers above 1 is percent."""
+    if any("%" in cell for cell in cells):
+        return values
+    present = [abs(v) for v in values if v is not None]
+    if present and max(present) > 1.0:
+        return [None if v is None else v / 100.0 for v in values]
+    return values
+
+
 def build(
-    candidates: list[Candidate], securities: SecurityMaster | None, decimal_comma: bool = False
+    candidates: list[Candidate],
+    securities: SecurityMaster | None,
+    decimal_comma: bool = False,
+    total: float | None = None,
+    total_source: str = "",
 ) -> Built:
+    """`total` values rows that give only an allocation; `total_source` says where it is from."""
     out = Built()
     if not candidates:
         return out
+    _move_numeric_classes(candidates)
     parsed = {
         col: _column([getattr(c, col) for c in candidates], decimal_comma) for col in _NUMERIC
     }
+    weights, bad_weights = parsed["weight"]
+    weights = _scale_weights([c.weight for c in candidates], weights)
+    parsed["weight"] = (weights, bad_weights)
+    q_col, v_col = parsed["quantity"][0], parsed["value"][0]
+    weight_only = [
+        i for i, w in enumerate(weights) if w is not None and q_col[i] is None and v_col[i] is None
+    ]
+    if weight_only:
+        if total is None:
+            raise NeedsTotalError(
+                "gives allocations but no total to value them: add a total_value row or "
+                "column, or pass --total AMOUNT"
+            )
+        if not math.isfinite(total) or total <= 0:
+            raise UnreadableFileError(
+                f"has a total of {_usd(total)}, which cannot value allocations"
+            )
+        share = math.fsum(weights[i] or 0.0 for i in weight_only)
+        if len(weight_only) == len(candidates) and abs(share - 1.0) > WEIGHT_SUM_TOLERANCE:
+            out.issues.append(
+                ImportIssue(
+                    severity="warning",
+                    message=f"Allocations add up to {share:.2%}, not 100%; each row is valued "
+                    f"at its allocation of {_usd(total)}.",
+                )
+            )
     rows: list[Row] = []
     lots: list[Row] = []
     for i, c in enumerate(candidates):
-        row = _reconcile(i, c, parsed, securities, out)
+        row = _reconcile(i, c, parsed, securities, out, total, total_source)
         if row is not None:
             (lots if c.lot else rows).append(row)
     _aggregate(rows, lots, out)
     return out
 
 
-def _issue(out: Built, c: Candidate, severity: str, message: str) -> None:
-    out.issues.append(ImportIssue(line=c.line, severity=severity, message=message, raw=c.raw))  # type: ignore[arg-type]
+def _issue(
+    out: Built, c: Candidate, severity: str, message: str, value: float | None = None
+) -> None:
+    out.issues.append(
+        ImportIssue(line=c.line, severity=severity, message=message, raw=c.raw, value=value)  # type: ignore[arg-type]
+    )
+
+
+def _plausible(value: float | None) -> float | None:
+    """A value an error row can be reported with: finite and within what a row can hold."""
+    if value is None or not math.isfinite(value) or abs(value) > MAX_POSITION_VALUE:
+        return None
+    return value
 
 
 def _reconcile(
@@ -160,10 +251,13 @@ def _reconcile(
     parsed: dict[str, tuple[list[float | None], list[bool]]],
     securities: SecurityMaster | None,
     out: Built,
+    total: float | None = None,
+    total_source: str = "",
 ) -> Row | None:
     symbol, problem = clean_symbol(c.symbol)
+    stated = parsed["value"][0][i]
     if problem:
-        _issue(out, c, "error", problem)
+        _issue(out, c, "error", problem, _plausible(stated))
         return None
     assert symbol is not None
     vals: dict[str, float | None] = {}
@@ -172,16 +266,29 @@ def _reconcile(
         if bad[i]:
             text = getattr(c, col)
             if col in _REQUIRED:
-                _issue(out, c, "error", f"{_LABELS[col]} '{text}' is not a number")
+                _issue(
+                    out, c, "error", f"{_LABELS[col]} '{text}' is not a number", _plausible(stated)
+                )
                 return None
             _issue(out, c, "warning", f"{symbol}: {_LABELS[col]} '{text}' is not a number; ignored")
             vals[col] = None
         else:
             vals[col] = values[i]
     q, p, v = vals["quantity"], vals["price"], vals["value"]
+
+    def fail(message: str) -> None:
+        _issue(out, c, "error", f"{symbol}: {message}", _plausible(v))
+
+    w = vals["weight"]
+    if q is None and v is None and w is not None and total is not None:
+        v = round(w * total, 8)
+        source = f" ({total_source})" if total_source else ""
+        _issue(
+            out, c, "info", f"{symbol}: valued at its allocation {w:.4%} of {_usd(total)}{source}"
+        )
     mult = vals["multiplier"] if vals["multiplier"] and vals["multiplier"] > 0 else 1.0
     if p is not None and p < 0:
-        _issue(out, c, "error", f"{symbol}: price {p:g} is negative")
+        _issue(out, c, "error", f"{symbol}: price {p:g} is negative", _plausible(v))
         return None
     if c.currency and c.currency.upper() not in {"USD", "BASE"}:
         _issue(out, c, "warning", f"{symbol}: amounts are in {c.currency}, not converted to USD")
@@ -190,41 +297,63 @@ def _reconcile(
         if is_cash_word(symbol) or is_value_only_cash_word(symbol):
             symbol = "CASH"
     if c.cash:
-        return _cash_row(c, symbol, q, p, v, out)
+        cash = _cash_row(c, symbol, q, p, v, out)
+        if cash is not None and _plausible(cash.value) is None:
+            fail(f"cash of {_usd(cash.value)} is above $100 billion; not a plausible balance")
+            return None
+        return cash
     if q is None:
         if v is not None and p:
             q = round(v / (p * mult), 8)
             _issue(out, c, "info", f"{symbol}: no quantity; derived from market value / price")
+        elif v is not None and (ref := _reference_price(symbol, securities)) is not None:
+            q, p = round(v / ref, 8), ref
+            assert securities is not None
+            _issue(
+                out,
+                c,
+                "info",
+                f"{symbol}: no quantity or price in the file; quantity {q:,.4f} derived from the "
+                f"market value and the reference price {ref:g} as of "
+                f"{reference(securities).as_of.isoformat()} (fractional shares)",
+            )
         else:
-            _issue(out, c, "error", f"{symbol}: quantity is missing")
+            fail("quantity is missing")
             return None
+    if abs(q) > MAX_QUANTITY:
+        fail(f"quantity {q:g} is above 1e9 shares; not a plausible holding")
+        return None
     if v is None:
         if p is None and securities is not None:
-            p = securities.price(symbol)
+            p = reference(securities).price.get(symbol)
             if p is not None:
                 _issue(
                     out,
                     c,
                     "warning",
                     f"{symbol}: no price or market value in the file; valued at the reference "
-                    f"price {p:g} as of {securities.as_of.isoformat()}",
+                    f"price {p:g} as of {reference(securities).as_of.isoformat()}",
                 )
         if p is None:
-            _issue(out, c, "error", f"{symbol}: no price or market value")
+            fail("no price or market value")
+            return None
+        if p <= 0:
+            fail(f"price {p:g} and no market value: the row cannot be valued")
             return None
         v = round(q * p * mult, 8)
+    if not math.isfinite(v) or abs(v) > MAX_POSITION_VALUE:
+        fail(f"market value {_usd(v)} is above $100 billion; not a plausible position")
+        return None
     if q == 0:
         if v:
-            _issue(out, c, "error", f"{symbol}: quantity is 0 but market value is {v:,.2f}")
+            fail(f"quantity is 0 but market value is {v:,.2f}")
         else:
             out.skipped.append(
                 SkippedRow(line=c.line, reason=f"{symbol}: zero quantity, nothing held", raw=c.raw)
             )
         return None
     if (q > 0 and v < 0) or (q < 0 and v > 0):
-        _issue(
-            out, c, "error", f"{symbol}: quantity {q:g} and market value {v:,.2f} differ in sign"
-        )
+        fail(f"quantity {q:g} and market value {v:,.2f} differ in sign")
         return None
     if q < 0:
         _issue(out, c, "warning", f"{symbol}: short position (quantity {q:g})")
@@ -256,6 +385,9 @@ def _reconcile(
     cost = vals["cost_basis"]
     if cost is None and vals["cost_per_share"] is not None:
         cost = vals["cost_per_share"] * abs(q) * mult
+    if cost is not None and _plausible(cost) is None:
+        _issue(out, c, "warning", f"{symbol}: cost basis {cost:g} is not plausible; ignored")
+        cost = None
     acquired = None
     if c.acquired:
         parsed_date = _parse_date_cached(c.acquired)
@@ -266,6 +398,13 @@ def _reconcile(
                 out, c, "warning", f"{symbol}: acquired date '{c.acquired}' is not a date; ignored"
             )
     return Row(c, symbol, q, p, v, cost, acquired)
+
+
+def _reference_price(symbol: str, securities: SecurityMaster | None) -> float | None:
+    if securities is None:
+        return None
+    ref = reference(securities).price.get(symbol)
+    return ref if ref is not None and math.isfinite(ref) and ref > 0 else None
 
 
 def _usd(amount: float) -> str:
@@ -283,7 +422,7 @@ def _is_bond(
             class_from_text(text) in BOND_CLASSES or _BOND_WORDS & set(normalize(text).split())
         ):
             return True
-    if securities is not None and securities.asset_class(symbol) in BOND_CLASSES:
+    if securities is not None and reference(securities).asset_class.get(symbol) in BOND_CLASSES:
         return True
     low, high = PAR_PRICE_RANGE
     return low <= p <= high and abs(q * p / 100 - v) <= TOLERANCE * max(abs(v), 1e-9)
@@ -293,10 +432,10 @@ def _is_cash_symbol(symbol: str, securities: SecurityMaster | None) -> bool:
     """A value-only row whose symbol means cash: a cash word or a cash security we know."""
     if is_cash_word(symbol) or is_value_only_cash_word(symbol):
         return True
-    ref = securities.get(symbol) if securities is not None else None
-    return ref is not None and (
-        str(ref["kind"]) == "money_market" or str(ref["asset_class"]) == AssetClass.CASH
-    )
+    if securities is None:
+        return False
+    ref = reference(securities)
+    return ref.kind.get(symbol) == "money_market" or ref.asset_class.get(symbol) == AssetClass.CASH
 
 
 def _cash_row(
@@ -328,6 +467,7 @@ def _aggregate(rows: list[Row], lots: list[Row], out: Built) -> None:
         else:
             _issue(out, lot.c, "error", f"{lot.symbol}: lot row without its position row")
     for (account, symbol), members in groups.items():
+        _warn_repeats([*members, *extra_lots.get((account, symbol), [])], out)
         quantity = math.fsum(r.quantity for r in members)
         value = math.fsum(r.value for r in members)
         prices = {r.price for r in members}
@@ -371,3 +511,21 @@ def _aggregate(rows: list[Row], lots: list[Row], out: Built) -> None:
                 next((r.c.security_type for r in members if r.c.security_type), ""),
             )
         )
+
+
+def _warn_repeats(rows: list[Row], out: Built) -> None:
+    """Identical rows of one holding are summed (custodians repeat lots), but never silently."""
+    first: dict[tuple[object, ...], int] = {}
+    for r in rows:
+        key = (r.c.lot, r.quantity, r.price, r.value, r.cost_basis, r.acquired, r.c.acquired)
+        if key in first:
+            _issue(
+                out,
+                r.c,
+                "warning",
+                f"{r.symbol}: line {r.c.line} repeats line {first[key]} (same account, quantity, "
+                "price and lot); both are counted, as some custodians repeat lots. Check the "
+                "export if it should be held once.",
+            )
+        else:
+            first[key] = r.c.line

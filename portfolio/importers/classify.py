@@ -9,6 +9,7 @@ A security-type column (Schwab's "Security Type", IBKR's "Asset Category") names
 from __future__ import annotations
 
 from portfolio.importers.headers import normalize
+from portfolio.importers.reference import reference
 from portfolio.models import BOND_CLASSES, EQUITY_CLASSES, AssetClass, ImportIssue, Position
 from portfolio.securities import SecurityMaster
 
@@ -172,15 +173,18 @@ def classify(
     """Set asset_class and is_cash in place; warn once per symbol the reference data lacks."""
     issues: list[ImportIssue] = []
     warned: set[str] = set()
+    ref = reference(securities) if securities is not None else None
+    kinds = ref.kind if ref is not None else {}
+    classes = ref.asset_class if ref is not None else {}
     for pos, (class_text, type_text) in zip(positions, hints, strict=True):
-        ref = securities.get(pos.symbol) if securities is not None else None
-        if ref is not None and str(ref["kind"]) == "money_market":
+        kind = kinds.get(pos.symbol.upper())
+        if kind == "money_market":
             pos.is_cash = True
         if pos.is_cash:
             pos.asset_class = AssetClass.CASH
             continue
-        from_file = class_from_text(class_text)
-        from_ref = str(ref["asset_class"]) if ref is not None else None
+        from_file = class_from_text(class_text) if class_text else None
+        from_ref = classes.get(pos.symbol.upper()) if kind is not None else None
         if from_ref is not None and from_ref not in _VALUES:
             from_ref = None
         # For a known security the reference data wins: a file cannot make a stock a bond.
@@ -197,7 +201,7 @@ def classify(
                     ),
                 )
             )
-        if securities is not None and ref is None and pos.symbol not in warned:
+        if securities is not None and kind is None and pos.symbol not in warned:
             warned.add(pos.symbol)
             issues.append(
                 ImportIssue(

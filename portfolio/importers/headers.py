@@ -166,6 +166,19 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "date opened",
         "date time",
     ),
+    "weight": (
+        "weight",
+        "weights",
+        "allocation pct",
+        "allocation percent",
+        "target allocation",
+        "portfolio weight",
+        "weight pct",
+        "weight percent",
+        "percent of portfolio",
+        "pct of portfolio",
+    ),
+    "total_value": ("total value usd", "portfolio value", "total portfolio value"),
     "currency": ("currency", "ccy"),
     "multiplier": ("mult", "multiplier"),
     "discriminator": ("datadiscriminator", "data discriminator"),
@@ -203,7 +216,14 @@ def candidates(cell: str) -> list[str]:
     return [c for c in [outside, *inside, normalize(cell)] if c]
 
 
+# `total_value` spelled as a field name: the book's total, not a row's value (`Total Value`).
+_EXACT = {"total_value": "total_value", "totalvalue": "total_value"}
+
+
 def canonical(cell: str) -> str | None:
+    exact = _EXACT.get(cell.strip().lower())
+    if exact is not None:
+        return exact
     for cand in candidates(cell):
         if cand in LOOKUP:
             return LOOKUP[cand]
@@ -238,7 +258,8 @@ class ColumnMap:
     @property
     def is_positions(self) -> bool:
         has_symbol = "symbol" in self.index or "cusip" in self.index
-        return has_symbol and ("quantity" in self.index or "market_value" in self.index)
+        amounts = {"quantity", "market_value", "weight", "allocation"}
+        return has_symbol and bool(amounts & self.index.keys())
 
 
 def map_header(cells: list[str]) -> ColumnMap:
@@ -247,6 +268,8 @@ def map_header(cells: list[str]) -> ColumnMap:
         name = canonical(cell)
         if name is not None and name not in index:
             index[name] = i
+        if normalize(cell) == "allocation":  # a class or a weight: its cells tell (build)
+            index.setdefault("allocation", i)
     return ColumnMap(index, len(cells))
 
 

@@ -26,6 +26,9 @@ SUMMARY_WORDS = frozenset(
         "accounts total",
         "total market value",
         "net account value",
+        "total value",
+        "portfolio value",
+        "total portfolio value",
     }
 )
 
@@ -118,7 +121,7 @@ _TITLE_RE = re.compile(r"^positions\s+for\s+(?:account\s+)?(.+?)\s+as\s+of\b", r
 
 def is_summary(text: str) -> bool:
     low = text.lower()
-    if "total" not in low and "net account" not in low:
+    if "total" not in low and "net account" not in low and "portfolio value" not in low:
         return False
     n = normalize(text)
     return n in SUMMARY_WORDS or n.startswith("account total")

@@ -48,8 +48,10 @@ CELL_FIELDS = (
     "security_type",
     "currency",
     "multiplier",
+    "weight",
+    "total",
 )
-_COLUMN_OF = {"value": "market_value"}
+_COLUMN_OF = {"value": "market_value", "total": "total_value"}
 
 
 @dataclass(slots=True)
@@ -70,6 +72,8 @@ class Candidate:
     security_type: str = ""
     currency: str = ""
     multiplier: str = ""
+    weight: str = ""
+    total: str = ""
     cash: bool = False
     lot: bool = False
 
@@ -96,6 +100,10 @@ class Sorted:
     issues: list[ImportIssue] = field(default_factory=list)
     header_cells: list[str] = field(default_factory=list)
     preamble: list[str] = field(default_factory=list)
+    # Amounts of summary rows (`Total`, `total_value`): a weight-only sheet's total, last wins.
+    totals: list[tuple[int, str]] = field(default_factory=list)
+    # Canonical field -> the header's own spelling, for messages that name a column.
+    column_names: dict[str, str] = field(default_factory=dict)
 
     def skip(self, rec: Record, reason: str) -> None:
         self.skipped.append(SkippedRow(line=rec.line, reason=reason, raw=rec.raw))
@@ -142,6 +150,7 @@ def sort_rows(records: list[Record], name: str) -> Sorted:
         raise no_header_error(name)
     start, cmap = found
     out = Sorted(header_cells=records[start].stripped)
+    out.column_names = {name: records[start].stripped[i] for name, i in cmap.index.items()}
     label = _read_preamble(records[:start], out)
     next_nonblank = _next_nonblank(records)
 
@@ -295,6 +304,9 @@ def _sort_data_row(
         out.skip(rec, f"pending activity{shown}, not a holding")
         return
     if is_summary(symbol) or is_summary(first):
+        amount = cmap.get(cells, "market_value") or _first_amount(cells[1:])
+        if amount:
+            out.totals.append((rec.line, amount))
         out.skip(rec, f"summary row '{symbol or first}', not a holding")
         return
     width = len(rec.cells)

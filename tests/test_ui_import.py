@@ -1,0 +1,104 @@
+"""The Client page's import through AppTest: value-only books, JSON requests, books with nothing
+usable, and partial books the advisor must agree to go on without (saved with the run)."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import SAMPLES, wait_for
+from streamlit.testing.v1 import AppTest
+
+from portfolio.ledger import Ledger
+from ui import worker
+
+ADVISOR = "Test Advisor"
+
+
+def run(at: AppTest) -> AppTest:
+    at.session_state["advisor_name"] = ADVISOR
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader(key="holdings_upload").set_value((name, data, "text/csv"))
+    return run(at)
+
+
+def texts(at: AppTest, kind: str) -> list[str]:
+    return [str(e.value) for e in getattr(at, kind)]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_the_second_seeds_value_only_client_loads_all_five(new_app) -> None:  # type: ignore[no-untyped-def]
+    at = run(new_app())
+    sheet = b"symbol,market value\nVT,700000\nNVDA,80000\nAAPL,70000\nMSFT,50000\nCASH,100000\n"
+    upload(at, "client.csv", sheet)
+    assert metrics(at)["Total value"] == "$1,000,000"
+    assert metrics(at)["Positions"] == "4" and metrics(at)["Cash"] == "$100,000"
+    assert not at.error
+
+
+def test_a_json_request_loads_and_prefills_the_risk_profile(new_app) -> None:  # type: ignore[no-untyped-def]
+    at = run(new_app())
+    request = {
+        "assets": [
+            {"symbol": "AAPL", "allocation": 0.5, "current_value": 50000},
+            {"symbol": "MSFT", "allocation": 0.5, "current_value": 50000},
+        ],
+        "total_value": 100000,
+        "risk_profile": "AGGRESSIVE",
+    }
+    upload(at, "request.json", json.dumps(request).encode())
+    assert metrics(at)["Total value"] == "$100,000"
+    assert at.session_state["mandate"].risk_profile == "aggressive"
+    assert next(s for s in at.selectbox if s.label == "Risk profile").value == "aggressive"
+    assert any("Risk profile from the request: **aggressive**" in i for i in texts(at, "info"))
+
+
+def test_a_book_with_nothing_usable_is_an_error_and_cannot_be_rebalanced(new_app) -> None:  # type: ignore[no-untyped-def]
+    at = run(new_app())
+    upload(at, "seed001_esg_moderate.csv", (SAMPLES / "seed001_esg_moderate.csv").read_bytes())
+    assert metrics(at)["Total value"] == "$500,000"
+    upload(at, "nothing.csv", b"Symbol,Quantity,Price\nZZZQ,abc,1\nQQQZ,,\n")
+    assert any("nothing.csv" in e and "no holdings" in e for e in texts(at, "error"))
+    assert not at.success and not at.metric  # no banner, no book of the previous client
+    assert any("Upload a holdings file" in s for s in texts(at, "info"))
+    at.switch_page("pages/rebalance.py")
+    run(at)
+    assert not at.button  # nothing to run the crew on
+
+
+def test_a_partial_book_needs_the_advisors_word_and_it_is_saved_with_the_run(
+    new_app,  # type: ignore[no-untyped-def]
+    ui_ledger: Ledger,
+) -> None:
+    at = run(new_app())
+    upload(at, "malformed_rows.csv", (SAMPLES / "malformed_rows.csv").read_bytes())
+    assert any("Partial book" in w and "lines 3, 4, 6, 7" in w for w in texts(at, "warning"))
+    at.switch_page("pages/rebalance.py")
+    run(at)
+    assert at.button(key="run_crew").disabled
+    assert any("Proceed without these rows" in e for e in texts(at, "error"))
+
+    at.switch_page("pages/client.py")
+    run(at)
+    at.checkbox(key="partial_ack_box").check()
+    run(at)
+    at.switch_page("pages/rebalance.py")
+    run(at)
+    assert not at.button(key="run_crew").disabled
+    at.button(key="run_crew").click()
+    run(at)
+    rid = at.session_state["run_id"]
+    wait_for(
+        lambda: not worker.is_running(rid) and ui_ledger.run(rid)["status"] != "RUNNING",
+        what=f"crew run {rid} to finish",
+    )
+    partial = ui_ledger.run(rid)["settings"]["partial_book"]
+    assert partial["acknowledged_by"] == ADVISOR
+    assert [r["line"] for r in partial["rows_left_out"]] == [3, 4, 6, 7]
