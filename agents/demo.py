@@ -268,7 +268,7 @@ def demo(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     ap = argparse.ArgumentParser(prog="python -m agents demo", description=__doc__)
     ap.add_argument("--client", type=Path, default=DEFAULT_CLIENT, help="holdings file (CSV)")
     ap.add_argument("--notes", help="client notes (default: the sample's notes file, if any)")
-    ap.add_argument("--pace", type=float, default=0.01, help="offline seconds per token")
+    ap.add_argument("--pace", type=float, default=1.0, help="offline seconds per answer")
     ap.add_argument("--events", action="store_true", help="print the raw events as JSON lines")
     args = ap.parse_args(argv)
     try:

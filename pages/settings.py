@@ -87,11 +87,11 @@ with st.form("llm_form"):
         "Budget per run, $ (0 = none)", 0.0, 1000.0, value=current.budget_usd or 0.0, step=0.05
     )
     pace = st.slider(
-        "Offline analyst pace (seconds per token)",
+        "Offline analyst pace (seconds each agent's answer streams for)",
         0.0,
-        0.1,
+        5.0,
         value=float(current.offline_pace),
-        step=0.002,
+        step=0.1,
     )
     if st.form_submit_button("Save", type="primary"):
         try:

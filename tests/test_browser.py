@@ -51,7 +51,7 @@ PANEL_TEXT = """([title, min, states]) => {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    with AppServer(tmp_path_factory.mktemp("browser"), pace=0.01) as app:
+    with AppServer(tmp_path_factory.mktemp("browser")) as app:
         yield app
 
 

@@ -288,7 +288,6 @@ def test_crew_run_fills_every_agent_panel(ran: tuple[AppTest, str], ui_ledger: L
     assert ui_ledger.run(rid)["status"] == "PENDING_REVIEW"
     done = [s for s in texts(at, "success") if "finished" in s]
     assert done and rid in done[0] and "PENDING_REVIEW" in done[0]
-    panels = at.expander
     titles = [
         "Risk Profiler",
         "Market Analysis Agent",
@@ -296,7 +295,17 @@ def test_crew_run_fills_every_agent_panel(ran: tuple[AppTest, str], ui_ledger: L
         "Trading Agent",
         "Compliance Checker",
     ]
+    panels = [e for e in at.expander if any(t in e.label for t in titles)]
     assert [next(t for t in titles if t in e.label) for e in panels] == titles
+    # The run is over: every answer is open to read, and the progress line says so.
+    assert all(e.proto.expanded for e in panels)
+    took = ui_ledger.events(rid)[-1]["event"]["totals"]["duration_s"]
+    assert [p.proto.text for p in at.get("progress")] == [
+        f"Agents done 5 of 5 · {took:.1f} s elapsed"
+    ]
+    # The profiler's field-by-field mandate table sits behind its own expander.
+    (table,) = [e for e in at.expander if e.label.startswith("The mandate, field by field")]
+    assert not table.proto.expanded and table.dataframe
     for e in panels:
         assert "— done" in e.label, e.label
         body = " ".join(m.value for m in e.markdown)
@@ -319,7 +328,7 @@ def test_crew_run_goes_on_while_the_page_is_left(
     """At a readable pace the page says the run is working, and a later visit sees its end."""
     import streamlit as st
 
-    monkeypatch.setenv("REBALANCE_OFFLINE_PACE", "0.004")
+    monkeypatch.setenv("REBALANCE_OFFLINE_PACE", "1")
     st.cache_resource.clear()
     at = new_app()
     client_with_mandate(at)
@@ -330,6 +339,12 @@ def test_crew_run_goes_on_while_the_page_is_left(
     assert worker.is_running(rid)
     assert any("is working" in s for s in texts(at, "info"))
     assert at.button(key="run_crew").disabled
+    # While the crew works only the agents at work are open, under the progress line.
+    (line,) = at.get("progress")
+    assert line.proto.text.startswith("Agents done ") and " of 5 · " in line.proto.text
+    agents = [e for e in at.expander if " — " in e.label]
+    assert len(agents) == 5
+    assert [e.proto.expanded for e in agents] == ["— running" in e.label for e in agents]
     go(at, "allocation")
     wait_for(lambda: not worker.is_running(rid), what="the crew to finish")
     go(at, "rebalance")
@@ -512,7 +527,7 @@ def test_settings_save_provider_pace_and_budget(at: AppTest) -> None:
     next(t for t in at.text_input if t.label.startswith("Base URL")).set_value(
         "http://localhost:11434/v1"
     )
-    at.slider[0].set_value(0.02)
+    at.slider[0].set_value(1.5)
     next(n for n in at.number_input if n.label.startswith("Budget")).set_value(0.5)
     at.button(key="FormSubmitter:llm_form-Save").click()
     run(at)
@@ -520,7 +535,7 @@ def test_settings_save_provider_pace_and_budget(at: AppTest) -> None:
     assert (saved.provider, saved.model, saved.offline_pace, saved.budget_usd) == (
         "openai-compatible",
         "llama3.1",
-        0.02,
+        1.5,
         0.5,
     )
     assert saved.base_url == "http://localhost:11434/v1"
@@ -532,7 +547,7 @@ def test_settings_save_provider_pace_and_budget(at: AppTest) -> None:
     go(at, "client")
     go(at, "settings")
     assert next(s for s in at.selectbox if s.label == "Provider").value == "openai-compatible"
-    assert at.slider[0].value == pytest.approx(0.02)
+    assert at.slider[0].value == pytest.approx(1.5)
 
 
 def test_settings_budget_and_defaults(at: AppTest) -> None:

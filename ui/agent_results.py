@@ -63,7 +63,10 @@ def profiler(r: dict[str, Any]) -> None:
         for k, v in mandate.items()
         if k in MANDATE_LABELS
     ]
-    _table(rows)
+    # The narrative says what matters; the field-by-field table is there when asked for, so it
+    # does not push the agents still at work out of view.
+    with st.expander(f"The mandate, field by field ({len(rows)} fields)"):
+        _table(rows)
     _bullets("Assumptions", r.get("assumptions"))
 
 
