@@ -160,7 +160,10 @@ def test_advisor_session_end_to_end(page: Page, server: AppServer, tmp_path: Pat
     done = page.locator('[data-testid="stAlertContentSuccess"]', has_text="finished")
     expect(done).to_be_visible(timeout=120_000)
     expect(done).to_contain_text("PENDING_REVIEW")
-    panels = page.locator('[data-testid="stExpander"]')
+    # The agents' panels (the profiler's mandate table has an expander of its own inside).
+    panels = page.locator('[data-testid="stExpander"]').filter(
+        has=page.locator("summary", has_text=" — ")
+    )
     expect(panels).to_have_count(5)
     for i in range(5):
         expect(panels.nth(i).locator("summary")).to_contain_text("done")
