@@ -22,7 +22,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from agents.prompts import extract_facts
+from agents.prompts import JSON_ONLY, extract_facts
 from agents.settings import OFFLINE_MODEL
 from agents.usage import estimate_tokens
 from agents.writers import write_answer
@@ -79,8 +79,8 @@ class OfflineAnalyst(BaseChatModel):
                 "has none, so I have nothing to analyse.\n\n```json\n{}\n```"
             )
         narrative, answer = write_answer(facts)
-        wants_json_only = messages[-1].type == "human" and "did not validate" in str(
-            messages[-1].content
+        wants_json_only = facts.get("reply") == JSON_ONLY or (
+            messages[-1].type == "human" and "did not validate" in str(messages[-1].content)
         )
         block = "```json\n" + json.dumps(answer, indent=2) + "\n```"
         return block if wants_json_only else f"{narrative}\n\n{block}"
