@@ -377,6 +377,9 @@ def test_approve_veto_execute_records_every_click(
     trades = ui_ledger.run(rid)["trades"]
     assert len(trades) >= 3
     assert at.button(key="execute").disabled  # nothing approved yet
+    # Nothing approved, nothing to download.
+    for d in at.get("download_button"):
+        assert d.proto.disabled and d.proto.help == "Approve trades to download their orders."
 
     at.button(key="approve_T1").click()
     run(at)
@@ -394,6 +397,11 @@ def test_approve_veto_execute_records_every_click(
     assert any("After-trade view with the 1 trade(s)" in c.value for c in at.caption)
     undecided = len(trades) - 2
     assert any(f"{undecided} compliant trade(s) still undecided" in c.value for c in at.caption)
+    # The files hold exactly the approved set, which is what Execute would send.
+    assert not any(d.proto.disabled for d in at.get("download_button"))
+    assert "The files hold the 1 approved trade, as they will be executed." in [
+        c.value for c in at.caption
+    ]
 
     at.button(key="execute").click()
     run(at)
@@ -410,6 +418,8 @@ def test_approve_veto_execute_records_every_click(
         "Download order file (CSV)",
         "Download Wealthscape import file",
     ]
+    assert not any(d.proto.disabled for d in downloads)
+    assert "The files hold the 1 filled order." in [c.value for c in at.caption]
 
 
 def test_approve_all_compliant(ran: tuple[AppTest, str], ui_ledger: Ledger) -> None:
@@ -642,10 +652,17 @@ def test_execute_refuses_buys_whose_sells_were_vetoed_and_records_nothing(
     ui_ledger.decide(rid, veto=sells[1:], by=ADVISOR)  # sells[0] stays undecided
     ui_ledger.decide(rid, approve=buys, by=ADVISOR)  # far more than the cash on hand
     run(at)
+    # The downloads would hold orders that cannot be executed: they are off, and say why.
+    for d in at.get("download_button"):
+        assert d.proto.disabled
+        assert d.proto.help.startswith("The approved trades do not stand on their own: ")
+        assert "approved buys lack their cash" in d.proto.help
     before = len(ui_ledger.decisions(rid))
     at.button(key="execute").click()
     run(at)
-    assert any("do not stand on their own" in e for e in texts(at, "error"))
+    (err,) = texts(at, "error")
+    assert err.startswith("The approved trades do not stand on their own")
+    assert "approved buys lack their cash" in err and "vetoed" not in err
     assert len(ui_ledger.decisions(rid)) == before  # the undecided sell was not vetoed
     assert ui_ledger.run(rid)["trades"][0]["decision"] is None
     assert ui_ledger.executions(rid) == []
