@@ -12,6 +12,7 @@ from typing import Any
 
 from agents.facts import MANDATE_FIELDS
 from portfolio.models import EQUITY_CLASSES
+from portfolio.plain_words import check_message, rule_label, status_word
 
 LABELS: dict[str, str] = {
     "us_equity": "US equities",
@@ -568,14 +569,17 @@ def write_compliance(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             f"{t['id']} {t['action']} {t['quantity']:g} {t['symbol']}: {explain_verdict(t)}."
         )
     for c in failing:
-        paras.append(f"After-trade check {c['rule']} ({c['status']}): {c['message']}.")
+        what = rule_label(c["rule"])
+        message = check_message(c["rule"], c["message"]).rstrip(".")
+        lead = f"{what} not met" if c["status"] == "fail" else what
+        paras.append(f"After the trades, {lead}: {message}.")
     if trades and not failing:
         paras.append("After the approved trades the portfolio passes every mandate check.")
     paras.append("The gate's verdicts are final; the advisor decides whether to execute.")
     explanations = {t["id"]: explain_verdict(t) for t in trades}
     if failing:
         summary += f" {len(failing)} after-trade check(s) need attention: " + ", ".join(
-            f"{c['rule']} ({c['status']})" for c in failing
+            f"{rule_label(c['rule'])} ({status_word(c['status']).lower()})" for c in failing
         )
         summary += "."
     return " ".join(paras), {"summary": summary, "explanations": explanations}

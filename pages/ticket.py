@@ -9,6 +9,7 @@ import streamlit as st
 
 from portfolio.ledger import LedgerError, execute_run, paper_broker
 from portfolio.orders import to_csv
+from portfolio.plain_words import run_outcome, run_status
 from portfolio.post_trade import weights_after
 from portfolio.ticket_orders import funding_problem, order_set, unfunded
 from ui import charts, identity, services, state
@@ -107,8 +108,7 @@ def ticket() -> None:
         width="stretch",
     )
     c3.markdown(
-        f"Run `{rid}` · **{run['status'].replace('_', ' ').lower()}** · "
-        f"{decided} of {len(trades)} trades decided"
+        f"Run `{rid}` · **{run_status(run['status'])}** · {decided} of {len(trades)} trades decided"
     )
 
     widths = [0.45, 1.5, 0.95, 1.35, 3.4, 1.25, 1.25]
@@ -180,8 +180,9 @@ def ticket() -> None:
         )
     # Execute is a callback: it ran before this drawing, so `run` already has its outcome.
     if run["status"] in FINAL | {"EXECUTING", "EXECUTION_FAILED"}:
-        status = run["status"]
-        (st.success if status == "EXECUTED" else st.warning)(f"Final status: **{status}**")
+        tone, words = run_outcome(run)
+        if words:
+            getattr(st, tone)(words)
     downloads(run)
 
 

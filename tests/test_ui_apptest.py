@@ -313,6 +313,10 @@ def test_crew_run_fills_every_agent_panel(ran: tuple[AppTest, str], ui_ledger: L
         assert e.checkbox, f"{e.label} has no raw JSON toggle"
     # The streaming agents report their time and tokens in the header.
     assert "tokens" in panels[1].label and " s · " in panels[1].label
+    # Internal rule names stay in the record; the page shows words.
+    page = rendered(at)
+    assert "engine_note" not in page and "esg_funds" not in page and "esg funds" not in page
+    assert "avoid realising gains" not in page
     # The raw JSON is one click away.
     at.checkbox(key="raw_strategist").check()
     run(at)
@@ -407,7 +411,10 @@ def test_approve_veto_execute_records_every_click(
     run(at)
     final = ui_ledger.run(rid)
     assert final["status"] == "PARTIALLY_EXECUTED"
-    assert "Final status: **PARTIALLY_EXECUTED**" in texts(at, "warning")
+    # The advisor vetoed the rest on purpose: a plain sentence, not a warning.
+    n = len(trades)
+    assert f"Executed 1 of {n} trades; you vetoed {n - 1}." in texts(at, "success")
+    assert not texts(at, "warning")
     t1 = next(t for t in final["trades"] if t["trade_id"] == "T1")
     assert t1["execution"]["status"] == "FILLED"
     assert at.button(key="execute").disabled
@@ -432,7 +439,7 @@ def test_approve_all_compliant(ran: tuple[AppTest, str], ui_ledger: Ledger) -> N
     at.button(key="execute").click()
     run(at)
     assert ui_ledger.run(rid)["status"] == "EXECUTED"
-    assert "Final status: **EXECUTED**" in texts(at, "success")
+    assert f"Executed {len(trades)} of {len(trades)} trades." in texts(at, "success")
 
 
 def _run_with_a_vetoed_trade(ledger: Ledger, rid: str) -> str:

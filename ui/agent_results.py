@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from portfolio.labels import class_label
+from portfolio.plain_words import check_message, rule_label, status_word
 
 MANDATE_LABELS = {
     "risk_profile": "Risk profile",
@@ -161,9 +162,9 @@ def compliance(r: dict[str, Any]) -> None:
     _table(
         [
             {
-                "Check": c.get("rule", "").replace("_", " "),
-                "Status": c.get("status"),
-                "Detail": c.get("message"),
+                "Check": rule_label(c.get("rule", "")),
+                "Status": status_word(c.get("status", "")),
+                "Detail": check_message(c.get("rule", ""), c.get("message", "")),
             }
             for c in r.get("checks") or []
         ]
