@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from portfolio.cli import import_issues
+from portfolio.client_samples import client_samples
 from portfolio.holdings_merge import merge_holdings
 from portfolio.importers import read_holdings
 from portfolio.labels import class_label
@@ -20,7 +21,7 @@ from portfolio.models import (
     UnreadableFileError,
 )
 from portfolio.notes_parser import parse_notes
-from portfolio.samples import SAMPLES_DIR, notes_for, sample_files
+from portfolio.samples import SAMPLES_DIR, notes_for
 from ui import services, state, widgets
 
 st.title("Client & holdings")
@@ -81,7 +82,7 @@ with left:
             added_to_same = bool(previous) and set(previous) <= set(signature)
             load([(f.name, f.getvalue()) for f in uploads], new_client=not added_to_same)
 with right:
-    samples = sample_files()
+    samples = client_samples()
     choice = st.selectbox(
         "…or a bundled sample client",
         [p.name for p in samples],

@@ -64,9 +64,18 @@ def page(server: AppServer) -> Iterator[Page]:
         page.set_default_timeout(30_000)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        # Every asset is served by the app itself: nothing is fetched from the internet.
+        outside: list[str] = []
+        page.on(
+            "request",
+            lambda r: (
+                None if r.url.startswith((server.url, "data:", "blob:")) else outside.append(r.url)
+            ),
+        )
         yield page
         browser.close()
         assert not errors, errors
+        assert not outside, outside
 
 
 def nav(page: Page, title: str) -> None:

@@ -165,6 +165,10 @@ def test_unreadable_file_gets_a_clear_message(at: AppTest) -> None:
 def test_bundled_sample_loads_with_its_notes(at: AppTest) -> None:
     run(at)
     assert at.button(key="load_sample").disabled
+    offered = at.selectbox(key="sample_choice").options
+    assert SEED.name in offered and "schwab_all_accounts.csv" in offered
+    # Files that exercise the importer's defences are not clients.
+    assert "hostile_descriptions.csv" not in offered and "malformed_rows.csv" not in offered
     at.selectbox(key="sample_choice").set_value(SEED.name)
     run(at)
     at.button(key="load_sample").click()
@@ -507,10 +511,23 @@ def test_history_lists_runs_decisions_and_verifies(
     go(at, "history")
     assert any("Audit chain verified" in s for s in texts(at, "success"))
     runs = at.dataframe[0].value
-    assert rid in set(runs["Run"])
+    assert list(runs.columns) == ["Client", "Advisor", "Status", "Value", "Trades", "Time", "Run"]
+    mine = runs[runs["Run"] == rid].iloc[0]
+    assert (mine["Advisor"], mine["Status"], mine["Value"]) == (
+        ADVISOR,
+        "Awaiting your review",
+        pytest.approx(500_000, abs=1),
+    )
     assert at.selectbox(key="hist_run").value == rid
     decisions = at.dataframe[2].value
-    assert list(decisions["by"]) == [ADVISOR]
+    assert list(decisions["By"]) == [ADVISOR] and list(decisions["Decision"]) == ["approved"]
+    # Hashes and raw JSON wait behind the details toggle; no cell reads "None".
+    assert "Hash" not in decisions.columns and not at.get("json")
+    for frame in at.dataframe:
+        assert not frame.value.astype(str).isin(["None", "nan"]).any().any()
+    at.toggle(key="hist_details").set_value(True)
+    run(at)
+    assert "Hash" in at.dataframe[2].value.columns and at.get("json")
     assert [d.proto.label for d in at.get("download_button")] == ["Auditor's JSON"]
     assert len(at.tabs) == 4
 
@@ -598,6 +615,9 @@ def test_settings_never_show_a_key(at: AppTest, monkeypatch: pytest.MonkeyPatch)
     run(at)
     assert at.session_state["llm_settings"].api_key.get_secret_value() == "sk-typed-SECRET2"
     assert "SECRET" not in rendered(at)
+    # Saved, and gone from the field it was typed in.
+    assert next(t for t in at.text_input if t.label.startswith("API key")).value == ""
+    assert any(s.startswith("Saved: ") for s in texts(at, "success"))
     for page in ("client", "allocation", "rebalance", "ticket", "history", "settings"):
         go(at, page)
         assert "SECRET" not in rendered(at), page
