@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from portfolio.plain_words import run_status
 from ui import agent_results, identity, llm, services, state, worker
 from ui.run_view import Panel, RunView, fold, new_view
 
@@ -132,7 +133,8 @@ def panels() -> None:
     elif view.finished:
         totals = view.totals
         st.success(
-            f"Run `{rid}` finished: **{status}** · {totals.get('duration_s', 0):.1f} s · "
+            f"Run `{rid}` finished: **{run_status(status)}** · "
+            f"{totals.get('duration_s', 0):.1f} s · "
             f"{totals.get('input_tokens', 0) + totals.get('output_tokens', 0):,} tokens · "
             f"${totals.get('cost_usd', 0):.4f}. {view.message}"
         )

@@ -168,7 +168,7 @@ def test_advisor_session_end_to_end(page: Page, server: AppServer, tmp_path: Pat
         assert panel_length(page, title, n) > n, title
     done = page.locator('[data-testid="stAlertContentSuccess"]', has_text="finished")
     expect(done).to_be_visible(timeout=120_000)
-    expect(done).to_contain_text("PENDING_REVIEW")
+    expect(done).to_contain_text("awaiting your review")
     # The agents' panels (the profiler's mandate table has an expander of its own inside).
     panels = page.locator('[data-testid="stExpander"]').filter(
         has=page.locator("summary", has_text=" — ")

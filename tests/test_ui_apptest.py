@@ -291,7 +291,7 @@ def test_crew_run_fills_every_agent_panel(ran: tuple[AppTest, str], ui_ledger: L
     at, rid = ran
     assert ui_ledger.run(rid)["status"] == "PENDING_REVIEW"
     done = [s for s in texts(at, "success") if "finished" in s]
-    assert done and rid in done[0] and "PENDING_REVIEW" in done[0]
+    assert done and rid in done[0] and "awaiting your review" in done[0]
     titles = [
         "Risk Profiler",
         "Market Analysis Agent",
