@@ -11,9 +11,11 @@ from portfolio.ledger import LedgerError, execute_run, paper_broker
 from portfolio.orders import to_csv
 from portfolio.plain_words import run_outcome, run_status
 from portfolio.post_trade import weights_after
+from portfolio.proposal_pdf import build_proposal_pdf
 from portfolio.ticket_orders import funding_problem, order_set, unfunded
 from ui import charts, identity, services, state
 from ui.proposal import run_proposal
+from ui.proposal_document import proposal_document
 
 st.title("Trade ticket")
 
@@ -203,6 +205,16 @@ def downloads(run: dict[str, Any]) -> None:
             disabled=not offer.lines,
             help=offer.reason,
         )
+    doc = proposal_document(ledger, run, proposal, services.securities(), who)
+    st.download_button(
+        "Download client proposal (PDF)",
+        lambda: build_proposal_pdf(doc),  # built on the click, not on every drawing
+        file_name=f"proposal-{rid}.pdf",
+        mime="application/pdf",
+        key="dl_proposal",
+        on_click="ignore",
+        help="Mandate, allocation before and after, rationale, trades, tax impact, disclosures",
+    )
     if offer.lines:
         n = len(offer.lines)
         st.caption(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -214,6 +216,16 @@ def test_advisor_session_end_to_end(page: Page, server: AppServer, tmp_path: Pat
         assert [h.lower() for h in header][:3] == ["account", "action", "symbol"]
         assert [(r[1], r[2]) for r in lines] == [(trades["T1"]["action"], trades["T1"]["symbol"])]
         assert float(lines[0][3]) == pytest.approx(trades["T1"]["quantity"])
+        # The client proposal, built on the click.
+        with page.expect_download() as dl:
+            page.get_by_role("button", name="Download client proposal (PDF)").click()
+        pdf = tmp_path / dl.value.suggested_filename
+        dl.value.save_as(pdf)
+        assert pdf.name == f"proposal-{run_id}.pdf" and pdf.read_bytes().startswith(b"%PDF")
+        if shutil.which("pdftotext"):
+            out = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True)
+            flat = " ".join(out.stdout.split())
+            assert f"by {ADVISOR}" in flat and "Tax impact" in flat and "Disclosures" in flat
         no_exception(page)
 
         # ---- The ledger has every click under the advisor's name
@@ -235,7 +247,7 @@ def test_advisor_session_end_to_end(page: Page, server: AppServer, tmp_path: Pat
     nav(page, "History")
     expect(page.get_by_text("Audit chain verified")).to_be_visible()
     expect(page.get_by_role("combobox", name="Run")).to_have_value(re.compile(run_id))
-    expect(page.get_by_text("Status PARTIALLY_EXECUTED")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Executed in part · source file"))).to_be_visible()
     shoot(page, "history")
     nav(page, "Settings")
     expect(page.get_by_text("In use: offline analyst")).to_be_visible()

@@ -4,6 +4,8 @@ worker, approve/veto/execute on the ticket, the history and the settings."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +18,10 @@ from streamlit.testing.v1 import AppTest
 from portfolio.compliance import check_trades
 from portfolio.ledger import Ledger
 from portfolio.models import Trade
+from portfolio.proposal_pdf import build_proposal_pdf
 from portfolio.securities import load_securities
 from ui import worker
+from ui.proposal_document import proposal_document
 
 ADVISOR = "Test Advisor"
 SEED = SAMPLES / "seed001_esg_moderate.csv"
@@ -385,9 +389,11 @@ def test_approve_veto_execute_records_every_click(
     trades = ui_ledger.run(rid)["trades"]
     assert len(trades) >= 3
     assert at.button(key="execute").disabled  # nothing approved yet
-    # Nothing approved, nothing to download.
-    for d in at.get("download_button"):
+    # Nothing approved, no orders to download (the client proposal is there from the start).
+    *orders, pdf = at.get("download_button")
+    for d in orders:
         assert d.proto.disabled and d.proto.help == "Approve trades to download their orders."
+    assert pdf.proto.label == "Download client proposal (PDF)" and not pdf.proto.disabled
 
     at.button(key="approve_T1").click()
     run(at)
@@ -428,6 +434,7 @@ def test_approve_veto_execute_records_every_click(
     assert [d.proto.label for d in downloads] == [
         "Download order file (CSV)",
         "Download Wealthscape import file",
+        "Download client proposal (PDF)",
     ]
     assert not any(d.proto.disabled for d in downloads)
     assert "The files hold the 1 filled order." in [c.value for c in at.caption]
@@ -680,7 +687,7 @@ def test_execute_refuses_buys_whose_sells_were_vetoed_and_records_nothing(
     ui_ledger.decide(rid, approve=buys, by=ADVISOR)  # far more than the cash on hand
     run(at)
     # The downloads would hold orders that cannot be executed: they are off, and say why.
-    for d in at.get("download_button"):
+    for d in at.get("download_button")[:2]:
         assert d.proto.disabled
         assert d.proto.help.startswith("The approved trades do not stand on their own: ")
         assert "approved buys lack their cash" in d.proto.help
@@ -704,3 +711,21 @@ def test_after_a_reload_the_run_in_the_address_bar_still_charts(
     go(fresh, "allocation")
     assert len(fresh.get("plotly_chart")) == 5
     assert not any("Load a client's holdings" in i for i in texts(fresh, "info"))
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="Poppler's pdftotext is missing")
+def test_the_client_proposal_of_a_run_quotes_its_plan(
+    ran: tuple[AppTest, str], ui_ledger: Ledger, tmp_path: Path
+) -> None:
+    _, rid = ran
+    run_ = ui_ledger.run(rid)
+    doc = proposal_document(ui_ledger, run_, ui_ledger.proposal(rid), load_securities(), ADVISOR)
+    plan = next(a for a in ui_ledger.agent_results(rid) if a["agent"] == "strategist")
+    assert doc.rationale == plan["result"]["rationale"] and doc.narrative == plan["transcript"]
+    assert doc.market_data_is_sample and doc.market_as_of is not None
+    pdf = tmp_path / "proposal.pdf"
+    pdf.write_bytes(build_proposal_pdf(doc))
+    out = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True)
+    flat = " ".join(out.stdout.split())
+    assert " ".join(doc.rationale.split()) in flat
+    assert f"Prepared for {doc.client} by {ADVISOR}" in flat
