@@ -191,7 +191,7 @@ def ticket() -> None:
 def downloads(run: dict[str, Any]) -> None:
     """Exactly what will be executed (the approved, funded set) or what was (the fills)."""
     offer = order_set(run, proposal, services.securities())
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     for col, label, layout, name in (
         (c1, "Download order file (CSV)", "neutral", "orders"),
         (c2, "Download Wealthscape import file", "wealthscape", "wealthscape"),
@@ -202,11 +202,12 @@ def downloads(run: dict[str, Any]) -> None:
             file_name=f"{name}-{rid}.csv",
             mime="text/csv",
             key=f"dl_{layout}",
+            on_click="ignore",  # a download changes nothing on the page
             disabled=not offer.lines,
             help=offer.reason,
         )
     doc = proposal_document(ledger, run, proposal, services.securities(), who)
-    st.download_button(
+    c3.download_button(
         "Download client proposal (PDF)",
         lambda: build_proposal_pdf(doc),  # built on the click, not on every drawing
         file_name=f"proposal-{rid}.pdf",
