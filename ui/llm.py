@@ -8,8 +8,8 @@ from agents.settings import LLMSettings, load_settings
 from ui import state
 
 # Seconds each offline answer streams for: readable as it comes, and the crew's four steps
-# (profiler, the two analysts at once, strategist, compliance) take about two and a half.
-UI_PACE = 0.6
+# (profiler, the two analysts at once, strategist, compliance) take about two seconds.
+UI_PACE = 0.5
 
 
 @st.cache_resource(show_spinner=False)
