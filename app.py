@@ -10,7 +10,9 @@ import streamlit as st
 
 from ui import identity
 
-st.set_page_config(page_title="Rebalance Desk", layout="wide")
+# A page icon of its own: without one the browser is pointed at each page's Material icon on
+# fonts.gstatic.com for the tab icon, which fails offline.
+st.set_page_config(page_title="Rebalance Desk", page_icon="⚖️", layout="wide")
 
 PAGES = [
     st.Page(

@@ -274,7 +274,7 @@ def _parser() -> argparse.ArgumentParser:
         "--client", type=Path, default=DEFAULT_CLIENT, help="holdings file (CSV) or request (JSON)"
     )
     ap.add_argument("--notes", help="client notes (default: the sample's notes file, if any)")
-    ap.add_argument("--pace", type=float, default=0.01, help="offline seconds per token")
+    ap.add_argument("--pace", type=float, default=1.0, help="offline seconds per answer")
     ap.add_argument("--events", action="store_true", help="print the raw events as JSON lines")
     ap.add_argument(
         "--allow-partial", action="store_true", help="go on when some rows cannot be read"

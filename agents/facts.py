@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from agents.prompts import JSON_ONLY
 from portfolio import risk_metrics as rm
 from portfolio.market_data import MarketDataProvider
 from portfolio.models import (
@@ -371,6 +372,7 @@ def strategy_facts(
     views = {v["asset_class"]: v["stance"] for v in (market or {}).get("asset_class_views", [])}
     return {
         "task": "strategy",
+        "reply": JSON_ONLY,  # the tilts only: the words come once the final plan is known
         "profile": str(proposal.profile),
         "max_tilt": max_tilt,
         "tiltable_classes": [
@@ -395,6 +397,40 @@ def strategy_facts(
             c: m.get("trend_score") for c, m in (market or {}).get("metrics", {}).items()
         },
         "regime": (market or {}).get("regime"),
+        "overall_risk": (risk or {}).get("overall_risk"),
+    }
+
+
+def plan_facts(
+    proposal: RebalanceProposal,
+    baseline: RebalanceProposal,
+    tilts_requested: dict[str, float],
+    market: dict[str, Any] | None,
+    risk: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The final plan, after the tilts: the only quantities the strategist's words may quote."""
+    views = {v["asset_class"]: v["stance"] for v in (market or {}).get("asset_class_views", [])}
+    return {
+        "task": "plan",
+        "profile": str(proposal.profile),
+        "tilts_requested": tilts_requested,
+        "tilts_applied": proposal.tilts,
+        "trades": trade_facts(proposal),
+        "turnover": _r(proposal.turnover),
+        "total_value": _r(proposal.total_value, 2),
+        "cash_after": _r(proposal.cash_after, 2),
+        "class_weights": {
+            k: {
+                "current": _r(v.current),
+                "target": _r(v.target),
+                "after": _r(v.post_trade),
+                "band": _r(v.band),
+                "status": v.status,
+            }
+            for k, v in proposal.asset_class_weights.items()
+        },
+        "baseline": {"trades": len(baseline.trades), "turnover": _r(baseline.turnover)},
+        "market_views": views,
         "overall_risk": (risk or {}).get("overall_risk"),
     }
 

@@ -1,8 +1,11 @@
 """The offline analyst: a real LangChain chat model that needs no network.
 
 It reads the FACTS block the calling agent put in its prompt and writes that agent's narrative and
-JSON answer deterministically, streaming word-ish chunks at an adjustable pace. Usage is estimated
-from the text (about four characters a token) and marked as an estimate by the runner.
+JSON answer deterministically, streaming word-ish chunks. Its pace is a total time per answer, not a
+time per token: a long narrative streams as quickly overall as a short one, so the whole crew takes
+about four paces (profiler, the two analysts together, strategist, compliance) whatever it writes.
+Only the narrative is paced; the JSON block the advisor never reads follows at once. Usage is
+estimated from the text (about four characters a token) and marked as an estimate by the runner.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from agents.prompts import extract_facts
+from agents.prompts import JSON_ONLY, extract_facts
 from agents.settings import OFFLINE_MODEL
 from agents.usage import estimate_tokens
 from agents.writers import write_answer
@@ -31,8 +34,31 @@ def _pieces(text: str) -> list[str]:
     return _PIECES.findall(text)
 
 
+def paced_pieces(text: str, pace: float) -> list[tuple[str, float]]:
+    """Each chunk with the seconds to wait before it: `pace` spread evenly over the narrative's
+    chunks, nothing before the chunks of the JSON block."""
+    cut = text.find("```json")
+    narrative, block = (text, "") if cut < 0 else (text[:cut], text[cut:])
+    head, tail = _pieces(narrative), _pieces(block)
+    step = pace / len(head) if head and pace > 0 else 0.0
+    return [(piece, step) for piece in head] + [(piece, 0.0) for piece in tail]
+
+
+class _Clock:
+    """Keeps a stream on its schedule: each wait is measured from the stream's start, so time lost
+    to a busy process (a late wake-up) is made up on the next chunks instead of adding up."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.planned = 0.0
+
+    def due(self, wait: float) -> float:
+        self.planned += wait
+        return max(0.0, self.start + self.planned - time.monotonic())
+
+
 class OfflineAnalyst(BaseChatModel):
-    """Deterministic analyst over the FACTS block; `pace` is seconds between chunks."""
+    """Deterministic analyst over the FACTS block; `pace` is seconds to stream one narrative."""
 
     pace: float = 0.0
     model_name: str = OFFLINE_MODEL
@@ -53,8 +79,8 @@ class OfflineAnalyst(BaseChatModel):
                 "has none, so I have nothing to analyse.\n\n```json\n{}\n```"
             )
         narrative, answer = write_answer(facts)
-        wants_json_only = messages[-1].type == "human" and "did not validate" in str(
-            messages[-1].content
+        wants_json_only = facts.get("reply") == JSON_ONLY or (
+            messages[-1].type == "human" and "did not validate" in str(messages[-1].content)
         )
         block = "```json\n" + json.dumps(answer, indent=2) + "\n```"
         return block if wants_json_only else f"{narrative}\n\n{block}"
@@ -87,9 +113,10 @@ class OfflineAnalyst(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         text = self.compose(messages)
-        for piece in _pieces(text):
-            if self.pace:
-                time.sleep(self.pace)
+        clock = _Clock()
+        for piece, wait in paced_pieces(text, self.pace):
+            if wait:
+                time.sleep(clock.due(wait))
             chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
             if run_manager:
                 run_manager.on_llm_new_token(piece, chunk=chunk)
@@ -104,9 +131,10 @@ class OfflineAnalyst(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         text = self.compose(messages)
-        for piece in _pieces(text):
+        clock = _Clock()
+        for piece, wait in paced_pieces(text, self.pace):
             # Always yield to the loop so concurrent agents interleave even at zero pace.
-            await asyncio.sleep(self.pace)
+            await asyncio.sleep(clock.due(wait) if wait else 0)
             chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
             if run_manager:
                 await run_manager.on_llm_new_token(piece, chunk=chunk)

@@ -42,6 +42,7 @@ from agents.facts import (
     compliance_facts,
     holdings_frame,
     market_facts,
+    plan_facts,
     profile_facts,
     risk_facts,
     strategy_facts,
@@ -55,6 +56,7 @@ from agents.schemas import (
     MandateAnswer,
     MarketAnalysis,
     MarketAnswer,
+    PlanAnswer,
     PlannedTrade,
     ProfileResult,
     RiskAnswer,
@@ -180,6 +182,41 @@ def _finish(
     if outcome.fallback_reason:
         out["fallbacks"] = {name: outcome.fallback_reason}
     return out
+
+
+def _without(emit: Callable[..., None], *dropped: type[BaseModel]) -> Callable[..., None]:
+    """An emitter that leaves out some event types (the strategist's two calls are one panel)."""
+
+    def out(cls: type[BaseModel], **fields: Any) -> None:
+        if cls not in dropped:
+            emit(cls, **fields)
+
+    return out
+
+
+def _both_calls(first: AgentOutcome, second: AgentOutcome) -> AgentOutcome:
+    """The strategist's tilt call and its narrative call, reported as the one agent they are."""
+    a, b = first.usage, second.usage
+    usage = b.model_copy(
+        update={
+            "calls": a.calls + b.calls,
+            "input_tokens": a.input_tokens + b.input_tokens,
+            "output_tokens": a.output_tokens + b.output_tokens,
+            "estimated": a.estimated or b.estimated,
+            "ttft_s": a.ttft_s,
+            "duration_s": round(a.duration_s + b.duration_s, 4),
+            "cost_usd": None
+            if a.cost_usd is None and b.cost_usd is None
+            else round((a.cost_usd or 0.0) + (b.cost_usd or 0.0), 8),
+        }
+    )
+    source = second.source if second.source != "model" else first.source
+    return replace(
+        second,
+        usage=usage,
+        source=source,
+        fallback_reason=first.fallback_reason or second.fallback_reason,
+    )
 
 
 def _guarded(
@@ -337,11 +374,23 @@ def _build_graph(run: _Run) -> Any:
             rsk.model_dump(mode="json") if rsk else None,
             MAX_TILT,
         )
-        outcome = await run.agent("strategist", facts, StrategyAnswer, emit)
-        ans = outcome.answer
+        # First the tilts alone (their words would describe a plan that is about to change)...
+        tilted = await run.agent("strategist", facts, StrategyAnswer, _without(emit, Token))
+        ans = tilted.answer
         assert isinstance(ans, StrategyAnswer)
         applied = clamp_tilts(ans.tilts, baseline.model)
         proposal = await asyncio.to_thread(_rebalance, mandate, applied) if applied else baseline
+        # ...then the words, written from the final plan the ticket will show.
+        final = plan_facts(
+            proposal,
+            baseline,
+            dict(ans.tilts),
+            mkt.model_dump(mode="json") if mkt else None,
+            rsk.model_dump(mode="json") if rsk else None,
+        )
+        worded = await run.agent("strategist", final, PlanAnswer, _without(emit, AgentStarted))
+        assert isinstance(worded.answer, PlanAnswer)
+        outcome = _both_calls(tilted, worded)
         plan = ExecutionPlan(
             trades=[
                 PlannedTrade(
@@ -362,7 +411,7 @@ def _build_graph(run: _Run) -> Any:
             ],
             tilts_requested=dict(ans.tilts),
             tilts_applied=dict(proposal.tilts),
-            rationale=ans.rationale,
+            rationale=worded.answer.rationale,
             turnover=proposal.turnover,
             cash_after=proposal.cash_after,
         )

@@ -107,6 +107,14 @@ class StrategyAnswer(_Answer):
         return v
 
 
+class PlanAnswer(_Answer):
+    """The strategist's second call: the words for the final, tilted plan."""
+
+    rationale: str = Field(
+        default="", description="Why this plan, in a sentence or two; not a repeat of the narrative"
+    )
+
+
 class PlannedTrade(BaseModel):
     id: str
     account: str

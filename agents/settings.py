@@ -65,7 +65,9 @@ class LLMSettings(BaseModel):
     agents: dict[str, AgentModelSettings] = Field(default_factory=dict)
     prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
     budget_usd: float | None = Field(default=None, gt=0)
-    offline_pace: float = Field(default=0.0, ge=0, le=1, description="Seconds per offline token")
+    offline_pace: float = Field(
+        default=0.0, ge=0, le=10, description="Seconds an offline answer takes to stream, in total"
+    )
     fallback_to_offline: bool = True
 
     def model_for(self, agent: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from agents.facts import MANDATE_FIELDS
 from portfolio.models import EQUITY_CLASSES
+from portfolio.plain_words import check_message, rule_label, status_word
 
 LABELS: dict[str, str] = {
     "us_equity": "US equities",
@@ -440,6 +441,108 @@ def write_strategy(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return " ".join(paras), {"tilts": tilts, "rationale": rationale}
 
 
+def qty(q: float) -> str:
+    """A quantity as the ticket shows it: thousands separated, no trailing zeros."""
+    return f"{q:,.4f}".rstrip("0").rstrip(".")
+
+
+PLAN_LISTED = 8  # names listed per side; the rest are counted
+
+
+def side_totals(trades: list[dict[str, Any]], action: str) -> list[tuple[str, float, float]]:
+    """(symbol, quantity, value) per symbol on one side, summed across accounts, largest first."""
+    out: dict[str, list[float]] = {}
+    for t in trades:
+        if t["action"] == action:
+            q_v = out.setdefault(t["symbol"], [0.0, 0.0])
+            q_v[0] += t["quantity"]
+            q_v[1] += t["value"]
+    return sorted(((s, q, v) for s, (q, v) in out.items()), key=lambda r: (-r[2], r[0]))
+
+
+def _side_words(verb: str, rows: list[tuple[str, float, float]]) -> str:
+    listed = ", ".join(f"{s} {qty(q)}" for s, q, _ in rows[:PLAN_LISTED])
+    more = f" and {len(rows) - PLAN_LISTED} more" if len(rows) > PLAN_LISTED else ""
+    return f"{verb} {money(sum(v for *_, v in rows))} ({listed}{more})"
+
+
+def write_plan(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The final plan in words: what trades (its quantities, after any tilt) and, apart, why."""
+    trades = f.get("trades", [])
+    profile = str(f.get("profile", "")).replace("_", " ")
+    applied = f.get("tilts_applied") or {}
+    weights = f.get("class_weights", {})
+    paras = []
+    if trades:
+        sides = [
+            _side_words(verb, rows)
+            for verb, rows in (
+                ("sells", side_totals(trades, "SELL")),
+                ("buys", side_totals(trades, "BUY")),
+            )
+            if rows
+        ]
+        paras.append(
+            f"The plan for the {profile} model has {len(trades)} trades, turnover "
+            f"{pct(f.get('turnover'))}: " + "; ".join(sides) + "."
+        )
+    else:
+        paras.append(f"The plan for the {profile} model has no trades.")
+    base = f.get("baseline") or {}
+    if applied:
+        paras.append(
+            "These quantities include the tactical tilts ("
+            + ", ".join(f"{label(c)} {d * 100:+.0f} points" for c, d in applied.items())
+            + f"); without them the engine's plan had {base.get('trades', 0)} trades and "
+            f"turnover {pct(base.get('turnover'))}."
+        )
+    elif f.get("tilts_requested"):
+        paras.append("The tilts asked for fell outside the model's sleeves, so none was applied.")
+    after_out = [
+        label(c)
+        for c, w in weights.items()
+        if w.get("after") is not None
+        and abs(w["after"] - w["target"]) > (w.get("band") or 0) + 1e-9
+    ]
+    if trades:
+        paras.append(
+            f"After the trades cash is {money(f.get('cash_after'))} and "
+            + (
+                "every asset class is within its band."
+                if not after_out
+                else "still outside its band: " + ", ".join(after_out) + "."
+            )
+        )
+    # The rationale says why, which the narrative above does not.
+    out_of_band = [
+        f"{label(c)} at {pct(w['current'])} against a {pct(w['target'])} target"
+        for c, w in weights.items()
+        if w.get("status") != "in_band"
+    ]
+    why = []
+    if out_of_band:
+        why.append(
+            "Rebalancing because " + "; ".join(out_of_band[:4]) + " are outside their bands."
+        )
+    elif trades:
+        why.append(
+            "The asset classes are within their bands; the trades carry out the mandate's rules "
+            "(screens, single-name cap, cash floor)."
+        )
+    else:
+        why.append("Every asset class is within its band and the mandate is met.")
+    views = f.get("market_views", {})
+    if applied:
+        why.append(
+            "The tilts lean on the market analyst's strongest trends ("
+            + ", ".join(f"{label(c)} {views.get(c, 'neutral')}" for c in applied)
+            + ")."
+        )
+    elif f.get("overall_risk") in ("ELEVATED", "HIGH"):
+        why.append("No tilt: with risk already elevated the plan keeps to the model's targets.")
+    return " ".join(paras), {"rationale": " ".join(why)}
+
+
 # ---- compliance checker -------------------------------------------------------------------------
 
 
@@ -466,14 +569,17 @@ def write_compliance(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             f"{t['id']} {t['action']} {t['quantity']:g} {t['symbol']}: {explain_verdict(t)}."
         )
     for c in failing:
-        paras.append(f"After-trade check {c['rule']} ({c['status']}): {c['message']}.")
+        what = rule_label(c["rule"])
+        message = check_message(c["rule"], c["message"]).rstrip(".")
+        lead = f"{what} not met" if c["status"] == "fail" else what
+        paras.append(f"After the trades, {lead}: {message}.")
     if trades and not failing:
         paras.append("After the approved trades the portfolio passes every mandate check.")
     paras.append("The gate's verdicts are final; the advisor decides whether to execute.")
     explanations = {t["id"]: explain_verdict(t) for t in trades}
     if failing:
         summary += f" {len(failing)} after-trade check(s) need attention: " + ", ".join(
-            f"{c['rule']} ({c['status']})" for c in failing
+            f"{rule_label(c['rule'])} ({status_word(c['status']).lower()})" for c in failing
         )
         summary += "."
     return " ".join(paras), {"summary": summary, "explanations": explanations}
@@ -484,6 +590,7 @@ WRITERS: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]] = {
     "market_analysis": write_market,
     "risk_assessment": write_risk,
     "strategy": write_strategy,
+    "plan": write_plan,
     "compliance": write_compliance,
 }
 

@@ -33,11 +33,17 @@ else:
     st.caption("Run the crew on **Rebalance** to see the after-trade view.")
 
 out = [c for c, w in p.asset_class_weights.items() if w.status != "in_band"]
-c = st.columns(4)
+# "Moderately conservative" is longer than a metric's column: the profile gets more room, and
+# its value wraps rather than being cut to "Moderately c…".
+st.html(
+    "<style>.st-key-alloc_profile [data-testid='stMetricValue'] * "
+    "{white-space: normal !important; overflow: visible !important;}</style>"
+)
+c = st.columns([1, 1, 1, 1.6])
 c[0].metric("Portfolio value", f"${p.total_value:,.0f}")
 c[1].metric("Cash", f"{p.cash_value / p.total_value:.1%}" if p.total_value else "—")
 c[2].metric("Classes out of band", len(out))
-c[3].metric("Profile", str(p.profile).replace("_", " ").capitalize())
+c[3].container(key="alloc_profile").metric("Profile", str(p.profile).replace("_", " ").capitalize())
 
 left, right = st.columns(2)
 left.plotly_chart(charts.allocation_bars(p, after_classes), key="bars")

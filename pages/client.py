@@ -7,6 +7,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
+from portfolio.client_samples import client_samples
 from portfolio.holdings_merge import merge_holdings
 from portfolio.import_service import ImportedBook, import_book, report, unread_summary
 from portfolio.labels import class_label, money
@@ -20,7 +21,7 @@ from portfolio.models import (
     UnreadRow,
 )
 from portfolio.notes_parser import parse_notes
-from portfolio.samples import SAMPLES_DIR, notes_for, sample_files
+from portfolio.samples import SAMPLES_DIR, notes_for
 from ui import identity, services, state, widgets
 
 st.title("Client & holdings")
@@ -133,7 +134,7 @@ with left:
             state.put("upload_options", options)
             load([(f.name, f.getvalue()) for f in uploads], new_client=False)
 with right:
-    samples = sample_files()
+    samples = client_samples()
     choice = st.selectbox(
         "…or a bundled sample client",
         [p.name for p in samples],

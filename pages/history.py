@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from portfolio.audit import audit_record
+from portfolio.plain_words import run_outcome, run_status
 from ui import services, state
 
 st.title("History")
@@ -23,35 +24,62 @@ runs = ledger.runs(limit=200)
 if not runs:
     st.info("No runs recorded yet.")
     st.stop()
-table = pd.DataFrame(
-    [
+
+DOLLAR = st.column_config.NumberColumn(format="dollar")
+WHEN = st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm")
+
+
+@st.cache_data(show_spinner=False, max_entries=1000)
+def run_facts(run_id: str) -> tuple[str, float | None]:
+    """Who started a run and the value of the book it ran on: fixed once the run exists."""
+    run = services.ledger().run(run_id)
+    by = str((run.get("settings") or {}).get("started_by") or "—")
+    report = (run.get("snapshot") or {}).get("import_report") or {}
+    value = report.get("total_value")
+    return ("—" if by == "unauthenticated" else by), (float(value) if value is not None else None)
+
+
+def when(iso: str | None) -> pd.Timestamp | None:
+    return pd.Timestamp(iso).tz_convert(None) if iso else None
+
+
+def text(value: object) -> str:
+    """A cell for a person to read: never "None"."""
+    return "—" if value in (None, "", []) else str(value)
+
+
+rows = []
+for r in runs:
+    advisor, value = run_facts(r["run_id"])
+    rows.append(
         {
-            "When": pd.Timestamp(r["created_at"]).strftime("%Y-%m-%d %H:%M")
-            if r["created_at"]
-            else "",
-            "Client": r["client"] or "—",
-            "File": r["file"] or "—",
-            "Profile": str(r["profile"] or "—").replace("_", " "),
+            "Client": text(r["client"]),
+            "Advisor": advisor,
+            "Status": run_status(r["status"]).capitalize(),
+            "Value": value,
             "Trades": r["trades"],
-            "Status": str(r["status"]).replace("_", " ").lower(),
+            "Time": when(r["created_at"]),
             "Run": r["run_id"],
         }
-        for r in runs
-    ]
+    )
+st.dataframe(
+    pd.DataFrame(rows),
+    hide_index=True,
+    width="stretch",
+    column_config={"Value": DOLLAR, "Time": WHEN},
 )
-st.dataframe(table, hide_index=True, width="stretch")
 
 ids = [r["run_id"] for r in runs]
 current = state.run_id()
+by_id = {r["run_id"]: r for r in runs}
 rid = st.selectbox(
     "Run",
     ids,
     index=ids.index(current) if current in ids else 0,
     key="hist_run",
-    format_func=lambda i: next(
-        f"{r['created_at'][:19]} · {r['client'] or '—'} · {r['status']} · {i}"
-        for r in runs
-        if r["run_id"] == i
+    format_func=lambda i: (
+        f"{text(by_id[i]['client'])} · {run_status(by_id[i]['status'])} · "
+        f"{(by_id[i]['created_at'] or '')[:16].replace('T', ' ')} · {i}"
     ),
 )
 run = ledger.run(rid)
@@ -66,7 +94,15 @@ c2.download_button(
     mime="application/json",
     key="audit_dl",
 )
-c3.markdown(f"Status **{run['status']}** · source file `{(run['snapshot'] or {}).get('filename')}`")
+tone, outcome = run_outcome(run)
+c3.markdown(
+    f"**{run_status(run['status']).capitalize()}** · source file "
+    f"`{text((run['snapshot'] or {}).get('filename'))}`" + (f" · {outcome}" if outcome else "")
+)
+details = st.toggle(
+    "Show hashes and raw JSON", key="hist_details", help="The audit chain's links, for auditors"
+)
+DECISION_WORDS = {"APPROVE": "approved", "VETO": "vetoed"}
 
 tabs = st.tabs(["Trades", "Agents", "Decisions", "Executions"])
 with tabs[0]:
@@ -76,20 +112,25 @@ with tabs[0]:
                 {
                     "Trade": t["trade_id"],
                     "Account": t["account"],
-                    "Side": t["action"],
+                    "Side": t["action"].capitalize(),
                     "Symbol": t["symbol"],
                     "Quantity": t["quantity"],
                     "Value": t["value"],
-                    "Compliance": t["compliance"],
-                    "Why": "; ".join(t["reasons"] or []),
-                    "Decision": (t.get("decision") or {}).get("decision"),
-                    "Execution": (t.get("execution") or {}).get("status"),
+                    "Compliance": t["compliance"].capitalize(),
+                    "Why": text("; ".join(t["reasons"] or [])),
+                    "Decision": text(
+                        DECISION_WORDS.get((t.get("decision") or {}).get("decision") or "")
+                    ),
+                    "Execution": text(
+                        str((t.get("execution") or {}).get("status") or "").capitalize()
+                    ),
                 }
                 for t in run["trades"]
             ]
         ),
         hide_index=True,
         width="stretch",
+        column_config={"Value": DOLLAR, "Quantity": st.column_config.NumberColumn(format="%g")},
     )
 with tabs[1]:
     for a in ledger.agent_results(rid):
@@ -98,8 +139,64 @@ with tabs[1]:
             f"{a['provider']} / {a['model']}"
         )
         st.markdown(a["transcript"] or "_no transcript_")
-        st.json(a["result"], expanded=False)
+        if details:
+            st.json(a["result"], expanded=False)
 with tabs[2]:
-    st.dataframe(pd.DataFrame(ledger.decisions(rid)), hide_index=True, width="stretch")
+    decisions = ledger.decisions(rid)
+    if not decisions:
+        st.caption("No decision recorded on this run.")
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Trade": d["trade_id"],
+                        "Decision": DECISION_WORDS.get(d["decision"], d["decision"]),
+                        "By": text(d["by"]),
+                        "Reason": text(d["reason"]),
+                        "Time": when(d["at"]),
+                    }
+                    | ({"Hash": d["hash"], "Previous hash": d["prev_hash"]} if details else {})
+                    for d in decisions
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={"Time": WHEN},
+        )
 with tabs[3]:
-    st.dataframe(pd.DataFrame(ledger.executions(rid)), hide_index=True, width="stretch")
+    executions = ledger.executions(rid)
+    if not executions:
+        st.caption("Nothing executed on this run.")
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Trade": e["trade_id"],
+                        "Stage": text(e["stage"]).capitalize(),
+                        "Status": text(e["status"]).capitalize(),
+                        "Side": text(e["action"]).capitalize(),
+                        "Symbol": e["symbol"],
+                        "Quantity": e["quantity"],
+                        "Price": e["price"],
+                        "Commission": e["commission"],
+                        "Time": when(e["at"]),
+                    }
+                    | (
+                        {
+                            "Order id": e["client_order_id"],
+                            "Broker order": text(e["broker_order_id"]),
+                            "Hash": e["hash"],
+                            "Previous hash": e["prev_hash"],
+                        }
+                        if details
+                        else {}
+                    )
+                    for e in executions
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={"Time": WHEN, "Price": DOLLAR, "Commission": DOLLAR},
+        )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import streamlit as st
 
+from portfolio.plain_words import run_status
 from ui import agent_results, identity, llm, services, state, worker
-from ui.run_view import Panel, fold, new_view
+from ui.run_view import Panel, RunView, fold, new_view
 
 st.title("Rebalance")
 ICONS = {
@@ -100,6 +104,19 @@ def header(p: Panel) -> str:
     return " · ".join(bits)
 
 
+def progress(view: RunView, run: dict[str, Any], alive: bool) -> None:
+    """Agents done out of five and the time so far, ticking while the run is alive."""
+    elapsed = view.totals.get("duration_s") if view.finished else view.last_t
+    if alive and run.get("created_at"):
+        started = datetime.fromisoformat(run["created_at"])
+        elapsed = max(view.last_t, (datetime.now(UTC) - started).total_seconds())
+    total = len(view.panels)
+    st.progress(
+        view.done / total,
+        text=f"Agents done {view.done} of {total} · {elapsed or 0:.1f} s elapsed",
+    )
+
+
 running = worker.is_running(rid)
 
 
@@ -115,18 +132,21 @@ def panels() -> None:
         return
     st.session_state["run_view"] = (rid, view)
     alive = worker.is_running(rid)
-    status = ledger.run(rid)["status"]
+    run = ledger.run(rid)
+    status = run["status"]
+    progress(view, run, alive)
     if alive:
         st.info(f"Run `{rid}` is working. You can switch pages; it goes on.")
     elif view.finished:
         totals = view.totals
         st.success(
-            f"Run `{rid}` finished: **{status}** · {totals.get('duration_s', 0):.1f} s · "
+            f"Run `{rid}` finished: **{run_status(status)}** · "
+            f"{totals.get('duration_s', 0):.1f} s · "
             f"{totals.get('input_tokens', 0) + totals.get('output_tokens', 0):,} tokens · "
             f"${totals.get('cost_usd', 0):.4f}. {view.message}"
         )
     elif status == "FAILED":
-        st.error(f"Run `{rid}` failed: {ledger.run(rid).get('error') or 'see the agents below'}")
+        st.error(f"Run `{rid}` failed: {run.get('error') or 'see the agents below'}")
     else:
         st.warning(f"Run `{rid}` stopped before finishing (the server restarted). Run it again.")
     fell_back = [p.title for p in view.panels.values() if p.state == "fell back"]
@@ -136,7 +156,10 @@ def panels() -> None:
             "the offline analyst wrote their words. Every number still comes from the engine."
         )
     for p in view.panels.values():
-        with st.expander(header(p), expanded=p.state != "waiting"):
+        # While the crew works, only the agents at work are open, so their words are in view
+        # right under the progress line; once it is over every answer is open to read.
+        is_open = p.state not in ("waiting", "done") if alive else p.state != "waiting"
+        with st.expander(header(p), expanded=is_open):
             if p.state == "waiting":
                 st.caption("Waiting for its inputs.")
                 continue

@@ -12,6 +12,11 @@ from ui import llm, state
 st.title("Settings")
 current = llm.settings()
 
+saved = st.session_state.pop("llm_saved", None)
+if saved:
+    # The key was kept in the settings; it does not stay on screen in the field it was typed in.
+    st.session_state["llm_api_key"] = ""
+
 st.subheader("Language model")
 st.caption(
     "The offline analyst is built in and needs no key: it writes each agent's narrative "
@@ -43,8 +48,8 @@ with st.form("llm_form"):
     key = st.text_input(
         "API key (kept in this browser session only)",
         type="password",
-        value="",
         placeholder="configured in the environment" if llm.env_has_key() else "",
+        key="llm_api_key",
     )
     overrides: dict[str, AgentModelSettings] = {}
     with st.expander(
@@ -87,11 +92,11 @@ with st.form("llm_form"):
         "Budget per run, $ (0 = none)", 0.0, 1000.0, value=current.budget_usd or 0.0, step=0.05
     )
     pace = st.slider(
-        "Offline analyst pace (seconds per token)",
+        "Offline analyst pace (seconds each agent's answer streams for)",
         0.0,
-        0.1,
+        5.0,
         value=float(current.offline_pace),
-        step=0.002,
+        step=0.1,
     )
     if st.form_submit_button("Save", type="primary"):
         try:
@@ -112,9 +117,12 @@ with st.form("llm_form"):
             if key:
                 update["api_key"] = SecretStr(key)
             state.put(state.LLM, current.model_copy(update=update))
-            st.success(f"Saved: {state.get(state.LLM).describe()}")
+            st.session_state["llm_saved"] = f"Saved: {state.get(state.LLM).describe()}"
+            st.rerun()  # drawn again with the key field empty
         except ValidationError as exc:
             st.error(f"Not saved: {exc.errors()[0]['msg']}")
+    if saved:
+        st.success(saved)
 st.caption(f"In use: **{llm.settings().describe()}**. Keys are never displayed or logged.")
 
 st.subheader("Desk defaults for new mandates")

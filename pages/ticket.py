@@ -3,13 +3,19 @@ file. Every click is a decision in the ledger under the advisor's name."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from portfolio.ledger import LedgerError, execute_run, paper_broker
-from portfolio.orders import lines_from_run, to_csv
+from portfolio.orders import to_csv
+from portfolio.plain_words import run_outcome, run_status
 from portfolio.post_trade import weights_after
+from portfolio.proposal_pdf import build_proposal_pdf
+from portfolio.ticket_orders import funding_problem, order_set, unfunded
 from ui import charts, identity, services, state
 from ui.proposal import run_proposal
+from ui.proposal_document import proposal_document
 
 st.title("Trade ticket")
 
@@ -24,6 +30,12 @@ ledger = services.ledger()
 FINAL = {"EXECUTED", "PARTIALLY_EXECUTED", "REJECTED"}
 
 
+def sentence(text: str) -> str:
+    """An error as the advisor reads it: a capital first letter and a full stop."""
+    text = text.strip()
+    return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else text
+
+
 def decide(trade_ids: list[str], approve: bool) -> None:
     if not who or not trade_ids:
         return
@@ -33,7 +45,7 @@ def decide(trade_ids: list[str], approve: bool) -> None:
         else:
             ledger.decide(rid, veto=trade_ids, by=who)
     except LedgerError as exc:
-        st.session_state["ticket_error"] = str(exc)
+        st.session_state["ticket_error"] = sentence(str(exc))
 
 
 def execute() -> None:
@@ -49,6 +61,10 @@ def execute() -> None:
         for t in trades
         if (t.get("decision") or {}).get("decision") == "APPROVE" and not t.get("execution")
     ]
+    problem = funding_problem(unfunded(proposal, approved, services.securities()))
+    if problem:  # said in the advisor's words; the ledger below refuses the same set anyway
+        st.session_state["ticket_error"] = problem
+        return
     try:
         # Nothing is recorded unless the approved trades can be executed as they stand.
         ledger.check_funding(rid, approved)
@@ -59,7 +75,7 @@ def execute() -> None:
             )
         execute_run(ledger, rid, paper_broker(ledger))
     except LedgerError as exc:
-        st.session_state["ticket_error"] = str(exc)
+        st.session_state["ticket_error"] = sentence(str(exc))
 
 
 @st.fragment
@@ -94,8 +110,7 @@ def ticket() -> None:
         width="stretch",
     )
     c3.markdown(
-        f"Run `{rid}` · **{run['status'].replace('_', ' ').lower()}** · "
-        f"{decided} of {len(trades)} trades decided"
+        f"Run `{rid}` · **{run_status(run['status'])}** · {decided} of {len(trades)} trades decided"
     )
 
     widths = [0.45, 1.5, 0.95, 1.35, 3.4, 1.25, 1.25]
@@ -167,25 +182,50 @@ def ticket() -> None:
         )
     # Execute is a callback: it ran before this drawing, so `run` already has its outcome.
     if run["status"] in FINAL | {"EXECUTING", "EXECUTION_FAILED"}:
-        status = run["status"]
-        (st.success if status == "EXECUTED" else st.warning)(f"Final status: **{status}**")
-    lines = lines_from_run(run)
-    if lines:
-        c1, c2 = st.columns(2)
-        c1.download_button(
-            "Download order file (CSV)",
-            to_csv(lines, "neutral"),
-            file_name=f"orders-{rid}.csv",
+        tone, words = run_outcome(run)
+        if words:
+            getattr(st, tone)(words)
+    downloads(run)
+
+
+def downloads(run: dict[str, Any]) -> None:
+    """Exactly what will be executed (the approved, funded set) or what was (the fills)."""
+    offer = order_set(run, proposal, services.securities())
+    c1, c2, c3 = st.columns(3)
+    for col, label, layout, name in (
+        (c1, "Download order file (CSV)", "neutral", "orders"),
+        (c2, "Download Wealthscape import file", "wealthscape", "wealthscape"),
+    ):
+        col.download_button(
+            label,
+            to_csv(offer.lines, layout) if offer.lines else "",
+            file_name=f"{name}-{rid}.csv",
             mime="text/csv",
-            key="dl_neutral",
+            key=f"dl_{layout}",
+            on_click="ignore",  # a download changes nothing on the page
+            disabled=not offer.lines,
+            help=offer.reason,
         )
-        c2.download_button(
-            "Download Wealthscape import file",
-            to_csv(lines, "wealthscape"),
-            file_name=f"wealthscape-{rid}.csv",
-            mime="text/csv",
-            key="dl_wealthscape",
+    doc = proposal_document(ledger, run, proposal, services.securities(), who)
+    c3.download_button(
+        "Download client proposal (PDF)",
+        lambda: build_proposal_pdf(doc),  # built on the click, not on every drawing
+        file_name=f"proposal-{rid}.pdf",
+        mime="application/pdf",
+        key="dl_proposal",
+        on_click="ignore",
+        help="Mandate, allocation before and after, rationale, trades, tax impact, disclosures",
+    )
+    if offer.lines:
+        n = len(offer.lines)
+        st.caption(
+            f"The files hold the {n} filled order{'s' if n != 1 else ''}."
+            if offer.executed
+            else f"The files hold the {n} approved trade{'s' if n != 1 else ''}, as they "
+            "will be executed."
         )
+    elif offer.reason:
+        st.caption(offer.reason)
 
 
 ticket()

@@ -120,8 +120,8 @@ def free_port() -> int:
 class AppServer:
     """`streamlit run app.py` on a free port with its own ledger, as an advisor would start it."""
 
-    def __init__(self, data_dir: Path, pace: float | None = 0.01) -> None:
-        """`pace`: seconds per offline token; None keeps the dashboard's own default."""
+    def __init__(self, data_dir: Path, pace: float | None = 1.5) -> None:
+        """`pace`: seconds each offline answer streams for; None keeps the dashboard's default."""
         self.data_dir = data_dir
         self.db_url = f"sqlite:///{data_dir / 'ledger.db'}"
         self.port = free_port()

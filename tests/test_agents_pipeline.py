@@ -105,7 +105,8 @@ def test_offline_run_completes_and_awaits_the_advisor(seed000_events: list[Any])
     assert result.risk_assessment and result.risk_assessment.overall_risk == "HIGH"
     assert result.risk_assessment.metrics["hhi"] == pytest.approx(0.25)
     assert result.market_analysis and result.market_analysis.sample_data
-    assert result.totals.calls == 5 and result.totals.cost_usd == 0.0
+    # Six calls: the strategist asks for its tilts, then words the final plan.
+    assert result.totals.calls == 6 and result.totals.cost_usd == 0.0
     assert all(u.estimated and u.ttft_s is not None for u in result.usage.values())
 
 

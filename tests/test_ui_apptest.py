@@ -5,6 +5,8 @@ worker, approve/veto/execute on the ticket, the history and the settings."""
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +20,10 @@ from streamlit.testing.v1 import AppTest
 from portfolio.compliance import check_trades
 from portfolio.ledger import Ledger
 from portfolio.models import Trade
+from portfolio.proposal_pdf import build_proposal_pdf
 from portfolio.securities import load_securities
 from ui import worker
+from ui.proposal_document import proposal_document
 
 ADVISOR = "Test Advisor"
 SEED = SAMPLES / "seed001_esg_moderate.csv"
@@ -167,6 +171,10 @@ def test_unreadable_file_gets_a_clear_message(at: AppTest) -> None:
 def test_bundled_sample_loads_with_its_notes(at: AppTest) -> None:
     run(at)
     assert at.button(key="load_sample").disabled
+    offered = at.selectbox(key="sample_choice").options
+    assert SEED.name in offered and "schwab_all_accounts.csv" in offered
+    # Files that exercise the importer's defences are not clients.
+    assert "hostile_descriptions.csv" not in offered and "malformed_rows.csv" not in offered
     at.selectbox(key="sample_choice").set_value(SEED.name)
     run(at)
     at.button(key="load_sample").click()
@@ -289,8 +297,7 @@ def test_crew_run_fills_every_agent_panel(ran: tuple[AppTest, str], ui_ledger: L
     at, rid = ran
     assert ui_ledger.run(rid)["status"] == "PENDING_REVIEW"
     done = [s for s in texts(at, "success") if "finished" in s]
-    assert done and rid in done[0] and "PENDING_REVIEW" in done[0]
-    panels = at.expander
+    assert done and rid in done[0] and "awaiting your review" in done[0]
     titles = [
         "Risk Profiler",
         "Market Analysis Agent",
@@ -298,7 +305,17 @@ def test_crew_run_fills_every_agent_panel(ran: tuple[AppTest, str], ui_ledger: L
         "Trading Agent",
         "Compliance Checker",
     ]
+    panels = [e for e in at.expander if any(t in e.label for t in titles)]
     assert [next(t for t in titles if t in e.label) for e in panels] == titles
+    # The run is over: every answer is open to read, and the progress line says so.
+    assert all(e.proto.expanded for e in panels)
+    took = ui_ledger.events(rid)[-1]["event"]["totals"]["duration_s"]
+    assert [p.proto.text for p in at.get("progress")] == [
+        f"Agents done 5 of 5 · {took:.1f} s elapsed"
+    ]
+    # The profiler's field-by-field mandate table sits behind its own expander.
+    (table,) = [e for e in at.expander if e.label.startswith("The mandate, field by field")]
+    assert not table.proto.expanded and table.dataframe
     for e in panels:
         assert "— done" in e.label, e.label
         body = " ".join(m.value for m in e.markdown)
@@ -306,6 +323,10 @@ def test_crew_run_fills_every_agent_panel(ran: tuple[AppTest, str], ui_ledger: L
         assert e.checkbox, f"{e.label} has no raw JSON toggle"
     # The streaming agents report their time and tokens in the header.
     assert "tokens" in panels[1].label and " s · " in panels[1].label
+    # Internal rule names stay in the record; the page shows words.
+    page = rendered(at)
+    assert "engine_note" not in page and "esg_funds" not in page and "esg funds" not in page
+    assert "avoid realising gains" not in page
     # The raw JSON is one click away.
     at.checkbox(key="raw_strategist").check()
     run(at)
@@ -342,6 +363,13 @@ def test_crew_run_goes_on_while_the_page_is_left(
         assert worker.is_running(rid)
         assert any("is working" in s for s in texts(at, "info"))
         assert at.button(key="run_crew").disabled
+        # While the crew works only the agents at work are open, under the progress line.
+        (line,) = at.get("progress")
+        assert line.proto.text.startswith("Agents done ") and " of 5 · " in line.proto.text
+        agents = [e for e in at.expander if " — " in e.label]
+        assert len(agents) == 5
+        assert [e.proto.expanded for e in agents] == ["— running" in e.label for e in agents]
+        assert any("— running" in e.label for e in agents)
         go(at, "allocation")
     finally:
         release.set()
@@ -376,6 +404,11 @@ def test_approve_veto_execute_records_every_click(
     trades = ui_ledger.run(rid)["trades"]
     assert len(trades) >= 3
     assert at.button(key="execute").disabled  # nothing approved yet
+    # Nothing approved, no orders to download (the client proposal is there from the start).
+    *orders, pdf = at.get("download_button")
+    for d in orders:
+        assert d.proto.disabled and d.proto.help == "Approve trades to download their orders."
+    assert pdf.proto.label == "Download client proposal (PDF)" and not pdf.proto.disabled
 
     at.button(key="approve_T1").click()
     run(at)
@@ -393,12 +426,20 @@ def test_approve_veto_execute_records_every_click(
     assert any("After-trade view with the 1 trade(s)" in c.value for c in at.caption)
     undecided = len(trades) - 2
     assert any(f"{undecided} compliant trade(s) still undecided" in c.value for c in at.caption)
+    # The files hold exactly the approved set, which is what Execute would send.
+    assert not any(d.proto.disabled for d in at.get("download_button"))
+    assert "The files hold the 1 approved trade, as they will be executed." in [
+        c.value for c in at.caption
+    ]
 
     at.button(key="execute").click()
     run(at)
     final = ui_ledger.run(rid)
     assert final["status"] == "PARTIALLY_EXECUTED"
-    assert "Final status: **PARTIALLY_EXECUTED**" in texts(at, "warning")
+    # The advisor vetoed the rest on purpose: a plain sentence, not a warning.
+    n = len(trades)
+    assert f"Executed 1 of {n} trades; you vetoed {n - 1}." in texts(at, "success")
+    assert not texts(at, "warning")
     t1 = next(t for t in final["trades"] if t["trade_id"] == "T1")
     assert t1["execution"]["status"] == "FILLED"
     assert at.button(key="execute").disabled
@@ -408,7 +449,10 @@ def test_approve_veto_execute_records_every_click(
     assert [d.proto.label for d in downloads] == [
         "Download order file (CSV)",
         "Download Wealthscape import file",
+        "Download client proposal (PDF)",
     ]
+    assert not any(d.proto.disabled for d in downloads)
+    assert "The files hold the 1 filled order." in [c.value for c in at.caption]
 
 
 def test_approve_all_compliant(ran: tuple[AppTest, str], ui_ledger: Ledger) -> None:
@@ -421,7 +465,7 @@ def test_approve_all_compliant(ran: tuple[AppTest, str], ui_ledger: Ledger) -> N
     at.button(key="execute").click()
     run(at)
     assert ui_ledger.run(rid)["status"] == "EXECUTED"
-    assert "Final status: **EXECUTED**" in texts(at, "success")
+    assert f"Executed {len(trades)} of {len(trades)} trades." in texts(at, "success")
 
 
 def _run_with_a_vetoed_trade(ledger: Ledger, rid: str) -> str:
@@ -489,10 +533,23 @@ def test_history_lists_runs_decisions_and_verifies(
     go(at, "history")
     assert any("Audit chain verified" in s for s in texts(at, "success"))
     runs = at.dataframe[0].value
-    assert rid in set(runs["Run"])
+    assert list(runs.columns) == ["Client", "Advisor", "Status", "Value", "Trades", "Time", "Run"]
+    mine = runs[runs["Run"] == rid].iloc[0]
+    assert (mine["Advisor"], mine["Status"], mine["Value"]) == (
+        ADVISOR,
+        "Awaiting your review",
+        pytest.approx(500_000, abs=1),
+    )
     assert at.selectbox(key="hist_run").value == rid
     decisions = at.dataframe[2].value
-    assert list(decisions["by"]) == [ADVISOR]
+    assert list(decisions["By"]) == [ADVISOR] and list(decisions["Decision"]) == ["approved"]
+    # Hashes and raw JSON wait behind the details toggle; no cell reads "None".
+    assert "Hash" not in decisions.columns and not at.get("json")
+    for frame in at.dataframe:
+        assert not frame.value.astype(str).isin(["None", "nan"]).any().any()
+    at.toggle(key="hist_details").set_value(True)
+    run(at)
+    assert "Hash" in at.dataframe[2].value.columns and at.get("json")
     assert [d.proto.label for d in at.get("download_button")] == ["Auditor's JSON"]
     assert len(at.tabs) == 4
 
@@ -526,7 +583,7 @@ def test_settings_save_provider_pace_and_budget(at: AppTest) -> None:
     next(t for t in at.text_input if t.label.startswith("Base URL")).set_value(
         "http://localhost:11434/v1"
     )
-    at.slider[0].set_value(0.02)
+    at.slider[0].set_value(1.5)
     next(n for n in at.number_input if n.label.startswith("Budget")).set_value(0.5)
     at.button(key="FormSubmitter:llm_form-Save").click()
     run(at)
@@ -534,7 +591,7 @@ def test_settings_save_provider_pace_and_budget(at: AppTest) -> None:
     assert (saved.provider, saved.model, saved.offline_pace, saved.budget_usd) == (
         "openai-compatible",
         "llama3.1",
-        0.02,
+        1.5,
         0.5,
     )
     assert saved.base_url == "http://localhost:11434/v1"
@@ -546,7 +603,7 @@ def test_settings_save_provider_pace_and_budget(at: AppTest) -> None:
     go(at, "client")
     go(at, "settings")
     assert next(s for s in at.selectbox if s.label == "Provider").value == "openai-compatible"
-    assert at.slider[0].value == pytest.approx(0.02)
+    assert at.slider[0].value == pytest.approx(1.5)
 
 
 def test_settings_budget_and_defaults(at: AppTest) -> None:
@@ -580,6 +637,9 @@ def test_settings_never_show_a_key(at: AppTest, monkeypatch: pytest.MonkeyPatch)
     run(at)
     assert at.session_state["llm_settings"].api_key.get_secret_value() == "sk-typed-SECRET2"
     assert "SECRET" not in rendered(at)
+    # Saved, and gone from the field it was typed in.
+    assert next(t for t in at.text_input if t.label.startswith("API key")).value == ""
+    assert any(s.startswith("Saved: ") for s in texts(at, "success"))
     for page in ("client", "allocation", "rebalance", "ticket", "history", "settings"):
         go(at, page)
         assert "SECRET" not in rendered(at), page
@@ -641,10 +701,17 @@ def test_execute_refuses_buys_whose_sells_were_vetoed_and_records_nothing(
     ui_ledger.decide(rid, veto=sells[1:], by=ADVISOR)  # sells[0] stays undecided
     ui_ledger.decide(rid, approve=buys, by=ADVISOR)  # far more than the cash on hand
     run(at)
+    # The downloads would hold orders that cannot be executed: they are off, and say why.
+    for d in at.get("download_button")[:2]:
+        assert d.proto.disabled
+        assert d.proto.help.startswith("The approved trades do not stand on their own: ")
+        assert "approved buys lack their cash" in d.proto.help
     before = len(ui_ledger.decisions(rid))
     at.button(key="execute").click()
     run(at)
-    assert any("do not stand on their own" in e for e in texts(at, "error"))
+    (err,) = texts(at, "error")
+    assert err.startswith("The approved trades do not stand on their own")
+    assert "approved buys lack their cash" in err and "vetoed" not in err
     assert len(ui_ledger.decisions(rid)) == before  # the undecided sell was not vetoed
     assert ui_ledger.run(rid)["trades"][0]["decision"] is None
     assert ui_ledger.executions(rid) == []
@@ -659,3 +726,21 @@ def test_after_a_reload_the_run_in_the_address_bar_still_charts(
     go(fresh, "allocation")
     assert len(fresh.get("plotly_chart")) == 5
     assert not any("Load a client's holdings" in i for i in texts(fresh, "info"))
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="Poppler's pdftotext is missing")
+def test_the_client_proposal_of_a_run_quotes_its_plan(
+    ran: tuple[AppTest, str], ui_ledger: Ledger, tmp_path: Path
+) -> None:
+    _, rid = ran
+    run_ = ui_ledger.run(rid)
+    doc = proposal_document(ui_ledger, run_, ui_ledger.proposal(rid), load_securities(), ADVISOR)
+    plan = next(a for a in ui_ledger.agent_results(rid) if a["agent"] == "strategist")
+    assert doc.rationale == plan["result"]["rationale"] and doc.narrative == plan["transcript"]
+    assert doc.market_data_is_sample and doc.market_as_of is not None
+    pdf = tmp_path / "proposal.pdf"
+    pdf.write_bytes(build_proposal_pdf(doc))
+    out = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True)
+    flat = " ".join(out.stdout.split())
+    assert " ".join(doc.rationale.split()) in flat
+    assert f"Prepared for {doc.client} by {ADVISOR}" in flat

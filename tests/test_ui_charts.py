@@ -139,7 +139,10 @@ def test_positions_against_the_cap(proposal: RebalanceProposal, after) -> None: 
     (cap,) = fig.layout.shapes
     assert cap.y0 == cap.y1 == pytest.approx(0.05)
     assert cap.line.color == charts.ALERT and cap.line.dash == "dash"
-    assert fig.layout.annotations[0].text == "single-name cap 5%"
+    # Named in the legend, not written over the bars.
+    assert not fig.layout.annotations
+    assert trace(fig, "Single-name cap 5%").line.dash == "dash"
+    assert fig.layout.xaxis.tickangle == -45
 
     _, symbols = after
     post = trace(charts.position_chart(proposal, symbols), "After trades")

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from portfolio.labels import class_label
+from portfolio.plain_words import check_message, rule_label, status_word
 
 MANDATE_LABELS = {
     "risk_profile": "Risk profile",
@@ -63,7 +64,10 @@ def profiler(r: dict[str, Any]) -> None:
         for k, v in mandate.items()
         if k in MANDATE_LABELS
     ]
-    _table(rows)
+    # The narrative says what matters; the field-by-field table is there when asked for, so it
+    # does not push the agents still at work out of view.
+    with st.expander(f"The mandate, field by field ({len(rows)} fields)"):
+        _table(rows)
     _bullets("Assumptions", r.get("assumptions"))
 
 
@@ -158,9 +162,9 @@ def compliance(r: dict[str, Any]) -> None:
     _table(
         [
             {
-                "Check": c.get("rule", "").replace("_", " "),
-                "Status": c.get("status"),
-                "Detail": c.get("message"),
+                "Check": rule_label(c.get("rule", "")),
+                "Status": status_word(c.get("status", "")),
+                "Detail": check_message(c.get("rule", ""), c.get("message", "")),
             }
             for c in r.get("checks") or []
         ]

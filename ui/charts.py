@@ -214,16 +214,27 @@ def position_chart(
             marker=dict(color=AFTER, size=11, symbol="diamond"),
         )
     if cap is not None:
-        fig.add_hline(
-            y=cap,
+        # The line is named in the legend: a label on the plot would sit over the bars.
+        fig.add_hline(y=cap, line=dict(color=ALERT, dash="dash"))
+        fig.add_scatter(
+            x=[None],
+            y=[None],
+            mode="lines",
+            name=f"Single-name cap {cap:.0%}",
             line=dict(color=ALERT, dash="dash"),
-            annotation_text=f"single-name cap {cap:.0%}",
-            annotation_position="top left",
         )
     fig.update_yaxes(tickformat=".0%", gridcolor="#EEE")
-    fig = _layout(fig, "Positions against the single-name cap (funds in grey are exempt)", 400)
-    # Five legend entries would wrap over the title: they go under the axis instead.
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="center", x=0.5))
+    # Symbols are short but many: a fixed slant keeps twenty of them apart at any width.
+    fig.update_xaxes(tickangle=-45, tickfont=dict(size=11), automargin=True)
+    fig = _layout(fig, "Positions against the single-name cap (funds in grey are exempt)", 440)
+    # The legend would wrap over the title: it goes at the foot of the figure, under the
+    # slanted symbols (measured from the figure, not the plot, so the two never meet).
+    fig.update_layout(
+        legend=dict(
+            orientation="h", yref="container", yanchor="bottom", y=0.0, xanchor="center", x=0.5
+        ),
+        margin=dict(l=10, r=10, t=50, b=90),
+    )
     return fig
 
 

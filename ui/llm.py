@@ -7,7 +7,9 @@ import streamlit as st
 from agents.settings import LLMSettings, load_settings
 from ui import state
 
-UI_PACE = 0.012  # seconds per offline token: readable, and a full run stays under a minute
+# Seconds each offline answer streams for: readable as it comes, and the crew's four steps
+# (profiler, the two analysts at once, strategist, compliance) take about two seconds.
+UI_PACE = 0.5
 
 
 @st.cache_resource(show_spinner=False)

@@ -42,7 +42,17 @@ class RunView:
     status: str = ""
     message: str = ""
     last_seq: int = 0
+    last_t: float = 0.0  # seconds since the run started, as of the latest event
     totals: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        """Agents that have given their answer (in their own words or a fallback's)."""
+        return sum(1 for p in self.panels.values() if p.result is not None)
+
+    @property
+    def running(self) -> list[str]:
+        return [a for a, p in self.panels.items() if p.state == "running"]
 
 
 def new_view() -> RunView:
@@ -56,6 +66,7 @@ def fold(view: RunView, rows: Iterable[dict[str, Any]]) -> RunView:
             continue
         view.last_seq = row["seq"]
         ev = parse_event(row["event"])
+        view.last_t = max(view.last_t, ev.t)
         p = view.panels.get(ev.agent or "")
         if isinstance(ev, AgentStarted) and p:
             p.state, p.activity, p.model = "running", ev.activity or p.activity, ev.model
