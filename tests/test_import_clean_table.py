@@ -89,3 +89,12 @@ def test_a_practice_sized_clean_sheet_takes_the_columnar_path(monkeypatch) -> No
     assert fast == general(data, monkeypatch)
     assert importers.read_holdings(data, filename="book.csv", securities=SECURITIES) == fast
     assert sum(len(p.lots) for p in fast.positions) > 0  # repeated symbols became lots
+
+
+def test_repeated_rows_are_warned_on_the_columnar_path_too(monkeypatch) -> None:
+    rows = [f"A{i // 20:05d},{SYMBOLS[i % 7]},{i % 97 + 1},10.25" for i in range(3000)]
+    rows[10] = rows[3] = "A00000,VTI,5,10.25"
+    data = ("Account,Symbol,Quantity,Price\n" + "\n".join(rows) + "\n").encode()
+    fast = columnar(data)
+    assert fast is not None and fast == general(data, monkeypatch)
+    assert [i.line for i in fast.issues if "repeats line" in i.message] == [12]

@@ -6,9 +6,9 @@ the header and the lines above it are read on a sample with the general code; th
 by `pandas.read_csv` and checked column by column. Every rule that could make a row anything but a
 plain holding (a cash word, a total, pending activity, a footer, a second header, a blank gap,
 quotes, an odd field count, a number that is not a plain decimal, a zero, negative or implausible
-amount, a quantity x price that disagrees with the stated value, cost or lot columns, a repeated
-row) sends the whole file back to the general path, so the result is the one it would give, only
-sooner. `read_clean_table` returns None in that case.
+amount, a quantity x price that disagrees with the stated value, cost or lot columns) sends the
+whole file back to the general path, so the result is the one it would give, only sooner
+(`read_clean_table` returns None). Identical repeated rows get the general path's warning.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from portfolio.importers.build import (
     MAX_QUANTITY,
     TOLERANCE,
     clean_symbol,
+    repeat_message,
 )
 from portfolio.importers.classify import classify
 from portfolio.importers.detect import detect_format, is_ibkr
@@ -171,13 +172,20 @@ def read_clean_table(
     label = _read_preamble(head[:start], out)
     account = _accounts(column("account_name"), column("account_number"), label)
     line_of = np.arange(len(body_lines), dtype=np.int64) + header.end + 1
-    positions, hints = _positions(
+    positions, hints, repeats = _positions(
         account, symbol, description, asset_class, column("security_type"), q, p, v, line_of
     )
-    if positions is None:
-        return None
     fmt = detect_format(out.header_cells, out.preamble, head, filename)
     issues.extend(out.issues)
+    for line, first_line, sym in repeats:
+        issues.append(
+            ImportIssue(
+                line=line,
+                severity="warning",
+                message=repeat_message(sym, line, first_line),
+                raw=body_lines[line - header.end - 1].rstrip("\r\n"),
+            )
+        )
     issues.extend(classify(positions, hints, securities))
     issues.sort(key=lambda i: (i.line is None, i.line or 0))
     return Holdings(
@@ -259,8 +267,10 @@ def _positions(
     p: np.ndarray,
     v: np.ndarray,
     line_of: np.ndarray,
-) -> tuple[list[Position], list[tuple[str, str]]] | tuple[None, None]:
-    """One Position per (account, symbol) in first-seen order; several rows become its lots."""
+) -> tuple[list[Position], list[tuple[str, str]], list[tuple[int, int, str]]]:
+    """One Position per (account, symbol) in first-seen order; several rows become its lots.
+
+    Identical rows of one holding come back as (line, the line it repeats, symbol)."""
     keys = pd.MultiIndex.from_arrays([account, symbol.to_numpy()])
     group = np.asarray(keys.factorize()[0])
     sizes = np.bincount(group)
@@ -273,6 +283,7 @@ def _positions(
     positions: list[Position] = []
     hints: list[tuple[str, str]] = []
     seen: set[int] = set()
+    repeats: list[tuple[int, int, str]] = []
     for i, g in enumerate(group.tolist()):
         if g in seen:
             continue
@@ -296,8 +307,13 @@ def _positions(
             )
             hints.append((classes[i], types[i]))
             continue
-        if len({(qs[r], ps[r], vs[r]) for r in rows}) < len(rows):
-            return None, None  # a repeated row: the general path warns about it
+        first: dict[tuple[float, float, float], int] = {}
+        for r in rows:
+            key = (qs[r], ps[r], vs[r])
+            if key in first:
+                repeats.append((lines[r], first[key], syms[r]))
+            else:
+                first[key] = lines[r]
         quantity = math.fsum(qs[r] for r in rows)
         value = math.fsum(vs[r] for r in rows)
         prices = {ps[r] for r in rows}
@@ -326,4 +342,4 @@ def _positions(
                 next((types[r] for r in rows if types[r]), ""),
             )
         )
-    return positions, hints
+    return positions, hints, repeats
