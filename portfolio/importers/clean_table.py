@@ -30,9 +30,10 @@ from portfolio.importers.build import (
     clean_symbol,
     repeat_message,
 )
-from portfolio.importers.classify import classify
+from portfolio.importers.classify import Verdict, judge, unknown_message
 from portfolio.importers.detect import detect_format, is_ibkr
 from portfolio.importers.headers import normalize
+from portfolio.importers.reference import reference
 from portfolio.importers.special import is_cash_word, is_pending, is_summary
 from portfolio.importers.table import (
     _STRONG_FOOTERS,
@@ -172,8 +173,17 @@ def read_clean_table(
     label = _read_preamble(head[:start], out)
     account = _accounts(column("account_name"), column("account_number"), label)
     line_of = np.arange(len(body_lines), dtype=np.int64) + header.end + 1
-    positions, hints, repeats = _positions(
-        account, symbol, description, asset_class, column("security_type"), q, p, v, line_of
+    positions, classified, repeats = _positions(
+        account,
+        symbol,
+        description,
+        asset_class,
+        column("security_type"),
+        q,
+        p,
+        v,
+        line_of,
+        securities,
     )
     fmt = detect_format(out.header_cells, out.preamble, head, filename)
     issues.extend(out.issues)
@@ -186,7 +196,7 @@ def read_clean_table(
                 raw=body_lines[line - header.end - 1].rstrip("\r\n"),
             )
         )
-    issues.extend(classify(positions, hints, securities))
+    issues.extend(classified)
     issues.sort(key=lambda i: (i.line is None, i.line or 0))
     return Holdings(
         source=filename,
@@ -257,6 +267,33 @@ def _accounts(name: pd.Series, number: pd.Series, label: str) -> list[str]:
     return [memo[key] for key in zip(name.tolist(), number.tolist(), strict=True)]
 
 
+_POSITION_SET = frozenset(
+    {
+        "account",
+        "symbol",
+        "description",
+        "quantity",
+        "price",
+        "market_value",
+        "asset_class",
+        "cost_basis",
+        "is_cash",
+        "lots",
+        "lines",
+    }
+)
+
+
+def _position(values: dict[str, object]) -> Position:
+    """A Position from already-valid values, as construction followed by `classify` leaves it."""
+    obj = Position.__new__(Position)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(_POSITION_SET))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
 def _positions(
     account: list[str],
     symbol: pd.Series,
@@ -267,10 +304,11 @@ def _positions(
     p: np.ndarray,
     v: np.ndarray,
     line_of: np.ndarray,
-) -> tuple[list[Position], list[tuple[str, str]], list[tuple[int, int, str]]]:
-    """One Position per (account, symbol) in first-seen order; several rows become its lots.
-
-    Identical rows of one holding come back as (line, the line it repeats, symbol)."""
+    securities: SecurityMaster | None,
+) -> tuple[list[Position], list[ImportIssue], list[tuple[int, int, str]]]:
+    """One Position per (account, symbol) in first-seen order, classified as `classify` would;
+    several rows become its lots. Identical rows of one holding come back as (line, the line it
+    repeats, symbol)."""
     keys = pd.MultiIndex.from_arrays([account, symbol.to_numpy()])
     group = np.asarray(keys.factorize()[0])
     sizes = np.bincount(group)
@@ -280,8 +318,13 @@ def _positions(
     members: dict[int, list[int]] = {}
     for i in np.flatnonzero(sizes[group] > 1).tolist():
         members.setdefault(int(group[i]), []).append(i)
+    ref = reference(securities) if securities is not None else None
+    kinds = ref.kind if ref is not None else {}
+    ref_classes = ref.asset_class if ref is not None else {}
+    verdicts: dict[tuple[str, str, str], Verdict] = {}
     positions: list[Position] = []
-    hints: list[tuple[str, str]] = []
+    issues: list[ImportIssue] = []
+    warned: set[str] = set()
     seen: set[int] = set()
     repeats: list[tuple[int, int, str]] = []
     for i, g in enumerate(group.tolist()):
@@ -289,57 +332,70 @@ def _positions(
             continue
         seen.add(g)
         rows = members.get(g)
+        sym = syms[i]
         if rows is None:
-            positions.append(
-                _new(
-                    Position,
-                    account=account[i],
-                    symbol=syms[i],
-                    description=descs[i],
-                    quantity=qs[i],
-                    price=ps[i],
-                    market_value=vs[i],
-                    cost_basis=None,
-                    is_cash=False,
-                    lots=[],
-                    lines=[lines[i]],
-                )
-            )
-            hints.append((classes[i], types[i]))
-            continue
-        first: dict[tuple[float, float, float], int] = {}
-        for r in rows:
-            key = (qs[r], ps[r], vs[r])
-            if key in first:
-                repeats.append((lines[r], first[key], syms[r]))
-            else:
-                first[key] = lines[r]
-        quantity = math.fsum(qs[r] for r in rows)
-        value = math.fsum(vs[r] for r in rows)
-        prices = {ps[r] for r in rows}
-        price = prices.pop() if len(prices) == 1 else value / quantity if quantity else None
-        positions.append(
-            _new(
-                Position,
-                account=account[i],
-                symbol=syms[i],
-                description=next((descs[r] for r in rows if descs[r]), ""),
-                quantity=quantity,
-                price=price,
-                market_value=value,
-                cost_basis=None,
-                is_cash=False,
-                lots=[
-                    _new(Lot, quantity=qs[r], cost_basis=None, acquired=None, line=lines[r])
-                    for r in rows
-                ],
-                lines=sorted({lines[r] for r in rows}),
-            )
-        )
-        hints.append(
-            (
+            hint = (classes[i], types[i])
+            values: dict[str, object] = {
+                "account": account[i],
+                "symbol": sym,
+                "description": descs[i],
+                "quantity": qs[i],
+                "price": ps[i],
+                "market_value": vs[i],
+                "cost_basis": None,
+                "lots": [],
+                "lines": [lines[i]],
+            }
+        else:
+            first: dict[tuple[float, float, float], int] = {}
+            for r in rows:
+                key = (qs[r], ps[r], vs[r])
+                if key in first:
+                    repeats.append((lines[r], first[key], sym))
+                else:
+                    first[key] = lines[r]
+            quantity = math.fsum(qs[r] for r in rows)
+            value = math.fsum(vs[r] for r in rows)
+            prices = {ps[r] for r in rows}
+            price = prices.pop() if len(prices) == 1 else value / quantity if quantity else None
+            hint = (
                 next((classes[r] for r in rows if classes[r]), ""),
                 next((types[r] for r in rows if types[r]), ""),
             )
-        )
-    return positions, hints, repeats
+            values = {
+                "account": account[i],
+                "symbol": sym,
+                "description": next((descs[r] for r in rows if descs[r]), ""),
+                "quantity": quantity,
+                "price": price,
+                "market_value": value,
+                "cost_basis": None,
+                "lots": [
+                    _new(Lot, quantity=qs[r], cost_basis=None, acquired=None, line=lines[r])
+                    for r in rows
+                ],
+                "lines": sorted({lines[r] for r in rows}),
+            }
+        vkey = (sym, hint[0], hint[1])
+        verdict = verdicts.get(vkey)
+        if verdict is None:
+            verdict = verdicts[vkey] = judge(sym, hint[0], hint[1], False, kinds, ref_classes)
+        values["asset_class"] = verdict.asset_class
+        values["is_cash"] = verdict.is_cash
+        line = values["lines"][0]  # type: ignore[index]
+        if not verdict.is_cash:
+            if verdict.disagreement:
+                issues.append(
+                    ImportIssue(line=line, severity="warning", message=verdict.disagreement)
+                )
+            if securities is not None and not verdict.known and sym not in warned:
+                warned.add(sym)
+                issues.append(
+                    ImportIssue(
+                        line=line,
+                        severity="warning",
+                        message=unknown_message(sym, verdict.asset_class),
+                    )
+                )
+        positions.append(_position(values))
+    return positions, issues, repeats
