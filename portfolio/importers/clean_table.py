@@ -121,11 +121,13 @@ def read_clean_table(
         return None
     frame = frame.fillna("")
 
+    stripped = [frame[i].str.strip() for i in range(cmap.width)]
+    blank = pd.Series(np.full(len(frame), "", dtype=object), index=frame.index)
+
     def column(name: str) -> pd.Series:
         i = cmap.index.get(name)
-        return frame[i].str.strip() if i is not None else pd.Series("", index=frame.index)
+        return stripped[i] if i is not None else blank
 
-    stripped = [frame[i].str.strip() for i in range(cmap.width)]
     nonempty = sum((s != "").astype(np.int64) for s in stripped)
     if int(nonempty.min()) < 2:  # blank lines inside the table, or one-cell text rows
         return None
@@ -140,10 +142,10 @@ def read_clean_table(
         if not all(check(str(v)) for v in values):
             return None
     description = column("description")
-    if description.str.lower().str.contains("pending", regex=False).any():
+    if "description" in cmap and description.str.lower().str.contains("pending").any():
         return None
     asset_class = column("asset_class")
-    if asset_class.str.match(_NUMERIC_CLASS).any():
+    if "asset_class" in cmap and asset_class.str.match(_NUMERIC_CLASS).any():
         return None
 
     qty_text, price_text, value_text = column("quantity"), column("price"), column("market_value")
