@@ -21,6 +21,7 @@ from portfolio.models import (
     UnreadRow,
 )
 from portfolio.notes_parser import parse_notes
+from portfolio.numbers import NumberError, parse_number
 from portfolio.samples import SAMPLES_DIR, notes_for
 from ui import identity, services, state, widgets
 
@@ -47,7 +48,12 @@ def load(files: list[tuple[str, bytes]], new_client: bool = True) -> None:
         try:
             result = import_book(data, name, services.securities(), **options)
         except UnreadableFileError as exc:
-            st.error(f"**{name}**: {exc}")
+            message = str(exc)
+            if "--total" in message:
+                message += " Here: enter it under **Import options → Book total**."
+            elif "--decimal" in message:
+                message += " Here: choose it under **Import options → Decimal mark**."
+            st.error(f"**{name}**: {message}")
             continue
         imported.append(result)
         books.append(result.holdings)
@@ -99,26 +105,30 @@ with left:
     )
     with st.expander("Import options"):
         o1, o2 = st.columns(2)
-        decimal = o1.selectbox(
+        decimal = o1.radio(
             "Decimal mark",
             ["from the file", "comma", "point"],
             key="import_decimal",
+            horizontal=True,
             help="Only needed when the file's numbers do not show it (1.000 alone).",
         )
-        book_total = o2.number_input(
+        total_text = o2.text_input(
             "Book total ($)",
-            min_value=0.0,
-            value=0.0,
-            step=1000.0,
             key="import_total",
-            help="Values a sheet of allocations (weights); 0 = take it from the file.",
+            placeholder="from the file",
+            help="Values a sheet of allocations (weights), e.g. 250,000.",
         )
+        book_total = None
+        try:
+            book_total = parse_number(total_text) if total_text.strip() else None
+        except NumberError:
+            st.error(f"Book total '{total_text}' is not an amount.")
+        if book_total is not None and book_total <= 0:
+            st.error("The book total must be more than zero.")
+            book_total = None
         state.put(
             state.IMPORT_OPTIONS,
-            {
-                "decimal": None if decimal == "from the file" else decimal,
-                "total": book_total or None,
-            },
+            {"decimal": None if decimal == "from the file" else decimal, "total": book_total},
         )
     if uploads:
         signature = [(f.name, f.size) for f in uploads]

@@ -102,3 +102,13 @@ def test_a_partial_book_needs_the_advisors_word_and_it_is_saved_with_the_run(
     partial = ui_ledger.run(rid)["settings"]["partial_book"]
     assert partial["acknowledged_by"] == ADVISOR
     assert [r["line"] for r in partial["rows_left_out"]] == [3, 4, 6, 7]
+
+
+def test_a_weight_sheet_loads_once_the_book_total_is_given(new_app) -> None:  # type: ignore[no-untyped-def]
+    at = run(new_app())
+    upload(at, "weights.csv", b"Symbol,Weight\nVTI,60%\nCASH,40%\n")
+    assert any("no total to value them" in e for e in texts(at, "error"))
+    at.text_input(key="import_total").set_value("$250,000")
+    run(at)
+    assert metrics(at)["Total value"] == "$250,000"
+    assert metrics(at)["Cash"] == "$100,000"

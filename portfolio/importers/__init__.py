@@ -16,6 +16,7 @@ from typing import Literal
 
 from portfolio.importers.build import build
 from portfolio.importers.classify import classify
+from portfolio.importers.clean_table import read_clean_table
 from portfolio.importers.detect import detect_format, is_ibkr
 from portfolio.importers.ibkr import sort_ibkr
 from portfolio.importers.request import FORMAT, check_agreement, sort_request
@@ -154,6 +155,10 @@ def _read(
     total: float | None = None,
 ) -> Holdings:
     delimiter = sniff_delimiter(text)
+    if decimal != "comma":
+        clean = read_clean_table(text, delimiter, filename, securities, issues)
+        if clean is not None:
+            return clean
     records = split_records(text, delimiter)
     if is_ibkr(records):
         rows = sort_ibkr(records)

@@ -519,13 +519,14 @@ def _warn_repeats(rows: list[Row], out: Built) -> None:
     for r in rows:
         key = (r.c.lot, r.quantity, r.price, r.value, r.cost_basis, r.acquired, r.c.acquired)
         if key in first:
-            _issue(
-                out,
-                r.c,
-                "warning",
-                f"{r.symbol}: line {r.c.line} repeats line {first[key]} (same account, quantity, "
-                "price and lot); both are counted, as some custodians repeat lots. Check the "
-                "export if it should be held once.",
-            )
+            _issue(out, r.c, "warning", repeat_message(r.symbol, r.c.line, first[key]))
         else:
             first[key] = r.c.line
+
+
+def repeat_message(symbol: str, line: int, first_line: int) -> str:
+    return (
+        f"{symbol}: line {line} repeats line {first_line} (same account, quantity, price and "
+        "lot); both are counted, as some custodians repeat lots. Check the export if it should "
+        "be held once."
+    )

@@ -8,6 +8,8 @@ A security-type column (Schwab's "Security Type", IBKR's "Asset Category") names
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from portfolio.importers.headers import normalize
 from portfolio.importers.reference import reference
 from portfolio.models import BOND_CLASSES, EQUITY_CLASSES, AssetClass, ImportIssue, Position
@@ -165,6 +167,46 @@ def _family(cls: str) -> str:
     return cls
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the reference data and the file's hints make of one non-cash holding."""
+
+    is_cash: bool
+    asset_class: str
+    disagreement: str | None  # the warning when the file names another family
+    known: bool  # in the reference data
+
+
+def judge(
+    symbol: str,
+    class_text: str,
+    type_text: str,
+    is_cash: bool,
+    kinds: dict[str, str],
+    classes: dict[str, str],
+) -> Verdict:
+    kind = kinds.get(symbol.upper())
+    if kind == "money_market" or is_cash:
+        return Verdict(True, AssetClass.CASH, None, kind is not None)
+    from_file = class_from_text(class_text) if class_text else None
+    from_ref = classes.get(symbol.upper()) if kind is not None else None
+    if from_ref is not None and from_ref not in _VALUES:
+        from_ref = None
+    # For a known security the reference data wins: a file cannot make a stock a bond.
+    chosen = from_ref or from_file or class_from_text(type_text) or AssetClass.UNCLASSIFIED
+    disagreement = None
+    if from_ref and from_file and _family(from_ref) != _family(str(from_file)):
+        disagreement = (
+            f"{symbol}: the file calls it '{class_text}', the reference data "
+            f"{from_ref.replace('_', ' ')}; the reference data was used"
+        )
+    return Verdict(False, str(chosen), disagreement, kind is not None)
+
+
+def unknown_message(symbol: str, asset_class: str) -> str:
+    return f"{symbol} is not in the reference data; kept, classified as {asset_class}, never traded"
+
+
 def classify(
     positions: list[Position],
     hints: list[tuple[str, str]],
@@ -177,40 +219,23 @@ def classify(
     kinds = ref.kind if ref is not None else {}
     classes = ref.asset_class if ref is not None else {}
     for pos, (class_text, type_text) in zip(positions, hints, strict=True):
-        kind = kinds.get(pos.symbol.upper())
-        if kind == "money_market":
-            pos.is_cash = True
-        if pos.is_cash:
+        v = judge(pos.symbol, class_text, type_text, pos.is_cash, kinds, classes)
+        if v.is_cash:
+            if not pos.is_cash:
+                pos.is_cash = True
             pos.asset_class = AssetClass.CASH
             continue
-        from_file = class_from_text(class_text) if class_text else None
-        from_ref = classes.get(pos.symbol.upper()) if kind is not None else None
-        if from_ref is not None and from_ref not in _VALUES:
-            from_ref = None
-        # For a known security the reference data wins: a file cannot make a stock a bond.
-        chosen = from_ref or from_file or class_from_text(type_text) or AssetClass.UNCLASSIFIED
-        pos.asset_class = str(chosen)
-        if from_ref and from_file and _family(from_ref) != _family(str(from_file)):
-            issues.append(
-                ImportIssue(
-                    line=pos.lines[0] if pos.lines else None,
-                    severity="warning",
-                    message=(
-                        f"{pos.symbol}: the file calls it '{class_text}', the reference data "
-                        f"{from_ref.replace('_', ' ')}; the reference data was used"
-                    ),
-                )
-            )
-        if securities is not None and kind is None and pos.symbol not in warned:
+        pos.asset_class = v.asset_class
+        line = pos.lines[0] if pos.lines else None
+        if v.disagreement:
+            issues.append(ImportIssue(line=line, severity="warning", message=v.disagreement))
+        if securities is not None and not v.known and pos.symbol not in warned:
             warned.add(pos.symbol)
             issues.append(
                 ImportIssue(
-                    line=pos.lines[0] if pos.lines else None,
+                    line=line,
                     severity="warning",
-                    message=(
-                        f"{pos.symbol} is not in the reference data; kept, classified as "
-                        f"{pos.asset_class}, never traded"
-                    ),
+                    message=unknown_message(pos.symbol, pos.asset_class),
                 )
             )
     return issues

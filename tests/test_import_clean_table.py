@@ -1,0 +1,100 @@
+"""The columnar path for clean sheets gives exactly what the general path gives, or stands aside."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import portfolio.importers as importers
+from portfolio.importers.clean_table import read_clean_table
+from portfolio.importers.text import decode, sniff_delimiter
+from portfolio.models import Holdings
+from portfolio.securities import load_securities
+
+SECURITIES = load_securities()
+SYMBOLS = ["AAPL", "VTI", "BND", "SWVXX", "ZZZQ", "VT", "NVDA", "BRK.B", "CASH", "TOTAL"]
+
+
+def general(data: bytes, monkeypatch: pytest.MonkeyPatch) -> Holdings:
+    with monkeypatch.context() as m:
+        m.setattr(importers, "read_clean_table", lambda *a, **k: None)
+        return importers.read_holdings(data, filename="book.csv", securities=SECURITIES)
+
+
+def columnar(data: bytes) -> Holdings | None:
+    text = decode(data, "book.csv")
+    return read_clean_table(text, sniff_delimiter(text), "book.csv", SECURITIES, [], min_rows=0)
+
+
+@st.composite
+def books(draw: st.DrawFn) -> bytes:
+    header = draw(
+        st.sampled_from(
+            [
+                "Account,Symbol,Quantity,Price,Market Value",
+                "Symbol,Description,Quantity,Price",
+                "Account Number,Account Name,Symbol,Qty,Last Price,Current Value,Asset Class",
+            ]
+        )
+    )
+    width = header.count(",") + 1
+    names = header.split(",")
+    rows = []
+    for _ in range(draw(st.integers(1, 25))):
+        q = draw(st.sampled_from(["10", "1", "250.5", "0", "-3", "1e3", "2000000000"]))
+        p = draw(st.sampled_from(["100", "12.34", "0", "1", "$5"]))
+        cells = []
+        for name in names:
+            if name in ("Symbol",):
+                cells.append(draw(st.sampled_from(SYMBOLS)))
+            elif name in ("Quantity", "Qty"):
+                cells.append(q)
+            elif name in ("Price", "Last Price"):
+                cells.append(p)
+            elif name in ("Market Value", "Current Value"):
+                value = float(q.replace("e3", "000")) * float(p.strip("$") or 0)
+                cells.append(draw(st.sampled_from([f"{value:.2f}", "", "7"])))
+            elif name in ("Account", "Account Number"):
+                cells.append(draw(st.sampled_from(["IRA", "Joint", "123", "Total"])))
+            elif name == "Asset Class":
+                cells.append(draw(st.sampled_from(["", "Bonds", "US Equity", "0.5"])))
+            else:
+                cells.append(draw(st.sampled_from(["", "Apple Inc", "Pending x"])))
+        rows.append(",".join(cells[:width]))
+    if draw(st.booleans()):
+        rows.append(draw(st.sampled_from(["", "Total,,,,", "Downloaded on 2025-06-30"])))
+    pre = draw(st.sampled_from(["", "Positions for account IRA as of 2025-06-30\n", "\n"]))
+    return (pre + header + "\n" + "\n".join(rows) + "\n").encode()
+
+
+@settings(
+    max_examples=200,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=books())
+def test_clean_path_agrees_with_the_general_one(data: bytes, monkeypatch) -> None:
+    fast = columnar(data)
+    if fast is not None:
+        assert fast == general(data, monkeypatch)
+
+
+def test_a_practice_sized_clean_sheet_takes_the_columnar_path(monkeypatch) -> None:
+    rows = [
+        f"A{i // 20:05d},{SYMBOLS[i % 7]},{i % 97 + 1},{(i % 13) + 10.25:.2f}" for i in range(3000)
+    ]
+    data = ("Account,Symbol,Quantity,Price\n" + "\n".join(rows) + "\n").encode()
+    fast = columnar(data)
+    assert fast is not None
+    assert fast == general(data, monkeypatch)
+    assert importers.read_holdings(data, filename="book.csv", securities=SECURITIES) == fast
+    assert sum(len(p.lots) for p in fast.positions) > 0  # repeated symbols became lots
+
+
+def test_repeated_rows_are_warned_on_the_columnar_path_too(monkeypatch) -> None:
+    rows = [f"A{i // 20:05d},{SYMBOLS[i % 7]},{i % 97 + 1},10.25" for i in range(3000)]
+    rows[10] = rows[3] = "A00000,VTI,5,10.25"
+    data = ("Account,Symbol,Quantity,Price\n" + "\n".join(rows) + "\n").encode()
+    fast = columnar(data)
+    assert fast is not None and fast == general(data, monkeypatch)
+    assert [i.line for i in fast.issues if "repeats line" in i.message] == [12]
