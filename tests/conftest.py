@@ -120,13 +120,19 @@ def free_port() -> int:
 class AppServer:
     """`streamlit run app.py` on a free port with its own ledger, as an advisor would start it."""
 
-    def __init__(self, data_dir: Path, pace: float | None = 1.5) -> None:
-        """`pace`: seconds each offline answer streams for; None keeps the dashboard's default."""
+    def __init__(
+        self, data_dir: Path, pace: float | None = 1.5, llm_base_url: str | None = None
+    ) -> None:
+        """`pace`: seconds each offline answer streams for; None keeps the dashboard's default.
+        `llm_base_url`: an OpenAI-compatible server for every agent instead of the offline
+        analyst (a test's controlled server), with a read timeout long enough for the test to
+        hold an answer as long as it likes."""
         self.data_dir = data_dir
         self.db_url = f"sqlite:///{data_dir / 'ledger.db'}"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.pace = pace
+        self.llm_base_url = llm_base_url
         self.proc: object = None
         self.log = data_dir / "streamlit.log"
 
@@ -142,6 +148,13 @@ class AppServer:
         )
         if self.pace is not None:
             env["REBALANCE_OFFLINE_PACE"] = str(self.pace)
+        if self.llm_base_url:
+            env.update(
+                REBALANCE_LLM_PROVIDER="openai-compatible",
+                OPENAI_BASE_URL=self.llm_base_url,
+                OPENAI_MODEL="local-model",
+                REBALANCE_LLM_TIMEOUT="600",
+            )
         self._log = self.log.open("w")
         self.proc = subprocess.Popen(
             [

@@ -14,6 +14,8 @@ by the requested model name:
     stub-slow            the first token waits `slow_first_token` seconds, or until the server
                          closes
     stub-hold            sends the first half of its narrative, then waits for `release()`
+                         (with `hold=True`, every model does; an answer without narrative,
+                         only JSON, is never held)
     stub-step-<name>     each chunk of the narrative waits for `step(model)` from the test, so a
                          test decides the order in which concurrent streams produce their words
 """
@@ -65,8 +67,13 @@ class _QuietServer(ThreadingHTTPServer):
 
 class StubOpenAI:
     def __init__(
-        self, token_delay: float = 0.0, slow_first_token: float = 3.0, step_patience: float = 60.0
+        self,
+        token_delay: float = 0.0,
+        slow_first_token: float = 3.0,
+        step_patience: float = 60.0,
+        hold: bool = False,
     ) -> None:
+        self.hold = hold
         self.token_delay = token_delay
         self.slow_first_token = slow_first_token
         self.step_patience = step_patience
@@ -77,6 +84,7 @@ class StubOpenAI:
         self._holds = threading.Semaphore(0)
         self._held = threading.Condition()
         self.holding = 0  # streams waiting for `release()` right now
+        self.held = 0  # streams ever held
         self.requests: list[dict[str, Any]] = []
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -115,18 +123,25 @@ class StubOpenAI:
         """Let `n` held `stub-hold` streams finish."""
         self._holds.release(n)
 
-    def wait_held(self, n: int, timeout: float = 120.0) -> None:
-        """Until `n` streams are held at once (the crew's concurrency, seen from the server)."""
+    def wait_held(self, n: int, total: int | None = None, timeout: float = 120.0) -> None:
+        """Until `n` streams are held at once (the crew's concurrency, seen from the server)
+        and, when given, `total` streams have been held since the server started."""
+
+        def reached() -> bool:
+            return self.holding >= n and (total is None or self.held >= total)
+
         with self._held:
-            if not self._held.wait_for(lambda: self.holding >= n, timeout):
-                raise TimeoutError(f"{self.holding} streams held, never {n}")
+            if not self._held.wait_for(reached, timeout):
+                raise TimeoutError(f"{self.holding} streams held of {self.held}, never {n}")
 
     def _hold(self) -> None:
         with self._held:
             self.holding += 1
+            self.held += 1
             self._held.notify_all()
-        try:
-            self._holds.acquire(timeout=self.step_patience)
+        try:  # until the test releases it or the server closes, however slow the test is
+            while not self._holds.acquire(timeout=0.5) and not self._closing.is_set():
+                pass
         finally:
             with self._held:
                 self.holding -= 1
@@ -241,7 +256,9 @@ class StubOpenAI:
                     gated = next((i for i, p in enumerate(pieces) if "```" in p), len(pieces))
                     with stub._lock:
                         stub._remaining[model] = stub.stepped[model] = gated
-                hold_at = len(pieces) // 2 if model == "stub-hold" else -1
+                narrative = next((i for i, p in enumerate(pieces) if "```" in p), len(pieces))
+                held = (stub.hold or model == "stub-hold") and narrative > 1
+                hold_at = narrative // 2 if held else -1
                 for i, piece in enumerate(pieces):
                     if i == hold_at:
                         stub._hold()

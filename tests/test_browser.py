@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CHROMIUM, REPO, SAMPLES, AppServer, launch_chromium
+from openai_stub_server import StubOpenAI
 from playwright.sync_api import Page, expect, sync_playwright
 
 pytestmark = [
@@ -54,9 +55,19 @@ PANEL_TEXT = """([title, min, states]) => {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    # Each offline answer streams for 3 s, so every agent is seen at work on a busy machine.
-    with AppServer(tmp_path_factory.mktemp("browser"), pace=3.0) as app:
+def model_server() -> Iterator[StubOpenAI]:
+    """The agents' model: an OpenAI-compatible server that writes the offline analyst's answers
+    and holds each one halfway until the test lets it finish, so the test sees every agent at
+    work however fast or slow this machine is."""
+    with StubOpenAI(hold=True) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, model_server: StubOpenAI
+) -> Iterator[AppServer]:
+    with AppServer(tmp_path_factory.mktemp("browser"), llm_base_url=model_server.base_url) as app:
         yield app
 
 
@@ -113,8 +124,7 @@ def shoot(page: Page, name: str) -> None:
 
 def panel_length(page: Page, title: str, longer_than: int) -> int:
     """The panel's text length once it is longer than `longer_than`: first seen while the agent
-    is running, then (growth) while running or just done. Later agents wait on earlier ones, so
-    the wait is as long as a whole run may take on a busy machine."""
+    is running (its answer is held halfway), then (growth) while running or just done."""
     states = ["running"] if longer_than == 0 else ["running", "done"]
     return int(
         page.wait_for_function(
@@ -123,7 +133,9 @@ def panel_length(page: Page, title: str, longer_than: int) -> int:
     )
 
 
-def test_advisor_session_end_to_end(page: Page, server: AppServer, tmp_path: Path) -> None:
+def test_advisor_session_end_to_end(
+    page: Page, server: AppServer, model_server: StubOpenAI, tmp_path: Path
+) -> None:
     from portfolio.ledger import open_ledger
 
     # ---- Client & holdings: who, the file, the notes, the mandate
@@ -162,16 +174,25 @@ def test_advisor_session_end_to_end(page: Page, server: AppServer, tmp_path: Pat
     page.get_by_role("button", name="Run the crew").click()
     expect(page.get_by_text("is working")).to_be_visible()
     expect(page.get_by_role("button", name="Run the crew")).to_be_disabled()
+    # Both analysts' answers are held halfway at the same time: the crew runs them together,
+    # and both panels show their words while they work.
+    model_server.wait_held(2, total=2)
     first = {t: panel_length(page, t, 0) for t in STREAMING[:2]}
-    for title, n in first.items():  # both analysts stream at the same time
+    model_server.release(2)
+    for title, n in first.items():
         assert panel_length(page, title, n) > n, title
+    model_server.wait_held(1, total=3)  # the trading agent, halfway through its words
     n = panel_length(page, STREAMING[2], 0)
+    model_server.release()
     assert panel_length(page, STREAMING[2], n) > n, STREAMING[2]
-    # The last agent has begun: the advisor looks elsewhere, and the run goes on.
-    n = panel_length(page, STREAMING[3], 0)
+    # The last agent is at work: the advisor looks elsewhere, and the run goes on.
+    model_server.wait_held(1, total=4)
+    panel_length(page, STREAMING[3], 0)
     nav(page, "Allocation")
     expect(page.locator('[data-testid="stPlotlyChart"]').first).to_be_visible()
     nav(page, "Rebalance")
+    n = panel_length(page, STREAMING[3], 0)  # still at work, its words still shown
+    model_server.release()
     assert panel_length(page, STREAMING[3], n) > n, STREAMING[3]
     done = page.locator('[data-testid="stAlertContentSuccess"]', has_text="finished")
     expect(done).to_be_visible(timeout=120_000)
@@ -257,6 +278,7 @@ def test_advisor_session_end_to_end(page: Page, server: AppServer, tmp_path: Pat
     expect(page.get_by_text(re.compile(r"Executed in part · source file"))).to_be_visible()
     shoot(page, "history")
     nav(page, "Settings")
-    expect(page.get_by_text("In use: offline analyst")).to_be_visible()
+    # The agents' model is the test's OpenAI-compatible server, named as configured.
+    expect(page.get_by_text("In use: openai-compatible (local-model at")).to_be_visible()
     no_exception(page)
     shoot(page, "settings")
