@@ -123,6 +123,17 @@ def test_refusals_print_one_error_line_exit_2_and_change_nothing(ledger, db_url,
     assert ledger.run(run_id)["status"] == "PENDING_REVIEW"
 
 
+def test_a_final_run_refuses_a_decision_in_one_line(ledger, db_url, saved_run) -> None:
+    run_id = saved_run(ledger)
+    ledger.decide(run_id, approve=["T1", "T2"], veto=["T3"], by="ann")
+    _json(_cli(db_url, "execute", run_id, "--format", "json"))
+    _refused(
+        _cli(db_url, "decide", run_id, "--approve", "T3", "--by", "ann"),
+        "PARTIALLY_EXECUTED, which is final",
+    )
+    assert len(ledger.decisions(run_id)) == 3
+
+
 def test_verify_reports_the_first_broken_link_and_exits_1(ledger, db_url, saved_run) -> None:
     run_id = saved_run(ledger)
     ledger.decide(run_id, approve=["T1"], veto=["T2", "T3"], by="ann")

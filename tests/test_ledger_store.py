@@ -300,16 +300,31 @@ def test_executing_twice_fills_each_trade_once(ledger, saved_run) -> None:
     assert _count(ledger, "paper_orders") == 3
 
 
-def test_a_decision_after_execution_is_refused_for_sent_trades(ledger, saved_run) -> None:
+@pytest.mark.parametrize("vetoed_then", ["T3", "T1"])
+def test_a_partially_executed_run_is_final(ledger, saved_run, vetoed_then) -> None:
     run_id = saved_run(ledger)
     ledger.decide(run_id, approve=["T1", "T2"], veto=["T3"], by="ann")
     execute_run(ledger, run_id, PaperBroker())
-    with pytest.raises(ConflictError, match="already sent"):
-        ledger.decide(run_id, veto=["T1"], by="ann")
-    # The vetoed T3 can still be approved later and executed on its own.
-    ledger.decide(run_id, approve=["T3"], by="ann", reason="client agreed")
-    report = execute_run(ledger, run_id, PaperBroker())
-    assert report.recorded == [f"{run_id}-T3"]
+    assert ledger.run(run_id)["status"] == "PARTIALLY_EXECUTED"
+    # Neither the vetoed T3 nor a sent trade can be decided again: the run is closed.
+    with pytest.raises(ConflictError, match="PARTIALLY_EXECUTED, which is final") as err:
+        ledger.decide(run_id, approve=[vetoed_then], by="ann", reason="client agreed")
+    assert "\n" not in str(err.value)
+    assert len(ledger.decisions(run_id)) == 3
+    assert execute_run(ledger, run_id, PaperBroker()).recorded == []
+    assert len([e for e in ledger.executions(run_id) if e["stage"] == "result"]) == 2
+
+
+def test_executed_and_rejected_runs_accept_no_decision(ledger, saved_run) -> None:
+    done = saved_run(ledger, vetoed=False)
+    ledger.decide(done, approve=["T1", "T2", "T3"], by="ann")
+    execute_run(ledger, done, PaperBroker())
+    rejected = saved_run(ledger)
+    ledger.decide(rejected, veto=["T1", "T2", "T3"], by="ann")
+    for run_id, final in ((done, "EXECUTED"), (rejected, "REJECTED")):
+        with pytest.raises(ConflictError, match=f"{final}, which is final"):
+            ledger.decide(run_id, veto=["T2"], by="bob")
+        assert ledger.run(run_id)["status"] == final
 
 
 def test_crash_between_order_and_fill_is_recovered_without_duplicate(ledger, saved_run) -> None:

@@ -534,6 +534,8 @@ class Ledger:
             trades = {t.trade_id: t for t in self._trades(s, run_id)}
             if not trades:
                 raise LedgerError(f"run {run_id} has no trades to decide")
+            if closed := status.final_reason(run_id, status.derive_status(self._states(s, run_id))):
+                raise ConflictError(closed)
             if unknown := [i for i in wanted if i not in trades]:
                 raise UnknownTrade(
                     f"run {run_id} has no trade {', '.join(unknown)} "
