@@ -25,7 +25,7 @@ from portfolio.ledger import (
 )
 from portfolio.ledger.engine import database_url
 from portfolio.ledger.paper_book import LedgerOrderBook
-from portfolio.ledger.schema import Base, Decision
+from portfolio.ledger.schema import Base, ChainHead, Decision
 
 pytest_plugins = ["pg_server"]
 
@@ -282,6 +282,7 @@ def test_a_compliance_veto_is_never_executed_even_if_approved_in_the_journal(
                 "reason": None,
                 "decided_at": "x",
             },
+            ledger._key,
         )
     execute_run(ledger, run_id, PaperBroker())
     assert {e["trade_id"] for e in ledger.executions(run_id)} == {"T1", "T2", "T3"}
@@ -379,7 +380,12 @@ def test_verify_passes_on_an_untouched_ledger(ledger, saved_run) -> None:
     execute_run(ledger, run_id, PaperBroker())
     report = ledger.verify()
     assert report.ok and report.first_broken is None
-    assert [(c.name, c.length) for c in report.chains] == [("decisions", 3), ("executions", 6)]
+    # The run's entries: its first status, its proposal, then APPROVED, EXECUTING, the outcome.
+    assert [(c.name, c.length) for c in report.chains] == [
+        ("run_entries", 5),
+        ("decisions", 3),
+        ("executions", 6),
+    ]
 
 
 def test_a_tampered_decision_row_is_caught(ledger, saved_run) -> None:
@@ -393,15 +399,22 @@ def test_a_tampered_decision_row_is_caught(ledger, saved_run) -> None:
     assert "altered" in broken["reason"]
 
 
-def test_a_rewritten_and_rehashed_row_breaks_the_next_link(ledger, saved_run) -> None:
+def test_a_rewritten_and_rehashed_chain_fails_without_the_key(ledger, saved_run) -> None:
     run_id = saved_run(ledger)
     ledger.decide(run_id, approve=["T1", "T2"], veto=["T3"], by="ann")
+    # Rewrite the first decision and recompute every plain hash and the head, as anyone with
+    # the database but not the firm key can: the MACs no longer match.
     with ledger._write() as s:
-        row = s.query(Decision).filter_by(seq=1).one()
-        row.decided_by = "mallory"
-        row.hash = chain.link_hash(chain.row_content(row))
+        rows = s.query(Decision).order_by(Decision.seq).all()
+        rows[0].decided_by = "mallory"
+        prev = chain.GENESIS
+        for row in rows:
+            row.prev_hash = prev
+            row.hash = prev = chain.link_hash(chain.row_content(row))
+        head = s.get(ChainHead, "decisions")
+        head.hash = prev
     broken = ledger.verify().first_broken
-    assert broken is not None and broken["seq"] == 2 and "prev_hash" in broken["reason"]
+    assert broken is not None and broken["seq"] == 1 and "MAC" in broken["reason"]
 
 
 def test_deleted_rows_and_tampered_fills_are_caught(ledger, saved_run) -> None:
