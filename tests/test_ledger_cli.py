@@ -159,3 +159,32 @@ def test_rebalance_save_records_the_run_with_ids(ledger, db_url) -> None:
         _cli(db_url, "decide", run_id, "--veto", first, "--by", "ann", "--format", "json")
     )
     assert decided["decisions"][0]["trade_id"] == first.removeprefix(f"{run_id}-")
+
+
+def test_an_anchor_catches_a_wiped_journal(ledger, db_url, saved_run, tmp_path) -> None:
+    run_id = saved_run(ledger)
+    ledger.decide(run_id, approve=["T1"], veto=["T2", "T3"], by="ann")
+    anchor = tmp_path / "anchors" / "ledger-anchor.json"
+    proc = _cli(db_url, "anchor", "--out", str(anchor))
+    assert proc.returncode == 0, proc.stderr
+    assert "decisions #3" in proc.stdout
+    doc = json.loads(anchor.read_text())
+    assert {h["name"]: h["seq"] for h in doc["heads"]}["decisions"] == 3
+    assert _cli(db_url, "verify", "--anchor", str(anchor)).returncode == 0
+    # Whoever can write to the database deletes every decision and resets the head:
+    # the chain alone is consistent again, the anchor is not.
+    with ledger.engine.begin() as conn:
+        conn.execute(text("DELETE FROM decisions"))
+        conn.execute(
+            text("UPDATE chain_heads SET seq = 0, hash = :g, mac = NULL WHERE name = 'decisions'"),
+            {"g": "0" * 64},
+        )
+    assert _cli(db_url, "verify").returncode == 0
+    proc = _cli(db_url, "verify", "--anchor", str(anchor))
+    assert proc.returncode == 1
+    assert "anchor: decisions: link 3" in proc.stdout and "truncated or wiped" in proc.stdout
+    report = json.loads(_cli(db_url, "verify", "--anchor", str(anchor), "--format", "json").stdout)
+    assert report["first_broken"]["journal"] == "anchor" and not report["ok"]
+    bad = tmp_path / "not-an-anchor.json"
+    bad.write_text("{}")
+    _refused(_cli(db_url, "verify", "--anchor", str(bad)), "is not an anchor file")
