@@ -261,7 +261,8 @@ def print_result(result: CrewResult, out: TextIO) -> None:
         w(f"  fell back: {name}: {why}\n")
     for name, why in result.failures.items():
         w(f"  failed: {name}: {why}\n")
-    w(f"\nFinal Status: {result.status}\n{RUN_STATUS_MEANING.get(result.status, '')}\n")
+    fell = f" ({result.fallback_count} agent(s) fell back)" if result.fallback_count else ""
+    w(f"\nFinal Status: {result.status}{fell}\n{RUN_STATUS_MEANING.get(result.status, '')}\n")
 
 
 def demo(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:

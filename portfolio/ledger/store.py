@@ -54,6 +54,7 @@ from portfolio.models import (
     Position,
     RebalanceProposal,
 )
+from portfolio.redact import redact, redact_data
 from portfolio.securities import load_securities
 
 DECISIONS = ("APPROVE", "VETO")
@@ -324,7 +325,7 @@ class Ledger:
             run = self._run(s, run_id, lock=True)
             self._set_status(s, run, new_status)
             if error is not None:
-                run.error = error
+                run.error = redact(error)
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         """Fill in settings, agents or prompt_version learnt after the run started."""
@@ -508,8 +509,8 @@ class Ledger:
                 status=status,
                 provider=provider,
                 model=model,
-                transcript=transcript,
-                result=result_json,
+                transcript=redact_data(transcript),
+                result=redact_data(result_json),
                 timing=dict(timing or {}),
                 usage=dict(usage or {}),
                 created_at=_now(),
@@ -547,7 +548,8 @@ class Ledger:
                 select(func.max(RunEvent.seq)).where(RunEvent.run_id == run_id)
             ).scalar_one()
             seq = (last or 0) + 1
-            s.add(RunEvent(run_id=run_id, seq=seq, event=event_json, created_at=_now()))
+            event = redact_data(event_json)  # error texts may quote a provider's request headers
+            s.add(RunEvent(run_id=run_id, seq=seq, event=event, created_at=_now()))
             return seq
 
     def events(self, run_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
