@@ -30,7 +30,10 @@ anchor_col.download_button(
     help="The head of every chain. Keep it outside the database; "
     "`python -m portfolio verify --anchor FILE` then catches a truncated or wiped ledger.",
 )
-key_col.caption(f"Chains sealed with the firm key from {ledger.key_source}.")
+key_col.caption(
+    f"Chains sealed with the firm key ({ledger.key_source}). Keep a copy of the key and the "
+    "anchors outside the database."
+)
 
 runs = ledger.runs(limit=200)
 if not runs:

@@ -131,7 +131,12 @@ def test_an_echoed_key_is_nowhere(echo_url, tmp_path, monkeypatch, caplog, fallb
     )
     ledger = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     holdings = _holdings()
-    run_id = ledger.create_run(holdings=holdings, filename=SEED000.name)
+    # As the app records it: the settings, without the key field, but with the base URL.
+    run_id = ledger.create_run(
+        holdings=holdings,
+        filename=SEED000.name,
+        settings=settings.model_dump(mode="json", exclude={"api_key"}),
+    )
     caplog.set_level(logging.DEBUG)
     worker._work(ledger, run_id, holdings, "Moderate risk.", None, None, settings)
 

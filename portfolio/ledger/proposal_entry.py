@@ -34,6 +34,10 @@ FIELDS = (
 )
 
 
+# The `trades` table columns those fields are read from.
+TABLE_COLUMNS = ("trade_id", *FIELDS[:-1], "compliance_status")
+
+
 def body_sha256(body: Any) -> str:
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -178,7 +179,11 @@ class Ledger:
             body,
             prop.body if prop else None,
             prop.sha256 if prop else None,
-            self._trades(s, run_id),
+            s.execute(
+                select(*(TradeRow.__table__.c[c] for c in entry.TABLE_COLUMNS)).where(
+                    TradeRow.run_id == run_id
+                )
+            ).mappings(),
             run.status,
             self._chained_status(s, run_id),
         )
@@ -310,7 +315,7 @@ class Ledger:
                 updated_at=_now(),
                 mandate=mandate.model_dump(mode="json") if mandate else None,
                 model_portfolio=model.model_dump(mode="json") if model else None,
-                settings=dict(settings or {}),
+                settings=redact_data(dict(settings or {})),  # a base URL may carry a key
                 agents=dict(agents or {}),
                 prompt_version=prompt_version,
             )
@@ -335,7 +340,7 @@ class Ledger:
         with self._write() as s:
             run = self._run(s, run_id, lock=True)
             for k, v in fields.items():
-                setattr(run, k, dict(v) if isinstance(v, Mapping) else v)
+                setattr(run, k, redact_data(dict(v)) if isinstance(v, Mapping) else v)
             run.updated_at = _now()
 
     def save_proposal(self, run_id: str, proposal: RebalanceProposal) -> dict[str, str]:
@@ -608,7 +613,7 @@ class Ledger:
         if both := sorted(set(approve) & set(veto)):
             raise ConflictError(f"{', '.join(both)} cannot be both approved and vetoed")
         for ids in (approve, veto):
-            if dup := sorted({i for i in ids if ids.count(i) > 1}):
+            if dup := sorted(i for i, n in Counter(ids).items() if n > 1):
                 raise ConflictError(f"{', '.join(dup)} named twice")
         wanted = {**dict.fromkeys(approve, "APPROVE"), **dict.fromkeys(veto, "VETO")}
         with self._write() as s:
@@ -630,10 +635,10 @@ class Ledger:
                     f"run {run_id} has no trade {', '.join(unknown)} "
                     f"(its trades: {', '.join(trades)})"
                 )
-            rules = {t.trade_id: t.compliance_rules for t in self._trades(s, run_id)}
             for tid in approve:
                 if trades[tid]["compliance"] == "VETOED":
-                    rule = ", ".join(rules.get(tid) or []) or "compliance"
+                    row = s.get(TradeRow, client_order_id(run_id, tid))
+                    rule = ", ".join(row.compliance_rules if row else []) or "compliance"
                     raise ConflictError(
                         f"{tid} was vetoed by compliance ({rule}) and cannot be approved"
                     )
@@ -643,11 +648,10 @@ class Ledger:
                     f"{', '.join(already)} already sent to the broker; the decision is final"
                 )
             at = now_iso()
-            written = []
-            for tid in sorted(wanted, key=ordinal.__getitem__):
-                row = self._append(
-                    s,
-                    Decision,
+            rows = chain.append_many(
+                s,
+                Decision,
+                [
                     {
                         "run_id": run_id,
                         "trade_id": tid,
@@ -656,9 +660,12 @@ class Ledger:
                         "reason": reason or None,
                         "decided_at": at,
                         "proposal_hash": proposal_link.hash,
-                    },
-                )
-                written.append(_decision_dict(row))
+                    }
+                    for tid in sorted(wanted, key=ordinal.__getitem__)
+                ],
+                self._key,
+            )
+            written = [_decision_dict(row) for row in rows]
             self._refresh_status(s, run_id)
             return written
 
@@ -675,7 +682,13 @@ class Ledger:
 
     def _states(self, s: Session, run_id: str) -> list[status.TradeState]:
         """From the chained proposal and the journals; the trades table only for unchained runs."""
-        latest = self._latest_decisions(s, run_id)
+        latest = dict(
+            s.execute(
+                select(Decision.trade_id, Decision.decision)
+                .where(Decision.run_id == run_id)
+                .order_by(Decision.seq)
+            ).all()
+        )
         out = self._outcomes(s, run_id)
         chained = self._chained(s, run_id)
         verdicts = (
@@ -685,7 +698,7 @@ class Ledger:
         )
         return status.trade_states(
             verdicts,
-            {k: d.decision for k, d in latest.items()},
+            latest,
             set(out),
             {k: v["status"] for k, v in out.items() if v["status"] != "SENT"},
         )
@@ -1051,17 +1064,18 @@ def _order(coid: str, t: Mapping[str, Any]) -> Order:
     )
 
 
-def _decision_dict(d: Decision) -> dict[str, Any]:
+def _decision_dict(d: Decision | Mapping[str, Any]) -> dict[str, Any]:
+    get = d.get if isinstance(d, Mapping) else (lambda k: getattr(d, k))
     return {
-        "seq": d.seq,
-        "run_id": d.run_id,
-        "trade_id": d.trade_id,
-        "decision": d.decision,
-        "by": d.decided_by,
-        "reason": d.reason,
-        "at": d.decided_at,
-        "hash": d.hash,
-        "prev_hash": d.prev_hash,
+        "seq": get("seq"),
+        "run_id": get("run_id"),
+        "trade_id": get("trade_id"),
+        "decision": get("decision"),
+        "by": get("decided_by"),
+        "reason": get("reason"),
+        "at": get("decided_at"),
+        "hash": get("hash"),
+        "prev_hash": get("prev_hash"),
     }
 
 
