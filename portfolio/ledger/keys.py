@@ -66,9 +66,10 @@ def _from_file(path: Path) -> LedgerKey:
     return LedgerKey(text.encode(), f"file {path}")
 
 
-def ledger_key(secrets_path: Path | None = SECRETS) -> LedgerKey:
+def ledger_key(secrets_path: Path | None = SECRETS, folder: Path | None = None) -> LedgerKey:
+    """`folder`: the data directory of another process (default: this one's)."""
     if value := os.environ.get(ENV, "").strip():
         return LedgerKey(value.encode(), f"environment variable {ENV}")
     if secrets_path is not None and (value := _from_secrets(secrets_path)):
         return LedgerKey(value.encode(), f"[ledger] key in {secrets_path.name}")
-    return _from_file(data_dir() / KEY_FILE)
+    return _from_file((folder or data_dir()) / KEY_FILE)
