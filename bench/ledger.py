@@ -1,12 +1,13 @@
 """Ledger throughput: decisions per second and executions (fills) per second, per backend.
 
-    python bench/ledger.py [--runs 20] [--trades 10]
+    python bench/ledger.py [--runs 20] [--trades 10] [--book 10000]
 
-A bulk step approves a whole book (10,000 trades by default) in one transaction, then times a
-full `verify` of every keyed chain and the tables behind it. Each decision is its own transaction, as when an advisor clicks approve on one trade; each
+Each decision is its own transaction, as when an advisor clicks approve on one trade; each
 execution is an order journaled, sent to the paper broker (its book in the same database) and its
-fill journaled, both hash-chained. SQLite is a WAL file in a temporary directory; PostgreSQL is a
-throwaway server with durable settings (fsync on), skipped with a message if not installed.
+fill journaled, both on the keyed chain. A bulk step then approves a whole book (10,000 trades by
+default) in one transaction and times a full `verify` of every chain and the tables behind it.
+SQLite is a WAL file in a temporary directory; PostgreSQL is a throwaway server with durable
+settings (fsync on), skipped with a message if not installed.
 """
 
 from __future__ import annotations
