@@ -310,13 +310,16 @@ def _verify(ledger: Ledger, args: argparse.Namespace) -> int:
         lines += [f"anchor: {p}" for p in r["anchor"]]
         if args.anchor and not r["anchor"]:
             lines.append(f"anchor {args.anchor}: every anchored link is present")
-        if b := r["first_broken"]:
+        lines += [f"{p['journal']} table: {p['reason']}" for p in r["tables"]]
+        if (b := r["first_broken"]) and b["seq"] is not None:
             lines.append(
                 f"first broken link: {b['journal']} #{b['seq']} (row id {b['id']}, run "
                 f"{b['run_id']}): {b['reason']}"
             )
+        elif b:
+            lines.append(f"first problem: {b['journal']}: {b['reason']}")
         else:
-            lines.append("ledger verified: every link intact")
+            lines.append("ledger verified: every link intact, every table agrees with the chain")
         return "\n".join(lines)
 
     _emit(args, report.as_dict(), table)

@@ -188,3 +188,20 @@ def test_an_anchor_catches_a_wiped_journal(ledger, db_url, saved_run, tmp_path) 
     bad = tmp_path / "not-an-anchor.json"
     bad.write_text("{}")
     _refused(_cli(db_url, "verify", "--anchor", str(bad)), "is not an anchor file")
+
+
+def test_a_tampered_trade_is_named_by_verify_and_refused_by_execute(
+    ledger, db_url, saved_run
+) -> None:
+    run_id = saved_run(ledger)
+    ledger.decide(run_id, approve=["T1", "T2", "T3"], by="ann")
+    with ledger.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE trades SET quantity = 10000 WHERE run_id = :r AND trade_id = 'T1'"),
+            {"r": run_id},
+        )
+    proc = _cli(db_url, "verify")
+    assert proc.returncode == 1
+    assert f"trades table: run {run_id}: trade T1 quantity is 10000.0" in proc.stdout
+    _refused(_cli(db_url, "execute", run_id), "execution refused")
+    assert ledger.executions(run_id) == []
