@@ -262,10 +262,11 @@ def print_result(result: CrewResult, out: TextIO, final: bool = True) -> None:
         w(f"  fell back: {name}: {why}\n")
     for name, why in result.failures.items():
         w(f"  failed: {name}: {why}\n")
+    fell = f" ({result.fallback_count} agent(s) fell back)" if result.fallback_count else ""
     if final:
-        w(f"\nFinal Status: {result.status}\n{RUN_STATUS_MEANING.get(result.status, '')}\n")
+        w(f"\nFinal Status: {result.status}{fell}\n{RUN_STATUS_MEANING.get(result.status, '')}\n")
     else:
-        w(f"\nCrew Status: {result.status}\n\n")
+        w(f"\nCrew Status: {result.status}{fell}\n\n")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -7,6 +7,10 @@ from langchain_core.language_models import BaseChatModel
 
 from agents.offline import OfflineAnalyst
 from agents.settings import LLMSettings
+from portfolio.redact import install_log_redaction
+
+# The HTTP clients below log request URLs, which may carry credentials.
+install_log_redaction()
 
 _NO_KEY = "not-needed"  # local OpenAI-compatible servers ignore the key but the client wants one
 

@@ -72,6 +72,7 @@ from portfolio.mandate_merge import stricter
 from portfolio.market_data import MarketDataProvider, bundled_snapshot
 from portfolio.model_portfolios import load_model
 from portfolio.models import ClientMandate, Holdings, ModelPortfolio, RebalanceProposal
+from portfolio.redact import redact
 from portfolio.securities import SecurityMaster, load_securities
 from portfolio.targets import MAX_TILT, clamp_tilts
 
@@ -238,7 +239,7 @@ def _guarded(
             emit(AgentFailed, agent=name, error=msg)
             return {"failures": {name: msg}}
         except Exception as exc:
-            msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:400]
+            msg = (redact(f"{type(exc).__name__}: {exc}").splitlines() or ["error"])[0][:400]
             emit(AgentFailed, agent=name, error=msg)
             return {"failures": {name: msg}}
 
@@ -548,12 +549,19 @@ async def arun_crew(
         usage=usage,
         totals=totals,
         fallbacks=final.get("fallbacks", {}),
+        fallback_count=len(final.get("fallbacks", {})),
         failures=final.get("failures", {}),
     )
+    message = RUN_STATUS_MEANING[status]
+    if result.fallback_count:
+        message += (
+            f" {result.fallback_count} of {len(AGENTS)} agents fell back "
+            "(offline analyst or deterministic answer)."
+        )
     yield run.make(
         RunFinished,
         status=status,
-        message=RUN_STATUS_MEANING[status],
+        message=message,
         totals=totals,
         result=result.model_dump(mode="json"),
     )

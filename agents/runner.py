@@ -9,7 +9,7 @@ import contextlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -22,6 +22,7 @@ from agents.prompts import NarrativeSplitter, build_messages, extract_json, repa
 from agents.settings import OFFLINE_MODEL, LLMSettings
 from agents.usage import AgentUsage, estimate_tokens
 from agents.writers import write_answer
+from portfolio.redact import redact
 
 Emit = Callable[..., None]
 Source = Literal["model", "repaired", "offline", "fallback"]
@@ -59,6 +60,8 @@ class RunBudget:
     spent_usd: float = 0.0
     reserved_usd: float = 0.0
     stopped: bool = False
+    # endpoint|model -> why it failed: later agents of the run on it go straight to the fallback
+    failed_providers: dict[str, str] = field(default_factory=dict)
 
     def check(self, settings: LLMSettings, model: str, messages: list[BaseMessage]) -> float:
         """Reserve the expected cost of the next call, or stop the run if it would not fit."""
@@ -80,14 +83,22 @@ class RunBudget:
         self.spent_usd += actual or 0.0
 
 
+class ProviderError(RuntimeError):
+    """The provider failed and the fallback is off; the message is redacted."""
+
+
+def _secrets(settings: LLMSettings) -> list[str | None]:
+    return [settings.api_key.get_secret_value() if settings.api_key else None]
+
+
 def _safe(exc: BaseException, settings: LLMSettings) -> str:
-    """A one-line reason without any secret."""
-    text = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-    if settings.api_key:
-        secret = settings.api_key.get_secret_value()
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    """A one-line reason without any secret (headers, keys, credentials in URLs)."""
+    text = redact(f"{type(exc).__name__}: {exc}", _secrets(settings))
+    return (text.splitlines() or [type(exc).__name__])[0][:300]
+
+
+def _provider_key(settings: LLMSettings, model: str) -> str:
+    return f"{settings.base_url or settings.azure_endpoint or settings.provider}|{model}"
 
 
 async def _close(model: BaseChatModel) -> None:
@@ -186,11 +197,20 @@ async def run_agent(
     provider = settings.provider
     model_name = settings.model_for(agent)
     fallback_reason: str | None = None
+    stage: Literal["config", "provider"] = "config"
+    discard = False
+    earlier = budget.failed_providers.get(_provider_key(settings, model_name))
+    skip = model is None and provider != "offline" and settings.fallback_to_offline
+    if earlier is not None and skip:
+        # The provider already failed in this run: do not wait out another timeout on it.
+        fallback_reason = f"not tried: {model_name} failed earlier in this run ({earlier})"
+        stage, discard = "provider", True
+        provider, model_name, model = "offline", OFFLINE_MODEL, offline_model(settings)
     if model is None:
         try:
             model = build_chat_model(settings, agent)
         except ProviderConfigError as exc:
-            fallback_reason = str(exc)
+            fallback_reason = redact(str(exc), _secrets(settings))
             provider, model_name, model = "offline", OFFLINE_MODEL, offline_model(settings)
     emit(
         AgentStarted,
@@ -205,8 +225,9 @@ async def run_agent(
             AgentFellBack,
             agent=agent,
             reason=fallback_reason,
-            stage="config",
+            stage=stage,
             fallback="offline_model",
+            discard_partial=discard,
         )
     t0 = time.perf_counter()
     usage = AgentUsage(agent=agent, provider=provider, model=model_name)
@@ -224,14 +245,21 @@ async def run_agent(
     except (BudgetExceeded, asyncio.CancelledError):
         raise
     except Exception as exc:
-        if provider == "offline" or not settings.fallback_to_offline:
+        if provider == "offline":
             raise
+        if not settings.fallback_to_offline:
+            # The raw text may quote the request's headers; only the redacted line goes on.
+            raise ProviderError(_safe(exc, settings)) from None
         usage.calls += 1
         fallback_reason = _safe(exc, settings)
+        key = _provider_key(settings, model_name)
+        first = key not in budget.failed_providers
+        budget.failed_providers.setdefault(key, fallback_reason)
         emit(
             AgentFellBack,
             agent=agent,
-            reason=fallback_reason,
+            reason=fallback_reason
+            + ("; later agents of this run on this model use the offline analyst" if first else ""),
             stage="provider",
             fallback="offline_model",
             discard_partial=True,

@@ -183,4 +183,5 @@ class CrewResult(BaseModel):
     usage: dict[str, AgentUsage] = Field(default_factory=dict)
     totals: UsageTotals = Field(default_factory=UsageTotals)
     fallbacks: dict[str, str] = Field(default_factory=dict, description="Agent -> why it fell back")
+    fallback_count: int = Field(default=0, description="How many agents fell back")
     failures: dict[str, str] = Field(default_factory=dict, description="Agent -> error")

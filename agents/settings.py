@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
+from portfolio.redact import safe_url
+
 Provider = Literal["offline", "openai", "azure", "openai-compatible"]
 PROVIDERS: tuple[str, ...] = ("offline", "openai", "azure", "openai-compatible")
 OFFLINE_MODEL = "offline-analyst"
@@ -59,8 +61,10 @@ class LLMSettings(BaseModel):
     azure_endpoint: str | None = None
     azure_deployment: str | None = None
     api_version: str = "2024-10-21"
-    timeout: float = Field(default=60.0, gt=0, description="Seconds per HTTP read")
-    first_token_timeout: float | None = Field(default=45.0, gt=0)
+    # One hung provider costs a run at most one of these: after the first failure the run's
+    # later agents on the same model go straight to the offline analyst.
+    timeout: float = Field(default=20.0, gt=0, le=600, description="Seconds per HTTP read")
+    first_token_timeout: float | None = Field(default=20.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=6, description="Provider retries on 429/5xx")
     agents: dict[str, AgentModelSettings] = Field(default_factory=dict)
     prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
@@ -103,7 +107,7 @@ class LLMSettings(BaseModel):
         """Where the run's words come from, safe to show (no key)."""
         if self.provider == "offline":
             return "offline analyst"
-        where = self.base_url or self.azure_endpoint or "api.openai.com"
+        where = safe_url(self.base_url or self.azure_endpoint) or "api.openai.com"
         return f"{self.provider} ({self.model} at {where})"
 
 

@@ -1,16 +1,19 @@
 """Ledger throughput: decisions per second and executions (fills) per second, per backend.
 
-    python bench/ledger.py [--runs 20] [--trades 10]
+    python bench/ledger.py [--runs 20] [--trades 10] [--book 10000]
 
 Each decision is its own transaction, as when an advisor clicks approve on one trade; each
 execution is an order journaled, sent to the paper broker (its book in the same database) and its
-fill journaled, both hash-chained. SQLite is a WAL file in a temporary directory; PostgreSQL is a
-throwaway server with durable settings (fsync on), skipped with a message if not installed.
+fill journaled, both on the keyed chain. A bulk step then approves a whole book (10,000 trades by
+default) in one transaction and times a full `verify` of every chain and the tables behind it.
+SQLite is a WAL file in a temporary directory; PostgreSQL is a throwaway server with durable
+settings (fsync on), skipped with a message if not installed.
 """
 
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 import tempfile
 import time
@@ -23,7 +26,13 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from pg_server import INSTALL_HINT, TempPostgres, find_bindir  # noqa: E402
 
-from portfolio.ledger import Ledger, execute_run, open_ledger, paper_broker  # noqa: E402
+from portfolio.ledger import (  # noqa: E402
+    Ledger,
+    LedgerKey,
+    execute_run,
+    open_ledger,
+    paper_broker,
+)
 from portfolio.models import (  # noqa: E402
     ClientMandate,
     Holdings,
@@ -71,8 +80,8 @@ def _proposal(n_trades: int) -> RebalanceProposal:
     )
 
 
-def measure(ledger: Ledger, runs: int, trades: int) -> tuple[float, float]:
-    holdings = Holdings(
+def _holdings() -> Holdings:
+    return Holdings(
         source="bench.csv",
         positions=[
             Position(
@@ -86,6 +95,24 @@ def measure(ledger: Ledger, runs: int, trades: int) -> tuple[float, float]:
             )
         ],
     )
+
+
+def bulk(ledger: Ledger, trades: int) -> tuple[float, float]:
+    """Approve a whole book in one transaction, then verify the chains (links per second)."""
+    run_id = ledger.create_run(holdings=_holdings(), source_bytes=b"bench", filename="bench.csv")
+    ledger.save_proposal(run_id, _proposal(trades))
+    start = time.perf_counter()
+    ledger.decide(run_id, approve=[f"T{i + 1}" for i in range(trades)], by="bench")
+    decisions = trades / (time.perf_counter() - start)
+    start = time.perf_counter()
+    report = ledger.verify()
+    assert report.ok
+    links = sum(c.length for c in report.chains) / (time.perf_counter() - start)
+    return decisions, links
+
+
+def measure(ledger: Ledger, runs: int, trades: int) -> tuple[float, float]:
+    holdings = _holdings()
     ids = []
     for _ in range(runs):
         run_id = ledger.create_run(holdings=holdings, source_bytes=b"bench", filename="bench.csv")
@@ -109,27 +136,37 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--trades", type=int, default=10)
+    parser.add_argument("--book", type=int, default=10_000, help="trades approved in one go")
     args = parser.parse_args()
-    print(f"{args.runs} runs x {args.trades} trades; one transaction per decision")
-    print(f"{'backend':<12}{'decisions/s':>14}{'executions/s':>15}")
+    print(
+        f"{args.runs} runs x {args.trades} trades, one transaction per decision; then a "
+        f"{args.book:,}-trade book approved in one transaction, and verify"
+    )
+    print(
+        f"{'backend':<12}{'decisions/s':>14}{'executions/s':>15}"
+        f"{'bulk decisions/s':>19}{'verify links/s':>17}"
+    )
+    key = LedgerKey(secrets.token_bytes(32), "bench")
 
     with tempfile.TemporaryDirectory() as tmp:
-        ledger = open_ledger(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        ledger = open_ledger(f"sqlite:///{Path(tmp) / 'bench.db'}", key=key)
         d, e = measure(ledger, args.runs, args.trades)
+        b, v = bulk(ledger, args.book)
         ledger.close()
-    print(f"{'sqlite':<12}{d:>14,.0f}{e:>15,.0f}")
+    print(f"{'sqlite':<12}{d:>14,.0f}{e:>15,.0f}{b:>19,.0f}{v:>17,.0f}")
 
     if find_bindir() is None:
         print(f"{'postgresql':<12}  skipped: no server binaries ({INSTALL_HINT})")
         return 0
     server = TempPostgres(durable=True).start()
     try:
-        ledger = open_ledger(server.url(server.create_database()))
+        ledger = open_ledger(server.url(server.create_database()), key=key)
         d, e = measure(ledger, args.runs, args.trades)
+        b, v = bulk(ledger, args.book)
         ledger.close()
     finally:
         server.stop()
-    print(f"{'postgresql':<12}{d:>14,.0f}{e:>15,.0f}")
+    print(f"{'postgresql':<12}{d:>14,.0f}{e:>15,.0f}{b:>19,.0f}{v:>17,.0f}")
     return 0
 
 

@@ -31,7 +31,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from conftest import CHROMIUM, SAMPLES, AppServer, launch_chromium  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
-from portfolio.ledger import open_ledger  # noqa: E402
+from portfolio.ledger import ledger_key, open_ledger  # noqa: E402
 
 TITLE_SHOWN = """(title) => [...document.querySelectorAll('h1')]
   .some(h => h.innerText.trim() === title) ? performance.now() : false"""
@@ -140,7 +140,7 @@ def main() -> None:
 
         # 4. Approve / veto clicks on the ticket.
         nav(page, "Trade ticket")
-        ledger = open_ledger(app.db_url)
+        ledger = open_ledger(app.db_url, key=ledger_key(folder=app.data_dir))
         run_id = ledger.runs(limit=1)[0]["run_id"]
         n_trades = len(ledger.run(run_id)["trades"])
         on_screen, in_ledger = [], []

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from portfolio.audit import audit_record
+from portfolio.ledger.anchor import anchor_json
 from portfolio.plain_words import run_outcome, run_status
 from ui import services, state
 
@@ -16,9 +17,24 @@ ledger = services.ledger()
 
 report = ledger.verify()
 if report.ok:
-    st.success("Audit chain verified: no decision or execution has been altered.")
+    st.success("Audit chain verified: no run, decision or execution has been altered.")
 else:
-    st.error(f"Audit chain broken at {report.first_broken}")
+    broken = report.first_broken or {}
+    st.error(f"Audit chain broken: {broken.get('journal')}: {broken.get('reason')}")
+anchor_col, key_col = st.columns([1, 3], vertical_alignment="center")
+anchor_col.download_button(
+    "Download anchor",
+    anchor_json(ledger),
+    file_name="ledger-anchor.json",
+    mime="application/json",
+    key="dl_anchor",
+    help="The head of every chain. Keep it outside the database; "
+    "`python -m portfolio verify --anchor FILE` then catches a truncated or wiped ledger.",
+)
+key_col.caption(
+    f"Chains sealed with the firm key ({ledger.key_source}). Keep a copy of the key and the "
+    "anchors outside the database."
+)
 
 runs = ledger.runs(limit=200)
 if not runs:

@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from portfolio.ledger import LedgerError, execute_run, paper_broker
+from portfolio.ledger.status import FINAL, final_reason
 from portfolio.orders import to_csv
 from portfolio.plain_words import run_outcome, run_status
 from portfolio.post_trade import weights_after
@@ -27,7 +28,6 @@ if not rid or proposal is None:
 
 who = identity.require_advisor()
 ledger = services.ledger()
-FINAL = {"EXECUTED", "PARTIALLY_EXECUTED", "REJECTED"}
 
 
 def sentence(text: str) -> str:
@@ -83,6 +83,9 @@ def ticket() -> None:
     run = ledger.run(rid)
     trades = run["trades"]
     executed = any(t.get("execution") for t in trades)
+    closed = final_reason(rid, run["status"])
+    if closed:
+        st.info(closed.capitalize().replace("run ", "Run ", 1) + ". Decisions are closed.")
     if err := st.session_state.pop("ticket_error", None):
         st.error(err)
 
@@ -94,7 +97,7 @@ def ticket() -> None:
     c1.button(
         "Approve all",
         key="approve_all",
-        disabled=not who or executed,
+        disabled=not who or executed or bool(closed),
         help="Approve every trade the compliance gate approved",
         on_click=decide,
         args=(open_ids, True),
@@ -103,7 +106,7 @@ def ticket() -> None:
     c2.button(
         "Veto all",
         key="veto_all",
-        disabled=not who or executed,
+        disabled=not who or executed or bool(closed),
         help="Veto every trade the compliance gate approved",
         on_click=decide,
         args=(open_ids, False),
@@ -148,8 +151,8 @@ def ticket() -> None:
             col.button(
                 icon,
                 key=f"{verb}_{tid}",
-                help=f"{verb.capitalize()} {tid}",
-                disabled=not who,
+                help=closed or f"{verb.capitalize()} {tid}",
+                disabled=not who or bool(closed),
                 type="primary" if decision == kind else "secondary",
                 on_click=decide,
                 args=([tid], kind == "APPROVE"),

@@ -7,6 +7,7 @@ and changes nothing. `python -m portfolio.cli_ledger CMD ...` runs them on their
 
 from __future__ import annotations
 
+import json
 import argparse
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -26,6 +27,7 @@ from portfolio.ledger import (
     recover,
 )
 from portfolio.ledger import status as run_status
+from portfolio.ledger.anchor import anchor_json, check_anchor, read_anchor
 from portfolio.models import Holdings, RebalanceProposal
 
 Handler = Callable[[argparse.Namespace], int]
@@ -99,6 +101,12 @@ def _with_ledger(work: Callable[[Ledger, argparse.Namespace], int], *, recovers:
         except (SQLAlchemyError, OSError) as exc:
             print(f"error: cannot open the ledger: {_first_line(exc)}", file=sys.stderr)
             return 2
+        if ledger.key_created:
+            print(
+                f"note: no ledger key was set, so one was {ledger.key_source}; keep a copy "
+                "outside the database (REBALANCE_LEDGER_KEY or [ledger] key in secrets)",
+                file=sys.stderr,
+            )
         try:
             if recovers:  # finish orders a crashed process left behind, before anything else
                 recover(ledger, paper_broker(ledger))
@@ -291,23 +299,48 @@ def _export(ledger: Ledger, args: argparse.Namespace) -> int:
 
 def _verify(ledger: Ledger, args: argparse.Namespace) -> int:
     report = ledger.verify()
+    if args.anchor:
+        report.anchor = check_anchor(ledger, read_anchor(Path(args.anchor)))
+        report.ok = report.ok and not report.anchor
 
     def table(r: Mapping[str, Any]) -> str:
         lines = [
             f"{c['name']}: {c['length']} link(s), " + ("intact" if c["ok"] else "BROKEN")
             for c in r["chains"]
         ]
-        if b := r["first_broken"]:
+        lines += [f"anchor: {p}" for p in r["anchor"]]
+        if args.anchor and not r["anchor"]:
+            lines.append(f"anchor {args.anchor}: every anchored link is present")
+        lines += [f"{p['journal']} table: {p['reason']}" for p in r["tables"]]
+        if (b := r["first_broken"]) and b["seq"] is not None:
             lines.append(
                 f"first broken link: {b['journal']} #{b['seq']} (row id {b['id']}, run "
                 f"{b['run_id']}): {b['reason']}"
             )
+        elif b:
+            lines.append(f"first problem: {b['journal']}: {b['reason']}")
         else:
-            lines.append("ledger verified: every link intact")
+            lines.append("ledger verified: every link intact, every table agrees with the chain")
         return "\n".join(lines)
 
     _emit(args, report.as_dict(), table)
     return 0 if report.ok else 1
+
+
+def _anchor(ledger: Ledger, args: argparse.Namespace) -> int:
+    text = anchor_json(ledger)
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    heads = json.loads(text)["heads"]
+    print(
+        f"wrote the anchor of {len(heads)} chain(s) to {out}: "
+        + ", ".join(f"{h['name']} #{h['seq']}" for h in heads)
+    )
+    return 0
 
 
 # ------------------------------------------------------------------------------- parser
@@ -355,9 +388,18 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     _format(p)
     p.set_defaults(func=_with_ledger(_export))
 
-    p = subparsers.add_parser("verify", help="check the decision and execution hash chains")
+    p = subparsers.add_parser("verify", help="check the keyed chains and the tables behind them")
+    p.add_argument(
+        "--anchor", default=None, metavar="FILE", help="an anchor written earlier by `anchor`"
+    )
     _format(p)
     p.set_defaults(func=_with_ledger(_verify, recovers=False))
+
+    p = subparsers.add_parser(
+        "anchor", help="write the head of every chain, to keep outside the database"
+    )
+    p.add_argument("--out", default=None, help="file to write (default: standard output)")
+    p.set_defaults(func=_with_ledger(_anchor, recovers=False))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

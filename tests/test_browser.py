@@ -136,7 +136,7 @@ def panel_length(page: Page, title: str, longer_than: int) -> int:
 def test_advisor_session_end_to_end(
     page: Page, server: AppServer, model_server: StubOpenAI, tmp_path: Path
 ) -> None:
-    from portfolio.ledger import open_ledger
+    from portfolio.ledger import ledger_key, open_ledger
 
     # ---- Client & holdings: who, the file, the notes, the mandate
     page.goto(server.url)
@@ -210,7 +210,8 @@ def test_advisor_session_end_to_end(
     no_exception(page)
     shoot(page, "rebalance")
 
-    ledger = open_ledger(server.db_url)
+    # The app's own key: it generated one in its data directory on start.
+    ledger = open_ledger(server.db_url, key=ledger_key(folder=server.data_dir))
     try:
         (run_id,) = [r["run_id"] for r in ledger.runs(limit=5)]
         trades = {t["trade_id"]: t for t in ledger.run(run_id)["trades"]}

@@ -123,6 +123,17 @@ def test_refusals_print_one_error_line_exit_2_and_change_nothing(ledger, db_url,
     assert ledger.run(run_id)["status"] == "PENDING_REVIEW"
 
 
+def test_a_final_run_refuses_a_decision_in_one_line(ledger, db_url, saved_run) -> None:
+    run_id = saved_run(ledger)
+    ledger.decide(run_id, approve=["T1", "T2"], veto=["T3"], by="ann")
+    _json(_cli(db_url, "execute", run_id, "--format", "json"))
+    _refused(
+        _cli(db_url, "decide", run_id, "--approve", "T3", "--by", "ann"),
+        "PARTIALLY_EXECUTED, which is final",
+    )
+    assert len(ledger.decisions(run_id)) == 3
+
+
 def test_verify_reports_the_first_broken_link_and_exits_1(ledger, db_url, saved_run) -> None:
     run_id = saved_run(ledger)
     ledger.decide(run_id, approve=["T1"], veto=["T2", "T3"], by="ann")
@@ -148,3 +159,49 @@ def test_rebalance_save_records_the_run_with_ids(ledger, db_url) -> None:
         _cli(db_url, "decide", run_id, "--veto", first, "--by", "ann", "--format", "json")
     )
     assert decided["decisions"][0]["trade_id"] == first.removeprefix(f"{run_id}-")
+
+
+def test_an_anchor_catches_a_wiped_journal(ledger, db_url, saved_run, tmp_path) -> None:
+    run_id = saved_run(ledger)
+    ledger.decide(run_id, approve=["T1"], veto=["T2", "T3"], by="ann")
+    anchor = tmp_path / "anchors" / "ledger-anchor.json"
+    proc = _cli(db_url, "anchor", "--out", str(anchor))
+    assert proc.returncode == 0, proc.stderr
+    assert "decisions #3" in proc.stdout
+    doc = json.loads(anchor.read_text())
+    assert {h["name"]: h["seq"] for h in doc["heads"]}["decisions"] == 3
+    assert _cli(db_url, "verify", "--anchor", str(anchor)).returncode == 0
+    # Whoever can write to the database deletes every decision and resets the head:
+    # the chain alone is consistent again, the anchor is not.
+    with ledger.engine.begin() as conn:
+        conn.execute(text("DELETE FROM decisions"))
+        conn.execute(
+            text("UPDATE chain_heads SET seq = 0, hash = :g, mac = NULL WHERE name = 'decisions'"),
+            {"g": "0" * 64},
+        )
+    assert _cli(db_url, "verify").returncode == 0
+    proc = _cli(db_url, "verify", "--anchor", str(anchor))
+    assert proc.returncode == 1
+    assert "anchor: decisions: link 3" in proc.stdout and "truncated or wiped" in proc.stdout
+    report = json.loads(_cli(db_url, "verify", "--anchor", str(anchor), "--format", "json").stdout)
+    assert report["first_broken"]["journal"] == "anchor" and not report["ok"]
+    bad = tmp_path / "not-an-anchor.json"
+    bad.write_text("{}")
+    _refused(_cli(db_url, "verify", "--anchor", str(bad)), "is not an anchor file")
+
+
+def test_a_tampered_trade_is_named_by_verify_and_refused_by_execute(
+    ledger, db_url, saved_run
+) -> None:
+    run_id = saved_run(ledger)
+    ledger.decide(run_id, approve=["T1", "T2", "T3"], by="ann")
+    with ledger.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE trades SET quantity = 10000 WHERE run_id = :r AND trade_id = 'T1'"),
+            {"r": run_id},
+        )
+    proc = _cli(db_url, "verify")
+    assert proc.returncode == 1
+    assert f"trades table: run {run_id}: trade T1 quantity is 10000.0" in proc.stdout
+    _refused(_cli(db_url, "execute", run_id), "execution refused")
+    assert ledger.executions(run_id) == []

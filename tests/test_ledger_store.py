@@ -25,7 +25,7 @@ from portfolio.ledger import (
 )
 from portfolio.ledger.engine import database_url
 from portfolio.ledger.paper_book import LedgerOrderBook
-from portfolio.ledger.schema import Base, Decision
+from portfolio.ledger.schema import Base, ChainHead, Decision
 
 pytest_plugins = ["pg_server"]
 
@@ -282,6 +282,7 @@ def test_a_compliance_veto_is_never_executed_even_if_approved_in_the_journal(
                 "reason": None,
                 "decided_at": "x",
             },
+            ledger._key,
         )
     execute_run(ledger, run_id, PaperBroker())
     assert {e["trade_id"] for e in ledger.executions(run_id)} == {"T1", "T2", "T3"}
@@ -300,16 +301,31 @@ def test_executing_twice_fills_each_trade_once(ledger, saved_run) -> None:
     assert _count(ledger, "paper_orders") == 3
 
 
-def test_a_decision_after_execution_is_refused_for_sent_trades(ledger, saved_run) -> None:
+@pytest.mark.parametrize("vetoed_then", ["T3", "T1"])
+def test_a_partially_executed_run_is_final(ledger, saved_run, vetoed_then) -> None:
     run_id = saved_run(ledger)
     ledger.decide(run_id, approve=["T1", "T2"], veto=["T3"], by="ann")
     execute_run(ledger, run_id, PaperBroker())
-    with pytest.raises(ConflictError, match="already sent"):
-        ledger.decide(run_id, veto=["T1"], by="ann")
-    # The vetoed T3 can still be approved later and executed on its own.
-    ledger.decide(run_id, approve=["T3"], by="ann", reason="client agreed")
-    report = execute_run(ledger, run_id, PaperBroker())
-    assert report.recorded == [f"{run_id}-T3"]
+    assert ledger.run(run_id)["status"] == "PARTIALLY_EXECUTED"
+    # Neither the vetoed T3 nor a sent trade can be decided again: the run is closed.
+    with pytest.raises(ConflictError, match="PARTIALLY_EXECUTED, which is final") as err:
+        ledger.decide(run_id, approve=[vetoed_then], by="ann", reason="client agreed")
+    assert "\n" not in str(err.value)
+    assert len(ledger.decisions(run_id)) == 3
+    assert execute_run(ledger, run_id, PaperBroker()).recorded == []
+    assert len([e for e in ledger.executions(run_id) if e["stage"] == "result"]) == 2
+
+
+def test_executed_and_rejected_runs_accept_no_decision(ledger, saved_run) -> None:
+    done = saved_run(ledger, vetoed=False)
+    ledger.decide(done, approve=["T1", "T2", "T3"], by="ann")
+    execute_run(ledger, done, PaperBroker())
+    rejected = saved_run(ledger)
+    ledger.decide(rejected, veto=["T1", "T2", "T3"], by="ann")
+    for run_id, final in ((done, "EXECUTED"), (rejected, "REJECTED")):
+        with pytest.raises(ConflictError, match=f"{final}, which is final"):
+            ledger.decide(run_id, veto=["T2"], by="bob")
+        assert ledger.run(run_id)["status"] == final
 
 
 def test_crash_between_order_and_fill_is_recovered_without_duplicate(ledger, saved_run) -> None:
@@ -364,7 +380,12 @@ def test_verify_passes_on_an_untouched_ledger(ledger, saved_run) -> None:
     execute_run(ledger, run_id, PaperBroker())
     report = ledger.verify()
     assert report.ok and report.first_broken is None
-    assert [(c.name, c.length) for c in report.chains] == [("decisions", 3), ("executions", 6)]
+    # The run's entries: its first status, its proposal, then APPROVED, EXECUTING, the outcome.
+    assert [(c.name, c.length) for c in report.chains] == [
+        ("run_entries", 5),
+        ("decisions", 3),
+        ("executions", 6),
+    ]
 
 
 def test_a_tampered_decision_row_is_caught(ledger, saved_run) -> None:
@@ -378,15 +399,22 @@ def test_a_tampered_decision_row_is_caught(ledger, saved_run) -> None:
     assert "altered" in broken["reason"]
 
 
-def test_a_rewritten_and_rehashed_row_breaks_the_next_link(ledger, saved_run) -> None:
+def test_a_rewritten_and_rehashed_chain_fails_without_the_key(ledger, saved_run) -> None:
     run_id = saved_run(ledger)
     ledger.decide(run_id, approve=["T1", "T2"], veto=["T3"], by="ann")
+    # Rewrite the first decision and recompute every plain hash and the head, as anyone with
+    # the database but not the firm key can: the MACs no longer match.
     with ledger._write() as s:
-        row = s.query(Decision).filter_by(seq=1).one()
-        row.decided_by = "mallory"
-        row.hash = chain.link_hash(chain.row_content(row))
+        rows = s.query(Decision).order_by(Decision.seq).all()
+        rows[0].decided_by = "mallory"
+        prev = chain.GENESIS
+        for row in rows:
+            row.prev_hash = prev
+            row.hash = prev = chain.link_hash(chain.row_content(row))
+        head = s.get(ChainHead, "decisions")
+        head.hash = prev
     broken = ledger.verify().first_broken
-    assert broken is not None and broken["seq"] == 2 and "prev_hash" in broken["reason"]
+    assert broken is not None and broken["seq"] == 1 and "MAC" in broken["reason"]
 
 
 def test_deleted_rows_and_tampered_fills_are_caught(ledger, saved_run) -> None:

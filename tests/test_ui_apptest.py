@@ -445,6 +445,11 @@ def test_approve_veto_execute_records_every_click(
     assert at.button(key="execute").disabled
     # Executed trades have no buttons any more; a decision after execution is impossible.
     assert "approve_T1" not in [b.key for b in at.button]
+    # The run is final: the trades left out keep their buttons, disabled, and the page says why.
+    assert any("which is final" in s for s in texts(at, "info"))
+    left = [b for b in at.button if b.key and b.key.startswith(("approve_T", "veto_T"))]
+    assert left and all(b.disabled for b in left)
+    assert at.button(key="approve_all").disabled
     downloads = at.get("download_button")
     assert [d.proto.label for d in downloads] == [
         "Download order file (CSV)",
@@ -550,7 +555,10 @@ def test_history_lists_runs_decisions_and_verifies(
     at.toggle(key="hist_details").set_value(True)
     run(at)
     assert "Hash" in at.dataframe[2].value.columns and at.get("json")
-    assert [d.proto.label for d in at.get("download_button")] == ["Auditor's JSON"]
+    assert [d.proto.label for d in at.get("download_button")] == [
+        "Download anchor",
+        "Auditor's JSON",
+    ]
     assert len(at.tabs) == 4
 
     # Someone edits a decision behind the ledger's back: the page says the chain is broken.

@@ -16,6 +16,7 @@ from agents.events import (
     UsageReported,
     parse_event,
 )
+from agents.inert_text import inert_data, inert_markdown
 from agents.pipeline import TITLES
 
 
@@ -33,6 +34,13 @@ class Panel:
     tokens: int | None = None
     cost_usd: float | None = None
     model: str = ""
+    # An online model's words are shown inert (no live links or images); `raw` is as streamed.
+    online: bool = False
+    raw: str = ""
+
+    def show(self, text: str) -> None:
+        self.raw = text
+        self.text = inert_markdown(text) if self.online else text
 
 
 @dataclass
@@ -70,20 +78,23 @@ def fold(view: RunView, rows: Iterable[dict[str, Any]]) -> RunView:
         p = view.panels.get(ev.agent or "")
         if isinstance(ev, AgentStarted) and p:
             p.state, p.activity, p.model = "running", ev.activity or p.activity, ev.model
+            p.online = ev.provider != "offline"
         elif isinstance(ev, Token) and p:
-            p.text += ev.text
+            p.show(p.raw + ev.text)
         elif isinstance(ev, AgentFellBack) and p:
             if ev.discard_partial:
-                p.text = ""
+                p.show("")
+            if ev.fallback == "offline_model":
+                p.online = False
             p.notes.append(f"Fell back to the {ev.fallback.replace('_', ' ')}: {ev.reason}")
             p.state = "fell back"
         elif isinstance(ev, AgentFailed) and p:
             p.state = "failed"
             p.notes.append(ev.error)
         elif isinstance(ev, AgentFinished) and p:
-            p.result = ev.result
+            p.result = inert_data(ev.result) if p.online else ev.result
             if ev.narrative:
-                p.text = ev.narrative
+                p.show(ev.narrative)
             if p.state != "fell back" or ev.source not in ("offline", "fallback"):
                 p.state = "done" if p.state != "fell back" else p.state
             if ev.source == "advisor":

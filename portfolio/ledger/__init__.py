@@ -12,10 +12,12 @@ from portfolio.ledger.errors import (
     ConflictError,
     LedgerError,
     NothingToExecute,
+    TamperedError,
     UnknownRun,
     UnknownTrade,
 )
 from portfolio.ledger.execute import ExecutionReport, execute_run, paper_broker, recover
+from portfolio.ledger.keys import LedgerKey, ledger_key
 from portfolio.ledger.migrate import upgrade
 from portfolio.ledger.store import Ledger
 
@@ -24,19 +26,24 @@ __all__ = [
     "ExecutionReport",
     "Ledger",
     "LedgerError",
+    "LedgerKey",
     "NothingToExecute",
+    "TamperedError",
     "UnknownRun",
     "UnknownTrade",
     "VerifyReport",
     "database_url",
     "execute_run",
+    "ledger_key",
     "open_ledger",
     "paper_broker",
     "recover",
 ]
 
 
-def open_ledger(url: str | None = None) -> Ledger:
+def open_ledger(url: str | None = None, key: LedgerKey | None = None) -> Ledger:
+    """`key`: the firm key sealing the chains; by default from `keys.ledger_key()`."""
+    key = key or ledger_key()
     engine = make_engine(database_url(url))
-    upgrade(engine)
-    return Ledger(engine)
+    upgrade(engine, key=key.secret)
+    return Ledger(engine, key)

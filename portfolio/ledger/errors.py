@@ -21,3 +21,7 @@ class ConflictError(LedgerError):
 
 class NothingToExecute(LedgerError):
     pass
+
+
+class TamperedError(LedgerError):
+    """The tables disagree with the chain, or the chain itself is broken: nothing is executed."""

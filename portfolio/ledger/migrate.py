@@ -38,8 +38,11 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine, target: str = "head") -> None:
-    """Upgrade in one transaction; replicas starting together serialise on the version table."""
+def upgrade(engine: Engine, target: str = "head", key: bytes | None = None) -> None:
+    """Upgrade in one transaction; replicas starting together serialise on the version table.
+
+    `key` seals links that existed before the chains were keyed (default: `keys.ledger_key()`).
+    """
     if target == "head" and current_revision(engine) == head_revision():
         return
     cfg = alembic_config()
@@ -49,6 +52,7 @@ def upgrade(engine: Engine, target: str = "head") -> None:
             # Two replicas starting at once must not both run the same migration.
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7415263)")
         cfg.attributes["connection"] = conn
+        cfg.attributes["ledger_key"] = key
         command.upgrade(cfg, target)
 
 

@@ -1,7 +1,8 @@
 """Tables of the ledger. Alembic migrations in portfolio/migrations create exactly these.
 
-Decisions and executions are journals: rows are only ever inserted, and each carries `seq`,
-`prev_hash` and `hash` so an edit or deletion breaks the chain. Their timestamps are ISO text so
+Run entries (each run's proposal and status changes), decisions and executions are journals: rows
+are only ever inserted, and each carries `seq`, `prev_hash`, `hash` and `mac` so an edit or deletion
+breaks the chain. Their timestamps are ISO text so
 the hashed content reads back byte-for-byte on every backend.
 """
 
@@ -150,6 +151,10 @@ class Decision(Base):
     decided_at: Mapped[str] = mapped_column(String(40))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    proposal_hash: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, doc="hash of the chained proposal entry this decision is on"
+    )
 
 
 class Execution(Base):
@@ -179,6 +184,26 @@ class Execution(Base):
     at: Mapped[str] = mapped_column(String(40))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class RunEntry(Base):
+    """A run's chained record: its proposal as saved (kind 'proposal') or a status change.
+
+    `body` is canonical JSON text, so the hashed content reads back byte-for-byte on every backend.
+    """
+
+    __tablename__ = "run_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[str] = mapped_column(String(40))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ChainHead(Base):
@@ -189,6 +214,7 @@ class ChainHead(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class PaperOrder(Base):
@@ -206,7 +232,8 @@ class PaperOrder(Base):
     filled_at: Mapped[str] = mapped_column(String(40))
 
 
-JOURNALS: dict[str, type[Decision] | type[Execution]] = {
+JOURNALS: dict[str, type[RunEntry] | type[Decision] | type[Execution]] = {
+    "run_entries": RunEntry,
     "decisions": Decision,
     "executions": Execution,
 }

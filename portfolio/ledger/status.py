@@ -23,6 +23,16 @@ RUNNING = "RUNNING"
 FAILED = "FAILED"
 
 CREW_STATUSES = frozenset({RUNNING, FAILED, PENDING_REVIEW})
+# A run in one of these states is closed: it accepts no further decision, so nothing vetoed or
+# left out when it was executed can be approved and filled afterwards.
+FINAL = frozenset({EXECUTED, PARTIALLY_EXECUTED, REJECTED})
+
+
+def final_reason(run_id: str, current: str) -> str | None:
+    """The one line that says why a run accepts no decision, or None when it still does."""
+    if current not in FINAL:
+        return None
+    return f"run {run_id} is {current}, which is final: it accepts no further decision"
 
 
 @dataclass(frozen=True)

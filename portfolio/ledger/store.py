@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -22,15 +23,18 @@ from sqlalchemy.orm import Session
 from portfolio.broker import Fill, Order, client_order_id, now_iso
 from portfolio.compliance import check_trades
 from portfolio.ledger import chain, status
+from portfolio.ledger import proposal_entry as entry
 from portfolio.ledger.engine import WRITE
 from portfolio.ledger.errors import (
     ConflictError,
     LedgerError,
     NothingToExecute,
+    TamperedError,
     UnknownRun,
     UnknownTrade,
 )
 from portfolio.ledger.fills import AppliedFill, apply_fills
+from portfolio.ledger.keys import LedgerKey
 from portfolio.ledger.schema import (
     AgentResult,
     ChainHead,
@@ -39,6 +43,7 @@ from portfolio.ledger.schema import (
     Execution,
     Proposal,
     Run,
+    RunEntry,
     RunEvent,
     Snapshot,
     TradeRow,
@@ -50,6 +55,7 @@ from portfolio.models import (
     Position,
     RebalanceProposal,
 )
+from portfolio.redact import redact, redact_data
 from portfolio.securities import load_securities
 
 DECISIONS = ("APPROVE", "VETO")
@@ -93,8 +99,11 @@ def client_key(holdings: Holdings | None, filename: str) -> tuple[str, str]:
 
 
 class Ledger:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, key: LedgerKey) -> None:
         self.engine = engine
+        self._key = key.secret
+        self.key_source = key.source
+        self.key_created = key.created
 
     @property
     def backend(self) -> str:
@@ -115,6 +124,69 @@ class Ledger:
         with Session(self.engine, expire_on_commit=False) as s, s.begin():
             s.connection(execution_options={WRITE: True})
             yield s
+
+    def _append(self, s: Session, model: type[Any], values: dict[str, Any]) -> Any:
+        return chain.append(s, model, values, self._key)
+
+    def _set_status(self, s: Session, run: Run, new: str) -> None:
+        """Every change of a run's status is chained, so the column can be checked against it."""
+        if run.status == new and self._chained_status(s, run.id) == new:
+            return
+        run.status, run.updated_at = new, _now()
+        self._append(
+            s,
+            RunEntry,
+            {
+                "run_id": run.id,
+                "kind": entry.STATUS,
+                "body": chain.canonical_json({"status": new}),
+                "at": now_iso(),
+            },
+        )
+
+    def _entry(self, s: Session, run_id: str, kind: str) -> RunEntry | None:
+        return s.execute(
+            select(RunEntry)
+            .where(RunEntry.run_id == run_id, RunEntry.kind == kind)
+            .order_by(RunEntry.seq.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+
+    def _chained_status(self, s: Session, run_id: str) -> str | None:
+        row = self._entry(s, run_id, entry.STATUS)
+        return None if row is None else entry.parse(row.body)["status"]
+
+    def _chained(self, s: Session, run_id: str) -> tuple[RunEntry, dict[str, Any]] | None:
+        """The run's chained proposal, its own hash and MAC checked; None if never saved."""
+        row = self._entry(s, run_id, entry.PROPOSAL)
+        if row is None:
+            return None
+        if chain.link_hash(chain.row_content(row)) != row.hash or not chain.mac_ok(
+            self._key, row.hash, row.mac
+        ):
+            raise TamperedError(
+                f"run {run_id}: its chained proposal (link {row.seq}) was altered; run `verify`"
+            )
+        return row, entry.parse(row.body)
+
+    def _table_problems(
+        self, s: Session, run_id: str, body: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        run = self._run(s, run_id)
+        prop = s.get(Proposal, run_id)
+        return entry.differences(
+            run_id,
+            body,
+            prop.body if prop else None,
+            prop.sha256 if prop else None,
+            s.execute(
+                select(*(TradeRow.__table__.c[c] for c in entry.TABLE_COLUMNS)).where(
+                    TradeRow.run_id == run_id
+                )
+            ).mappings(),
+            run.status,
+            self._chained_status(s, run_id),
+        )
 
     def _run(self, s: Session, run_id: str, lock: bool = False) -> Run:
         stmt = select(Run).where(Run.id == run_id)
@@ -234,30 +306,31 @@ class Ledger:
                 owner = s.get(Client, snap.client_id) or owner
             elif holdings is not None:
                 snap = self._snapshot(s, owner, holdings, source_bytes, filename or holdings.source)
-            s.add(
-                Run(
-                    id=run_id,
-                    client_id=owner.id,
-                    snapshot_id=snap.id if snap else None,
-                    status=status,
-                    created_at=_now(),
-                    updated_at=_now(),
-                    mandate=mandate.model_dump(mode="json") if mandate else None,
-                    model_portfolio=model.model_dump(mode="json") if model else None,
-                    settings=dict(settings or {}),
-                    agents=dict(agents or {}),
-                    prompt_version=prompt_version,
-                )
+            run = Run(
+                id=run_id,
+                client_id=owner.id,
+                snapshot_id=snap.id if snap else None,
+                status="",
+                created_at=_now(),
+                updated_at=_now(),
+                mandate=mandate.model_dump(mode="json") if mandate else None,
+                model_portfolio=model.model_dump(mode="json") if model else None,
+                settings=redact_data(dict(settings or {})),  # a base URL may carry a key
+                agents=dict(agents or {}),
+                prompt_version=prompt_version,
             )
+            s.add(run)
+            s.flush()
+            self._set_status(s, run, status)
         return run_id
 
     def set_run_status(self, run_id: str, new_status: str, error: str | None = None) -> None:
         """For the crew's lifecycle (RUNNING, FAILED); decided runs derive their own status."""
         with self._write() as s:
             run = self._run(s, run_id, lock=True)
-            run.status, run.updated_at = new_status, _now()
+            self._set_status(s, run, new_status)
             if error is not None:
-                run.error = error
+                run.error = redact(error)
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         """Fill in settings, agents or prompt_version learnt after the run started."""
@@ -267,7 +340,7 @@ class Ledger:
         with self._write() as s:
             run = self._run(s, run_id, lock=True)
             for k, v in fields.items():
-                setattr(run, k, dict(v) if isinstance(v, Mapping) else v)
+                setattr(run, k, redact_data(dict(v)) if isinstance(v, Mapping) else v)
             run.updated_at = _now()
 
     def save_proposal(self, run_id: str, proposal: RebalanceProposal) -> dict[str, str]:
@@ -280,13 +353,25 @@ class Ledger:
             if s.get(Proposal, run_id) is not None:
                 raise ConflictError(f"run {run_id} already has a proposal")
             body = proposal.model_dump(mode="json")
-            s.add(
-                Proposal(
-                    run_id=run_id,
-                    body=body,
-                    sha256=hashlib.sha256(chain.canonical_json(body).encode()).hexdigest(),
-                    created_at=_now(),
-                )
+            digest = entry.body_sha256(body)
+            s.add(Proposal(run_id=run_id, body=body, sha256=digest, created_at=_now()))
+            heads = {h.name: h.seq for h in s.execute(select(ChainHead)).scalars()}
+            self._append(
+                s,
+                RunEntry,
+                {
+                    "run_id": run_id,
+                    "kind": entry.PROPOSAL,
+                    "body": chain.canonical_json(
+                        entry.proposal_body(
+                            digest,
+                            [entry.trade_record(t) for t in proposal.trades],
+                            heads.get("decisions", 0),
+                            heads.get("executions", 0),
+                        )
+                    ),
+                    "at": now_iso(),
+                },
             )
             stored = {}
             for n, t in enumerate(proposal.trades):
@@ -313,7 +398,8 @@ class Ledger:
                 )
             run.mandate = run.mandate or proposal.mandate.model_dump(mode="json")
             run.model_portfolio = run.model_portfolio or proposal.model.model_dump(mode="json")
-            run.status, run.updated_at = status.PENDING_REVIEW, _now()
+            s.flush()
+            self._set_status(s, run, status.PENDING_REVIEW)
         return stored
 
     def proposal(self, run_id: str) -> RebalanceProposal:
@@ -428,8 +514,8 @@ class Ledger:
                 status=status,
                 provider=provider,
                 model=model,
-                transcript=transcript,
-                result=result_json,
+                transcript=redact_data(transcript),
+                result=redact_data(result_json),
                 timing=dict(timing or {}),
                 usage=dict(usage or {}),
                 created_at=_now(),
@@ -467,7 +553,8 @@ class Ledger:
                 select(func.max(RunEvent.seq)).where(RunEvent.run_id == run_id)
             ).scalar_one()
             seq = (last or 0) + 1
-            s.add(RunEvent(run_id=run_id, seq=seq, event=event_json, created_at=_now()))
+            event = redact_data(event_json)  # error texts may quote a provider's request headers
+            s.add(RunEvent(run_id=run_id, seq=seq, event=event, created_at=_now()))
             return seq
 
     def events(self, run_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
@@ -526,23 +613,32 @@ class Ledger:
         if both := sorted(set(approve) & set(veto)):
             raise ConflictError(f"{', '.join(both)} cannot be both approved and vetoed")
         for ids in (approve, veto):
-            if dup := sorted({i for i in ids if ids.count(i) > 1}):
+            if dup := sorted(i for i, n in Counter(ids).items() if n > 1):
                 raise ConflictError(f"{', '.join(dup)} named twice")
         wanted = {**dict.fromkeys(approve, "APPROVE"), **dict.fromkeys(veto, "VETO")}
         with self._write() as s:
             self._run(s, run_id, lock=True)
-            trades = {t.trade_id: t for t in self._trades(s, run_id)}
+            chained = self._chained(s, run_id)
+            if chained is None:
+                raise LedgerError(f"run {run_id} has no trades to decide")
+            proposal_link, body = chained
+            if problems := self._table_problems(s, run_id, body):
+                raise TamperedError(f"decision refused: {problems[0]['reason']}; run `verify`")
+            trades = {t["id"]: t for t in body["trades"]}
+            ordinal = {tid: n for n, tid in enumerate(trades)}
             if not trades:
                 raise LedgerError(f"run {run_id} has no trades to decide")
+            if closed := status.final_reason(run_id, status.derive_status(self._states(s, run_id))):
+                raise ConflictError(closed)
             if unknown := [i for i in wanted if i not in trades]:
                 raise UnknownTrade(
                     f"run {run_id} has no trade {', '.join(unknown)} "
                     f"(its trades: {', '.join(trades)})"
                 )
             for tid in approve:
-                t = trades[tid]
-                if t.compliance_status == "VETOED":
-                    rule = ", ".join(t.compliance_rules) or "compliance"
+                if trades[tid]["compliance"] == "VETOED":
+                    row = s.get(TradeRow, client_order_id(run_id, tid))
+                    rule = ", ".join(row.compliance_rules if row else []) or "compliance"
                     raise ConflictError(
                         f"{tid} was vetoed by compliance ({rule}) and cannot be approved"
                     )
@@ -552,11 +648,10 @@ class Ledger:
                     f"{', '.join(already)} already sent to the broker; the decision is final"
                 )
             at = now_iso()
-            written = []
-            for tid in sorted(wanted, key=lambda i: trades[i].ordinal):
-                row = chain.append(
-                    s,
-                    Decision,
+            rows = chain.append_many(
+                s,
+                Decision,
+                [
                     {
                         "run_id": run_id,
                         "trade_id": tid,
@@ -564,9 +659,13 @@ class Ledger:
                         "decided_by": by,
                         "reason": reason or None,
                         "decided_at": at,
-                    },
-                )
-                written.append(_decision_dict(row))
+                        "proposal_hash": proposal_link.hash,
+                    }
+                    for tid in sorted(wanted, key=ordinal.__getitem__)
+                ],
+                self._key,
+            )
+            written = [_decision_dict(row) for row in rows]
             self._refresh_status(s, run_id)
             return written
 
@@ -582,11 +681,24 @@ class Ledger:
     # ---------------------------------------------------------------- executions
 
     def _states(self, s: Session, run_id: str) -> list[status.TradeState]:
-        latest = self._latest_decisions(s, run_id)
+        """From the chained proposal and the journals; the trades table only for unchained runs."""
+        latest = dict(
+            s.execute(
+                select(Decision.trade_id, Decision.decision)
+                .where(Decision.run_id == run_id)
+                .order_by(Decision.seq)
+            ).all()
+        )
         out = self._outcomes(s, run_id)
+        chained = self._chained(s, run_id)
+        verdicts = (
+            [(t["id"], t["compliance"]) for t in chained[1]["trades"]]
+            if chained
+            else [(t.trade_id, t.compliance_status) for t in self._trades(s, run_id)]
+        )
         return status.trade_states(
-            [(t.trade_id, t.compliance_status) for t in self._trades(s, run_id)],
-            {k: d.decision for k, d in latest.items()},
+            verdicts,
+            latest,
             set(out),
             {k: v["status"] for k, v in out.items() if v["status"] != "SENT"},
         )
@@ -595,7 +707,7 @@ class Ledger:
         run = self._run(s, run_id)
         new = status.derive_status(self._states(s, run_id))
         if run.status != new:
-            run.status, run.updated_at = new, _now()
+            self._set_status(s, run, new)
         return new
 
     def refresh_status(self, run_id: str) -> str:
@@ -607,13 +719,17 @@ class Ledger:
         """Journal an order for every approved trade not yet sent; return all orders of the run
         still awaiting an outcome (this caller's and any a crashed or parallel caller left).
 
-        Raises if a compliance-approved trade is still undecided or nothing was ever approved.
+        The orders are rebuilt from the chained proposal and the chained decisions only, after
+        the chains since the run was saved are verified and the tables behind them are compared
+        with them. Raises if anything differs, if a compliance-approved trade is still undecided,
+        if nothing was ever approved, or if the approved subset fails the compliance gate.
         """
         with self._write() as s:
             self._run(s, run_id, lock=True)
             s.execute(
                 select(ChainHead).where(ChainHead.name == "executions").with_for_update()
             ).scalar_one_or_none()
+            _, body = self._verified(s, run_id)
             states = self._states(s, run_id)
             if not states:
                 raise NothingToExecute(f"run {run_id} has no trades")
@@ -624,90 +740,126 @@ class Ledger:
                 )
             if not any(x.approved for x in states):
                 raise NothingToExecute(f"run {run_id} has no approved trades to execute")
-            trades = {t.trade_id: t for t in self._trades(s, run_id)}
-            self._check_funding(
-                s, run_id, [x.trade_id for x in states if x.approved and not x.order_sent]
-            )
+            to_send = [x.trade_id for x in states if x.approved and not x.order_sent]
+            self._recheck(s, run_id, to_send)
+            trades = {t["id"]: t for t in body["trades"]}
             at = now_iso()
-            for x in states:
-                if x.approved and not x.order_sent:
-                    t = trades[x.trade_id]
-                    if t.compliance_status != "APPROVED":  # belt and braces: never reachable
-                        raise ConflictError(f"{t.trade_id} is vetoed by compliance")
-                    chain.append(
-                        s,
-                        Execution,
-                        {
-                            "run_id": run_id,
-                            "trade_id": t.trade_id,
-                            "client_order_id": t.id,
-                            "stage": "order",
-                            "status": "SENT",
-                            "account": t.account,
-                            "symbol": t.symbol,
-                            "action": t.action,
-                            "quantity": t.quantity,
-                            "price": t.limit_price if t.order_type == "LIMIT" else t.price,
-                            "commission": 0.0,
-                            "broker": broker,
-                            "broker_order_id": None,
-                            "detail": None,
-                            "at": at,
-                        },
-                    )
+            for tid in to_send:
+                t = trades[tid]
+                if t["compliance"] != "APPROVED":  # belt and braces: never reachable
+                    raise ConflictError(f"{tid} is vetoed by compliance")
+                self._append(
+                    s,
+                    Execution,
+                    {
+                        "run_id": run_id,
+                        "trade_id": tid,
+                        "client_order_id": client_order_id(run_id, tid),
+                        "stage": "order",
+                        "status": "SENT",
+                        "account": t["account"],
+                        "symbol": t["symbol"],
+                        "action": t["action"],
+                        "quantity": t["quantity"],
+                        "price": t["limit_price"] if t["order_type"] == "LIMIT" else t["price"],
+                        "commission": 0.0,
+                        "broker": broker,
+                        "broker_order_id": None,
+                        "detail": None,
+                        "at": at,
+                    },
+                )
             self._refresh_status(s, run_id)
             return self._pending(s, run_id)
 
+    def _verified(self, s: Session, run_id: str) -> tuple[RunEntry, dict[str, Any]]:
+        """The run's chained proposal, once every link it relies on and every copy agree."""
+        chained = self._chained(s, run_id)
+        if chained is None:
+            raise TamperedError(f"execution refused: run {run_id} has no chained proposal")
+        link, body = chained
+        segments = (
+            (RunEntry, link.seq - 1),
+            (Decision, int(body["decisions_from"])),
+            (Execution, int(body["executions_from"])),
+        )
+        for model, after in segments:
+            report = chain.verify_segment(s, model, self._key, after)
+            if report.broken is not None:
+                b = report.broken
+                raise TamperedError(
+                    f"execution refused: the {report.name} chain is broken at link {b['seq']}: "
+                    f"{b['reason']}; run `verify`"
+                )
+        if problems := self._table_problems(s, run_id, body):
+            raise TamperedError(f"execution refused: {problems[0]['reason']}; run `verify`")
+        stray = s.execute(
+            select(Decision.trade_id).where(
+                Decision.run_id == run_id,
+                Decision.proposal_hash.is_not(None),
+                Decision.proposal_hash != link.hash,
+            )
+        ).first()
+        if stray is not None:
+            raise TamperedError(
+                f"execution refused: a decision on {stray[0]} refers to another proposal"
+            )
+        return link, body
+
     def check_funding(self, run_id: str, trade_ids: Sequence[str]) -> None:
-        """Raise ConflictError if these trades, alone, would leave a buy without its cash."""
+        """Raise ConflictError if these trades, alone, fail the compliance gate (a buy without its
+        cash, a cap, a screen); the ticket asks before it records anything."""
         with self._read() as s:
             self._run(s, run_id)
-            self._check_funding(s, run_id, self._normalise_ids(run_id, trade_ids))
+            self._recheck(s, run_id, self._normalise_ids(run_id, trade_ids))
 
-    def _check_funding(self, s: Session, run_id: str, to_send: Sequence[str]) -> None:
-        """The gate judged each buy assuming every sell ran first; judge again what the advisor
-        actually approved, so vetoing a sell can never leave a buy without its cash."""
+    def _recheck(self, s: Session, run_id: str, to_send: Sequence[str]) -> None:
+        """The gate judged each trade assuming every other one ran too; judge again, whole, what
+        the advisor actually approved: screens, caps, suitability, cash and shorts."""
+        chained = self._chained(s, run_id)
         row = s.get(Proposal, run_id)
-        if row is None or not to_send:
+        if row is None or chained is None or not to_send:
             return
+        if entry.body_sha256(row.body) != chained[1]["proposal_sha256"]:
+            raise TamperedError(f"run {run_id}: the stored proposal differs from the chained one")
         proposal = RebalanceProposal.model_validate(row.body)
-        if not proposal.positions:  # nothing to judge funding against
+        if not proposal.positions:  # nothing to judge against
             return
         chosen = [t for t in proposal.trades if t.id in set(to_send)]
         judged = check_trades(chosen, proposal.positions, proposal.mandate, load_securities())
-        funding = {"cash_floor", "no_shorts"}
-        refused = [t for t in judged if funding & set(t.compliance.rules)]
-        if refused:
-            why = "; ".join(
-                r
-                for t in refused
-                for r in t.compliance.reasons
-                if any(f in r for f in ("cash", "short"))
-            )
+        refused = [t for t in judged if t.compliance.status != "APPROVED"]
+        if not refused:
+            return
+        why = "; ".join(
+            f"{t.id} {t.symbol} [{', '.join(t.compliance.rules)}]: {t.compliance.reasons[0]}"
+            for t in refused
+        )
+        if any({"cash_floor", "no_shorts"} & set(t.compliance.rules) for t in refused):
             raise ConflictError(
                 f"the approved trades do not stand on their own ({why}); approve the sells "
                 "that fund them or veto these buys"
             )
+        raise ConflictError(f"the approved trades fail the compliance gate again ({why})")
 
     def _pending(self, s: Session, run_id: str | None) -> list[Order]:
+        """Orders journaled without an outcome, rebuilt from their runs' chained proposals."""
         stmt = select(Execution).order_by(Execution.seq)
         if run_id is not None:
             stmt = stmt.where(Execution.run_id == run_id)
         rows = list(s.execute(stmt).scalars())
         done = {e.client_order_id for e in rows if e.stage == "result"}
-        trades = {
-            t.id: t
-            for t in s.execute(
-                select(TradeRow).where(
-                    TradeRow.id.in_([e.client_order_id for e in rows if e.stage == "order"])
-                )
-            ).scalars()
-        }
-        return [
-            _order(trades[e.client_order_id])
-            for e in rows
-            if e.stage == "order" and e.client_order_id not in done
-        ]
+        open_rows = [e for e in rows if e.stage == "order" and e.client_order_id not in done]
+        bodies: dict[str, dict[str, dict[str, Any]]] = {}
+        orders = []
+        for e in open_rows:
+            if e.run_id not in bodies:
+                chained = self._chained(s, e.run_id)
+                if chained is None:
+                    raise TamperedError(f"run {e.run_id} has orders but no chained proposal")
+                bodies[e.run_id] = {t["id"]: t for t in chained[1]["trades"]}
+            coid = client_order_id(e.run_id, e.trade_id)
+            orders.append(_order(coid, bodies[e.run_id][e.trade_id]))
+        return orders
 
     def pending_orders(self, run_id: str | None = None) -> list[Order]:
         """Orders sent but without an outcome: a crash or a parallel executor left them."""
@@ -729,11 +881,15 @@ class Ledger:
         Callers refresh the run's status after their last fill (execute_run and recover do).
         """
         with self._write() as s:
-            trade = s.get(TradeRow, fill.client_order_id)
-            if trade is None:
-                raise UnknownTrade(f"no trade for client order id {fill.client_order_id}")
+            order = s.execute(
+                select(Execution).where(
+                    Execution.client_order_id == fill.client_order_id, Execution.stage == "order"
+                )
+            ).scalar_one_or_none()
+            if order is None:
+                raise UnknownTrade(f"no order for client order id {fill.client_order_id}")
             # Same lock order as send_orders (run, then chain head), so the two never deadlock.
-            self._run(s, trade.run_id, lock=True)
+            self._run(s, order.run_id, lock=True)
             s.execute(
                 select(ChainHead).where(ChainHead.name == "executions").with_for_update()
             ).scalar_one_or_none()
@@ -744,18 +900,18 @@ class Ledger:
             ).first()
             if exists:
                 return False
-            chain.append(
+            self._append(
                 s,
                 Execution,
                 {
-                    "run_id": trade.run_id,
-                    "trade_id": trade.trade_id,
-                    "client_order_id": trade.id,
+                    "run_id": order.run_id,
+                    "trade_id": order.trade_id,
+                    "client_order_id": order.client_order_id,
                     "stage": "result",
                     "status": fill.status,
-                    "account": trade.account,
-                    "symbol": trade.symbol,
-                    "action": trade.action,
+                    "account": order.account,
+                    "symbol": order.symbol,
+                    "action": order.action,
                     "quantity": fill.quantity,
                     "price": fill.price,
                     "commission": fill.commission,
@@ -832,34 +988,94 @@ class Ledger:
     # ---------------------------------------------------------------- integrity
 
     def verify(self) -> chain.VerifyReport:
+        """Every chain from its genesis, then every run's tables against its chained entries."""
         with self._read() as s:
-            return chain.verify(s)
+            chains = chain.verify(s, self._key)
+            tables: list[dict[str, Any]] = []
+            if all(c.ok for c in chains):
+                latest: dict[tuple[str, str], RunEntry] = {}
+                for row in s.execute(select(RunEntry).order_by(RunEntry.seq)).scalars():
+                    latest[(row.run_id, row.kind)] = row
+                for run in s.execute(select(Run).order_by(Run.created_at, Run.id)).scalars():
+                    proposal = latest.get((run.id, entry.PROPOSAL))
+                    state = latest.get((run.id, entry.STATUS))
+                    chained_status = entry.parse(state.body)["status"] if state else None
+                    if proposal is None:
+                        if s.get(Proposal, run.id) is not None:
+                            tables.append(_problem("proposals", run.id, "a proposal never chained"))
+                        if chained_status is not None and run.status != chained_status:
+                            tables.append(
+                                _problem(
+                                    "runs",
+                                    run.id,
+                                    f"run {run.id}: status is {run.status} in the runs table "
+                                    f"but {chained_status} in the chain",
+                                )
+                            )
+                        continue
+                    tables += self._table_problems(s, run.id, entry.parse(proposal.body))
+            return chain.VerifyReport(
+                ok=all(c.ok for c in chains) and not tables, chains=chains, tables=tables
+            )
+
+    def heads(self) -> list[dict[str, Any]]:
+        """The last link of every chain (sequence, hash, MAC, time): what an anchor records."""
+        out = []
+        with self._read() as s:
+            for name, model in chain.JOURNALS.items():
+                last = s.execute(
+                    select(model).order_by(model.seq.desc()).limit(1)
+                ).scalar_one_or_none()
+                at = None
+                if last is not None:
+                    at = getattr(last, "at", None) or getattr(last, "decided_at", None)
+                out.append(
+                    {
+                        "name": name,
+                        "seq": last.seq if last else 0,
+                        "hash": last.hash if last else chain.GENESIS,
+                        "mac": last.mac if last else None,
+                        "at": at,
+                    }
+                )
+        return out
+
+    def link(self, name: str, seq: int) -> dict[str, Any] | None:
+        model = chain.JOURNALS[name]
+        with self._read() as s:
+            row = s.execute(select(model).where(model.seq == seq)).scalar_one_or_none()
+            return None if row is None else {"seq": row.seq, "hash": row.hash, "mac": row.mac}
 
 
-def _order(t: TradeRow) -> Order:
+def _problem(table: str, run_id: str, reason: str) -> dict[str, Any]:
+    return {"journal": table, "seq": None, "id": None, "run_id": run_id, "reason": reason}
+
+
+def _order(coid: str, t: Mapping[str, Any]) -> Order:
     return Order(
-        client_order_id=t.id,
-        account=t.account,
-        symbol=t.symbol,
-        action=t.action,  # type: ignore[arg-type]
-        quantity=t.quantity,
-        reference_price=t.price,
-        order_type=t.order_type,  # type: ignore[arg-type]
-        limit_price=t.limit_price,
+        client_order_id=coid,
+        account=t["account"],
+        symbol=t["symbol"],
+        action=t["action"],
+        quantity=t["quantity"],
+        reference_price=t["price"],
+        order_type=t["order_type"],
+        limit_price=t["limit_price"],
     )
 
 
-def _decision_dict(d: Decision) -> dict[str, Any]:
+def _decision_dict(d: Decision | Mapping[str, Any]) -> dict[str, Any]:
+    get = d.get if isinstance(d, Mapping) else (lambda k: getattr(d, k))
     return {
-        "seq": d.seq,
-        "run_id": d.run_id,
-        "trade_id": d.trade_id,
-        "decision": d.decision,
-        "by": d.decided_by,
-        "reason": d.reason,
-        "at": d.decided_at,
-        "hash": d.hash,
-        "prev_hash": d.prev_hash,
+        "seq": get("seq"),
+        "run_id": get("run_id"),
+        "trade_id": get("trade_id"),
+        "decision": get("decision"),
+        "by": get("decided_by"),
+        "reason": get("reason"),
+        "at": get("decided_at"),
+        "hash": get("hash"),
+        "prev_hash": get("prev_hash"),
     }
 
 
