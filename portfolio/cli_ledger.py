@@ -7,8 +7,8 @@ and changes nothing. `python -m portfolio.cli_ledger CMD ...` runs them on their
 
 from __future__ import annotations
 
-import json
 import argparse
+import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
