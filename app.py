@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import identity
+from ui import address, identity
 
 st.set_page_config(page_title="Rebalance Desk", layout="wide")
 
@@ -27,4 +27,5 @@ nav = st.navigation(PAGES)
 with st.sidebar:
     st.markdown("### :material/balance: Rebalance Desk")
 identity.sidebar()
+address.sync()
 nav.run()

@@ -186,9 +186,9 @@ def test_notes_fill_the_mandate_form_and_the_advisor_can_correct_it(at: AppTest)
     assert any("Read from the notes" in c.value for c in at.caption)
     esg = next(c for c in at.checkbox if c.label == "ESG-only")
     assert esg.value is True
-    assert at.number_input[0].value == 58  # Age
+    assert next(n for n in at.number_input if n.label == "Age").value == 58
     # The advisor corrects the profile and the cap, then saves.
-    at.selectbox[1].set_value("moderately_conservative")  # [0] is the sample picker
+    next(s for s in at.selectbox if s.label == "Risk profile").set_value("moderately_conservative")
     next(n for n in at.number_input if n.label == "Single-name cap (%)").set_value(4.0)
     at.button(key="FormSubmitter:mandate_form-Save mandate").click()
     run(at)
@@ -617,6 +617,8 @@ def test_a_new_client_starts_with_a_clean_mandate(at: AppTest) -> None:
     client_with_mandate(at)
     assert at.session_state["mandate"].esg_only is True
     schwab = SEED.parent / "schwab_single_account.csv"
+    at.button(key="new_client").click()  # a new client is an explicit action
+    run(at)
     upload(at, schwab)  # a different book: the previous client's mandate must not follow
     assert "mandate" not in at.session_state or at.session_state["mandate"] is None
     assert at.text_area(key="notes_box").value == ""

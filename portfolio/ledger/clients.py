@@ -442,6 +442,15 @@ class ClientRecords:
                 for r, n in rows
             ]
 
+    def client_of_run(self, run_id: str) -> int | None:
+        """The record a run belongs to; None for an unknown run or one without a record."""
+        with self._read() as s:
+            return s.execute(
+                select(ClientRecordRow.client_id)
+                .join(Run, Run.client_id == ClientRecordRow.client_id)
+                .where(Run.id == run_id)
+            ).scalar_one_or_none()
+
     # ---------------------------------------------------------------- the book
 
     def book(self, client_id: int) -> ClientBook | None:
