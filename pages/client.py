@@ -130,9 +130,9 @@ def upload_box(key: str, label: str) -> list[tuple[str, bytes]] | None:
     state.put(state.IMPORT_OPTIONS, options)
     signature = ([(f.name, f.size) for f in files or []], options)
     seen = st.session_state.setdefault("upload_signatures", {})
-    if not files or seen.get(key) == signature:
+    previous, seen[key] = seen.get(key), signature
+    if not files or previous == signature:
         return None
-    seen[key] = signature
     return [(f.name, f.getvalue()) for f in files]
 
 

@@ -73,6 +73,14 @@ def test_new_client_and_add_an_account_are_separate_actions(new_app, ui_ledger: 
     assert metrics(at)["Accounts"] == "2"
     assert at.query_params["client"] == str(ann.id)
 
+    # The very same file as Ann's, for a new client, is a new client (never merged into Ann).
+    at.button(key="new_client").click()
+    run(at)
+    upload(at, SEED)
+    assert len(records(ui_ledger).clients()) == 3
+    assert records(ui_ledger).get(ann.id).accounts[0].filename == SEED.name
+    assert len(records(ui_ledger).uploads(ann.id)) == 2
+
 
 def test_a_rejected_file_changes_nothing(new_app, ui_ledger: Ledger) -> None:  # type: ignore[no-untyped-def]
     at = run(new_app())

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import clients, identity, state
+from ui import identity, state
 
 
 def sync() -> None:
     """Before a page draws: open what the address names, then write back what it lacks."""
     qp = st.query_params
+    if not (
+        qp.get("client") or qp.get("run") or state.get(state.CLIENT) or state.get(state.RUN_ID)
+    ):
+        return  # nothing to carry: the first paint does not wait for the ledger
+    from ui import clients  # the ledger and the engine load on first need, not at start
+
     wanted = qp.get("client")
     if wanted is not None and wanted != str(clients.current() or ""):
         keep_run = bool(qp.get("run"))
@@ -39,6 +45,8 @@ def sync() -> None:
 
 def params(run_id: str | None = None) -> dict[str, str]:
     """The query string for a link to another page: this client and run, and the advisor."""
+    from ui import clients
+
     out: dict[str, str] = {}
     run_id = run_id or state.get(state.RUN_ID)
     cid = clients.client_of_run(run_id) if run_id else None

@@ -53,6 +53,7 @@ def close() -> None:
         st.session_state.pop(key, None)
     st.session_state[state.CLIENT] = None
     st.session_state["notes_box"] = ""
+    st.session_state.pop("upload_signatures", None)  # the same file may start the next client
     state.set_run_id(None)
     if "client" in st.query_params:
         del st.query_params["client"]
