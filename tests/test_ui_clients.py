@@ -192,3 +192,14 @@ def test_a_name_with_nothing_visible_is_refused(new_app) -> None:  # type: ignor
     at = run(new_app(), advisor="  Grace\u200b  Hopper ")
     assert at.query_params["advisor"] == "Grace Hopper"  # what is recorded, cleaned
     assert not at.sidebar.error
+
+
+def test_an_address_naming_an_unknown_client_or_run_is_explained(new_app) -> None:  # type: ignore[no-untyped-def]
+    at = new_app()
+    at.query_params.update({"client": "4242", "run": "20260101-deadbeef"})
+    run(at)
+    warnings = texts(at, "warning")
+    assert any("client (4242)" in w for w in warnings)
+    assert any("run (20260101-deadbeef)" in w for w in warnings)
+    assert "client" not in at.query_params and "run" not in at.query_params
+    assert any("Upload a holdings file" in s for s in texts(at, "info"))

@@ -31,10 +31,14 @@ def sync() -> None:
             st.warning(f"The address names a client ({wanted}) the desk does not know.")
     rid = qp.get("run")
     if rid and rid != state.get(state.RUN_ID):
-        st.session_state[state.RUN_ID] = rid
-        owner = clients.client_of_run(rid)
-        if owner is not None and owner != clients.current():
-            clients.open_client(owner, keep_run=True)
+        if not clients.run_exists(rid):
+            del qp["run"]
+            st.warning(f"The address names a run ({rid}) the ledger does not have.")
+        else:
+            st.session_state[state.RUN_ID] = rid
+            owner = clients.client_of_run(rid)
+            if owner is not None and owner != clients.current():
+                clients.open_client(owner, keep_run=True)
     cid = clients.current()
     if cid is not None and qp.get("client") != str(cid):
         qp["client"] = str(cid)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from portfolio.import_service import unread_rows
+from portfolio.ledger import UnknownRun
 from portfolio.ledger.clients import ClientRecord, ClientRecords, UnknownClient
 from portfolio.models import ClientMandate, ModelPortfolio
 from ui import services, state
@@ -119,6 +120,14 @@ def save(
     if model is not ...:
         kwargs["model"] = model
     records().save_mandate(cid, **kwargs)  # type: ignore[arg-type]
+
+
+def run_exists(run_id: str) -> bool:
+    try:
+        services.ledger().run(run_id)
+    except UnknownRun:
+        return False
+    return True
 
 
 def client_of_run(run_id: str) -> int | None:
