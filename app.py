@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import identity
+from ui import address, identity
 
 # A page icon of its own: without one the browser is pointed at each page's Material icon on
 # fonts.gstatic.com for the tab icon, which fails offline.
@@ -29,4 +29,5 @@ nav = st.navigation(PAGES)
 with st.sidebar:
     st.markdown("### :material/balance: Rebalance Desk")
 identity.sidebar()
+address.sync()
 nav.run()

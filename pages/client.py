@@ -1,16 +1,19 @@
-"""Client & holdings: upload or pick a file, read the import report, set the mandate and model."""
+"""Client & holdings: pick a client or start a new one, add its accounts, read the import report,
+set the mandate and model. Everything here is kept in the client's record in the ledger."""
 
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from portfolio.access import InvalidName
 from portfolio.client_samples import client_samples
-from portfolio.holdings_merge import merge_holdings
 from portfolio.import_service import ImportedBook, import_book, report, unread_summary
 from portfolio.labels import class_label, money
+from portfolio.ledger.clients import TAX_TYPE_LABELS, TAX_TYPES
 from portfolio.models import (
     ClientMandate,
     ExclusionCategory,
@@ -23,84 +26,92 @@ from portfolio.models import (
 from portfolio.notes_parser import parse_notes
 from portfolio.numbers import NumberError, parse_number
 from portfolio.samples import SAMPLES_DIR, notes_for
-from ui import identity, services, state, widgets
+from ui import address, clients, identity, services, state, widgets
 
 st.title("Client & holdings")
+records = clients.records()
+FLASH = "client_flash"  # messages that outlive the rerun after a client changes
 
 
-def load(files: list[tuple[str, bytes]], new_client: bool = True) -> None:
-    """Read every file; a file that cannot be used is reported and the others still load.
+def flash(kind: str, text: str) -> None:
+    st.session_state.setdefault(FLASH, []).append((kind, text))
 
-    A new client starts with a clean mandate; adding a file to the same client keeps it. When no
-    file gives a usable book, nothing of the previous client stays on screen to be rebalanced.
-    """
-    books, snapshots = [], []
-    imported: list[ImportedBook] = []
-    ledger = services.ledger()
+
+def read_files(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes, ImportedBook]]:
+    """Every file that gives a usable book; a file that cannot be used is reported and changes
+    nothing. The same bytes twice are read once."""
+    usable: list[tuple[str, bytes, ImportedBook]] = []
     seen: dict[str, str] = {}
     options = state.get(state.IMPORT_OPTIONS) or {}
     for name, data in files:
         digest = hashlib.sha256(data).hexdigest()
         if digest in seen:
-            st.warning(f"**{name}** is the same file as **{seen[digest]}**; counted once.")
+            flash("warning", f"**{name}** is the same file as **{seen[digest]}**; counted once.")
             continue
         seen[digest] = name
         try:
-            result = import_book(data, name, services.securities(), **options)
+            usable.append((name, data, import_book(data, name, services.securities(), **options)))
         except UnreadableFileError as exc:
             message = str(exc)
             if "--total" in message:
                 message += " Here: enter it under **Import options → Book total**."
             elif "--decimal" in message:
                 message += " Here: choose it under **Import options → Decimal mark**."
-            st.error(f"**{name}**: {message}")
-            continue
-        imported.append(result)
-        books.append(result.holdings)
-        snapshots.append(ledger.save_snapshot(result.holdings, data, name))
-    if not books and new_client:
-        for key in (state.HOLDINGS, state.SNAPSHOT, state.UNREAD, state.PARTIAL_ACK):
-            st.session_state.pop(key, None)
-        state.set_run_id(None)
-    if books:
-        state.put(
-            state.UNREAD,
-            [
-                {"file": r.holdings.source, **row.model_dump(mode="json")}
-                for r in imported
-                for row in r.unread
-            ],
-        )
-        state.put(state.PARTIAL_ACK, None)
-        st.session_state.pop("partial_ack_box", None)  # a new book needs its own agreement
-        merged = merge_holdings(books)
-        if len(books) > 1:  # the run starts from the whole book; each file is kept as uploaded
-            snapshots.append(ledger.save_snapshot(merged, None, merged.source))
-        state.put(state.HOLDINGS, merged)
-        state.put(state.SOURCES, files)
-        state.put(state.SNAPSHOT, snapshots[-1])
-        state.set_run_id(None)
-        if new_client:  # nothing of the previous client's mandate carries over
-            for key in (state.NOTES, state.MANDATE, state.EVIDENCE, state.MODEL):
-                st.session_state.pop(key, None)
-            st.session_state["notes_box"] = ""
-        profiles = [r.risk_profile for r in imported if r.risk_profile is not None]
-        if profiles:  # a JSON request states the client's risk profile: the mandate starts there
-            state.put(
-                state.MANDATE, state.mandate().model_copy(update={"risk_profile": profiles[0]})
+            flash("error", f"**{name}**: {message}")
+    return usable
+
+
+def add_files(client_id: int, usable: list[tuple[str, bytes, ImportedBook]]) -> None:
+    """Each file becomes an upload of this client: new accounts are added, an account the
+    client already has takes the newer file's holdings."""
+    for name, data, result in usable:
+        done = records.add_upload(client_id, result.holdings, data, name)
+        if done.added:
+            flash("success", f"**{name}**: added {', '.join(done.added)}.")
+        if done.replaced:
+            flash(
+                "info",
+                f"**{name}**: {', '.join(done.replaced)} now holds what this newer file says.",
             )
-            st.info(f"Risk profile from the request: **{str(profiles[0]).replace('_', ' ')}**.")
 
 
-# ---- Upload or sample ----------------------------------------------------------------------
-left, right = st.columns([3, 2])
-with left:
-    uploads = st.file_uploader(
-        "Custodian holdings CSV (Schwab, Fidelity, Vanguard, Interactive Brokers, E*TRADE or a "
-        "plain sheet), or a JSON rebalancing request",
+def new_client(files: list[tuple[str, bytes]], name: str, notes: str = "") -> None:
+    """A new client from files: created only when at least one file can be used."""
+    usable = read_files(files)
+    if not usable:
+        return
+    profiles = [r.risk_profile for _, _, r in usable if r.risk_profile is not None]
+    mandate = None
+    if profiles:  # a JSON request states the client's risk profile: the mandate starts there
+        mandate = state.mandate().model_copy(update={"risk_profile": profiles[0]})
+        flash("info", f"Risk profile from the request: **{str(profiles[0]).replace('_', ' ')}**.")
+    try:
+        rec = records.create(
+            name or Path(usable[0][0]).stem,
+            owner=identity.advisor(),
+            notes=notes,
+            mandate=mandate,
+        )
+    except InvalidName as exc:
+        flash("error", f"The client's name cannot be used: {exc}.")
+        return
+    add_files(rec.id, usable)
+    clients.open_client(rec.id)
+    st.session_state.pop("new_client_name", None)
+
+
+def show_flash() -> None:
+    for kind, text in st.session_state.pop(FLASH, []):
+        getattr(st, kind)(text)
+
+
+def upload_box(key: str, label: str) -> list[tuple[str, bytes]] | None:
+    """The files in an uploader when they changed since last read, else None."""
+    files = st.file_uploader(
+        label,
         type=["csv", "txt", "json"],
         accept_multiple_files=True,
-        key="holdings_upload",
+        key=key,
         help="Drag and drop one or more position exports. Files stay on this server.",
     )
     with st.expander("Import options"):
@@ -126,43 +137,176 @@ with left:
         if book_total is not None and book_total <= 0:
             st.error("The book total must be more than zero.")
             book_total = None
-        state.put(
-            state.IMPORT_OPTIONS,
-            {"decimal": None if decimal == "from the file" else decimal, "total": book_total},
-        )
-    if uploads:
-        signature = [(f.name, f.size) for f in uploads]
-        previous = state.get("upload_signature") or []
-        options = state.get(state.IMPORT_OPTIONS)
-        if signature != previous:
-            state.put("upload_signature", signature)
-            state.put("upload_options", options)
-            # Dropping one more file of the same client keeps the mandate already set.
-            added_to_same = bool(previous) and set(previous) <= set(signature)
-            load([(f.name, f.getvalue()) for f in uploads], new_client=not added_to_same)
-        elif options != state.get("upload_options"):  # same files read again, same client
-            state.put("upload_options", options)
-            load([(f.name, f.getvalue()) for f in uploads], new_client=False)
-with right:
-    samples = client_samples()
-    choice = st.selectbox(
-        "…or a bundled sample client",
-        [p.name for p in samples],
-        index=None,
-        placeholder="Choose a sample",
-        key="sample_choice",
+    options = {"decimal": None if decimal == "from the file" else decimal, "total": book_total}
+    state.put(state.IMPORT_OPTIONS, options)
+    signature = ([(f.name, f.size) for f in files or []], options)
+    seen = st.session_state.setdefault("upload_signatures", {})
+    previous, seen[key] = seen.get(key), signature
+    if not files or previous == signature:
+        return None
+    return [(f.name, f.getvalue()) for f in files]
+
+
+# ---- Which client ----------------------------------------------------------------------------
+listing = records.clients()
+rec = clients.record()
+ids = [c.id for c in listing]
+names = {c.id: c for c in listing}
+pick_key = f"client_pick_{rec.id if rec else 'none'}"
+
+
+def pick() -> None:
+    chosen = st.session_state.get(pick_key)
+    if chosen is not None:
+        clients.open_client(int(chosen))
+
+
+c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
+c1.selectbox(
+    "Client",
+    ids,
+    index=ids.index(rec.id) if rec and rec.id in ids else None,
+    key=pick_key,
+    placeholder="Choose a client" if ids else "No clients yet: start a new one below",
+    format_func=lambda i: (
+        f"{names[i].name} · {names[i].accounts} account(s) · {names[i].runs} run(s)"
+        + (f" · {names[i].owner}" if names[i].owner else "")
+    ),
+    on_change=pick,
+)
+c2.button(
+    "New client",
+    key="new_client",
+    on_click=clients.close,
+    disabled=rec is None,
+    width="stretch",
+    help="Start a new client; the one on screen stays in the list",
+)
+show_flash()
+
+if rec is None:
+    st.subheader("New client")
+    st.info(
+        "Upload a holdings file or load a sample to begin a new client, or choose a client above."
     )
-    if st.button("Load sample", disabled=choice is None, key="load_sample"):
-        path = SAMPLES_DIR / str(choice)
-        load([(path.name, path.read_bytes())])
-        notes = notes_for(path)
-        if notes:
-            state.put(state.NOTES, notes)
-            st.session_state["notes_box"] = notes
+    name = st.text_input(
+        "Client name",
+        key="new_client_name",
+        placeholder="e.g. Ann and Bob Lee (else the first file's name)",
+    )
+    left, right = st.columns([3, 2])
+    with left:
+        files = upload_box(
+            "holdings_upload",
+            "Holdings of the new client: custodian CSV (Schwab, Fidelity, Vanguard, Interactive "
+            "Brokers, E*TRADE or a plain sheet), or a JSON rebalancing request",
+        )
+        if files:
+            new_client(files, name)
+            if clients.current() is not None:
+                st.rerun()
+            show_flash()
+    with right:
+        samples = client_samples()
+        choice = st.selectbox(
+            "…or a bundled sample client",
+            [p.name for p in samples],
+            index=None,
+            placeholder="Choose a sample",
+            key="sample_choice",
+        )
+        if st.button("Load sample", disabled=choice is None, key="load_sample"):
+            path = SAMPLES_DIR / str(choice)
+            new_client([(path.name, path.read_bytes())], name, notes=notes_for(path))
+            if clients.current() is not None:
+                st.rerun()
+            show_flash()
+        if st.button("Create client without holdings", key="create_client", disabled=not name):
+            try:
+                made = records.create(name, owner=identity.advisor())
+            except InvalidName as exc:
+                st.error(f"The client's name cannot be used: {exc}.")
+            else:
+                clients.open_client(made.id)
+                st.rerun()
+    st.stop()
+
+# ---- The client's record: accounts, files, runs ---------------------------------------------
+st.subheader(rec.name)
+st.caption(
+    f"Client since {rec.created_at[:10] if rec.created_at else '—'}"
+    + (f" · owner **{rec.owner}**" if rec.owner else "")
+)
+if rec.accounts:
+    st.markdown("**Household accounts**")
+    for i, acct in enumerate(rec.accounts):
+        a1, a2, a3 = st.columns([3, 3, 1], vertical_alignment="center")
+        a1.markdown(f"**{acct.account}**")
+        a1.caption(f"from {acct.filename}" if acct.filename else "")
+        a2.selectbox(
+            f"Tax type of {acct.account}",
+            TAX_TYPES,
+            index=TAX_TYPES.index(acct.tax_type),
+            format_func=TAX_TYPE_LABELS.__getitem__,
+            key=f"tax_{rec.id}_{i}",
+            label_visibility="collapsed",
+            on_change=lambda a=acct.account, k=f"tax_{rec.id}_{i}": records.set_tax_type(
+                rec.id, a, st.session_state[k]
+            ),
+        )
+        if a3.button(
+            "Remove", key=f"remove_account_{i}", help=f"Take {acct.account} out of the book"
+        ):
+            records.remove_account(rec.id, acct.account)
+            clients.load_book(rec.id)
+            flash(
+                "info",
+                f"{acct.account} is no longer in {rec.name}'s book; its files stay on record.",
+            )
+            st.rerun()
+
+with st.expander("Add an account to this client", expanded=not rec.accounts):
+    n = st.session_state.setdefault("account_upload_n", 0)
+    files = upload_box(
+        f"account_upload_{n}",
+        f"Another custodian export for {rec.name}: its accounts are added (an account already "
+        "here takes the newer file's holdings)",
+    )
+    if files:
+        usable = read_files(files)
+        if usable:
+            add_files(rec.id, usable)
+            clients.load_book(rec.id)
+            st.session_state["account_upload_n"] = n + 1  # an empty box for the next file
+            st.rerun()
+        show_flash()
+
+uploads = records.uploads(rec.id)
+past = records.runs(rec.id)
+f1, f2 = st.columns(2)
+with f1.expander(f"Files ({len(uploads)})"):
+    for u in uploads:
+        st.markdown(
+            f"**{u.filename}** · {u.format} · {', '.join(u.accounts)} · "
+            f"${u.total_value:,.0f} · {(u.created_at or '')[:16].replace('T', ' ')}"
+        )
+    if not uploads:
+        st.caption("No file yet.")
+with f2.expander(f"Runs ({len(past)})"):
+    for r in past[:20]:
+        st.page_link(
+            "pages/ticket.py",
+            label=f"{(r['created_at'] or '')[:16].replace('T', ' ')} · "
+            f"{str(r['status']).replace('_', ' ').lower()} · {r['trades']} trade(s) · "
+            f"{r['run_id']}",
+            query_params=address.params(r["run_id"]),
+        )
+    if not past:
+        st.caption("No run yet.")
 
 holdings = state.holdings()
 if holdings is None:
-    st.info("Upload a holdings file or load a sample to begin.")
+    st.info(f"Add an account to {rec.name} to begin: upload its custodian export above.")
     st.stop()
 
 # ---- Import report and positions --------------------------------------------------------------
@@ -212,6 +356,7 @@ if st.button("Read notes into the mandate", key="parse_notes"):
     state.put(state.NOTES, notes)
     state.put(state.MANDATE, parsed.mandate)
     state.put(state.EVIDENCE, parsed.evidence)
+    clients.save(notes=notes, mandate=parsed.mandate)
     for w in parsed.warnings:
         st.warning(w)
 
@@ -297,6 +442,10 @@ with st.form("mandate_form"):
             override = state.model_override()
             if override is not None and str(override.profile) != risk:
                 state.put(state.MODEL, None)
+            state.put(state.NOTES, notes)
+            clients.save(
+                notes=notes, mandate=state.get(state.MANDATE), model=state.model_override()
+            )
             st.success("Mandate saved.")
         except ValueError as exc:
             st.error(f"The mandate is not valid: {exc}")
@@ -351,9 +500,11 @@ if c1.button("Apply override", key="apply_model"):
                 ],
             ),
         )
+        clients.save(model=state.model_override())
         st.success("Override applied for this client.")
 if state.model_override() is not None and c2.button(
     "Back to the published model", key="reset_model"
 ):
     state.put(state.MODEL, None)
+    clients.save(model=None)
     st.rerun()

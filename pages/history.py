@@ -10,7 +10,7 @@ import streamlit as st
 from portfolio.audit import audit_record
 from portfolio.ledger.anchor import anchor_json
 from portfolio.plain_words import run_outcome, run_status
-from ui import services, state
+from ui import address, services, state
 
 st.title("History")
 ledger = services.ledger()
@@ -102,7 +102,8 @@ run = ledger.run(rid)
 c1, c2, c3 = st.columns([1, 1, 2])
 if c1.button("Open on the ticket", key="open_run"):
     state.set_run_id(rid)
-    st.switch_page("pages/ticket.py")
+    # The address carries the run, its client and the advisor, so the ticket opens as signed.
+    st.switch_page("pages/ticket.py", query_params=address.params(rid))
 c2.download_button(
     "Auditor's JSON",
     json.dumps(audit_record(ledger, rid), indent=2, default=str),

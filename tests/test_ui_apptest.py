@@ -685,6 +685,8 @@ def test_a_new_client_starts_with_a_clean_mandate(at: AppTest) -> None:
     client_with_mandate(at)
     assert at.session_state["mandate"].esg_only is True
     schwab = SEED.parent / "schwab_single_account.csv"
+    at.button(key="new_client").click()  # a new client is an explicit action
+    run(at)
     upload(at, schwab)  # a different book: the previous client's mandate must not follow
     assert "mandate" not in at.session_state or at.session_state["mandate"] is None
     assert at.text_area(key="notes_box").value == ""

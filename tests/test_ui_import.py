@@ -64,6 +64,8 @@ def test_a_book_with_nothing_usable_is_an_error_and_cannot_be_rebalanced(new_app
     at = run(new_app())
     upload(at, "seed001_esg_moderate.csv", (SAMPLES / "seed001_esg_moderate.csv").read_bytes())
     assert metrics(at)["Total value"] == "$500,000"
+    at.button(key="new_client").click()  # the file is a new client's, not the loaded one's
+    run(at)
     upload(at, "nothing.csv", b"Symbol,Quantity,Price\nZZZQ,abc,1\nQQQZ,,\n")
     assert any("nothing.csv" in e and "no holdings" in e for e in texts(at, "error"))
     assert not at.success and not at.metric  # no banner, no book of the previous client

@@ -237,3 +237,38 @@ JOURNALS: dict[str, type[RunEntry] | type[Decision] | type[Execution]] = {
     "decisions": Decision,
     "executions": Execution,
 }
+
+
+# ---------------------------------------------------------------- client records (migration 0003)
+
+
+class ClientRecordRow(Base):
+    """What the advisor keeps about a client beyond its uploads and runs: who owns the record,
+    the notes, the saved mandate and model. A `clients` row without one is a book recorded by
+    the command line, not a client the desk lists."""
+
+    __tablename__ = "client_records"
+
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    notes: Mapped[str] = mapped_column(Text)
+    mandate: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    model_portfolio: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ClientAccountRow(Base):
+    """One account of a client's household, its tax type, and the upload that last supplied it."""
+
+    __tablename__ = "client_accounts"
+    __table_args__ = (
+        UniqueConstraint("client_id", "account", name="uq_client_accounts_client_account"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    account: Mapped[str] = mapped_column(String(100))
+    tax_type: Mapped[str] = mapped_column(String(16), doc="taxable, tax_deferred or tax_free")
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"), nullable=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -298,13 +298,12 @@ class Ledger:
             key, name = f"name:{client}", client
         run_id = new_run_id()
         with self._write() as s:
-            owner = self._client(s, key, name)
             snap = s.get(Snapshot, snapshot_id) if snapshot_id is not None else None
             if snapshot_id is not None and snap is None:
                 raise LedgerError(f"no snapshot {snapshot_id}")
-            if snap is not None:
-                owner = s.get(Client, snap.client_id) or owner
-            elif holdings is not None:
+            # A kept upload already belongs to its client: no other client row is made.
+            owner = (s.get(Client, snap.client_id) if snap else None) or self._client(s, key, name)
+            if snap is None and holdings is not None:
                 snap = self._snapshot(s, owner, holdings, source_bytes, filename or holdings.source)
             run = Run(
                 id=run_id,

@@ -1,0 +1,518 @@
+"""Client records: the advisor's list of clients, each with its household accounts (and their tax
+types), notes, mandate, uploads and runs, kept in the ledger's database.
+
+A client is created explicitly (`create`), and a file is added to one named client
+(`add_upload`); nothing here ever guesses which client a file belongs to. An upload supplies the
+accounts it holds: an account the client already has is replaced by the newer file's holdings,
+a new one is added. The client's book is, for every account, the holdings of the upload that last
+supplied it. Each method is one transaction; one that raises has written nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from portfolio.access import clean_name
+from portfolio.holdings_merge import merge_holdings
+from portfolio.ledger import chain
+from portfolio.ledger.engine import WRITE
+from portfolio.ledger.errors import LedgerError
+from portfolio.ledger.schema import (
+    Client,
+    ClientAccountRow,
+    ClientRecordRow,
+    Run,
+    Snapshot,
+    TradeRow,
+)
+from portfolio.models import ClientMandate, Holdings, ModelPortfolio
+
+TaxType = Literal["taxable", "tax_deferred", "tax_free"]
+TAX_TYPES: tuple[TaxType, ...] = ("taxable", "tax_deferred", "tax_free")
+TAX_TYPE_LABELS: dict[str, str] = {
+    "taxable": "Taxable",
+    "tax_deferred": "Tax-deferred (traditional IRA, 401(k))",
+    "tax_free": "Tax-free (Roth)",
+}
+
+
+class UnknownClient(LedgerError):
+    """No client record with that id."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+def suggest_tax_type(account: str) -> TaxType:
+    """A first suggestion from the account's name, which the advisor confirms on the Client page:
+    custodians name Roth accounts "Roth" and traditional retirement accounts IRA, 401(k), 403(b),
+    SEP or rollover. Anything else starts as taxable."""
+    name = account.lower()
+    if "roth" in name:
+        return "tax_free"
+    if re.search(r"\b(ira|401\s*\(?k\)?|403\s*\(?b\)?|457|sep|simple|rollover)\b", name):
+        return "tax_deferred"
+    if re.search(r"(^|[^a-z])ira([^a-z]|$)", name):  # Contributory_IRA, Rollover_IRA
+        return "tax_deferred"
+    return "taxable"
+
+
+class ClientAccount(BaseModel):
+    account: str
+    tax_type: TaxType
+    snapshot_id: int | None = Field(description="The upload that last supplied this account")
+    filename: str | None = None
+
+
+class ClientRecord(BaseModel):
+    id: int
+    name: str
+    owner: str | None = Field(description="The advisor identity that created the record")
+    notes: str = ""
+    mandate: ClientMandate | None = None
+    model: ModelPortfolio | None = None
+    accounts: list[ClientAccount] = Field(default_factory=list)
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class ClientSummary(BaseModel):
+    """One line of the client list."""
+
+    id: int
+    name: str
+    owner: str | None
+    accounts: int
+    uploads: int
+    runs: int
+    updated_at: str | None
+
+
+class Upload(BaseModel):
+    snapshot_id: int
+    filename: str
+    format: str
+    sha256: str
+    accounts: list[str]
+    positions: int
+    total_value: float
+    created_at: str | None
+
+
+class AddedUpload(BaseModel):
+    """What an upload did to the client's accounts."""
+
+    snapshot_id: int
+    added: list[str]
+    replaced: list[str]
+
+
+class ClientBook(BaseModel):
+    """The client's holdings as one book, and the uploads (each cut to the accounts it still
+    supplies) it is made of."""
+
+    holdings: Holdings
+    parts: list[Holdings]
+    snapshot_ids: list[int]
+
+
+def _snapshot_row(
+    client_id: int, holdings: Holdings, source_bytes: bytes | None, filename: str
+) -> Snapshot:
+    body = holdings.model_dump(mode="json")
+    digest = hashlib.sha256(
+        source_bytes if source_bytes is not None else chain.canonical_json(body).encode()
+    ).hexdigest()
+    return Snapshot(
+        client_id=client_id,
+        kind="upload",
+        filename=filename,
+        sha256=digest,
+        format=holdings.format,
+        source=source_bytes,
+        holdings=body,
+        import_report={
+            "format": holdings.format,
+            "positions": len(holdings.positions),
+            "total_value": holdings.total_value,
+            "issues": [i.model_dump(mode="json") for i in holdings.issues],
+            "skipped": [s.model_dump(mode="json") for s in holdings.skipped],
+        },
+        run_id=None,
+        created_at=_now(),
+    )
+
+
+class ClientRecords:
+    """Client records on the ledger's engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            yield s
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            s.connection(execution_options={WRITE: True})
+            yield s
+
+    def _record(self, s: Session, client_id: int, lock: bool = False) -> ClientRecordRow:
+        stmt = select(ClientRecordRow).where(ClientRecordRow.client_id == client_id)
+        row = s.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
+        if row is None:
+            raise UnknownClient(f"no client {client_id}")
+        return row
+
+    # ---------------------------------------------------------------- the list
+
+    def create(
+        self,
+        name: str,
+        *,
+        owner: str | None = None,
+        notes: str = "",
+        mandate: ClientMandate | None = None,
+    ) -> ClientRecord:
+        """A new client, always: two clients may share a name, a record is never reused."""
+        name = clean_name(name)
+        with self._write() as s:
+            client = Client(key=f"record:{secrets.token_hex(8)}", name=name, created_at=_now())
+            s.add(client)
+            s.flush()
+            s.add(
+                ClientRecordRow(
+                    client_id=client.id,
+                    owner=owner,
+                    notes=notes,
+                    mandate=mandate.model_dump(mode="json") if mandate else None,
+                    model_portfolio=None,
+                    created_at=client.created_at,
+                    updated_at=client.created_at,
+                )
+            )
+        return self.get(client.id)
+
+    def clients(self, owner: str | None = None) -> list[ClientSummary]:
+        """Every client record (or one owner's), most recently changed first."""
+        with self._read() as s:
+            accounts = (
+                select(ClientAccountRow.client_id, func.count().label("n"))
+                .group_by(ClientAccountRow.client_id)
+                .subquery()
+            )
+            uploads = (
+                select(Snapshot.client_id, func.count().label("n"))
+                .where(Snapshot.kind == "upload", Snapshot.source.is_not(None))
+                .group_by(Snapshot.client_id)
+                .subquery()
+            )
+            runs = (
+                select(Run.client_id, func.count().label("n"), func.max(Run.created_at).label("t"))
+                .group_by(Run.client_id)
+                .subquery()
+            )
+            stmt = (
+                select(Client, ClientRecordRow, accounts.c.n, uploads.c.n, runs.c.n, runs.c.t)
+                .join(ClientRecordRow, ClientRecordRow.client_id == Client.id)
+                .outerjoin(accounts, accounts.c.client_id == Client.id)
+                .outerjoin(uploads, uploads.c.client_id == Client.id)
+                .outerjoin(runs, runs.c.client_id == Client.id)
+            )
+            if owner is not None:
+                stmt = stmt.where(ClientRecordRow.owner == owner)
+            out = []
+            for client, rec, n_acc, n_up, n_runs, last_run in s.execute(stmt).all():
+                changed = max(
+                    (t.replace(tzinfo=t.tzinfo or UTC) for t in (rec.updated_at, last_run) if t),
+                    default=None,
+                )
+                out.append(
+                    ClientSummary(
+                        id=client.id,
+                        name=client.name,
+                        owner=rec.owner,
+                        accounts=n_acc or 0,
+                        uploads=n_up or 0,
+                        runs=n_runs or 0,
+                        updated_at=_iso(changed),
+                    )
+                )
+            return sorted(out, key=lambda c: (c.updated_at or "", c.id), reverse=True)
+
+    def get(self, client_id: int) -> ClientRecord:
+        with self._read() as s:
+            rec = self._record(s, client_id)
+            client = s.get(Client, client_id)
+            assert client is not None
+            rows = s.execute(
+                select(ClientAccountRow, Snapshot.filename)
+                .outerjoin(Snapshot, Snapshot.id == ClientAccountRow.snapshot_id)
+                .where(ClientAccountRow.client_id == client_id)
+                .order_by(ClientAccountRow.id)
+            ).all()
+            return ClientRecord(
+                id=client.id,
+                name=client.name,
+                owner=rec.owner,
+                notes=rec.notes or "",
+                mandate=ClientMandate.model_validate(rec.mandate) if rec.mandate else None,
+                model=(
+                    ModelPortfolio.model_validate(rec.model_portfolio)
+                    if rec.model_portfolio
+                    else None
+                ),
+                accounts=[
+                    ClientAccount(
+                        account=a.account,
+                        tax_type=a.tax_type,  # type: ignore[arg-type]
+                        snapshot_id=a.snapshot_id,
+                        filename=filename,
+                    )
+                    for a, filename in rows
+                ],
+                created_at=_iso(rec.created_at),
+                updated_at=_iso(rec.updated_at),
+            )
+
+    def exists(self, client_id: int) -> bool:
+        with self._read() as s:
+            return s.get(ClientRecordRow, client_id) is not None
+
+    # ---------------------------------------------------------------- notes and mandate
+
+    _UNSET: Any = object()
+
+    def save_mandate(
+        self,
+        client_id: int,
+        *,
+        notes: str | None = None,
+        mandate: ClientMandate | None = _UNSET,
+        model: ModelPortfolio | None = _UNSET,
+    ) -> None:
+        """Keep what the advisor set; arguments left out stay as they were (None clears)."""
+        with self._write() as s:
+            rec = self._record(s, client_id, lock=True)
+            if notes is not None:
+                rec.notes = notes
+            if mandate is not self._UNSET:
+                rec.mandate = mandate.model_dump(mode="json") if mandate else None
+            if model is not self._UNSET:
+                rec.model_portfolio = model.model_dump(mode="json") if model else None
+            rec.updated_at = _now()
+
+    # ---------------------------------------------------------------- accounts and uploads
+
+    def add_upload(
+        self, client_id: int, holdings: Holdings, source_bytes: bytes | None, filename: str
+    ) -> AddedUpload:
+        """Keep the file (bytes, SHA-256, import report) and make it the source of every account
+        it holds; accounts new to the client start with the type their name suggests."""
+        accounts = holdings.accounts
+        if not accounts:
+            raise LedgerError(f"{filename or 'the file'} holds no account to add")
+        with self._write() as s:
+            rec = self._record(s, client_id, lock=True)
+            snap = _snapshot_row(client_id, holdings, source_bytes, filename or holdings.source)
+            s.add(snap)
+            s.flush()
+            have = {
+                a.account: a
+                for a in s.execute(
+                    select(ClientAccountRow).where(ClientAccountRow.client_id == client_id)
+                ).scalars()
+            }
+            added, replaced = [], []
+            for account in accounts:
+                row = have.get(account)
+                if row is None:
+                    s.add(
+                        ClientAccountRow(
+                            client_id=client_id,
+                            account=account,
+                            tax_type=suggest_tax_type(account),
+                            snapshot_id=snap.id,
+                            added_at=_now(),
+                        )
+                    )
+                    added.append(account)
+                else:
+                    row.snapshot_id = snap.id
+                    replaced.append(account)
+            rec.updated_at = _now()
+            return AddedUpload(snapshot_id=snap.id, added=added, replaced=replaced)
+
+    def set_tax_type(self, client_id: int, account: str, tax_type: str) -> None:
+        if tax_type not in TAX_TYPES:
+            raise LedgerError(f"{tax_type!r} is not a tax type ({', '.join(TAX_TYPES)})")
+        with self._write() as s:
+            rec = self._record(s, client_id, lock=True)
+            row = self._account(s, client_id, account)
+            row.tax_type = tax_type
+            rec.updated_at = _now()
+
+    def remove_account(self, client_id: int, account: str) -> None:
+        """The account leaves the client's book; its uploads stay on record."""
+        with self._write() as s:
+            rec = self._record(s, client_id, lock=True)
+            s.delete(self._account(s, client_id, account))
+            rec.updated_at = _now()
+
+    def _account(self, s: Session, client_id: int, account: str) -> ClientAccountRow:
+        row = s.execute(
+            select(ClientAccountRow).where(
+                ClientAccountRow.client_id == client_id, ClientAccountRow.account == account
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            raise LedgerError(f"client {client_id} has no account {account!r}")
+        return row
+
+    def uploads(self, client_id: int) -> list[Upload]:
+        """Every file added to the client, newest first (replaced ones too: they are records)."""
+        with self._read() as s:
+            self._record(s, client_id)
+            rows = s.execute(
+                select(Snapshot)
+                .where(
+                    Snapshot.client_id == client_id,
+                    Snapshot.kind == "upload",
+                    Snapshot.source.is_not(None),
+                )
+                .order_by(Snapshot.id.desc())
+            ).scalars()
+            return [
+                Upload(
+                    snapshot_id=r.id,
+                    filename=r.filename,
+                    format=r.format,
+                    sha256=r.sha256,
+                    accounts=sorted({p["account"] for p in r.holdings.get("positions", [])}),
+                    positions=int(r.import_report.get("positions", 0)),
+                    total_value=float(r.import_report.get("total_value", 0.0)),
+                    created_at=_iso(r.created_at),
+                )
+                for r in rows
+            ]
+
+    def runs(self, client_id: int) -> list[dict[str, Any]]:
+        """The client's runs, newest first."""
+        with self._read() as s:
+            self._record(s, client_id)
+            counts = (
+                select(TradeRow.run_id, func.count().label("n"))
+                .group_by(TradeRow.run_id)
+                .subquery()
+            )
+            rows = s.execute(
+                select(Run, counts.c.n)
+                .outerjoin(counts, counts.c.run_id == Run.id)
+                .where(Run.client_id == client_id)
+                .order_by(Run.created_at.desc(), Run.id)
+            ).all()
+            return [
+                {
+                    "run_id": r.id,
+                    "created_at": _iso(r.created_at),
+                    "status": r.status,
+                    "trades": n or 0,
+                    "started_by": (r.settings or {}).get("started_by"),
+                }
+                for r, n in rows
+            ]
+
+    def client_of_run(self, run_id: str) -> int | None:
+        """The record a run belongs to; None for an unknown run or one without a record."""
+        with self._read() as s:
+            return s.execute(
+                select(ClientRecordRow.client_id)
+                .join(Run, Run.client_id == ClientRecordRow.client_id)
+                .where(Run.id == run_id)
+            ).scalar_one_or_none()
+
+    # ---------------------------------------------------------------- the book
+
+    def book(self, client_id: int) -> ClientBook | None:
+        """The client's holdings, every account from the upload that last supplied it; None when
+        the client has no account yet."""
+        with self._read() as s:
+            self._record(s, client_id)
+            rows = list(
+                s.execute(
+                    select(ClientAccountRow)
+                    .where(
+                        ClientAccountRow.client_id == client_id,
+                        ClientAccountRow.snapshot_id.is_not(None),
+                    )
+                    .order_by(ClientAccountRow.id)
+                ).scalars()
+            )
+            by_snapshot: dict[int, set[str]] = {}
+            for a in rows:
+                by_snapshot.setdefault(int(a.snapshot_id or 0), set()).add(a.account)
+            parts: list[Holdings] = []
+            for sid in sorted(by_snapshot):
+                snap = s.get(Snapshot, sid)
+                assert snap is not None
+                h = Holdings.model_validate(snap.holdings)
+                keep = by_snapshot[sid]
+                if {p.account for p in h.positions} - keep:
+                    h = h.model_copy(
+                        update={"positions": [p for p in h.positions if p.account in keep]}
+                    )
+                parts.append(h)
+        if not parts:
+            return None
+        return ClientBook(
+            holdings=merge_holdings(parts), parts=parts, snapshot_ids=sorted(by_snapshot)
+        )
+
+    def book_snapshot(self, client_id: int) -> tuple[ClientBook, int] | None:
+        """The book and the snapshot a run starts from: the upload itself when the book is one
+        whole file, else the assembled book, kept once per distinct content."""
+        book = self.book(client_id)
+        if book is None:
+            return None
+        with self._write() as s:
+            self._record(s, client_id, lock=True)
+            if len(book.snapshot_ids) == 1:
+                only = s.get(Snapshot, book.snapshot_ids[0])
+                assert only is not None
+                if Holdings.model_validate(only.holdings) == book.holdings:
+                    return book, only.id
+            snap = _snapshot_row(client_id, book.holdings, None, book.holdings.source)
+            found = s.execute(
+                select(Snapshot.id).where(
+                    Snapshot.client_id == client_id,
+                    Snapshot.kind == "upload",
+                    Snapshot.sha256 == snap.sha256,
+                    Snapshot.source.is_(None),
+                    Snapshot.run_id.is_(None),
+                )
+            ).scalar()
+            if found is not None:
+                return book, int(found)
+            s.add(snap)
+            s.flush()
+            return book, snap.id

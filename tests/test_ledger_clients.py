@@ -1,0 +1,192 @@
+"""Client records in the ledger, on SQLite and on a real PostgreSQL server: explicit creation,
+accounts with their tax types, uploads that replace or add accounts (never another client's),
+the book a run starts from, and the client's runs."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, text
+
+from portfolio.access import InvalidName
+from portfolio.ledger import LedgerError, migrate, open_ledger
+from portfolio.ledger.clients import ClientRecords, UnknownClient, suggest_tax_type
+from portfolio.models import ClientMandate, Holdings, ModelPortfolio, ModelSleeve, Position
+
+pytest_plugins = ["pg_server"]
+
+
+def book(source: str, *accounts: str, value: float = 1000.0) -> Holdings:
+    return Holdings(
+        source=source,
+        format="plain",
+        positions=[
+            Position(
+                account=a,
+                symbol="VTI",
+                quantity=value / 100,
+                price=100.0,
+                market_value=value,
+                asset_class="us_equity",
+            )
+            for a in accounts
+        ],
+    )
+
+
+@pytest.fixture
+def records(ledger) -> ClientRecords:  # type: ignore[no-untyped-def]
+    return ClientRecords(ledger.engine)
+
+
+def test_the_migration_adds_the_client_tables(ledger) -> None:  # type: ignore[no-untyped-def]
+    tables = set(inspect(ledger.engine).get_table_names())
+    assert {"client_records", "client_accounts"} <= tables
+    assert migrate.current_revision(ledger.engine) == migrate.head_revision() == "0003"
+
+
+def test_a_new_client_is_always_a_new_record(records: ClientRecords) -> None:
+    a = records.create("  Ann\u200b  Smith ", owner="Ada")
+    b = records.create("Ann Smith", owner="Grace")
+    assert a.id != b.id
+    assert (a.name, a.owner, a.accounts, a.mandate) == ("Ann Smith", "Ada", [], None)
+    listed = records.clients()
+    assert {c.id for c in listed} == {a.id, b.id}
+    assert [c.id for c in records.clients(owner="Grace")] == [b.id]
+    with pytest.raises(InvalidName):
+        records.create("\u200b \u2060")
+    with pytest.raises(UnknownClient):
+        records.get(999_999)
+
+
+def test_uploads_add_accounts_and_replace_only_the_same_account(records: ClientRecords) -> None:
+    c = records.create("The Lees", owner="Ada")
+    first = records.add_upload(
+        c.id, book("schwab.csv", "Roth_IRA ...9", "Brokerage ...1"), b"schwab", "schwab.csv"
+    )
+    assert sorted(first.added) == ["Brokerage ...1", "Roth_IRA ...9"] and first.replaced == []
+    record = records.get(c.id)
+    types = {a.account: a.tax_type for a in record.accounts}
+    assert types == {"Roth_IRA ...9": "tax_free", "Brokerage ...1": "taxable"}
+
+    # A second custodian's file adds its account; the household now has three.
+    records.add_upload(c.id, book("fidelity.csv", "Rollover IRA Z9"), b"fid", "fidelity.csv")
+    assert book_value(records, c.id) == 3000.0
+
+    # A newer export of one account replaces that account's holdings, and only those.
+    again = records.add_upload(
+        c.id, book("schwab-july.csv", "Brokerage ...1", value=5000), b"july", "schwab-july.csv"
+    )
+    assert again.added == [] and again.replaced == ["Brokerage ...1"]
+    assert book_value(records, c.id) == 1000 + 1000 + 5000
+    assert [u.filename for u in records.uploads(c.id)] == [
+        "schwab-july.csv",
+        "fidelity.csv",
+        "schwab.csv",
+    ]
+    summary = next(s for s in records.clients() if s.id == c.id)
+    assert (summary.accounts, summary.uploads, summary.runs) == (3, 3, 0)
+
+
+def test_an_upload_never_touches_another_client(records: ClientRecords) -> None:
+    one = records.create("One")
+    two = records.create("Two")
+    records.add_upload(one.id, book("a.csv", "A1"), b"a", "a.csv")
+    records.add_upload(two.id, book("b.csv", "A1", value=7000), b"b", "b.csv")  # same number
+    assert book_value(records, one.id) == 1000.0
+    assert book_value(records, two.id) == 7000.0
+    assert records.get(one.id).accounts[0].filename == "a.csv"
+
+
+def test_tax_types_and_removing_an_account(records: ClientRecords) -> None:
+    c = records.create("Kim")
+    records.add_upload(c.id, book("f.csv", "X1", "X2"), b"f", "f.csv")
+    records.set_tax_type(c.id, "X2", "tax_deferred")
+    assert {a.account: a.tax_type for a in records.get(c.id).accounts}["X2"] == "tax_deferred"
+    with pytest.raises(LedgerError, match="not a tax type"):
+        records.set_tax_type(c.id, "X2", "roth")
+    records.remove_account(c.id, "X1")
+    assert book_value(records, c.id) == 1000.0
+    records.remove_account(c.id, "X2")
+    assert records.book(c.id) is None
+    assert records.book_snapshot(c.id) is None
+    assert len(records.uploads(c.id)) == 1  # the file stays on record
+    with pytest.raises(LedgerError, match="no account"):
+        records.remove_account(c.id, "X2")
+
+
+def test_mandate_notes_and_model_are_kept(records: ClientRecords) -> None:
+    c = records.create("Lou", notes="58, moderate")
+    mandate = ClientMandate(esg_only=True, single_name_cap=0.05)
+    model = ModelPortfolio(
+        profile="moderate",
+        name="moderate (advisor override)",
+        source="test",
+        sleeves=[
+            ModelSleeve(asset_class="us_equity", weight=1.0, vehicle="VTI", esg_vehicle="ESGV")
+        ],
+    )
+    records.save_mandate(c.id, notes="58, moderate, ESG-only", mandate=mandate, model=model)
+    got = records.get(c.id)
+    assert (got.notes, got.mandate, got.model) == ("58, moderate, ESG-only", mandate, model)
+    records.save_mandate(c.id, model=None)  # the notes and mandate stay
+    got = records.get(c.id)
+    assert (got.mandate, got.model) == (mandate, None)
+
+
+def test_a_run_starts_from_the_clients_book_and_is_listed_with_it(ledger) -> None:  # type: ignore[no-untyped-def]
+    records = ClientRecords(ledger.engine)
+    c = records.create("Household")
+    up = records.add_upload(c.id, book("a.csv", "A1"), b"a", "a.csv")
+    _, sid = records.book_snapshot(c.id)  # type: ignore[misc]
+    assert sid == up.snapshot_id  # one whole file: the upload itself
+    records.add_upload(c.id, book("b.csv", "B1"), b"b", "b.csv")
+    whole, merged = records.book_snapshot(c.id)  # type: ignore[misc]
+    assert whole.holdings.accounts == ["A1", "B1"]
+    assert records.book_snapshot(c.id)[1] == merged  # type: ignore[index]  # kept once
+    clients_before = count(ledger, "clients")
+    rid = ledger.create_run(holdings=whole.holdings, snapshot_id=merged, filename="a.csv, b.csv")
+    assert count(ledger, "clients") == clients_before  # no stray client row for the run
+    assert ledger.run(rid)["client"] == "Household"
+    assert [r["run_id"] for r in records.runs(c.id)] == [rid]
+    assert next(s for s in records.clients() if s.id == c.id).runs == 1
+    # The assembled book is not an upload of the client's.
+    assert [u.filename for u in records.uploads(c.id)] == ["b.csv", "a.csv"]
+
+
+def test_records_survive_reopening(db_url: str) -> None:
+    first = open_ledger(db_url)
+    c = ClientRecords(first.engine).create("Kept", owner="Ada")
+    first.close()
+    again = open_ledger(db_url)
+    try:
+        assert ClientRecords(again.engine).get(c.id).name == "Kept"
+    finally:
+        again.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Roth_IRA ...456", "tax_free"),
+        ("Contributory_IRA ...789", "tax_deferred"),
+        ("ROLLOVER IRA Z987", "tax_deferred"),
+        ("401(k) Plan", "tax_deferred"),
+        ("Individual_Brokerage ...123", "taxable"),
+        ("Joint WROS", "taxable"),
+        ("Account", "taxable"),
+        ("Miranda", "taxable"),  # "ira" inside a word is not an IRA
+    ],
+)
+def test_suggested_tax_type_from_the_account_name(name: str, expected: str) -> None:
+    assert suggest_tax_type(name) == expected
+
+
+def book_value(records: ClientRecords, client_id: int) -> float:
+    b = records.book(client_id)
+    assert b is not None
+    return b.holdings.total_value
+
+
+def count(ledger, table: str) -> int:  # type: ignore[no-untyped-def]
+    with ledger.engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
