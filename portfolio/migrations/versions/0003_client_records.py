@@ -1,7 +1,7 @@
 """client records: owner, notes, mandate and household accounts with their tax types
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-28 08:55:00
 """
 
