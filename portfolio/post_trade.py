@@ -8,6 +8,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from portfolio.fund_groups import sweep_symbols
 from portfolio.models import AssetClass, Trade
 from portfolio.securities import SecurityMaster
 
@@ -79,9 +80,11 @@ def apply_trades(
         ref = securities.frame.reindex(new["symbol"])
         # A new holding takes its class from the reference data, not from whoever proposed it.
         ref_class = ref["asset_class"].astype(object).to_numpy()
-        new_cash = ref["is_cash"].fillna(False).astype(bool).to_numpy()
+        ref_cash = ref["is_cash"].fillna(False).astype(bool).to_numpy()
+        # Bought cash-class funds are holdings; only a custodian's sweep fund is swept cash.
+        new_cash = ref_cash & new["symbol"].isin(sweep_symbols()).to_numpy()
         new_class = np.where(pd.isna(ref_class), new["asset_class"].to_numpy(object), ref_class)
-        new_class = np.where(new_cash, AssetClass.CASH.value, new_class)
+        new_class = np.where(ref_cash, AssetClass.CASH.value, new_class)
         post = pd.concat(
             [
                 post,
