@@ -90,15 +90,15 @@ def _vehicle_prices(
     s: HouseholdState, vehicles: Mapping[str, str], ref: pd.DataFrame, fund_groups: FundGroups
 ) -> dict[str, float]:
     """One price per symbol: the book's (file or override) price, else the reference price."""
-    held = pd.Series(s.unit_value, index=s.symbol)
-    held = held[held > 0]
-    held = held[~held.index.duplicated()]
-    out: dict[str, float] = {}
     wanted = set(vehicles.values())
     wanted |= {p for v in list(wanted) if (p := fund_groups.partner(v))}
+    hit = np.flatnonzero(np.isin(s.symbol, list(wanted)) & (s.unit_value > 0))
+    names, first = np.unique(s.symbol[hit].astype(str), return_index=True)  # first row wins
+    held = dict(zip(names.tolist(), s.unit_value[hit[first]].tolist(), strict=True))
+    out: dict[str, float] = {}
     for sym in wanted:
-        if sym in held.index:
-            out[sym] = float(held[sym])
+        if sym in held:
+            out[sym] = held[sym]
         elif sym in ref.index and pd.notna(ref.at[sym, "price"]) and ref.at[sym, "price"] > 0:
             out[sym] = float(ref.at[sym, "price"])
     return out

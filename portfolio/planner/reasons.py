@@ -52,6 +52,11 @@ def _class_reason(
     return f"Raise cash to its target from {cls} ({cw:.1%} against {tw:.1%} target)"
 
 
+def _obj(parts: list[np.ndarray]) -> pd.Series:
+    """Text columns stay object arrays: converting them to pandas' string type is slow."""
+    return pd.Series(np.concatenate(parts).astype(object), dtype=object)
+
+
 def trade_frame(
     s: HouseholdState, forced: Forced, drift: Drift, sells: Sells, buys: Buys
 ) -> pd.DataFrame:
@@ -170,11 +175,11 @@ def trade_frame(
     c_real = np.where(s.taxable_row[c_idx], np.nan, 0.0)
     frame = pd.DataFrame(
         {
-            "account": np.concatenate(
+            "account": _obj(
                 [s.accounts[s.acct[s_idx]], s.accounts[s.acct[c_idx]], s.accounts[b_a]]
             ),
-            "symbol": np.concatenate([s.symbol[s_idx], s.symbol[c_idx], buys.symbol]),
-            "action": np.array(["SELL"] * (n_s + n_c) + ["BUY"] * n_b, dtype=object),
+            "symbol": _obj([s.symbol[s_idx], s.symbol[c_idx], buys.symbol]),
+            "action": _obj([np.array(["SELL"] * (n_s + n_c) + ["BUY"] * n_b, dtype=object)]),
             "quantity": np.concatenate([sell_qty[s_idx], cash_sell[c_idx], buys.qty]),
             "price": np.concatenate([s.unit_value[s_idx], s.unit_value[c_idx], buys.price]),
             "value": np.concatenate(
@@ -184,14 +189,14 @@ def trade_frame(
                     buys.qty * buys.price,
                 ]
             ),
-            "asset_class": np.concatenate(
+            "asset_class": _obj(
                 [
                     s.cls_row[s_idx].astype(object),
                     s.cls_row[c_idx].astype(object),
                     classes_arr[b_k],
                 ]
             ),
-            "reason": np.concatenate([s_reason, c_reason, b_reason]),
+            "reason": _obj([s_reason, c_reason, b_reason]),
             "row": np.concatenate([s_idx, c_idx, buys.row]).astype(np.int64),
             "realized_gain": np.concatenate([realized[s_idx], c_real, np.full(n_b, np.nan)]),
             "short_term_gain": np.concatenate([short[s_idx], c_real, np.full(n_b, np.nan)]),
