@@ -200,7 +200,8 @@ def _print_table(proposal: RebalanceProposal, out: Any) -> None:
         if known
         else "realised gains not estimated (no cost basis in the file)"
     )
-    w(f"\nTurnover {proposal.turnover:.1%}; {gains}\n\nChecks\n")
+    w(f"\nTurnover {proposal.turnover:.1%}; {gains}\n")
+    w(f"Estimated yield {proposal.yield_before:.2%} -> {proposal.yield_after:.2%}\n\nChecks\n")
     for c in proposal.checks:
         w(f"  [{c.status}] {c.rule}: {c.message}\n")
     if proposal.import_issues:
@@ -257,6 +258,7 @@ def cmd_rebalance(args: argparse.Namespace) -> int:
         account_types=dict(args.account_type or []),
         per_account=args.per_account,
         max_gains=args.max_gains,
+        income_reserve_months=args.income_reserve_months,
     )
     proposal = proposal.model_copy(update={"import_issues": import_issues(holdings)})
     doc = proposal_json(proposal)
@@ -324,6 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reb.add_argument(
         "--max-gains", type=_money, default=None, help="household budget for realised gains, $"
+    )
+    reb.add_argument(
+        "--income-reserve-months",
+        type=float,
+        default=12.0,
+        help="months of the stated income need kept in cash, default 12",
     )
     reb.add_argument("--prices", default=None, help="CSV of current prices: symbol,price[,date]")
     reb.add_argument("--format", choices=["json", "table"], default="table")

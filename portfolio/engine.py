@@ -15,6 +15,7 @@ import pandas as pd
 from portfolio.accounts import account_types as resolve_account_types
 from portfolio.book import enrich, positions_frame
 from portfolio.compliance import check_portfolio, check_trades
+from portfolio.lookthrough import class_values
 from portfolio.model_portfolios import load_model
 from portfolio.models import (
     AccountSummary,
@@ -61,8 +62,9 @@ def _class_weights(
     mandate: ClientMandate,
     total: float,
 ) -> dict[str, ClassWeight]:
-    cur = before.groupby("asset_class")["value"].sum()
-    post = after.groupby("asset_class")["value"].sum()
+    # Blended funds (VT, allocation funds) count in each class by what they hold.
+    cur = class_values(before)
+    post = class_values(after)
     classes = list(dict.fromkeys([*weights, *cur.index, *post.index]))
     out: dict[str, ClassWeight] = {}
     for c in classes:
@@ -174,6 +176,7 @@ def rebalance(
     account_types: Mapping[str, str] | None = None,
     per_account: bool = False,
     max_gains: float | None = None,
+    income_reserve_months: float = 12.0,
 ) -> RebalanceProposal:
     """Propose the trades that bring `holdings` back to the mandate and the model.
 
@@ -182,6 +185,7 @@ def rebalance(
     instance ones a language model suggests) join the engine's and face the same gate.
     `account_types` (account name -> taxable / tax_deferred / tax_free) overrides what the
     names and the file say; `max_gains` is a household budget for discretionary realised gains.
+    A stated income need keeps `income_reserve_months` of it in cash (a floor for the planner).
     """
     securities = securities or load_securities()
     model = model or load_model(mandate.risk_profile)
@@ -193,12 +197,19 @@ def rebalance(
         overrides=account_types,
     )
     applied_tilts = clamp_tilts(tilts, model)
-    weights = target_weights(model, mandate, applied_tilts)
+    reserve = mandate.income_need * max(income_reserve_months, 0.0) / 12.0
+    # The planner keeps the income reserve as cash; the gate still judges the client's own floor.
+    plan_mandate = (
+        mandate.model_copy(update={"cash_floor": min(reserve, 1.0)})
+        if reserve > mandate.cash_floor
+        else mandate
+    )
+    weights = target_weights(model, plan_mandate, applied_tilts)
     vehicles = buy_vehicles(model, mandate, securities)
     weights, target_notes = reassign_unbuyable(weights, set(vehicles))
     plan = plan_trades(
         book,
-        mandate,
+        plan_mandate,
         weights,
         vehicles,
         securities.frame,
@@ -233,10 +244,10 @@ def rebalance(
 
     # Targets: the model applied to each unit's tradable part, plus what is frozen as it is.
     targets = dict(plan.target_values)
-    frozen = book[~book["tradable"] & ~book["is_cash"]].groupby("asset_class")["value"].sum()
+    frozen = class_values(book[~book["tradable"] & ~book["is_cash"]])
     for c, v in frozen.items():
         targets[str(c)] = targets.get(str(c), 0.0) + float(v)
-    class_weights = _class_weights(book, after, targets, weights, mandate, total)
+    class_weights = _class_weights(book, after, targets, weights, plan_mandate, total)
 
     post_positions = _weights_of(after[after["quantity"].abs() > 1e-9], total)
     post_by_symbol = after.groupby("symbol")["value"].sum()
@@ -266,6 +277,30 @@ def rebalance(
     checks += [
         PortfolioCheck(rule="reference_price", status="warn", message=m) for m in price_notes
     ]
+    yields = securities.frame["yield"]
+    y_before = _yield(book, yields, total)
+    y_after = _yield(after, yields, total)
+    if mandate.income_need > 0:
+        met = y_after + 1e-9 >= mandate.income_need
+        checks.append(
+            PortfolioCheck(
+                rule="income_plan",
+                status="pass" if met else "warn",
+                message=(
+                    f"Estimated yield {y_before:.2%} before, {y_after:.2%} after, against a "
+                    f"{mandate.income_need:.1%} income need"
+                    + (
+                        ""
+                        if met
+                        else f": short by {mandate.income_need - y_after:.2%}; the plan does "
+                        "not lean toward higher-yielding sleeves yet, so the rest comes from the "
+                        "cash reserve and sales"
+                    )
+                    + f"; {reserve:.1%} of the household is kept in cash "
+                    f"({income_reserve_months:g} months of the need)"
+                ),
+            )
+        )
     checks += check_portfolio(post_positions, mandate, securities, class_weights)
 
     traded = sum(t.value for t in approved)
@@ -300,7 +335,18 @@ def rebalance(
         accounts=_account_summaries(book, after, approved, types, type_sources),
         reference_prices=ref_prices,
         max_gains=max_gains,
+        yield_before=y_before,
+        yield_after=y_after,
+        income_reserve=reserve,
     )
+
+
+def _yield(frame: pd.DataFrame, yields: pd.Series, total: float) -> float:
+    """Estimated yearly income over total value, from the reference yields (cash rows too)."""
+    if not total or not len(frame):
+        return 0.0
+    y = frame["symbol"].map(yields).fillna(0.0).to_numpy(float)
+    return float(np.sum(frame["value"].to_numpy(float) * y)) / total
 
 
 __all__ = ["AssetClass", "rebalance"]

@@ -338,6 +338,11 @@ class RebalanceProposal(BaseModel):
     accounts: list[AccountSummary] = Field(default_factory=list)
     reference_prices: list[ReferencePrice] = Field(default_factory=list)
     max_gains: float | None = Field(default=None, description="Household capital-gains budget")
+    yield_before: float = Field(default=0.0, description="Estimated yield from reference yields")
+    yield_after: float = 0.0
+    income_reserve: float = Field(
+        default=0.0, description="Cash kept for the income need (months of it), as a weight"
+    )
 
     @property
     def approved_trades(self) -> list[Trade]:

@@ -361,3 +361,53 @@ def test_fund_groups_are_consistent() -> None:
         if partner:
             assert partner in REF, (g, partner)
             assert GROUPS.group(partner) != g, g
+
+
+# -------------------------------------------------------------------------------------------
+# Look-through
+# -------------------------------------------------------------------------------------------
+
+
+def test_a_world_fund_counts_in_each_class_it_holds() -> None:
+    p = run(pos("VT", 350_000, "Joint"), pos("SPAXX", 10_000, "Joint", cash=True))
+    cw = p.asset_class_weights
+    total = p.total_value
+    vt = next(q.value for q in p.positions if q.symbol == "VT")
+    assert cw["us_equity"].current == pytest.approx(0.62 * vt / total)
+    assert cw["intl_equity"].current == pytest.approx(0.28 * vt / total)
+    assert cw["emerging_equity"].current == pytest.approx(0.10 * vt / total)
+    assert sum(w.current for w in cw.values()) == pytest.approx(1.0)
+    assert sum(w.post_trade for w in cw.values()) == pytest.approx(1.0)
+    # VT is never bought to fill one of its classes.
+    assert not [t for t in p.trades if t.action == "BUY" and t.symbol == "VT"]
+
+
+def test_an_unlisted_allocation_fund_still_counts_by_look_through() -> None:
+    aor = Position(account="Joint", symbol="AOR", quantity=1_000, price=60.0, market_value=60_000)
+    p = run(aor, pos("SPAXX", 40_000, "Joint", cash=True))
+    cw = p.asset_class_weights
+    assert cw["us_bonds"].current == pytest.approx(0.33 * 60_000 / 100_000)
+    assert not [t for t in p.trades if t.symbol == "AOR"]
+
+
+# -------------------------------------------------------------------------------------------
+# Income
+# -------------------------------------------------------------------------------------------
+
+
+def test_income_need_keeps_a_cash_reserve_and_reports_yield_before_and_after() -> None:
+    mandate = ClientMandate(income_need=0.04)
+    holdings = [pos("VTI", 200_000, "Joint"), pos("SPAXX", 100_000, "Joint", cash=True)]
+    p = run(*holdings, mandate=mandate)
+    assert p.income_reserve == pytest.approx(0.04)
+    assert p.asset_class_weights["cash"].target == pytest.approx(0.04)
+    y = REF.frame["yield"]
+    expected = (200_000 // px("VTI") * px("VTI") * y["VTI"] + 100_000 * y["SPAXX"]) / p.total_value
+    assert p.yield_before == pytest.approx(expected, rel=1e-6)
+    assert p.yield_after != p.yield_before
+    (check,) = [c for c in p.checks if c.rule == "income_plan"]
+    assert "4.0% income need" in check.message and "12 months" in check.message
+    two_years = run(*holdings, mandate=mandate, income_reserve_months=24)
+    assert two_years.asset_class_weights["cash"].target == pytest.approx(0.08)
+    assert two_years.cash_after >= 0.08 * two_years.total_value - 1.0
+    assert two_years.mandate.cash_floor == 0.0  # the client's own floor is unchanged

@@ -95,7 +95,7 @@ def plan_trades(
     )
     forced = forced_sales(state)
     drift = class_drift(state, forced, weights)
-    sells = plan_sells(state, forced, drift, max_gains)
+    sells, drift = plan_sells(state, forced, drift, max_gains)
     buys = plan_buys(state, forced, drift, sells, vehicles, ref, groups, _may_buy(ref, mandate))
     trades = trade_frame(state, forced, drift, sells, buys)
     flags = recent_purchase_flags(state, sells, buys.sell_qty, groups)

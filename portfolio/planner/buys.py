@@ -16,8 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from portfolio.compliance import MAX_EQUITY_SHARE
 from portfolio.fund_groups import FundGroups
 from portfolio.labels import class_label
+from portfolio.models import EQUITY_CLASSES, RiskProfile
 from portfolio.planner.drift import Drift
 from portfolio.planner.forced import Forced
 from portfolio.planner.locate import location_ranks
@@ -37,6 +39,29 @@ class Buys:
     cash_sell_qty: np.ndarray  # per row: cash-class holdings sold to fund the buys
     sell_qty: np.ndarray  # per row, after orphan sales are dropped
     notes: list[str]
+
+
+def _within_equity_ceiling(s: HouseholdState, want: np.ndarray, sell_val: np.ndarray) -> np.ndarray:
+    """Scale equity buys so the client's equity share stays within what the gate finds suitable
+    (portfolio/compliance.py judges the household's equity share, classes as booked)."""
+    eq_k = np.isin(np.asarray(s.classes, dtype=object), list(EQUITY_CLASSES))
+    if not eq_k.any() or not len(want):
+        return want
+    ceiling = MAX_EQUITY_SHARE[RiskProfile(s.mandate.risk_profile)]
+    client = s.client_of_acct[s.acct]
+    n_client = int(s.client_of_acct.max()) + 1
+    V = np.bincount(client, weights=s.value, minlength=n_client)
+    eq_rows = np.isin(s.cls_row.astype(object), list(EQUITY_CLASSES)) & ~s.is_cash
+    E = np.bincount(client, weights=np.where(eq_rows, s.value - sell_val, 0.0), minlength=n_client)
+    # Whole-share top-ups add at most a share per buy: keep a little room for them.
+    room = np.maximum(ceiling * V - E - (1_000.0 + 0.002 * V), 0.0)
+    client_of_unit = np.zeros(s.n_unit, dtype=np.int64)
+    client_of_unit[s.unit_of_acct] = s.client_of_acct
+    W = np.bincount(client_of_unit, weights=want[:, eq_k].sum(1), minlength=n_client)
+    f = np.where(room < W, room / np.where(W > 0, W, 1.0), 1.0)
+    out = want.copy()
+    out[:, eq_k] *= f[client_of_unit][:, None]
+    return out
 
 
 def _funding(s: HouseholdState, drift: Drift, sell_val: np.ndarray):
@@ -61,6 +86,7 @@ def _funding(s: HouseholdState, drift: Drift, sell_val: np.ndarray):
     want = np.clip(drift.D, 0.0, None)
     W = want.sum(1)
     want = want * np.where(budget < W, budget / np.where(W > 0, W, 1.0), 1.0)[:, None]
+    want = _within_equity_ceiling(s, want, sell_val)
     supply0 = np.maximum(base, 0.0)
     rest_u = np.clip(want.sum(1) - np.bincount(ua, weights=supply0, minlength=U), 0.0, None)
     hold_u = np.bincount(ua, weights=cash_hold, minlength=U)

@@ -39,8 +39,6 @@ class Drift:
 
 def class_drift(s: HouseholdState, forced: Forced, weights: Mapping[str, float]) -> Drift:
     m = s.mandate
-    U, K = s.n_unit, s.n_cls
-    unit = s.unit
     V = s.by_unit(s.value)
     cash0 = s.by_unit(np.where(s.is_cash | s.cash_hold, s.value, 0.0))
     frozen = s.by_unit(np.where(~s.tradable & ~s.is_cash, s.value, 0.0))
@@ -50,10 +48,8 @@ def class_drift(s: HouseholdState, forced: Forced, weights: Mapping[str, float])
     val_rem = np.where(s.tradable, qty_rem * s.unit_value, 0.0)
     cash_f = cash0 + s.by_unit(np.where(s.cash_hold, 0.0, forced.value))
     in_class = s.tradable & (s.row_k >= 0)
-    C = np.zeros((U, K))
-    np.add.at(C, (unit[in_class], s.row_k[in_class]), val_rem[in_class])
-    C_today = np.zeros((U, K))
-    np.add.at(C_today, (unit[in_class], s.row_k[in_class]), s.value[in_class])
+    C = s.class_matrix(val_rem, in_class)
+    C_today = s.class_matrix(s.value, in_class)
 
     w = np.array([weights.get(c, 0.0) for c in s.classes])
     w_cash = float(weights.get(AssetClass.CASH.value, 0.0))

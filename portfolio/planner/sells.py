@@ -8,7 +8,7 @@ mandate would not buy go before the rest of their class. Holdings that tie share
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,7 @@ from portfolio.lots import is_long_term, sell_from_lots
 from portfolio.planner.drift import Drift
 from portfolio.planner.forced import Forced
 from portfolio.planner.locate import location_ranks
-from portfolio.planner.state import EPS, HouseholdState, round_qty
+from portfolio.planner.state import EPS, HouseholdState, round_qty, segment_rank
 
 
 @dataclass(frozen=True)
@@ -66,12 +66,45 @@ def sell_keys(s: HouseholdState) -> np.ndarray:
     return key
 
 
+def blended_sales(s: HouseholdState, drift: Drift) -> tuple[np.ndarray, Drift]:
+    """Sales of blended funds (look-through), and the drift they leave for the other holdings.
+
+    Selling $S of a fund holding w_k in class k moves every one of its classes by S x w_k. A
+    fund is sold enough to bring its most over-target class back (never more than is held);
+    classes it then leaves under target are bought back through single-class funds.
+    """
+    out = np.zeros(s.n)
+    live = ~s.excluded[s.blend_row]
+    p_row, p_k, p_w = s.blend_row[live], s.blend_k[live], s.blend_w[live]
+    if not len(p_row):
+        return out, drift
+    D = drift.D.copy()
+    unit = s.unit
+    rows = np.unique(p_row)
+    rows = rows[np.argsort(unit[rows], kind="stable")]
+    rank_of = np.zeros(s.n, dtype=np.int64)
+    rank_of[rows] = segment_rank(unit[rows])
+    # One blended fund per unit at a time: a unit's second fund sees what the first left.
+    for r in range(int(rank_of[rows].max()) + 1):
+        sel = rank_of[p_row] == r
+        pr, pk, pw = p_row[sel], p_k[sel], p_w[sel]
+        pu = unit[pr]
+        d = D[pu, pk]
+        need = np.where((d < 0) & (pw > 0), -d / np.where(pw > 0, pw, 1.0), 0.0)
+        row_need = np.zeros(s.n)
+        np.maximum.at(row_need, pr, need)
+        sale = np.minimum(row_need, drift.val_rem)
+        out += np.where(rank_of == r, sale, 0.0) * (sale > 0)
+        np.add.at(D, (pu, pk), sale[pr] * pw)
+    return out, replace(drift, D=D)
+
+
 def source_sales(s: HouseholdState, drift: Drift) -> np.ndarray:
     """Value to sell per row so each unit's classes shrink by what the drift asks."""
     R = np.clip(-drift.D, 0.0, None)
     unit = s.unit
     k = np.maximum(s.row_k, 0)
-    cand = drift.in_class & (R[unit, k] > EPS) & (drift.val_rem > 0)
+    cand = drift.in_class & (R[unit, k] > EPS) & (drift.val_rem > 0) & ~s.blended
     out = np.zeros(s.n)
     if not cand.any():
         return out
@@ -88,10 +121,14 @@ def source_sales(s: HouseholdState, drift: Drift) -> np.ndarray:
     return out
 
 
-def plan_sells(s: HouseholdState, forced: Forced, drift: Drift, max_gains: float | None) -> Sells:
+def plan_sells(
+    s: HouseholdState, forced: Forced, drift: Drift, max_gains: float | None
+) -> tuple[Sells, Drift]:
+    """The sales, and the drift the buys must close (blended-fund sales change it)."""
     m = s.mandate
     notes: list[str] = []
-    disc_val = source_sales(s, drift)
+    blend_val, drift = blended_sales(s, drift)
+    disc_val = source_sales(s, drift) + blend_val
     uv = s.unit_value
     disc_qty = np.where(uv > 0, disc_val / np.where(uv > 0, uv, 1.0), 0.0)
     # Round to the nearest unit, but upward where the unit must raise cash for its floor.
@@ -140,7 +177,7 @@ def plan_sells(s: HouseholdState, forced: Forced, drift: Drift, max_gains: float
     disc_qty = np.where(tiny, 0.0, disc_qty)
     realized = np.where(sell_qty > 0, realized, np.nan)
     short_term = np.where(sell_qty > 0, short_term, np.nan)
-    return Sells(sell_qty, disc_qty, realized, short_term, loss_lots, held_back, notes)
+    return Sells(sell_qty, disc_qty, realized, short_term, loss_lots, held_back, notes), drift
 
 
 def _walk(s: HouseholdState, i: int, qty: float, forced: float):

@@ -9,6 +9,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from portfolio.lookthrough import spread_rows
 from portfolio.models import AssetClass, ClientMandate, Lot
 
 EPS = 1e-9
@@ -55,7 +56,28 @@ class HouseholdState:
     accounts_in_unit: np.ndarray
     # classes
     classes: list[str]
+    # look-through pieces of blended funds (row, class index, weight)
+    blend_row: np.ndarray
+    blend_k: np.ndarray
+    blend_w: np.ndarray
     lots_of: Callable[[int], list[Lot]] | None
+
+    @property
+    def blended(self) -> np.ndarray:
+        """Rows that are blended funds, counted in their classes by look-through."""
+        out = np.zeros(len(self.symbol), dtype=bool)
+        out[self.blend_row] = True
+        return out
+
+    def class_matrix(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """(units x classes) of `values` over `rows`, blended funds spread by look-through."""
+        C = np.zeros((self.n_unit, self.n_cls))
+        plain = rows & ~self.blended
+        np.add.at(C, (self.unit[plain], self.row_k[plain]), values[plain])
+        take = rows[self.blend_row]
+        r = self.blend_row[take]
+        np.add.at(C, (self.unit[r], self.blend_k[take]), values[r] * self.blend_w[take])
+        return C
 
     @property
     def n(self) -> int:
@@ -126,7 +148,13 @@ def build_state(
     cash_hold = tradable & ~is_cash & (cls_row == AssetClass.CASH.value)
 
     model_classes = [c for c in weights if c != AssetClass.CASH.value]
-    held = sorted(set(cls_row[tradable & ~is_cash & ~cash_hold]) - set(model_classes))
+    symbols = book["symbol"].to_numpy(dtype=object)
+    b_row, b_cls, b_w = spread_rows(symbols)
+    live = (tradable & ~is_cash & ~cash_hold)[b_row]
+    b_row, b_cls, b_w = b_row[live], b_cls[live], b_w[live]
+    held = sorted(
+        (set(cls_row[tradable & ~is_cash & ~cash_hold]) | set(b_cls)) - set(model_classes)
+    )
     classes = model_classes + held
     row_k = pd.Index(classes, dtype=object).get_indexer(cls_row.astype(object))
     row_k = np.where(cash_hold, -1, row_k)
@@ -134,8 +162,9 @@ def build_state(
         book["cost_basis"].to_numpy(float) if "cost_basis" in book else np.full(len(book), np.nan)
     )
     pos = book["pos"].to_numpy() if "pos" in book else np.arange(len(book))
+    blend_k = pd.Index(classes, dtype=object).get_indexer(b_cls.astype(object))
     arrays = dict(
-        symbol=book["symbol"].to_numpy(dtype=object),
+        symbol=symbols,
         acct=acct.astype(np.int64),
         value=value,
         qty=qty,
@@ -152,6 +181,9 @@ def build_state(
         basis=basis,
         pos=pos,
         exclusion=book["exclusion"].to_numpy(dtype=object),
+        blend_row=b_row.astype(np.int64),
+        blend_k=blend_k.astype(np.int64),
+        blend_w=b_w,
     )
     for a in arrays.values():
         a.setflags(write=False)
