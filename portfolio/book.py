@@ -107,8 +107,11 @@ def enrich(
     source = np.where(price.isna() & ref_price.gt(0), "reference", source)
     price = price.fillna(ref_price)
     book["price"] = price
-    book["price_source"] = source
-    book["price_as_of"] = r["price_as_of"].astype(object).to_numpy()
+    # Object columns: converting them to pandas' string type costs more than the rest of enrich.
+    book["price_source"] = pd.Series(source.astype(object), index=book.index, dtype=object)
+    book["price_as_of"] = pd.Series(
+        r["price_as_of"].to_numpy(dtype=object), index=book.index, dtype=object
+    )
     if prices:
         # Re-mark overridden positions at the new price (cash keeps its stated value).
         hit = override.notna().to_numpy() & ~book["is_cash"].to_numpy()

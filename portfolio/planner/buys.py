@@ -51,7 +51,7 @@ def _within_equity_ceiling(s: HouseholdState, want: np.ndarray, sell_val: np.nda
     client = s.client_of_acct[s.acct]
     n_client = int(s.client_of_acct.max()) + 1
     V = np.bincount(client, weights=s.value, minlength=n_client)
-    eq_rows = np.isin(s.cls_row.astype(object), list(EQUITY_CLASSES)) & ~s.is_cash
+    eq_rows = pd.Series(s.cls_row).isin(EQUITY_CLASSES).to_numpy() & ~s.is_cash
     E = np.bincount(client, weights=np.where(eq_rows, s.value - sell_val, 0.0), minlength=n_client)
     # Whole-share top-ups add at most a share per buy: keep a little room for them.
     room = np.maximum(ceiling * V - E - (1_000.0 + 0.002 * V), 0.0)
@@ -118,7 +118,7 @@ def _vehicle_prices(
     """One price per symbol: the book's (file or override) price, else the reference price."""
     wanted = set(vehicles.values())
     wanted |= {p for v in list(wanted) if (p := fund_groups.partner(v))}
-    hit = np.flatnonzero(np.isin(s.symbol, list(wanted)) & (s.unit_value > 0))
+    hit = np.flatnonzero(pd.Series(s.symbol).isin(wanted).to_numpy() & (s.unit_value > 0))
     names, first = np.unique(s.symbol[hit].astype(str), return_index=True)  # first row wins
     held = dict(zip(names.tolist(), s.unit_value[hit[first]].tolist(), strict=True))
     out: dict[str, float] = {}
