@@ -119,8 +119,8 @@ def _vehicle_prices(
     wanted = set(vehicles.values())
     wanted |= {p for v in list(wanted) if (p := fund_groups.partner(v))}
     hit = np.flatnonzero(pd.Series(s.symbol).isin(wanted).to_numpy() & (s.unit_value > 0))
-    names, first = np.unique(s.symbol[hit].astype(str), return_index=True)  # first row wins
-    held = dict(zip(names.tolist(), s.unit_value[hit[first]].tolist(), strict=True))
+    found = pd.Series(s.unit_value[hit], index=pd.Index(s.symbol[hit], dtype=object))
+    held = found[~found.index.duplicated()].to_dict()  # the first row of a symbol wins
     out: dict[str, float] = {}
     for sym in wanted:
         if sym in held:
