@@ -35,7 +35,8 @@ else:
 out = [c for c, w in p.asset_class_weights.items() if w.status != "in_band"]
 c = st.columns(4)
 c[0].metric("Portfolio value", f"${p.total_value:,.0f}")
-c[1].metric("Cash", f"{p.cash_value / p.total_value:.1%}" if p.total_value else "—")
+cash_class = p.asset_class_weights.get("cash")  # swept cash and cash-class holdings (SGOV, SWVXX)
+c[1].metric("Cash", f"{cash_class.current:.1%}" if cash_class else "—")
 c[2].metric("Classes out of band", len(out))
 c[3].metric("Profile", str(p.profile).replace("_", " ").capitalize())
 

@@ -52,3 +52,9 @@ def load_fund_groups(path: str | Path = FUND_GROUPS_CSV) -> FundGroups:
 def sweep_symbols(path: str | Path = SWEEP_FUNDS_CSV) -> frozenset[str]:
     df = pd.read_csv(path, comment="#", dtype=str, keep_default_na=False)
     return frozenset(df["symbol"].str.strip().str.upper())
+
+
+def is_swept(symbol: str, is_cash: bool, known: bool) -> bool:
+    """Swept cash: a cash row that is no known fund, or a custodian's sweep fund. A purchased
+    money-market fund or T-bill ETF is a holding, bought and sold by orders."""
+    return is_cash and (not known or symbol.upper() in sweep_symbols())

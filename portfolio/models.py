@@ -329,8 +329,8 @@ class RebalanceProposal(BaseModel):
     import_issues: list[ImportIssue] = Field(default_factory=list)
     unknown_symbols: list[str] = Field(default_factory=list)
     turnover: float = Field(description="(buys + sells) / 2 / total value")
-    realized_gains: float = 0.0
-    short_term_gains: float = 0.0
+    realized_gains: float = Field(default=0.0, description="Estimated; taxable accounts only")
+    short_term_gains: float = Field(default=0.0, description="Estimated; taxable accounts only")
     tilts: dict[str, float] = Field(default_factory=dict, description="Tactical tilts applied")
     household: bool = Field(
         default=True, description="Targets applied to the household; False: to each account"
