@@ -4,8 +4,11 @@ Books of 1, 100, 5,000 and 50,000 accounts of about 30 positions each (known sym
 data/securities.csv, random weights, a seeded RNG) are built straight into a pandas frame, then
 timed through `enrich` + `plan_trades`, the vectorised path the engine runs on a whole book. The
 same planner called account by account gives the baseline a straightforward loop would reach.
+A last row plans 5,000 households of three accounts each (a joint taxable account, a rollover
+IRA and a Roth IRA: about 15,000 accounts) as households, with asset location.
 
-Run from the repository root:  python bench/engine.py [--sizes 1,100,5000,50000] [--repeat 3]
+Run from the repository root:
+    python bench/engine.py [--sizes 1,100,5000,50000] [--households 5000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from portfolio.accounts import account_types
 from portfolio.book import enrich
 from portfolio.model_portfolios import load_model
 from portfolio.models import ClientMandate
@@ -32,7 +36,12 @@ POSITIONS_PER_ACCOUNT = 30
 LOOP_LIMIT = 5_000  # the per-account loop is timed up to this size and extrapolated beyond
 
 
-def synthetic_book(n_accounts: int, securities: SecurityMaster, seed: int = 7) -> pd.DataFrame:
+ACCOUNT_KINDS = ("Joint Taxable", "Rollover IRA", "Roth IRA")
+
+
+def synthetic_book(
+    n_accounts: int, securities: SecurityMaster, seed: int = 7, per_household: int = 1
+) -> pd.DataFrame:
     """A raw book (the columns `positions_frame` yields): ~30 random known holdings per account.
 
     Each account holds 26-34 distinct symbols (stocks and funds) plus one money-market row, with
@@ -56,7 +65,16 @@ def synthetic_book(n_accounts: int, securities: SecurityMaster, seed: int = 7) -
     cash_share = rng.uniform(0.0, 0.1, n_accounts)
     dollars = share * size[acct_idx] * (1 - cash_share[acct_idx])
     qty = np.maximum(np.floor(dollars / prices[sym_idx]), 1.0)
-    accounts = np.array([f"ACCT{i:06d}" for i in range(n_accounts)], dtype=object)
+    if per_household > 1:
+        accounts = np.array(
+            [
+                f"HH{i // per_household:06d} {ACCOUNT_KINDS[i % per_household % 3]}"
+                for i in range(n_accounts)
+            ],
+            dtype=object,
+        )
+    else:
+        accounts = np.array([f"ACCT{i:06d}" for i in range(n_accounts)], dtype=object)
     held = pd.DataFrame(
         {
             "account": accounts[acct_idx],
@@ -82,7 +100,10 @@ def synthetic_book(n_accounts: int, securities: SecurityMaster, seed: int = 7) -
     book = pd.concat([held, cash], ignore_index=True).sort_values("account", kind="stable")
     book = book.reset_index(drop=True)
     book["pos"] = np.arange(len(book))
-    book["household"] = book["account"]  # each synthetic account is its own client
+    if per_household > 1:
+        book["household"] = book["account"].str.slice(0, 8)
+    else:
+        book["household"] = book["account"]  # each synthetic account is its own client
     return book
 
 
@@ -93,11 +114,29 @@ def _setup(mandate: ClientMandate, securities: SecurityMaster) -> tuple[dict, di
     return weights, vehicles
 
 
-def run_vectorised(raw: pd.DataFrame, mandate: ClientMandate, securities: SecurityMaster) -> Plan:
+def types_of(raw: pd.DataFrame) -> dict[str, str]:
+    """Account types from the names, as the engine reads them (once per proposal, not timed)."""
+    return account_types(pd.unique(raw["account"]))[0]
+
+
+def run_vectorised(
+    raw: pd.DataFrame,
+    mandate: ClientMandate,
+    securities: SecurityMaster,
+    types: dict[str, str] | None = None,
+) -> Plan:
     weights, vehicles = _setup(mandate, securities)
     book = enrich(raw, securities, mandate)
     as_of = securities.as_of
-    return plan_trades(book, mandate, weights, vehicles, securities.frame, as_of=as_of)
+    return plan_trades(
+        book,
+        mandate,
+        weights,
+        vehicles,
+        securities.frame,
+        as_of=as_of,
+        account_types=types,
+    )
 
 
 def run_loop(raw: pd.DataFrame, mandate: ClientMandate, securities: SecurityMaster) -> list[Plan]:
@@ -124,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1,100,5000,50000")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--households", type=int, default=5_000, help="0 to skip the household row")
     ap.add_argument("--loop-limit", type=int, default=LOOP_LIMIT)
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -158,6 +198,18 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{n:>9,} {len(raw):>10,} {build:>8.3f} {vec:>9.3f} {n / vec:>10,.0f} "
             f"{len(plan.trades):>8,} {loop_txt} {loop / vec:>8.1f}x"
+        )
+    if args.households:
+        n_hh = args.households
+        t0 = time.perf_counter()
+        raw = synthetic_book(3 * n_hh, securities, per_household=3)
+        types = types_of(raw)
+        build = time.perf_counter() - t0
+        plan = run_vectorised(raw, mandate, securities, types)
+        vec = best_of(lambda raw=raw: run_vectorised(raw, mandate, securities, types), args.repeat)
+        print(
+            f"{3 * n_hh:>9,} {len(raw):>10,} {build:>8.3f} {vec:>9.3f} {3 * n_hh / vec:>10,.0f} "
+            f"{len(plan.trades):>8,}   <- {n_hh:,} households of 3 accounts, planned as households"
         )
     print(
         "\nbuild s: making the synthetic frame (not timed in engine s). loop: the same planner "

@@ -41,7 +41,8 @@ st.html(
 )
 c = st.columns([1, 1, 1, 1.6])
 c[0].metric("Portfolio value", f"${p.total_value:,.0f}")
-c[1].metric("Cash", f"{p.cash_value / p.total_value:.1%}" if p.total_value else "—")
+cash_class = p.asset_class_weights.get("cash")  # swept cash and cash-class holdings (SGOV, SWVXX)
+c[1].metric("Cash", f"{cash_class.current:.1%}" if cash_class else "—")
 c[2].metric("Classes out of band", len(out))
 c[3].container(key="alloc_profile").metric("Profile", str(p.profile).replace("_", " ").capitalize())
 

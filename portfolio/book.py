@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from portfolio.fund_groups import sweep_symbols
 from portfolio.models import AssetClass, ClientMandate, ExclusionCategory, Position
 from portfolio.securities import ESG_NEUTRAL_CLASSES, SecurityMaster
 
@@ -29,7 +30,7 @@ def positions_frame(positions: Sequence[Position]) -> pd.DataFrame:
                 c: pd.Series(dtype=float if c in ("quantity", "price", "value") else object)
                 for c in BOOK_COLUMNS
             }
-        ).assign(pos=pd.Series(dtype=int))
+        ).assign(pos=pd.Series(dtype=int), cost_basis=pd.Series(dtype=float))
     return pd.DataFrame(
         {
             "account": [p.account for p in positions],
@@ -40,8 +41,16 @@ def positions_frame(positions: Sequence[Position]) -> pd.DataFrame:
             "value": np.array([p.market_value for p in positions], dtype=float),
             "is_cash": np.array([p.is_cash for p in positions], dtype=bool),
             "pos": np.arange(len(positions)),
+            "cost_basis": np.array([_basis(p) for p in positions], dtype=float),
         }
     )
+
+
+def _basis(p: Position) -> float:
+    """The position's total cost: its lots' when every lot has one, else the file's figure."""
+    if p.lots and all(lt.cost_basis is not None for lt in p.lots):
+        return float(sum(lt.cost_basis or 0.0 for lt in p.lots))
+    return np.nan if p.cost_basis is None else float(p.cost_basis)
 
 
 def enrich(
@@ -52,8 +61,12 @@ def enrich(
 ) -> pd.DataFrame:
     """Join reference data and mark what the mandate excludes; vectorised over the whole book.
 
-    Price precedence: an explicit price override, then the custodian's price, then the
-    reference price. Unknown symbols keep the file's classification and are never traded.
+    Price precedence: an explicit price override, then the custodian's price (one per symbol:
+    a price the file gives for a symbol prices it in every account), then the reference price,
+    marked in `price_source`. Unknown symbols keep the file's classification and are never traded.
+
+    Cash is swept cash only (cash rows, core and settlement funds, data/sweep_funds.csv): a
+    purchased money-market fund or a T-bill ETF is a holding in the cash class, sold by an order.
     """
     ref = securities.frame
     book = frame.copy()
@@ -66,20 +79,39 @@ def enrich(
     book["sector"] = r["sector"].fillna("Unclassified").astype(str).to_numpy()
     book["yield"] = r["yield"].fillna(0.0).astype(float).to_numpy()
     ref_cash = r["is_cash"].fillna(False).astype(bool).to_numpy()
-    book["is_cash"] = book["is_cash"].astype(bool) | ref_cash
+    sweep = book["symbol"].isin(sweep_symbols()).to_numpy()
+    file_cash = book["is_cash"].astype(bool).to_numpy()
+    # Swept: the file's cash rows that are no known fund, and the custodians' sweep funds.
+    book["is_cash"] = (file_cash & (~known.to_numpy() | sweep)) | (ref_cash & sweep)
+    cash_class = (file_cash | ref_cash) & ~book["is_cash"].to_numpy()
     ref_class = r["asset_class"].astype(object).to_numpy()
     file_class = book["asset_class"].astype(str).to_numpy()
     use_ref = known.to_numpy() & (file_class == AssetClass.UNCLASSIFIED.value)
     book["asset_class"] = np.where(use_ref, ref_class, file_class)
-    book.loc[book["is_cash"], "asset_class"] = AssetClass.CASH.value
-    book.loc[book["is_cash"], "sector"] = "Cash"
+    in_cash = book["is_cash"].to_numpy() | cash_class
+    book.loc[in_cash, "asset_class"] = AssetClass.CASH.value
+    book.loc[in_cash, "sector"] = "Cash"
 
-    price = book["price"].astype(float)
+    file_price = book["price"].astype(float)
+    file_price = file_price.where(file_price > 0, np.nan)
+    # One price per symbol: the first price the file gives for it, in every account.
+    per_symbol = file_price.groupby(book["symbol"]).transform("first")
+    price = file_price.fillna(per_symbol)
+    source = np.where(price.notna(), "file", "")
     if prices:
         override = book["symbol"].map({k.upper(): float(v) for k, v in prices.items()})
+        override = override.where(override > 0, np.nan)
+        source = np.where(override.notna(), "override", source)
         price = override.fillna(price)
-    price = price.where(price > 0, np.nan).fillna(r["price"].astype(float).set_axis(book.index))
+    ref_price = r["price"].astype(float).set_axis(book.index)
+    source = np.where(price.isna() & ref_price.gt(0), "reference", source)
+    price = price.fillna(ref_price)
     book["price"] = price
+    # Object columns: converting them to pandas' string type costs more than the rest of enrich.
+    book["price_source"] = pd.Series(source.astype(object), index=book.index, dtype=object)
+    book["price_as_of"] = pd.Series(
+        r["price_as_of"].to_numpy(dtype=object), index=book.index, dtype=object
+    )
     if prices:
         # Re-mark overridden positions at the new price (cash keeps its stated value).
         hit = override.notna().to_numpy() & ~book["is_cash"].to_numpy()

@@ -4,9 +4,12 @@ record, decide, execute and export runs. Errors are one line on stderr, never a 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import os
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +54,62 @@ def _profile(text: str) -> RiskProfile:
     except ValueError as exc:
         names = ", ".join(p.value for p in RiskProfile)
         raise argparse.ArgumentTypeError(f"unknown profile '{text}' (one of: {names})") from exc
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from exc
+
+
+def _money(text: str) -> float:
+    try:
+        v = float(text.strip().replace(",", "").replace("$", ""))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an amount") from exc
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is negative")
+    return v
+
+
+def _account_type(text: str) -> tuple[str, str]:
+    from portfolio.accounts import parse_account_type
+
+    name, sep, kind = text.rpartition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"'{text}' is not ACCOUNT NAME=TYPE")
+    try:
+        return name.strip(), parse_account_type(kind)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def read_prices(path: str) -> dict[str, float]:
+    """A price list: `symbol,price[,date]` per line, with or without a header row."""
+    p = Path(path)
+    if not p.is_file():
+        raise CliError(f"{path}: no such file")
+    text = p.read_bytes().decode("utf-8-sig", errors="replace")
+    out: dict[str, float] = {}
+    for n, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        cells = [c.strip() for c in row]
+        if not cells or not cells[0] or cells[0].startswith("#"):
+            continue
+        if len(cells) < 2:
+            raise CliError(f"{path}, line {n}: expected symbol,price[,date]")
+        try:
+            price = float(cells[1].replace("$", "").replace(",", ""))
+        except ValueError:
+            if n == 1:  # a header row
+                continue
+            raise CliError(f"{path}, line {n}: '{cells[1]}' is not a price") from None
+        if price <= 0:
+            raise CliError(f"{path}, line {n}: the price of {cells[0]} is not positive")
+        out[cells[0].upper()] = price
+    if not out:
+        raise CliError(f"{path}: no prices could be read")
+    return out
 
 
 def _amount(text: str) -> float:
@@ -118,12 +177,24 @@ def proposal_json(proposal: RebalanceProposal) -> dict[str, Any]:
     return proposal.model_dump(mode="json")
 
 
+_AS_OF_WORDS = {"argument": "--as-of", "file": "the file's date", "today": "today"}
+
+
 def _print_table(proposal: RebalanceProposal, out: Any) -> None:
     w = out.write
     w(
         f"Portfolio ${proposal.total_value:,.2f}  cash ${proposal.cash_value:,.2f} -> "
-        f"${proposal.cash_after:,.2f}  profile {proposal.profile}  as of {proposal.as_of}\n\n"
+        f"${proposal.cash_after:,.2f}  profile {proposal.profile}  as of {proposal.as_of} "
+        f"({_AS_OF_WORDS[proposal.as_of_source]})\n\n"
     )
+    if proposal.accounts:
+        w(f"{'Account':<28}{'Type':<14}{'Value':>14}{'Cash':>13}{'After':>13}{'Gains':>13}\n")
+        for a in proposal.accounts:
+            w(
+                f"{a.account[:27]:<28}{a.type:<14}{a.value:>14,.2f}{a.cash:>13,.2f}"
+                f"{a.cash_after:>13,.2f}{a.realized_gains:>13,.2f}\n"
+            )
+        w("\n")
     w(f"{'Asset class':<18}{'Current':>9}{'Target':>9}{'After':>9}  Band\n")
     for cls, cw in proposal.asset_class_weights.items():
         w(
@@ -152,7 +223,8 @@ def _print_table(proposal: RebalanceProposal, out: Any) -> None:
         if known
         else "realised gains not estimated (no cost basis in the file)"
     )
-    w(f"\nTurnover {proposal.turnover:.1%}; {gains}\n\nChecks\n")
+    w(f"\nTurnover {proposal.turnover:.1%}; {gains}\n")
+    w(f"Estimated yield {proposal.yield_before:.2%} -> {proposal.yield_after:.2%}\n\nChecks\n")
     for c in proposal.checks:
         w(f"  [{c.status}] {c.rule}: {c.message}\n")
     if proposal.unread_rows:
@@ -212,7 +284,17 @@ def cmd_rebalance(args: argparse.Namespace) -> int:
     if args.profile is None:  # a JSON request's own risk profile, else the desk's default
         args.profile = book.risk_profile or RiskProfile.MODERATE
     mandate = mandate_from_args(args)
-    proposal = rebalance(holdings, mandate)
+    prices = read_prices(args.prices) if args.prices else None
+    proposal = rebalance(
+        holdings,
+        mandate,
+        prices=prices,
+        as_of=args.as_of,
+        account_types=dict(args.account_type or []),
+        per_account=args.per_account,
+        max_gains=args.max_gains,
+        income_reserve_months=args.income_reserve_months,
+    )
     proposal = proposal.model_copy(
         update={"import_issues": book.issues, "unread_rows": book.unread}
     )
@@ -280,6 +362,34 @@ def build_parser() -> argparse.ArgumentParser:
     reb.add_argument("--min-trade", type=float, default=100.0, help="minimum trade value, $")
     reb.add_argument("--fractional", action="store_true", help="allow fractional shares")
     reb.add_argument("--no-tax-aware", action="store_true", help="sell lots first-in first-out")
+    reb.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        help="trade date for the tax clock, YYYY-MM-DD (default: the file's date, else today)",
+    )
+    reb.add_argument(
+        "--account-type",
+        type=_account_type,
+        action="append",
+        metavar="NAME=TYPE",
+        help="an account's tax status: taxable, tax_deferred or tax_free (repeatable)",
+    )
+    reb.add_argument(
+        "--per-account",
+        action="store_true",
+        help="rebalance each account to the model on its own (default: the household)",
+    )
+    reb.add_argument(
+        "--max-gains", type=_money, default=None, help="household budget for realised gains, $"
+    )
+    reb.add_argument(
+        "--income-reserve-months",
+        type=float,
+        default=12.0,
+        help="months of the stated income need kept in cash, default 12",
+    )
+    reb.add_argument("--prices", default=None, help="CSV of current prices: symbol,price[,date]")
     reb.add_argument("--format", choices=["json", "table"], default="table")
     reb.add_argument("--save", action="store_true", help="record the proposal as a run")
     _import_options(reb)

@@ -273,12 +273,14 @@ def check_trades(
                     f"needs ${t.value:,.2f} but leaves cash at {money(cash_after)}, "
                     f"below the ${floor:,.2f} floor",
                 )
-            if asset_class in EQUITY_CLASSES and total > 0:
-                eq_after = (book.equity.get(acct, 0.0) + t.value) / total
+            # Suitability is the household's: asset location puts equity in some accounts
+            # and bonds in others on purpose.
+            if asset_class in EQUITY_CLASSES and household > 0:
+                eq_after = (sum(book.equity.values()) + t.value) / household
                 if eq_after > max_eq + 1e-9:
                     veto(
                         "suitability",
-                        f"lifts equities to {eq_after:.1%} of the account, above "
+                        f"lifts equities to {eq_after:.1%} of the household, above "
                         f"the {max_eq:.0%} suitable for {_profile_phrase(mandate)}",
                     )
 

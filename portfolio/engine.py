@@ -7,15 +7,18 @@ view) and builds the pydantic contract the agents, the ledger and the UI consume
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
+from portfolio.accounts import account_types as resolve_account_types
 from portfolio.book import enrich, positions_frame
 from portfolio.compliance import check_portfolio, check_trades
+from portfolio.lookthrough import class_values
 from portfolio.model_portfolios import load_model
 from portfolio.models import (
+    AccountSummary,
     AssetClass,
     ClassWeight,
     ClientMandate,
@@ -24,6 +27,7 @@ from portfolio.models import (
     PortfolioCheck,
     PositionWeight,
     RebalanceProposal,
+    ReferencePrice,
     Trade,
 )
 from portfolio.planner import buy_vehicles, plan_trades
@@ -58,8 +62,9 @@ def _class_weights(
     mandate: ClientMandate,
     total: float,
 ) -> dict[str, ClassWeight]:
-    cur = before.groupby("asset_class")["value"].sum()
-    post = after.groupby("asset_class")["value"].sum()
+    # Blended funds (VT, allocation funds) count in each class by what they hold.
+    cur = class_values(before)
+    post = class_values(after)
     classes = list(dict.fromkeys([*weights, *cur.index, *post.index]))
     out: dict[str, ClassWeight] = {}
     for c in classes:
@@ -91,9 +96,71 @@ def _trades_from(plan_trades_frame: pd.DataFrame) -> list[Trade]:
                 reason=str(r.reason),
                 realized_gain=None if pd.isna(r.realized_gain) else float(r.realized_gain),
                 short_term_gain=None if pd.isna(r.short_term_gain) else float(r.short_term_gain),
+                forced=bool(r.forced),
             )
         )
     return trades
+
+
+STALE_AFTER = timedelta(days=5)
+
+
+def _as_of(holdings: Holdings, as_of: date | None) -> tuple[date, str]:
+    """The trade date the tax clock runs to: given, else the file's stated date, else today."""
+    if as_of is not None:
+        return as_of, "argument"
+    if holdings.as_of is not None:
+        return holdings.as_of, "file"
+    return date.today(), "today"
+
+
+def _reference_prices(book: pd.DataFrame, as_of: date) -> list[ReferencePrice]:
+    ref = book[(book["price_source"] == "reference") & ~book["is_cash"]]
+    ref = ref.drop_duplicates("symbol")
+    out = []
+    for r in ref.itertuples(index=False):
+        when = pd.to_datetime(r.price_as_of).date()
+        out.append(
+            ReferencePrice(
+                symbol=str(r.symbol),
+                price=float(r.price),
+                as_of=when,
+                stale=as_of - when > STALE_AFTER,
+            )
+        )
+    return out
+
+
+def _account_summaries(
+    book: pd.DataFrame,
+    after: pd.DataFrame,
+    approved: Sequence[Trade],
+    types: Mapping[str, str],
+    sources: Mapping[str, str],
+) -> list[AccountSummary]:
+    out = []
+    for acct in sorted(types):
+        rows = book[book["account"] == acct]
+        post = after[after["account"] == acct]
+        mine = [t for t in approved if t.account == acct]
+        gains = [t.realized_gain or 0.0 for t in mine if t.action == "SELL"]
+        shorts = [t.short_term_gain or 0.0 for t in mine if t.action == "SELL"]
+        taxable = types[acct] == "taxable"
+        out.append(
+            AccountSummary(
+                account=acct,
+                type=types[acct],  # type: ignore[arg-type]
+                type_source=sources[acct],  # type: ignore[arg-type]
+                value=round(float(rows["value"].sum()), 2),
+                cash=round(float(rows.loc[rows["is_cash"], "value"].sum()), 2),
+                cash_after=round(float(post.loc[post["is_cash"], "value"].sum()), 2),
+                buys=round(sum(t.value for t in mine if t.action == "BUY"), 2),
+                sells=round(sum(t.value for t in mine if t.action == "SELL"), 2),
+                realized_gains=round(float(sum(gains)), 2) if taxable else 0.0,
+                short_term_gains=round(float(sum(shorts)), 2) if taxable else 0.0,
+            )
+        )
+    return out
 
 
 def rebalance(
@@ -106,28 +173,51 @@ def rebalance(
     tilts: Mapping[str, float] | None = None,
     as_of: date | None = None,
     extra_trades: Sequence[Trade] = (),
+    account_types: Mapping[str, str] | None = None,
+    per_account: bool = False,
+    max_gains: float | None = None,
+    income_reserve_months: float = 12.0,
 ) -> RebalanceProposal:
     """Propose the trades that bring `holdings` back to the mandate and the model.
 
-    `tilts` (asset class -> change of target weight) are clamped to ±5 points. `extra_trades`
-    (for instance ones a language model suggests) join the engine's and face the same gate.
+    The household is the unit (targets, bands, cash floor), unless `per_account`. `tilts`
+    (asset class -> change of target weight) are clamped to ±5 points. `extra_trades` (for
+    instance ones a language model suggests) join the engine's and face the same gate.
+    `account_types` (account name -> taxable / tax_deferred / tax_free) overrides what the
+    names and the file say; `max_gains` is a household budget for discretionary realised gains.
+    A stated income need keeps `income_reserve_months` of it in cash (a floor for the planner).
     """
     securities = securities or load_securities()
     model = model or load_model(mandate.risk_profile)
-    as_of = as_of or securities.as_of
+    as_of, as_of_source = _as_of(holdings, as_of)
     book = enrich(positions_frame(holdings.positions), securities, mandate, prices)
+    types, type_sources, type_notes = resolve_account_types(
+        list(dict.fromkeys(book["account"])) if len(book) else [],
+        custodian=holdings.account_types,
+        overrides=account_types,
+    )
     applied_tilts = clamp_tilts(tilts, model)
-    weights = target_weights(model, mandate, applied_tilts)
+    reserve = mandate.income_need * max(income_reserve_months, 0.0) / 12.0
+    # The planner keeps the income reserve as cash; the gate still judges the client's own floor.
+    plan_mandate = (
+        mandate.model_copy(update={"cash_floor": min(reserve, 1.0)})
+        if reserve > mandate.cash_floor
+        else mandate
+    )
+    weights = target_weights(model, plan_mandate, applied_tilts)
     vehicles = buy_vehicles(model, mandate, securities)
     weights, target_notes = reassign_unbuyable(weights, set(vehicles))
     plan = plan_trades(
         book,
-        mandate,
+        plan_mandate,
         weights,
         vehicles,
         securities.frame,
         as_of=as_of,
         lots_of=lambda i: holdings.positions[i].lots,
+        account_types=types,
+        per_account=per_account,
+        max_gains=max_gains,
     )
     total = float(book["value"].sum())
     current = _weights_of(book, total)
@@ -141,6 +231,9 @@ def rebalance(
                 "source": "model",
                 "symbol": t.symbol.upper(),
                 "asset_class": securities.asset_class(t.symbol) or AssetClass.UNCLASSIFIED.value,
+                # Gains are estimated by the engine only, and only in taxable accounts.
+                "realized_gain": None if types.get(t.account) == "taxable" else 0.0,
+                "short_term_gain": None if types.get(t.account) == "taxable" else 0.0,
             }
         )
         for j, t in enumerate(extra_trades)
@@ -149,12 +242,12 @@ def rebalance(
     approved = [t for t in trades if t.compliance.status == "APPROVED"]
     after = apply_trades(book, approved, securities)
 
-    # Targets: the model applied to each account's tradable part, plus what is frozen as it is.
+    # Targets: the model applied to each unit's tradable part, plus what is frozen as it is.
     targets = dict(plan.target_values)
-    frozen = book[~book["tradable"] & ~book["is_cash"]].groupby("asset_class")["value"].sum()
+    frozen = class_values(book[~book["tradable"] & ~book["is_cash"]])
     for c, v in frozen.items():
         targets[str(c)] = targets.get(str(c), 0.0) + float(v)
-    class_weights = _class_weights(book, after, targets, weights, mandate, total)
+    class_weights = _class_weights(book, after, targets, weights, plan_mandate, total)
 
     post_positions = _weights_of(after[after["quantity"].abs() > 1e-9], total)
     post_by_symbol = after.groupby("symbol")["value"].sum()
@@ -163,20 +256,64 @@ def rebalance(
         if total
         else {}
     )
+    ref_prices = _reference_prices(book, as_of) if len(book) else []
+    stale = [r for r in ref_prices if r.stale]
+    price_notes = (
+        [
+            "Reference prices older than the trade date by more than five days: "
+            + ", ".join(f"{r.symbol} ${r.price:,.2f} of {r.as_of.isoformat()}" for r in stale)
+            + " (supply current prices with --prices)"
+        ]
+        if stale
+        else []
+    )
     checks: list[PortfolioCheck] = [
+        PortfolioCheck(rule="account_type", status="warn", message=m) for m in type_notes
+    ]
+    checks += [
         PortfolioCheck(rule="engine_note", status="warn", message=m)
         for m in target_notes + plan.notes
     ]
+    checks += [
+        PortfolioCheck(rule="reference_price", status="warn", message=m) for m in price_notes
+    ]
+    yields = securities.frame["yield"]
+    y_before = _yield(book, yields, total)
+    y_after = _yield(after, yields, total)
+    if mandate.income_need > 0:
+        met = y_after + 1e-9 >= mandate.income_need
+        checks.append(
+            PortfolioCheck(
+                rule="income_plan",
+                status="pass" if met else "warn",
+                message=(
+                    f"Estimated yield {y_before:.2%} before, {y_after:.2%} after, against a "
+                    f"{mandate.income_need:.1%} income need"
+                    + (
+                        ""
+                        if met
+                        else f": short by {mandate.income_need - y_after:.2%}; the plan does "
+                        "not lean toward higher-yielding sleeves yet, so the rest comes from the "
+                        "cash reserve and sales"
+                    )
+                    + f"; {reserve:.1%} of the household is kept in cash "
+                    f"({income_reserve_months:g} months of the need)"
+                ),
+            )
+        )
     checks += check_portfolio(post_positions, mandate, securities, class_weights)
 
     traded = sum(t.value for t in approved)
-    gains = [t.realized_gain for t in approved if t.realized_gain is not None]
-    shorts = [t.short_term_gain for t in approved if t.short_term_gain is not None]
+    # Realised gains count only in taxable accounts (IRS Publications 550, 590-A/B, 969).
+    taxable = [t for t in approved if types.get(t.account) == "taxable"]
+    gains = [t.realized_gain for t in taxable if t.realized_gain is not None]
+    shorts = [t.short_term_gain for t in taxable if t.short_term_gain is not None]
     cash_before = float(book.loc[book["is_cash"], "value"].sum())
     cash_after = float(after.loc[after["is_cash"], "value"].sum())
     unknown = sorted(set(book.loc[~book["known"] & ~book["is_cash"], "symbol"]))
     return RebalanceProposal(
         as_of=as_of,
+        as_of_source=as_of_source,  # type: ignore[arg-type]
         profile=mandate.risk_profile,
         mandate=mandate,
         model=model,
@@ -194,7 +331,22 @@ def rebalance(
         realized_gains=round(float(np.sum(gains)), 2) if gains else 0.0,
         short_term_gains=round(float(np.sum(shorts)), 2) if shorts else 0.0,
         tilts=applied_tilts,
+        household=not per_account,
+        accounts=_account_summaries(book, after, approved, types, type_sources),
+        reference_prices=ref_prices,
+        max_gains=max_gains,
+        yield_before=y_before,
+        yield_after=y_after,
+        income_reserve=reserve,
     )
+
+
+def _yield(frame: pd.DataFrame, yields: pd.Series, total: float) -> float:
+    """Estimated yearly income over total value, from the reference yields (cash rows too)."""
+    if not total or not len(frame):
+        return 0.0
+    y = frame["symbol"].map(yields).fillna(0.0).to_numpy(float)
+    return float(np.sum(frame["value"].to_numpy(float) * y)) / total
 
 
 __all__ = ["AssetClass", "rebalance"]

@@ -1,14 +1,18 @@
-"""Tax-lot selection for sells and the realised gains they would produce."""
+"""Tax-lot selection for sells and the realised gains they would produce.
+
+Holding period (IRS Publication 550, "Holding Period"): long-term means held more than one year;
+counting starts the day after acquisition and includes the day of sale, so a lot is long-term
+only when sold after the calendar anniversary of its purchase (bought 2023-03-01, sold
+2024-03-01: short-term; sold 2024-03-02: long-term). The clock runs to the trade date.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from portfolio.models import Lot
-
-LONG_TERM = timedelta(days=365)
 
 
 @dataclass(frozen=True)
@@ -16,10 +20,27 @@ class LotSale:
     quantity: float
     realized_gain: float | None
     short_term_gain: float | None
+    # Lots a loss was taken from: (acquired, quantity) so wash-sale checks can tell them apart.
+    loss_lots: tuple[tuple[date | None, float], ...] = ()
+
+
+def anniversary(acquired: date) -> date:
+    """The same calendar day a year later; 29 February falls on 28 February."""
+    try:
+        return acquired.replace(year=acquired.year + 1)
+    except ValueError:  # 29 February in a leap year
+        return date(acquired.year + 1, 2, 28)
+
+
+def is_long_term(acquired: date, sold: date) -> bool:
+    """Held more than one year, comparing calendar dates (never a day count)."""
+    return sold > anniversary(acquired)
 
 
 def _is_short_term(lot: Lot, as_of: date) -> bool:
-    return lot.acquired is not None and as_of - lot.acquired <= LONG_TERM
+    # A lot with no date is taken as long-term: most custodians omit the date only on old lots,
+    # and the gain itself is still reported.
+    return lot.acquired is not None and not is_long_term(lot.acquired, as_of)
 
 
 def _unit_cost(lot: Lot) -> float | None:
@@ -40,8 +61,8 @@ def sell_from_lots(
 ) -> LotSale:
     """Pick lots for a sale of `wanted` units, `forced` of which a rule requires (cap, exclusion).
 
-    Tax-aware: highest unit cost first, and the discretionary part never realises a short-term
-    gain. Otherwise first-in, first-out, the custodians' default.
+    Tax-aware: losses first (highest unit cost), then long-term lots, and the discretionary part
+    never realises a short-term gain. Otherwise first-in, first-out, the custodians' default.
     """
     if not lots:
         return LotSale(wanted, None, None)
@@ -72,6 +93,7 @@ def sell_from_lots(
     gain = 0.0
     short = 0.0
     known = True
+    loss_lots: list[tuple[date | None, float]] = []
     for lt in order:
         if remaining <= 1e-12:
             break
@@ -82,9 +104,11 @@ def sell_from_lots(
             known = False
             continue
         g = (price - cost) * take
+        if g < 0:
+            loss_lots.append((lt.acquired, take))
         gain += g
         if _is_short_term(lt, as_of):
             short += g
     if not known:
         return LotSale(allowed, None, None)
-    return LotSale(allowed, round(gain, 2), round(short, 2))
+    return LotSale(allowed, round(gain, 2), round(short, 2), tuple(loss_lots))

@@ -145,6 +145,13 @@ class Holdings(BaseModel):
     positions: list[Position] = Field(default_factory=list)
     skipped: list[SkippedRow] = Field(default_factory=list)
     issues: list[ImportIssue] = Field(default_factory=list)
+    as_of: date | None = Field(
+        default=None, description="The date the file states its positions at, when it states one"
+    )
+    account_types: dict[str, str] = Field(
+        default_factory=dict,
+        description="Account -> the custodian's account-type text, when the file carries one",
+    )
 
     @property
     def total_value(self) -> float:
@@ -253,6 +260,9 @@ class Trade(BaseModel):
     limit_price: float | None = None
     realized_gain: float | None = Field(default=None, description="Estimated, from known lots")
     short_term_gain: float | None = None
+    forced: bool = Field(
+        default=False, description="Required by a rule (exclusion, cap), not by drift"
+    )
     source: Literal["engine", "model"] = "engine"
     compliance: ComplianceVerdict = Field(default_factory=ComplianceVerdict)
 
@@ -287,8 +297,36 @@ class PortfolioCheck(BaseModel):
     message: str
 
 
+AccountTypeName = Literal["taxable", "tax_deferred", "tax_free"]
+
+
+class AccountSummary(BaseModel):
+    """One account of the household: its tax status and what the proposal does to it."""
+
+    account: str
+    type: AccountTypeName
+    type_source: Literal["override", "custodian", "name", "default"] = "default"
+    value: float
+    cash: float = Field(description="Swept cash before the trades")
+    cash_after: float
+    buys: float = 0.0
+    sells: float = 0.0
+    realized_gains: float = Field(default=0.0, description="Zero unless the account is taxable")
+    short_term_gains: float = 0.0
+
+
+class ReferencePrice(BaseModel):
+    """A symbol priced from the reference data because neither the file nor a price list had it."""
+
+    symbol: str
+    price: float
+    as_of: date
+    stale: bool = Field(description="Older than the trade date by more than five days")
+
+
 class RebalanceProposal(BaseModel):
     as_of: date
+    as_of_source: Literal["argument", "file", "today"] = "argument"
     profile: RiskProfile
     mandate: ClientMandate
     model: ModelPortfolio
@@ -306,9 +344,20 @@ class RebalanceProposal(BaseModel):
     )
     unknown_symbols: list[str] = Field(default_factory=list)
     turnover: float = Field(description="(buys + sells) / 2 / total value")
-    realized_gains: float = 0.0
-    short_term_gains: float = 0.0
+    realized_gains: float = Field(default=0.0, description="Estimated; taxable accounts only")
+    short_term_gains: float = Field(default=0.0, description="Estimated; taxable accounts only")
     tilts: dict[str, float] = Field(default_factory=dict, description="Tactical tilts applied")
+    household: bool = Field(
+        default=True, description="Targets applied to the household; False: to each account"
+    )
+    accounts: list[AccountSummary] = Field(default_factory=list)
+    reference_prices: list[ReferencePrice] = Field(default_factory=list)
+    max_gains: float | None = Field(default=None, description="Household capital-gains budget")
+    yield_before: float = Field(default=0.0, description="Estimated yield from reference yields")
+    yield_after: float = 0.0
+    income_reserve: float = Field(
+        default=0.0, description="Cash kept for the income need (months of it), as a weight"
+    )
 
     @property
     def approved_trades(self) -> list[Trade]:

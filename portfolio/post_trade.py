@@ -8,6 +8,8 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from portfolio.fund_groups import sweep_symbols
+from portfolio.lookthrough import load_lookthrough
 from portfolio.models import AssetClass, Trade
 from portfolio.securities import SecurityMaster
 
@@ -79,9 +81,11 @@ def apply_trades(
         ref = securities.frame.reindex(new["symbol"])
         # A new holding takes its class from the reference data, not from whoever proposed it.
         ref_class = ref["asset_class"].astype(object).to_numpy()
-        new_cash = ref["is_cash"].fillna(False).astype(bool).to_numpy()
+        ref_cash = ref["is_cash"].fillna(False).astype(bool).to_numpy()
+        # Bought cash-class funds are holdings; only a custodian's sweep fund is swept cash.
+        new_cash = ref_cash & new["symbol"].isin(sweep_symbols()).to_numpy()
         new_class = np.where(pd.isna(ref_class), new["asset_class"].to_numpy(object), ref_class)
-        new_class = np.where(new_cash, AssetClass.CASH.value, new_class)
+        new_class = np.where(ref_cash, AssetClass.CASH.value, new_class)
         post = pd.concat(
             [
                 post,
@@ -139,6 +143,14 @@ def apply_trades(
     return post
 
 
+def _lookthrough_table() -> dict[str, list[tuple[str, float]]]:
+    table = load_lookthrough()
+    out: dict[str, list[tuple[str, float]]] = {}
+    for sym, cls, w in zip(table["symbol"], table["asset_class"], table["weight"], strict=True):
+        out.setdefault(str(sym), []).append((str(cls), float(w)))
+    return out
+
+
 def weights_after(
     positions: Sequence[PositionWeightLike], trades: Sequence[Trade]
 ) -> tuple[dict[str, float], dict[str, float]]:
@@ -149,13 +161,20 @@ def weights_after(
     total = sum(p.value for p in positions)
     by_class: dict[str, float] = {}
     by_symbol: dict[str, float] = {}
+    spread = _lookthrough_table()
+
+    def add(symbol: str, cls: str, value: float, is_cash: bool = False) -> None:
+        # Blended funds count in each class they hold (data/lookthrough.csv).
+        for c, w in [(cls, 1.0)] if is_cash else spread.get(symbol.upper(), [(cls, 1.0)]):
+            by_class[c] = by_class.get(c, 0.0) + w * value
+
     for p in positions:
-        by_class[p.asset_class] = by_class.get(p.asset_class, 0.0) + p.value
+        add(p.symbol, p.asset_class, p.value, p.is_cash)
         by_symbol[p.symbol] = by_symbol.get(p.symbol, 0.0) + p.value
     cash_symbol = {p.account: p.symbol for p in positions if p.is_cash}
     for t in trades:
         sign = 1.0 if t.action == "BUY" else -1.0
-        by_class[t.asset_class] = by_class.get(t.asset_class, 0.0) + sign * t.value
+        add(t.symbol, t.asset_class, sign * t.value)
         by_symbol[t.symbol] = by_symbol.get(t.symbol, 0.0) + sign * t.value
         cash = cash_symbol.get(t.account, CASH_SYMBOL)
         by_class[AssetClass.CASH.value] = by_class.get(AssetClass.CASH.value, 0.0) - sign * t.value

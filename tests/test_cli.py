@@ -82,7 +82,9 @@ def test_four_tech_client_figures() -> None:
 def test_esg_client_with_the_seed_mandate() -> None:
     doc = rebalance_json(str(ESG_CLIENT), "--esg", "--max-position", "5%", "--profile", "moderate")
     assert doc["total_value"] == pytest.approx(500_000.0, abs=0.05)
-    assert doc["cash_value"] == pytest.approx(50_000.0)  # the SWVXX money-market fund
+    # SWVXX is a purchased money-market fund: a holding of the cash class, not swept cash.
+    assert doc["cash_value"] == 0.0
+    assert doc["asset_class_weights"]["cash"]["current"] == pytest.approx(0.10)
     trims = {t["symbol"]: t for t in doc["trades"] if "single-name cap" in t["reason"]}
     assert set(trims) == {"NVDA", "AAPL"}
     assert trims["NVDA"]["quantity"] == 95
@@ -142,3 +144,54 @@ def test_unusable_file_exits_2_with_one_error_line(kind: str, tmp_path: Path) ->
         assert f"{kind}.csv" in lines[0]
         assert "Traceback" not in done.stderr
         assert done.stdout == ""
+
+
+LOTS = SAMPLES / "plain_with_lots.csv"
+
+
+def test_household_options_reach_the_engine(tmp_path: Path) -> None:
+    prices = tmp_path / "prices.csv"
+    prices.write_text("symbol,price,date\nVTI,310.00,2025-07-14\n")
+    doc = rebalance_json(
+        str(LOTS),
+        "--as-of",
+        "2025-07-15",
+        "--account-type",
+        "Joint Taxable=taxable",
+        "--account-type",
+        "Roth IRA=tax_free",
+        "--max-gains",
+        "5000",
+        "--prices",
+        str(prices),
+    )
+    assert (doc["as_of"], doc["as_of_source"]) == ("2025-07-15", "argument")
+    assert {a["account"]: a["type"] for a in doc["accounts"]} == {
+        "Joint Taxable": "taxable",
+        "Roth IRA": "tax_free",
+    }
+    assert doc["household"] is True and doc["max_gains"] == 5000
+    assert doc["realized_gains"] <= 5000 + 0.01
+    assert {t["price"] for t in doc["trades"] if t["symbol"] == "VTI"} <= {310.0}
+    roth = [t for t in doc["trades"] if t["account"] == "Roth IRA" and t["action"] == "SELL"]
+    assert all(t["realized_gain"] == 0.0 for t in roth)
+    per = rebalance_json(str(LOTS), "--as-of", "2025-07-15", "--per-account")
+    assert per["household"] is False
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--as-of", "15/07/2025"), ("--account-type", "Roth IRA"), ("--max-gains", "lots")],
+)
+def test_bad_household_options_are_one_line_errors(option: str, value: str) -> None:
+    done = run("rebalance", str(LOTS), option, value)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_a_bad_price_file_is_a_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "prices.csv"
+    bad.write_text("VTI,abc\n")
+    bad.write_text("symbol,price\nVTI,abc\n")
+    done = run("rebalance", str(LOTS), "--prices", str(bad))
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and "not a price" in done.stderr

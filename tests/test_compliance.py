@@ -213,7 +213,7 @@ def test_suitability() -> None:
     vetoed(
         trade("BUY", "VEA", 20),
         "suitability",
-        "BUY VEA vetoed: lifts equities to 46.1% of the account, above the 35% suitable for "
+        "BUY VEA vetoed: lifts equities to 46.1% of the household, above the 35% suitable for "
         "a conservative profile",
         ClientMandate(risk_profile="conservative"),
     )

@@ -166,7 +166,12 @@ def test_esg_client_trims_caps_and_buys_only_esg_vehicles() -> None:
     mandate = ClientMandate(esg_only=True, single_name_cap=0.05, income_need=0.03)
     p = rebalance(esg_client(), mandate)
     assert p.total_value == pytest.approx(500_000.0, abs=0.05)
-    assert p.cash_value == pytest.approx(50_000.0)
+    # SWVXX is a purchased money-market fund, not swept cash: a holding of the cash class that
+    # the plan sells by an order when it needs the money.
+    assert p.cash_value == 0.0
+    assert p.asset_class_weights["cash"].current == pytest.approx(0.10)
+    (swvxx,) = trades(p, "SELL", "SWVXX")
+    assert "not swept cash" in swvxx.reason
     nvda = trades(p, "SELL", "NVDA")[0]
     # $40,000 down to the 5% cap of $25,000: ceil(15,000 / 157.99) = 95 shares.
     assert nvda.quantity == 95
@@ -447,7 +452,7 @@ def test_unknown_symbols_are_kept_and_never_traded() -> None:
     assert sum(t.value for t in trades(p, "BUY")) <= 10_000
 
 
-def test_each_account_of_a_household_is_rebalanced_on_its_own() -> None:
+def test_per_account_rebalances_each_account_on_its_own() -> None:
     holdings = book(
         *balanced("IRA"),
         pos("SPAXX", 60_000, account="Joint", cash=True),
@@ -456,7 +461,8 @@ def test_each_account_of_a_household_is_rebalanced_on_its_own() -> None:
         pos("VTI", 30, account="Roth"),
     )
     mandate = ClientMandate(esg_only=True, single_name_cap=0.10)
-    p = rebalance(holdings, mandate)
+    p = rebalance(holdings, mandate, per_account=True)
+    assert not p.household
     by_acct = {a: [t for t in p.trades if t.account == a] for a in ("IRA", "Joint", "Roth")}
     assert by_acct["Joint"] and by_acct["Roth"]
     assert [t.reason for t in by_acct["Roth"] if t.symbol == "PM"] == [

@@ -98,3 +98,27 @@ def test_unknown_cost_basis_gives_no_gain_estimate() -> None:
 def test_no_lots_sells_what_is_wanted() -> None:
     s = sell_from_lots([], 7, PRICE, AS_OF, tax_aware=True, forced=0, whole=True)
     assert (s.quantity, s.realized_gain) == (7, None)
+
+
+# Holding period boundaries (IRS Publication 550): more than one year, by calendar dates.
+@pytest.mark.parametrize(
+    ("acquired", "sold", "long_term"),
+    [
+        (date(2023, 3, 1), date(2024, 3, 1), False),  # 366 days across 29 February: short-term
+        (date(2023, 3, 1), date(2024, 3, 2), True),
+        (date(2023, 1, 3), date(2024, 1, 3), False),
+        (date(2023, 1, 3), date(2024, 1, 4), True),
+        (date(2024, 2, 29), date(2025, 2, 28), False),
+        (date(2024, 2, 29), date(2025, 3, 1), True),
+        (date(2025, 7, 1), date(2025, 6, 30), False),  # bought after the trade date
+    ],
+)
+def test_long_term_is_more_than_one_year_by_calendar_date(
+    acquired: date, sold: date, long_term: bool
+) -> None:
+    from portfolio.lots import is_long_term
+
+    assert is_long_term(acquired, sold) is long_term
+    lot = [Lot(quantity=1, cost_basis=50.0, acquired=acquired)]
+    s = sell_from_lots(lot, 1, PRICE, sold, tax_aware=False, forced=0, whole=True)
+    assert s.short_term_gain == (0.0 if long_term else 50.0)

@@ -6,7 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from portfolio.fund_groups import is_swept
 from portfolio.models import AssetClass, Holdings, Lot, Position
+from portfolio.securities import load_securities
 
 CASH_SYMBOL = "CASH"
 EPS = 1e-9
@@ -24,9 +26,13 @@ class AppliedFill:
     on: date
 
 
+def _swept(p: Position) -> bool:
+    return is_swept(p.symbol, p.is_cash, p.symbol in load_securities())
+
+
 def _cash_position(positions: list[Position], account: str) -> Position:
     for p in positions:
-        if p.account == account and p.is_cash:
+        if p.account == account and _swept(p):
             return p
     cash = Position(
         account=account,
@@ -64,7 +70,9 @@ def apply_fills(holdings: Holdings, fills: Iterable[AppliedFill], source: str = 
             (
                 p
                 for p in positions
-                if p.account == f.account and p.symbol.upper() == f.symbol.upper() and not p.is_cash
+                if p.account == f.account
+                and p.symbol.upper() == f.symbol.upper()
+                and not _swept(p)  # a purchased money-market fund is traded like any fund
             ),
             None,
         )

@@ -1,0 +1,105 @@
+"""Drift: each planning unit's class values against its targets and bands, and the change wanted.
+
+Out-of-band classes are brought back to target; cash above its band is invested in under-target
+classes; cash below its band or the floor is raised from over-target ones. Cash here is the cash
+class: swept cash plus cash-class holdings (T-bill ETFs, purchased money-market funds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from portfolio.models import AssetClass
+from portfolio.planner.forced import Forced
+from portfolio.planner.state import EPS, HouseholdState
+from portfolio.targets import band_width
+
+
+@dataclass(frozen=True)
+class Drift:
+    C: np.ndarray  # (units x classes) after the forced sales
+    C_today: np.ndarray  # before them, for the reasons' wording
+    T: np.ndarray
+    D: np.ndarray  # change wanted per unit and class (+ buy, - sell)
+    out: np.ndarray
+    B: np.ndarray  # tradable book per unit
+    V: np.ndarray  # whole book per unit
+    T_cash: np.ndarray
+    floor: np.ndarray
+    need: np.ndarray  # cash the unit must raise
+    raising: np.ndarray  # units that sell over-target classes to raise cash
+    val_rem: np.ndarray  # per row, after the forced sales
+    qty_rem: np.ndarray
+    in_class: np.ndarray
+    tol_w: np.ndarray
+
+
+def class_drift(s: HouseholdState, forced: Forced, weights: Mapping[str, float]) -> Drift:
+    m = s.mandate
+    V = s.by_unit(s.value)
+    cash0 = s.by_unit(np.where(s.is_cash | s.cash_hold, s.value, 0.0))
+    frozen = s.by_unit(np.where(~s.tradable & ~s.is_cash, s.value, 0.0))
+    B = V - frozen
+
+    qty_rem = s.qty - forced.qty
+    val_rem = np.where(s.tradable, qty_rem * s.unit_value, 0.0)
+    cash_f = cash0 + s.by_unit(np.where(s.cash_hold, 0.0, forced.value))
+    in_class = s.tradable & (s.row_k >= 0)
+    C = s.class_matrix(val_rem, in_class)
+    C_today = s.class_matrix(s.value, in_class)
+
+    w = np.array([weights.get(c, 0.0) for c in s.classes])
+    w_cash = float(weights.get(AssetClass.CASH.value, 0.0))
+    T_cash = np.maximum(w_cash * B, m.cash_floor * V)
+    risky_total = max(1.0 - w_cash, EPS)
+    T = (w / risky_total)[None, :] * np.maximum(B - T_cash, 0.0)[:, None]
+    tol_w = np.array([band_width(x, m) for x in w])
+    tol = tol_w[None, :] * B[:, None]
+    tol_cash = band_width(w_cash, m) * B
+    floor_val = m.cash_floor * V
+
+    out = np.abs(C - T) > tol + EPS * np.maximum(B, 1.0)[:, None]
+    D = np.where(out, T - C, 0.0)
+
+    cash1 = cash_f - D.sum(1)
+    excess = cash1 - T_cash
+    deploy = excess > tol_cash + EPS
+    gap = np.clip(T - (C + D), 0.0, None)
+    G = gap.sum(1)
+    f = np.where(deploy & (G > 0), np.minimum(1.0, excess / np.where(G > 0, G, 1.0)), 0.0)
+    D = D + f[:, None] * gap
+    cash1 = cash_f - D.sum(1)
+    need = np.where(
+        (cash1 < T_cash - tol_cash - EPS) | (cash1 < floor_val - EPS), T_cash - cash1, 0.0
+    )
+    # Cash short of its target: first sell what sits above target in classes still inside their
+    # band (so out-of-band classes do reach target), and only then scale the buys down.
+    over = np.clip((C + D) - T, 0.0, None)
+    over_total = over.sum(1)
+    f2 = np.where(need > 0, np.minimum(1.0, need / np.where(over_total > 0, over_total, 1.0)), 0.0)
+    D = D - f2[:, None] * over
+    need2 = need - f2 * over_total
+    buys = np.clip(D, 0.0, None)
+    P = buys.sum(1)
+    cut = np.clip(np.minimum(P, need2), 0.0, None)
+    D = np.where(D > 0, D * (1.0 - cut / np.where(P > 0, P, 1.0))[:, None], D)
+    return Drift(
+        C=C,
+        C_today=C_today,
+        T=T,
+        D=D,
+        out=out,
+        B=B,
+        V=V,
+        T_cash=T_cash,
+        floor=floor_val,
+        need=need,
+        raising=f2 > 0,
+        val_rem=val_rem,
+        qty_rem=qty_rem,
+        in_class=in_class,
+        tol_w=tol_w,
+    )

@@ -1,0 +1,249 @@
+"""Sells: where each class's reduction comes from, and which tax lots it takes.
+
+Sales come from where they cost least: tax-advantaged accounts first (no tax; among them where
+the class is worst located), then taxable holdings ordered by their unrealised gain (losses
+first, then long-term gains; holdings whose gains are all short-term last). Holdings an ESG-only
+mandate would not buy go before the rest of their class. Holdings that tie share a sale pro rata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from portfolio.lots import is_long_term, sell_from_lots
+from portfolio.planner.drift import Drift
+from portfolio.planner.forced import Forced
+from portfolio.planner.locate import location_ranks
+from portfolio.planner.state import EPS, HouseholdState, round_qty, segment_rank
+
+
+@dataclass(frozen=True)
+class Sells:
+    qty: np.ndarray  # per row: forced + discretionary units sold
+    disc_qty: np.ndarray
+    realized: np.ndarray  # nan when unknown; 0 outside taxable accounts
+    short_term: np.ndarray
+    loss_lots: dict[int, tuple]  # row -> lots a taxable loss was taken from
+    held_back: np.ndarray  # per unit: discretionary gains the budget kept from being realised
+    notes: list[str]
+
+
+def _all_short_term_gain(s: HouseholdState, i: int) -> bool:
+    lots = s.lots(i)
+    if not lots:
+        return False
+    price = s.unit_value[i]
+    return all(
+        lt.acquired is not None
+        and not is_long_term(lt.acquired, s.as_of)
+        and lt.cost_basis is not None
+        and price * lt.quantity > lt.cost_basis
+        for lt in lots
+    )
+
+
+def sell_keys(s: HouseholdState) -> np.ndarray:
+    """Lower sells first: tax-advantaged accounts, then taxable by unrealised gain."""
+    taxable = s.taxable_row
+    ranks = location_ranks(s.classes)
+    k = np.maximum(s.row_k, 0)
+    misfit = ranks[s.acct_type[s.acct], k] if s.n_cls else np.zeros(s.n, int)
+    key = np.where(taxable, 0.5, -5.0 - 0.1 * misfit)
+    known = taxable & np.isfinite(s.basis) & (s.value > 0)
+    ratio = np.clip(
+        (s.value - np.where(known, s.basis, 0.0)) / np.where(known, s.value, 1.0), -1, 1
+    )
+    key = np.where(known, np.round(ratio, 3), key)
+    if s.lots_of is not None and s.mandate.tax_aware:
+        for i in np.flatnonzero(taxable & s.tradable):
+            if _all_short_term_gain(s, i):
+                key[i] += 2.0
+    if s.mandate.esg_only:
+        key = np.where(s.esg_ok, key, key - 10.0)
+    return key
+
+
+def blended_sales(s: HouseholdState, drift: Drift) -> tuple[np.ndarray, Drift]:
+    """Sales of blended funds (look-through), and the drift they leave for the other holdings.
+
+    Selling $S of a fund holding w_k in class k moves every one of its classes by S x w_k. A
+    fund is sold enough to bring its most over-target class back (never more than is held);
+    classes it then leaves under target are bought back through single-class funds.
+    """
+    out = np.zeros(s.n)
+    live = ~s.excluded[s.blend_row]
+    p_row, p_k, p_w = s.blend_row[live], s.blend_k[live], s.blend_w[live]
+    if not len(p_row):
+        return out, drift
+    D = drift.D.copy()
+    unit = s.unit
+    rows = np.unique(p_row)
+    rows = rows[np.argsort(unit[rows], kind="stable")]
+    rank_of = np.zeros(s.n, dtype=np.int64)
+    rank_of[rows] = segment_rank(unit[rows])
+    # One blended fund per unit at a time: a unit's second fund sees what the first left.
+    for r in range(int(rank_of[rows].max()) + 1):
+        sel = rank_of[p_row] == r
+        pr, pk, pw = p_row[sel], p_k[sel], p_w[sel]
+        pu = unit[pr]
+        d = D[pu, pk]
+        need = np.where((d < 0) & (pw > 0), -d / np.where(pw > 0, pw, 1.0), 0.0)
+        row_need = np.zeros(s.n)
+        np.maximum.at(row_need, pr, need)
+        sale = np.minimum(row_need, drift.val_rem)
+        out += np.where(rank_of == r, sale, 0.0) * (sale > 0)
+        np.add.at(D, (pu, pk), sale[pr] * pw)
+    return out, replace(drift, D=D)
+
+
+def source_sales(s: HouseholdState, drift: Drift) -> np.ndarray:
+    """Value to sell per row so each unit's classes shrink by what the drift asks."""
+    R = np.clip(-drift.D, 0.0, None)
+    unit = s.unit
+    k = np.maximum(s.row_k, 0)
+    cand = drift.in_class & (R[unit, k] > EPS) & (drift.val_rem > 0) & ~s.blended
+    out = np.zeros(s.n)
+    if not cand.any():
+        return out
+    idx = np.flatnonzero(cand)
+    key = sell_keys(s)[idx] if s.n else np.zeros(0)
+    df = pd.DataFrame({"u": unit[idx], "k": k[idx], "key": key, "v": drift.val_rem[idx]})
+    g = df.groupby(["u", "k", "key"], sort=True)["v"].sum().reset_index()
+    g["before"] = g.groupby(["u", "k"])["v"].cumsum() - g["v"]
+    want = R[g["u"].to_numpy(), g["k"].to_numpy()]
+    g["take"] = np.clip(want - g["before"].to_numpy(), 0.0, g["v"].to_numpy())
+    frac = g.set_index(["u", "k", "key"])["take"] / g.set_index(["u", "k", "key"])["v"]
+    share = frac.reindex(pd.MultiIndex.from_frame(df[["u", "k", "key"]])).to_numpy()
+    out[idx] = np.nan_to_num(share) * drift.val_rem[idx]
+    return out
+
+
+def plan_sells(
+    s: HouseholdState, forced: Forced, drift: Drift, max_gains: float | None
+) -> tuple[Sells, Drift]:
+    """The sales, and the drift the buys must close (blended-fund sales change it)."""
+    m = s.mandate
+    notes: list[str] = []
+    blend_val, drift = blended_sales(s, drift)
+    disc_val = source_sales(s, drift) + blend_val
+    uv = s.unit_value
+    disc_qty = np.where(uv > 0, disc_val / np.where(uv > 0, uv, 1.0), 0.0)
+    # Round to the nearest unit, but upward where the unit must raise cash for its floor.
+    raising = drift.raising[s.unit]
+    nearest = np.round(disc_qty) if s.whole else np.round(disc_qty, 6)
+    disc_qty = np.minimum(
+        np.where(raising, round_qty(disc_qty, s.whole, up=True), nearest), drift.qty_rem
+    )
+    disc_qty = np.where(drift.in_class, disc_qty, 0.0)
+    sell_qty = forced.qty + disc_qty
+
+    realized = np.full(s.n, np.nan)
+    short_term = np.full(s.n, np.nan)
+    taxable = s.taxable_row
+    # Outside taxable accounts a sale realises nothing (IRS Publications 590-A/B, 969).
+    realized = np.where(~taxable & (sell_qty > 0), 0.0, realized)
+    short_term = np.where(~taxable & (sell_qty > 0), 0.0, short_term)
+    loss_lots: dict[int, tuple] = {}
+    if s.lots_of is not None:
+        for i in np.flatnonzero((sell_qty > 0) & taxable):
+            sale = _walk(s, i, float(sell_qty[i]), float(forced.qty[i]))
+            if sale is None:
+                continue
+            if sale.quantity < sell_qty[i] - 1e-9:
+                notes.append(
+                    f"{s.symbol[i]} in {s.accounts[s.acct[i]]}: sale limited to "
+                    f"{sale.quantity:g} of {sell_qty[i]:g} units to avoid short-term gains"
+                )
+            sell_qty[i] = sale.quantity
+            disc_qty[i] = max(0.0, sale.quantity - forced.qty[i])
+            if sale.realized_gain is not None:
+                realized[i] = sale.realized_gain
+                short_term[i] = sale.short_term_gain
+            if sale.loss_lots:
+                loss_lots[i] = sale.loss_lots
+
+    held_back = np.zeros(s.n_unit)
+    if max_gains is not None:
+        sell_qty, disc_qty, realized, short_term, budget_notes, held_back = _gains_budget(
+            s, forced, sell_qty, disc_qty, realized, short_term, max_gains
+        )
+        notes += budget_notes
+
+    tiny = (sell_qty * uv > 0) & (sell_qty * uv < m.min_trade_value) & (forced.qty == 0)
+    sell_qty = np.where(tiny, 0.0, sell_qty)
+    disc_qty = np.where(tiny, 0.0, disc_qty)
+    realized = np.where(sell_qty > 0, realized, np.nan)
+    short_term = np.where(sell_qty > 0, short_term, np.nan)
+    return Sells(sell_qty, disc_qty, realized, short_term, loss_lots, held_back, notes), drift
+
+
+def _walk(s: HouseholdState, i: int, qty: float, forced: float):
+    lots = s.lots(i)
+    if not lots:
+        return None
+    return sell_from_lots(
+        lots,
+        qty,
+        float(s.unit_value[i]),
+        s.as_of,
+        tax_aware=s.mandate.tax_aware,
+        forced=forced,
+        whole=s.whole,
+    )
+
+
+def _gains_budget(
+    s: HouseholdState,
+    forced: Forced,
+    sell_qty: np.ndarray,
+    disc_qty: np.ndarray,
+    realized: np.ndarray,
+    short_term: np.ndarray,
+    budget: float,
+):
+    """Keep each client's net realised gain within `budget`; forced sales are exempt.
+
+    Discretionary sales with the highest gain per dollar are cut back first. Lots are sold
+    cheapest-gain first, so a sale cut to a fraction realises at most that fraction of its gain.
+    """
+    notes: list[str] = []
+    held_back = np.zeros(s.n_unit)
+    sell_qty, disc_qty = sell_qty.copy(), disc_qty.copy()
+    realized, short_term = realized.copy(), short_term.copy()
+    client = s.client_of_acct[s.acct]
+    gain = np.nan_to_num(realized)
+    for c in np.unique(client[sell_qty > 0]):
+        rows = np.flatnonzero((client == c) & (sell_qty > 0))
+        total = float(gain[rows].sum())
+        if total <= budget + 0.005:
+            continue
+        cuttable = [i for i in rows if forced.qty[i] == 0 and s.taxable_row[i] and gain[i] > 0]
+        cuttable.sort(key=lambda i: -gain[i] / max(sell_qty[i] * s.unit_value[i], 1e-9))
+        excess = total - budget
+        for i in cuttable:
+            if excess <= 0.005:
+                break
+            g = float(gain[i])
+            keep = max(0.0, (g - excess) / g)
+            q = round_qty(np.array([sell_qty[i] * keep]), s.whole, up=False)[0]
+            sale = _walk(s, i, float(q), 0.0) if q > 0 else None
+            new_gain = float(sale.realized_gain or 0.0) if sale is not None else 0.0
+            held_back[s.unit_of_acct[s.acct[i]]] += g - new_gain
+            excess -= g - new_gain
+            notes.append(
+                f"{s.symbol[i]} in {s.accounts[s.acct[i]]}: sale cut from {sell_qty[i]:g} to "
+                f"{q:g} units to keep realised gains within the ${budget:,.0f} budget"
+            )
+            sell_qty[i] = q
+            disc_qty[i] = q
+            realized[i] = new_gain if q > 0 else np.nan
+            short_term[i] = float(sale.short_term_gain or 0.0) if sale is not None else np.nan
+        if excess > 0.005:
+            notes.append(
+                f"Realised gains exceed the ${budget:,.0f} budget by ${excess:,.2f}: "
+                "required sales (exclusions, the cap) are exempt"
+            )
+    return sell_qty, disc_qty, realized, short_term, notes, held_back

@@ -1,0 +1,51 @@
+"""Wash-sale look-back: a taxable loss sale within 30 days after a purchase of the same fund.
+
+IRC section 1091 and IRS Publication 550 ("Wash Sales"): a loss is disallowed when substantially
+identical securities are acquired within 30 days before or after the sale, in any of the
+taxpayer's accounts (IRAs included, Rev. Rul. 2008-5). Purchases after the sale are prevented by
+the buy stage; purchases before it, known from the lots, are flagged here, not guessed at.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+
+from portfolio.fund_groups import FundGroups
+from portfolio.planner.sells import Sells
+from portfolio.planner.state import HouseholdState
+
+WINDOW = timedelta(days=30)
+
+
+def recent_purchase_flags(
+    s: HouseholdState, sells: Sells, sell_qty: np.ndarray, groups: FundGroups
+) -> dict[int, str]:
+    """Row -> a warning for each taxable loss sale with a purchase in the 30 days before it."""
+    out: dict[int, str] = {}
+    if s.lots_of is None or not sells.loss_lots:
+        return out
+    start = s.as_of - WINDOW
+    client = s.client_of_acct[s.acct]
+    group = np.array([groups.group(str(x)) for x in s.symbol], dtype=object)
+    for i, taken in sells.loss_lots.items():
+        if sell_qty[i] <= 0:
+            continue
+        same = np.flatnonzero((client == client[i]) & (group == group[i]))
+        bought: list = []
+        units = 0.0
+        for j in same:
+            for lt in s.lots(j):
+                if lt.acquired is not None and start <= lt.acquired <= s.as_of:
+                    units += lt.quantity
+                    bought.append(lt.acquired)
+        # Lots sold in this very sale are not their own replacement.
+        units -= sum(q for d, q in taken if d is not None and start <= d <= s.as_of)
+        if units > 1e-9:
+            out[int(i)] = (
+                f"possible wash sale: {units:g} units of {s.symbol[i]} or a substantially "
+                f"identical fund were bought on {max(bought).isoformat()}, within 30 days "
+                "before this loss sale; the loss may be disallowed"
+            )
+    return out
