@@ -269,31 +269,63 @@ def _accounts(name: pd.Series, number: pd.Series, label: str) -> list[str]:
     return [memo[key] for key in zip(name.tolist(), number.tolist(), strict=True)]
 
 
-_POSITION_SET = frozenset(
-    {
-        "account",
-        "symbol",
-        "description",
-        "quantity",
-        "price",
-        "market_value",
-        "asset_class",
-        "cost_basis",
-        "is_cash",
-        "lots",
-        "lines",
-    }
-)
+# Every field of a Position built here is given, so all share one fields-set: pydantic only ever
+# adds a name to it on assignment, and every name is in it already.
+_ALL_FIELDS = set(Position.model_fields)
+_object_setattr = object.__setattr__
 
 
 def _position(values: dict[str, object]) -> Position:
     """A Position from already-valid values, as construction followed by `classify` leaves it."""
     obj = Position.__new__(Position)
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(_POSITION_SET))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    _object_setattr(obj, "__dict__", values)
+    _object_setattr(obj, "__pydantic_fields_set__", _ALL_FIELDS)
+    _object_setattr(obj, "__pydantic_extra__", None)
+    _object_setattr(obj, "__pydantic_private__", None)
     return obj
+
+
+def _singles(
+    rows: np.ndarray,
+    account: list[str],
+    syms: list[str],
+    descs: list[str],
+    qs: list[float],
+    ps: list[float],
+    vs: list[float],
+    lines: list[int],
+    classes: list[str],
+    cash: list[bool],
+) -> list[Position]:
+    """One Position per row index (each the only row of its holding), in the order given."""
+    new, setattr_ = Position.__new__, _object_setattr
+    fields_set = _ALL_FIELDS
+    out: list[Position] = []
+    append = out.append
+    for i in rows.tolist():
+        obj = new(Position)
+        setattr_(
+            obj,
+            "__dict__",
+            {
+                "account": account[i],
+                "symbol": syms[i],
+                "description": descs[i],
+                "quantity": qs[i],
+                "price": ps[i],
+                "market_value": vs[i],
+                "asset_class": classes[i],
+                "cost_basis": None,
+                "is_cash": cash[i],
+                "lots": [],
+                "lines": [lines[i]],
+            },
+        )
+        setattr_(obj, "__pydantic_fields_set__", fields_set)
+        setattr_(obj, "__pydantic_extra__", None)
+        setattr_(obj, "__pydantic_private__", None)
+        append(obj)
+    return out
 
 
 def _positions(
@@ -310,94 +342,137 @@ def _positions(
 ) -> tuple[list[Position], list[ImportIssue], list[tuple[int, int, str]]]:
     """One Position per (account, symbol) in first-seen order, classified as `classify` would;
     several rows become its lots. Identical rows of one holding come back as (line, the line it
-    repeats, symbol)."""
-    keys = pd.MultiIndex.from_arrays([account, symbol.to_numpy()])
-    group = np.asarray(keys.factorize()[0])
-    sizes = np.bincount(group)
-    syms, descs = symbol.tolist(), description.tolist()
-    classes, types = asset_class.tolist(), security_type.tolist()
-    qs, ps, vs, lines = q.tolist(), p.tolist(), v.tolist(), line_of.tolist()
-    members: dict[int, list[int]] = {}
-    for i in np.flatnonzero(sizes[group] > 1).tolist():
-        members.setdefault(int(group[i]), []).append(i)
+    repeats, symbol).
+
+    Holdings of one row (nearly all of a practice's book) are built in bulk; classification is
+    judged once per distinct (symbol, class text, type text) and spread over the rows.
+    """
+    n = len(q)
+    acc_codes, _ = pd.factorize(pd.Series(account, dtype=object), sort=False)
+    sym_codes, _ = pd.factorize(symbol, sort=False)
+    pair = acc_codes.astype(np.int64) * (int(sym_codes.max()) + 1) + sym_codes
+    group, _ = pd.factorize(pair, sort=False)
+    n_groups = int(group.max()) + 1 if n else 0
+    sizes = np.bincount(group, minlength=n_groups)
+    # Groups are numbered in first-seen order, so each group's first row rises with its number.
+    first_row = np.full(n_groups, n, dtype=np.int64)
+    np.minimum.at(first_row, group, np.arange(n, dtype=np.int64))
+
     ref = reference(securities) if securities is not None else None
     kinds = ref.kind if ref is not None else {}
     ref_classes = ref.asset_class if ref is not None else {}
-    verdicts: dict[tuple[str, str, str], Verdict] = {}
-    positions: list[Position] = []
-    issues: list[ImportIssue] = []
-    warned: set[str] = set()
-    seen: set[int] = set()
+    verdicts: list[Verdict] = []
+    verdict_of: dict[tuple[str, str, str], int] = {}
+
+    def verdict_index(sym: str, cls: str, typ: str) -> int:
+        key = (sym, cls, typ)
+        k = verdict_of.get(key)
+        if k is None:
+            k = verdict_of[key] = len(verdicts)
+            verdicts.append(judge(sym, cls, typ, False, kinds, ref_classes))
+        return k
+
+    hint_frame = pd.DataFrame({"s": symbol, "c": asset_class, "t": security_type})
+    hint_codes, hint_uniques = pd.factorize(pd.MultiIndex.from_frame(hint_frame), sort=False)
+    row_verdict_of_hint = np.array(
+        [verdict_index(s, c, t) for s, c, t in hint_uniques.tolist()], dtype=np.int64
+    )
+    row_verdict = row_verdict_of_hint[hint_codes] if n else np.zeros(0, dtype=np.int64)
+    class_names = np.array([str(v.asset_class) for v in verdicts], dtype=object)
+    cash_flags = np.array([v.is_cash for v in verdicts], dtype=bool)
+
+    syms, descs = symbol.tolist(), description.tolist()
+    qs, ps, vs, lines = q.tolist(), p.tolist(), v.tolist(), line_of.tolist()
+    single = sizes[group] == 1
+    single_rows = np.flatnonzero(single)
+    positions_of_group: list[Position | None] = [None] * n_groups
+    built = _singles(
+        single_rows,
+        account,
+        syms,
+        descs,
+        qs,
+        ps,
+        vs,
+        lines,
+        class_names[row_verdict].tolist(),
+        cash_flags[row_verdict].tolist(),
+    )
+    for g, pos in zip(group[single_rows].tolist(), built, strict=True):
+        positions_of_group[g] = pos
+    group_verdict = np.zeros(n_groups, dtype=np.int64)
+    group_verdict[group[single_rows]] = row_verdict[single_rows]
+
     repeats: list[tuple[int, int, str]] = []
-    for i, g in enumerate(group.tolist()):
-        if g in seen:
-            continue
-        seen.add(g)
-        rows = members.get(g)
+    members: dict[int, list[int]] = {}
+    for i in np.flatnonzero(~single).tolist():
+        members.setdefault(int(group[i]), []).append(i)
+    classes, types = asset_class.tolist(), security_type.tolist()
+    for g, rows in members.items():
+        i = rows[0]
         sym = syms[i]
-        if rows is None:
-            hint = (classes[i], types[i])
-            values: dict[str, object] = {
-                "account": account[i],
-                "symbol": sym,
-                "description": descs[i],
-                "quantity": qs[i],
-                "price": ps[i],
-                "market_value": vs[i],
-                "cost_basis": None,
-                "lots": [],
-                "lines": [lines[i]],
-            }
-        else:
-            first: dict[tuple[float, float, float], int] = {}
-            for r in rows:
-                key = (qs[r], ps[r], vs[r])
-                if key in first:
-                    repeats.append((lines[r], first[key], sym))
-                else:
-                    first[key] = lines[r]
-            quantity = math.fsum(qs[r] for r in rows)
-            value = math.fsum(vs[r] for r in rows)
-            prices = {ps[r] for r in rows}
-            price = prices.pop() if len(prices) == 1 else value / quantity if quantity else None
-            hint = (
-                next((classes[r] for r in rows if classes[r]), ""),
-                next((types[r] for r in rows if types[r]), ""),
-            )
-            values = {
+        first: dict[tuple[float, float, float], int] = {}
+        for r in rows:
+            key = (qs[r], ps[r], vs[r])
+            if key in first:
+                repeats.append((lines[r], first[key], sym))
+            else:
+                first[key] = lines[r]
+        quantity = math.fsum(qs[r] for r in rows)
+        value = math.fsum(vs[r] for r in rows)
+        prices = {ps[r] for r in rows}
+        price = prices.pop() if len(prices) == 1 else value / quantity if quantity else None
+        k = verdict_index(
+            sym,
+            next((classes[r] for r in rows if classes[r]), ""),
+            next((types[r] for r in rows if types[r]), ""),
+        )
+        group_verdict[g] = k
+        verdict = verdicts[k]
+        positions_of_group[g] = _position(
+            {
                 "account": account[i],
                 "symbol": sym,
                 "description": next((descs[r] for r in rows if descs[r]), ""),
                 "quantity": quantity,
                 "price": price,
                 "market_value": value,
+                "asset_class": verdict.asset_class,
                 "cost_basis": None,
+                "is_cash": verdict.is_cash,
                 "lots": [
                     _new(Lot, quantity=qs[r], cost_basis=None, acquired=None, line=lines[r])
                     for r in rows
                 ],
                 "lines": sorted({lines[r] for r in rows}),
             }
-        vkey = (sym, hint[0], hint[1])
-        verdict = verdicts.get(vkey)
-        if verdict is None:
-            verdict = verdicts[vkey] = judge(sym, hint[0], hint[1], False, kinds, ref_classes)
-        values["asset_class"] = verdict.asset_class
-        values["is_cash"] = verdict.is_cash
-        line = values["lines"][0]  # type: ignore[index]
-        if not verdict.is_cash:
-            if verdict.disagreement:
-                issues.append(
-                    ImportIssue(line=line, severity="warning", message=verdict.disagreement)
+        )
+    positions: list[Position] = positions_of_group  # type: ignore[assignment]
+
+    # Warnings in position order: a disagreement on each holding, an unknown symbol once.
+    noisy = np.array(
+        [
+            not v.is_cash
+            and (v.disagreement is not None or (securities is not None and not v.known))
+            for v in verdicts
+        ],
+        dtype=bool,
+    )
+    issues: list[ImportIssue] = []
+    warned: set[str] = set()
+    for g in np.flatnonzero(noisy[group_verdict]).tolist():
+        verdict = verdicts[int(group_verdict[g])]
+        pos = positions[g]
+        line = lines[int(first_row[g])]
+        if verdict.disagreement:
+            issues.append(ImportIssue(line=line, severity="warning", message=verdict.disagreement))
+        if securities is not None and not verdict.known and pos.symbol not in warned:
+            warned.add(pos.symbol)
+            issues.append(
+                ImportIssue(
+                    line=line,
+                    severity="warning",
+                    message=unknown_message(pos.symbol, verdict.asset_class),
                 )
-            if securities is not None and not verdict.known and sym not in warned:
-                warned.add(sym)
-                issues.append(
-                    ImportIssue(
-                        line=line,
-                        severity="warning",
-                        message=unknown_message(sym, verdict.asset_class),
-                    )
-                )
-        positions.append(_position(values))
+            )
     return positions, issues, repeats
