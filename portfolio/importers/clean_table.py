@@ -21,6 +21,9 @@ from typing import TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from pydantic import BaseModel
 
 from portfolio.importers.build import (
@@ -79,10 +82,10 @@ def read_clean_table(
     """Holdings for a clean sheet, exactly as the general path reads it; None when not clean."""
     if delimiter != ",":
         return None
-    lines = io.StringIO(text, newline="").readlines()
-    if len(lines) < min_rows:
+    if text.count("\n") + 1 < min_rows:
         return None
-    head = split_records("".join(lines[:HEAD_LINES]), delimiter)
+    head_lines = io.StringIO(text[: _offset_of_line(text, HEAD_LINES)], newline="").readlines()
+    head = split_records("".join(head_lines), delimiter)
     if is_ibkr(head):
         return None
     found = find_header(head)
@@ -92,34 +95,13 @@ def read_clean_table(
     if any(name in cmap for name in _GENERAL_ONLY) or "symbol" not in cmap:
         return None
     header = head[start]
-    body_lines = lines[header.end :]
-    while body_lines and not body_lines[-1].strip():
-        body_lines.pop()
-    if not body_lines:
+    body = _trim_blank_tail(text[sum(len(ln) for ln in head_lines[: header.end]) :])
+    if not body or '"' in body or "\r" in body.replace("\r\n", "\n"):
         return None
-    body = "".join(body_lines)
-    if '"' in body or "\r" in body.replace("\r\n", "\n"):
+    frame = _read_body(body, cmap.width, cmap.used_width)
+    if frame is None:
         return None
-    counts = np.fromiter(
-        (ln.count(",") for ln in body_lines), dtype=np.int64, count=len(body_lines)
-    )
-    counts += 1
-    if counts.min() < cmap.used_width or counts.max() > cmap.width:
-        return None
-    frame = pd.read_csv(
-        io.StringIO(body),
-        header=None,
-        names=range(cmap.width),
-        dtype=str,
-        keep_default_na=False,
-        na_filter=False,
-        skip_blank_lines=False,
-        quoting=csv.QUOTE_NONE,
-        engine="c",
-    )
-    if len(frame) != len(body_lines):
-        return None
-    frame = frame.fillna("")
+    first_body_line = header.end + 1
 
     stripped = [frame[i].str.strip() for i in range(cmap.width)]
     blank = pd.Series(np.full(len(frame), "", dtype=object), index=frame.index)
@@ -154,10 +136,9 @@ def read_clean_table(
     has_value = value_text != ""
     if not value_text[has_value].str.fullmatch(_SIMPLE).all():
         return None
-    q = qty_text.astype(float).to_numpy()
-    p = price_text.astype(float).to_numpy()
-    v = np.full(len(q), np.nan)
-    v[has_value.to_numpy()] = value_text[has_value].astype(float).to_numpy()
+    q = _floats(qty_text)
+    p = _floats(price_text)
+    v = np.where(has_value.to_numpy(), _floats(value_text.where(has_value, "0")), np.nan)
     derived = np.round(q * p, 8)
     v = np.where(np.isnan(v), derived, v)
     if not (
@@ -174,7 +155,7 @@ def read_clean_table(
     out = Sorted(header_cells=header.stripped)
     label = _read_preamble(head[:start], out)
     account = _accounts(column("account_name"), column("account_number"), label)
-    line_of = np.arange(len(body_lines), dtype=np.int64) + header.end + 1
+    line_of = np.arange(len(frame), dtype=np.int64) + first_body_line
     positions, classified, repeats = _positions(
         account,
         symbol,
@@ -189,13 +170,14 @@ def read_clean_table(
     )
     fmt = detect_format(out.header_cells, out.preamble, head, filename)
     issues.extend(out.issues)
+    raw_lines = [ln.rstrip("\r") for ln in body.split("\n")] if repeats else []
     for line, first_line, sym in repeats:
         issues.append(
             ImportIssue(
                 line=line,
                 severity="warning",
                 message=repeat_message(sym, line, first_line),
-                raw=body_lines[line - header.end - 1].rstrip("\r\n"),
+                raw=raw_lines[line - first_body_line],
             )
         )
     issues.extend(classified)
@@ -207,6 +189,73 @@ def read_clean_table(
         skipped=sorted(out.skipped, key=lambda s: s.line),
         issues=issues,
     )
+
+
+def _floats(cells: pd.Series) -> np.ndarray:
+    """Plain decimal texts (already matched) as floats; Arrow's cast where the text is Arrow's."""
+    try:
+        return pc.cast(pa.array(cells.array), pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return cells.astype(float).to_numpy()
+
+
+def _offset_of_line(text: str, n: int) -> int:
+    """Where line `n` (0-based) starts in `text`, or its length when it has fewer lines."""
+    at = 0
+    for _ in range(n):
+        at = text.find("\n", at) + 1
+        if at == 0:
+            return len(text)
+    return at
+
+
+def _trim_blank_tail(body: str) -> str:
+    """`body` without the blank (whitespace-only) lines at its end."""
+    end = len(body.rstrip())
+    if end == 0:
+        return ""
+    newline = body.find("\n", end)
+    return body if newline < 0 else body[: newline + 1]
+
+
+def _read_body(body: str, width: int, used_width: int) -> pd.DataFrame | None:
+    """Every cell as text, one row a line; None when a line's field count is out of the header's
+    range. A rectangular body goes through pyarrow's reader (several times faster than the C
+    engine for text columns); a ragged one through the C engine, which pads short lines."""
+    data = body.encode()
+    raw = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(raw == 10)
+    if not data.endswith(b"\n"):
+        ends = np.append(ends, len(data))
+    commas = np.flatnonzero(raw == 44)
+    counts = np.diff(np.searchsorted(commas, ends), prepend=0) + 1
+    if len(counts) == 0 or counts.min() < used_width or counts.max() > width:
+        return None
+    if counts.min() == counts.max() == width:
+        names = [str(i) for i in range(width)]
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=names),
+            parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+            ),
+        )
+        frame = table.to_pandas()
+        frame.columns = range(width)
+    else:
+        frame = pd.read_csv(
+            io.BytesIO(data),
+            header=None,
+            names=range(width),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            quoting=csv.QUOTE_NONE,
+            engine="c",
+        ).fillna("")
+    return frame if len(frame) == len(counts) else None
 
 
 def _new(model: type[M], **values: object) -> M:
