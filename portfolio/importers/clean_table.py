@@ -16,6 +16,8 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeVar
 
@@ -35,6 +37,7 @@ from portfolio.importers.build import (
 )
 from portfolio.importers.classify import Verdict, judge, unknown_message
 from portfolio.importers.detect import detect_format, is_ibkr
+from portfolio.importers.frame import BookFrame
 from portfolio.importers.headers import normalize
 from portfolio.importers.reference import reference
 from portfolio.importers.special import is_cash_word, is_pending, is_summary
@@ -46,7 +49,7 @@ from portfolio.importers.table import (
     find_header,
 )
 from portfolio.importers.text import split_records
-from portfolio.models import Holdings, ImportIssue, Lot, Position
+from portfolio.models import Holdings, ImportIssue, Lot
 from portfolio.securities import SecurityMaster
 
 M = TypeVar("M", bound=BaseModel)
@@ -68,6 +71,7 @@ _GENERAL_ONLY = (
     "trade_date",
     "transaction_type",
 )
+_HEADER_WORDS = re.compile("sym|ticker|cusip", re.IGNORECASE)
 _NUMERIC_CLASS = r"^[\s(+\-$]*\d[\d.,\s]*%?\s*\)?$"
 
 
@@ -80,6 +84,19 @@ def read_clean_table(
     min_rows: int = MIN_ROWS,
 ) -> Holdings | None:
     """Holdings for a clean sheet, exactly as the general path reads it; None when not clean."""
+    book = clean_frame(text, delimiter, filename, securities, issues, min_rows)
+    return None if book is None else book.to_holdings()
+
+
+def clean_frame(
+    text: str,
+    delimiter: str,
+    filename: str,
+    securities: SecurityMaster | None,
+    issues: list[ImportIssue],
+    min_rows: int = MIN_ROWS,
+) -> BookFrame | None:
+    """The clean sheet's book as columns (`BookFrame`); None when the sheet is not clean."""
     if delimiter != ",":
         return None
     if text.count("\n") + 1 < min_rows:
@@ -116,8 +133,7 @@ def read_clean_table(
     first = stripped[0]
     if (first == "").any():
         return None
-    joined = body.lower()
-    if any(w in joined for w in ("symbol", "ticker", "cusip", "sym")):
+    if _HEADER_WORDS.search(body):
         return None  # a second header may hide in the rows
     symbol = column("symbol")
     for values, check in ((symbol.unique(), _plain_symbol), (first.unique(), _plain_first)):
@@ -156,7 +172,7 @@ def read_clean_table(
     label = _read_preamble(head[:start], out)
     account = _accounts(column("account_name"), column("account_number"), label)
     line_of = np.arange(len(frame), dtype=np.int64) + first_body_line
-    positions, classified, repeats = _positions(
+    columns, classified, repeats = _positions(
         account,
         symbol,
         description,
@@ -182,10 +198,12 @@ def read_clean_table(
         )
     issues.extend(classified)
     issues.sort(key=lambda i: (i.line is None, i.line or 0))
-    return Holdings(
+    return BookFrame(
         source=filename,
         format=fmt,
-        positions=positions,
+        positions=columns.frame,
+        lots=columns.lots,
+        lines=columns.lines,
         skipped=sorted(out.skipped, key=lambda s: s.line),
         issues=issues,
     )
@@ -305,80 +323,46 @@ def _plain_first(text: str) -> bool:
     return not (normalize(text).startswith(_STRONG_FOOTERS) or is_pending(text) or is_summary(text))
 
 
-def _accounts(name: pd.Series, number: pd.Series, label: str) -> list[str]:
-    """`account_of` over the column pairs, computed once per distinct pair."""
+def _text(column: pd.Series) -> pd.Series:
+    """A text column numbered from 0, in pandas' own string type (no Python object per cell)."""
+    return column.astype(str).reset_index(drop=True)
+
+
+def _factorize_rows(*columns: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the distinct value tuples across `columns` in first-seen order, and the first row
+    of each, without building a Python tuple per row."""
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(column, sort=False)
+        key, _ = pd.factorize(key * (len(uniques) + 1) + codes, sort=False)
+    _, firsts = np.unique(key, return_index=True)
+    return key, firsts
+
+
+def _accounts(name: pd.Series, number: pd.Series, label: str) -> tuple[np.ndarray, list[str]]:
+    """`account_of` over the column pairs, computed once per distinct pair: each row's account
+    as a code into the list of distinct accounts (first-seen order)."""
     fallback = label or DEFAULT_ACCOUNT
-    pairs = pd.DataFrame({"n": name, "k": number})
-    memo: dict[tuple[str, str], str] = {}
-    for n, k in pairs.drop_duplicates().itertuples(index=False):
+    pair_codes, firsts = _factorize_rows(name, number)
+    names = []
+    for n, k in zip(name.take(firsts).tolist(), number.take(firsts).tolist(), strict=True):
         if n and k:
-            memo[(n, k)] = n if k in n else f"{n} {k}"
+            names.append(n if k in n else f"{n} {k}")
         else:
-            memo[(n, k)] = n or k or fallback
-    return [memo[key] for key in zip(name.tolist(), number.tolist(), strict=True)]
+            names.append(n or k or fallback)
+    name_codes, distinct = pd.factorize(np.array(names, dtype=object), sort=False)
+    return name_codes[pair_codes], [str(x) for x in distinct]
 
 
-# Every field of a Position built here is given, so all share one fields-set: pydantic only ever
-# adds a name to it on assignment, and every name is in it already.
-_ALL_FIELDS = set(Position.model_fields)
-_object_setattr = object.__setattr__
-
-
-def _position(values: dict[str, object]) -> Position:
-    """A Position from already-valid values, as construction followed by `classify` leaves it."""
-    obj = Position.__new__(Position)
-    _object_setattr(obj, "__dict__", values)
-    _object_setattr(obj, "__pydantic_fields_set__", _ALL_FIELDS)
-    _object_setattr(obj, "__pydantic_extra__", None)
-    _object_setattr(obj, "__pydantic_private__", None)
-    return obj
-
-
-def _singles(
-    rows: np.ndarray,
-    account: list[str],
-    syms: list[str],
-    descs: list[str],
-    qs: list[float],
-    ps: list[float],
-    vs: list[float],
-    lines: list[int],
-    classes: list[str],
-    cash: list[bool],
-) -> list[Position]:
-    """One Position per row index (each the only row of its holding), in the order given."""
-    new, setattr_ = Position.__new__, _object_setattr
-    fields_set = _ALL_FIELDS
-    out: list[Position] = []
-    append = out.append
-    for i in rows.tolist():
-        obj = new(Position)
-        setattr_(
-            obj,
-            "__dict__",
-            {
-                "account": account[i],
-                "symbol": syms[i],
-                "description": descs[i],
-                "quantity": qs[i],
-                "price": ps[i],
-                "market_value": vs[i],
-                "asset_class": classes[i],
-                "cost_basis": None,
-                "is_cash": cash[i],
-                "lots": [],
-                "lines": [lines[i]],
-            },
-        )
-        setattr_(obj, "__pydantic_fields_set__", fields_set)
-        setattr_(obj, "__pydantic_extra__", None)
-        setattr_(obj, "__pydantic_private__", None)
-        append(obj)
-    return out
+@dataclass
+class _Columns:
+    frame: pd.DataFrame
+    lots: dict[int, list[Lot]]
+    lines: dict[int, list[int]]
 
 
 def _positions(
-    account: list[str],
+    account: tuple[np.ndarray, list[str]],
     symbol: pd.Series,
     description: pd.Series,
     asset_class: pd.Series,
@@ -388,20 +372,20 @@ def _positions(
     v: np.ndarray,
     line_of: np.ndarray,
     securities: SecurityMaster | None,
-) -> tuple[list[Position], list[ImportIssue], list[tuple[int, int, str]]]:
-    """One Position per (account, symbol) in first-seen order, classified as `classify` would;
+) -> tuple[_Columns, list[ImportIssue], list[tuple[int, int, str]]]:
+    """One position per (account, symbol) in first-seen order, classified as `classify` would;
     several rows become its lots. Identical rows of one holding come back as (line, the line it
     repeats, symbol).
 
-    Holdings of one row (nearly all of a practice's book) are built in bulk; classification is
-    judged once per distinct (symbol, class text, type text) and spread over the rows.
+    Holdings of one row (nearly all of a practice's book) are taken from the columns as they are;
+    classification is judged once per distinct (symbol, class text, type text) and spread over
+    the rows. Only holdings of several rows are folded one by one.
     """
     n = len(q)
-    acc_codes, _ = pd.factorize(pd.Series(account, dtype=object), sort=False)
+    acc_codes, acc_names = account
     sym_codes, _ = pd.factorize(symbol, sort=False)
-    pair = acc_codes.astype(np.int64) * (int(sym_codes.max()) + 1) + sym_codes
-    group, _ = pd.factorize(pair, sort=False)
-    n_groups = int(group.max()) + 1 if n else 0
+    group, _ = pd.factorize(acc_codes.astype(np.int64) * (int(sym_codes.max()) + 1) + sym_codes)
+    n_groups = int(group.max()) + 1
     sizes = np.bincount(group, minlength=n_groups)
     # Groups are numbered in first-seen order, so each group's first row rises with its number.
     first_row = np.full(n_groups, n, dtype=np.int64)
@@ -421,45 +405,38 @@ def _positions(
             verdicts.append(judge(sym, cls, typ, False, kinds, ref_classes))
         return k
 
-    hint_frame = pd.DataFrame({"s": symbol, "c": asset_class, "t": security_type})
-    hint_codes, hint_uniques = pd.factorize(pd.MultiIndex.from_frame(hint_frame), sort=False)
-    row_verdict_of_hint = np.array(
-        [verdict_index(s, c, t) for s, c, t in hint_uniques.tolist()], dtype=np.int64
+    hint_codes, firsts = _factorize_rows(symbol, asset_class, security_type)
+    hint_uniques = zip(
+        symbol.take(firsts).tolist(),
+        asset_class.take(firsts).tolist(),
+        security_type.take(firsts).tolist(),
+        strict=True,
     )
-    row_verdict = row_verdict_of_hint[hint_codes] if n else np.zeros(0, dtype=np.int64)
-    class_names = np.array([str(v.asset_class) for v in verdicts], dtype=object)
-    cash_flags = np.array([v.is_cash for v in verdicts], dtype=bool)
+    verdict_of_hint = np.array([verdict_index(s, c, t) for s, c, t in hint_uniques], dtype=np.int64)
+    group_verdict = verdict_of_hint[hint_codes][first_row]
 
-    syms, descs = symbol.tolist(), description.tolist()
-    qs, ps, vs, lines = q.tolist(), p.tolist(), v.tolist(), line_of.tolist()
-    single = sizes[group] == 1
-    single_rows = np.flatnonzero(single)
-    positions_of_group: list[Position | None] = [None] * n_groups
-    built = _singles(
-        single_rows,
-        account,
-        syms,
-        descs,
-        qs,
-        ps,
-        vs,
-        lines,
-        class_names[row_verdict].tolist(),
-        cash_flags[row_verdict].tolist(),
-    )
-    for g, pos in zip(group[single_rows].tolist(), built, strict=True):
-        positions_of_group[g] = pos
-    group_verdict = np.zeros(n_groups, dtype=np.int64)
-    group_verdict[group[single_rows]] = row_verdict[single_rows]
-
+    quantity = q[first_row]
+    price = p[first_row]
+    value = v[first_row]
+    descs: dict[int, str] = {}  # a holding of several rows: its first description
+    lots: dict[int, list[Lot]] = {}
+    lines_of: dict[int, list[int]] = {}
     repeats: list[tuple[int, int, str]] = []
+    # Only the rows of holdings with several rows become Python values (rows index into them).
+    multi = np.flatnonzero(sizes[group] > 1)
     members: dict[int, list[int]] = {}
-    for i in np.flatnonzero(~single).tolist():
-        members.setdefault(int(group[i]), []).append(i)
-    classes, types = asset_class.tolist(), security_type.tolist()
+    for j, g in enumerate(group[multi].tolist()):
+        members.setdefault(g, []).append(j)
+    syms, all_descs = symbol.take(multi).tolist(), description.take(multi).tolist()
+    classes, types = asset_class.take(multi).tolist(), security_type.take(multi).tolist()
+    qs, ps, vs, lines = (
+        q[multi].tolist(),
+        p[multi].tolist(),
+        v[multi].tolist(),
+        line_of[multi].tolist(),
+    )
     for g, rows in members.items():
-        i = rows[0]
-        sym = syms[i]
+        sym = syms[rows[0]]
         first: dict[tuple[float, float, float], int] = {}
         for r in rows:
             key = (qs[r], ps[r], vs[r])
@@ -467,36 +444,44 @@ def _positions(
                 repeats.append((lines[r], first[key], sym))
             else:
                 first[key] = lines[r]
-        quantity = math.fsum(qs[r] for r in rows)
-        value = math.fsum(vs[r] for r in rows)
+        total_q = math.fsum(qs[r] for r in rows)
+        total_v = math.fsum(vs[r] for r in rows)
         prices = {ps[r] for r in rows}
-        price = prices.pop() if len(prices) == 1 else value / quantity if quantity else None
-        k = verdict_index(
+        quantity[g], value[g] = total_q, total_v
+        # Quantities are all positive here, so the sum is too and the price is defined.
+        price[g] = prices.pop() if len(prices) == 1 else total_v / total_q
+        desc = next((all_descs[r] for r in rows if all_descs[r]), "")
+        if desc != all_descs[rows[0]]:
+            descs[g] = desc
+        group_verdict[g] = verdict_index(
             sym,
             next((classes[r] for r in rows if classes[r]), ""),
             next((types[r] for r in rows if types[r]), ""),
         )
-        group_verdict[g] = k
-        verdict = verdicts[k]
-        positions_of_group[g] = _position(
-            {
-                "account": account[i],
-                "symbol": sym,
-                "description": next((descs[r] for r in rows if descs[r]), ""),
-                "quantity": quantity,
-                "price": price,
-                "market_value": value,
-                "asset_class": verdict.asset_class,
-                "cost_basis": None,
-                "is_cash": verdict.is_cash,
-                "lots": [
-                    _new(Lot, quantity=qs[r], cost_basis=None, acquired=None, line=lines[r])
-                    for r in rows
-                ],
-                "lines": sorted({lines[r] for r in rows}),
-            }
-        )
-    positions: list[Position] = positions_of_group  # type: ignore[assignment]
+        lots[g] = [
+            _new(Lot, quantity=qs[r], cost_basis=None, acquired=None, line=lines[r]) for r in rows
+        ]
+        lines_of[g] = sorted({lines[r] for r in rows})
+
+    class_names = [str(v.asset_class) for v in verdicts]
+    cash_flags = np.array([v.is_cash for v in verdicts], dtype=bool)
+    description_of = _text(description.take(first_row))
+    if descs:
+        description_of.iloc[list(descs)] = list(descs.values())
+    frame = pd.DataFrame(
+        {
+            "account": _text(pd.Series(acc_names, dtype=str).take(acc_codes[first_row])),
+            "symbol": _text(symbol.take(first_row)),
+            "description": description_of,
+            "quantity": quantity,
+            "price": price,
+            "market_value": value,
+            "asset_class": _text(pd.Series(class_names, dtype=str).take(group_verdict)),
+            "cost_basis": np.full(n_groups, np.nan),
+            "is_cash": cash_flags[group_verdict],
+            "line": line_of[first_row],
+        }
+    )
 
     # Warnings in position order: a disagreement on each holding, an unknown symbol once.
     noisy = np.array(
@@ -509,19 +494,20 @@ def _positions(
     )
     issues: list[ImportIssue] = []
     warned: set[str] = set()
+    group_syms = frame["symbol"]
     for g in np.flatnonzero(noisy[group_verdict]).tolist():
         verdict = verdicts[int(group_verdict[g])]
-        pos = positions[g]
-        line = lines[int(first_row[g])]
+        sym = group_syms.iat[g]
+        line = int(line_of[first_row[g]])
         if verdict.disagreement:
             issues.append(ImportIssue(line=line, severity="warning", message=verdict.disagreement))
-        if securities is not None and not verdict.known and pos.symbol not in warned:
-            warned.add(pos.symbol)
+        if securities is not None and not verdict.known and sym not in warned:
+            warned.add(sym)
             issues.append(
                 ImportIssue(
                     line=line,
                     severity="warning",
-                    message=unknown_message(pos.symbol, verdict.asset_class),
+                    message=unknown_message(sym, verdict.asset_class),
                 )
             )
-    return positions, issues, repeats
+    return _Columns(frame, lots, lines_of), issues, repeats
