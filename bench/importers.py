@@ -174,9 +174,10 @@ def baseline(data: bytes) -> str:
     return baseline_frame(data)[1]
 
 
-def median_of(repeat: int, fn):  # type: ignore[no-untyped-def]
-    """Median seconds of `repeat` runs after one untimed run (caches, imports), and the value."""
-    value = fn()
+def median_of(repeat: int, fn, warm: bool = True):  # type: ignore[no-untyped-def]
+    """Median seconds of `repeat` runs, after one untimed run when `warm` (caches and lazy imports
+    weigh on a small file), and the value."""
+    value = fn() if warm else None
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
@@ -242,13 +243,16 @@ def main() -> None:
                 else custodian_file(SAMPLES / LAYOUTS[layout], n)
             )
             name = f"{layout}.csv"
+            warm = n < 100_000
             t_imp, holdings = median_of(
                 args.repeat,
                 lambda d=data, f=name: read_holdings(d, filename=f, securities=securities),
+                warm,
             )
             t_frame, _ = median_of(
                 args.repeat,
                 lambda d=data, f=name: read_holdings_frame(d, filename=f, securities=securities),
+                warm,
             )
             t_csv, how = median_of(args.repeat, lambda d=data: baseline(d))
             memory = memory_frame = ""

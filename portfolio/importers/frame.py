@@ -28,6 +28,7 @@ POSITION_COLUMNS = (
     "is_cash",
     "line",
 )
+_BOOK_COLUMNS = ("account", "symbol", "asset_class", "quantity", "price", "value", "is_cash")
 # Every field of a Position built here is given, so all share one fields-set: pydantic only ever
 # adds a name to it on assignment, and every name is in it already.
 _ALL_FIELDS = set(Position.model_fields)
@@ -61,6 +62,11 @@ class BookFrame(BaseModel):
     def book_frame(self) -> pd.DataFrame:
         """The engine's frame: `portfolio.book.positions_frame(self.to_holdings().positions)`."""
         p = self.positions
+        if p.empty:  # as positions_frame leaves an empty book: text columns of no type
+            empty = {c: pd.Series(dtype=object) for c in _BOOK_COLUMNS}
+            for c in ("quantity", "price", "value"):
+                empty[c] = pd.Series(dtype=float)
+            return pd.DataFrame(empty).assign(pos=pd.Series(dtype=int))
         return pd.DataFrame(
             {
                 "account": p["account"].astype(object).to_numpy(),
