@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeVar
@@ -71,7 +70,7 @@ _GENERAL_ONLY = (
     "trade_date",
     "transaction_type",
 )
-_HEADER_WORDS = re.compile("sym|ticker|cusip", re.IGNORECASE)
+_HEADER_WORDS = "sym|ticker|cusip"
 _NUMERIC_CLASS = r"^[\s(+\-$]*\d[\d.,\s]*%?\s*\)?$"
 
 
@@ -115,9 +114,10 @@ def clean_frame(
     body = _trim_blank_tail(text[sum(len(ln) for ln in head_lines[: header.end]) :])
     if not body or '"' in body or "\r" in body.replace("\r\n", "\n"):
         return None
-    frame = _read_body(body, cmap.width, cmap.used_width)
-    if frame is None:
+    read = _read_body(body, cmap.width, cmap.used_width)
+    if read is None:
         return None
+    frame = read.frame
     first_body_line = header.end + 1
 
     stripped = [frame[i].str.strip() for i in range(cmap.width)]
@@ -133,7 +133,7 @@ def clean_frame(
     first = stripped[0]
     if (first == "").any():
         return None
-    if _HEADER_WORDS.search(body):
+    if any(_has_header_word(c) for c in stripped):
         return None  # a second header may hide in the rows
     symbol = column("symbol")
     for values, check in ((symbol.unique(), _plain_symbol), (first.unique(), _plain_first)):
@@ -186,14 +186,13 @@ def clean_frame(
     )
     fmt = detect_format(out.header_cells, out.preamble, head, filename)
     issues.extend(out.issues)
-    raw_lines = [ln.rstrip("\r") for ln in body.split("\n")] if repeats else []
     for line, first_line, sym in repeats:
         issues.append(
             ImportIssue(
                 line=line,
                 severity="warning",
                 message=repeat_message(sym, line, first_line),
-                raw=raw_lines[line - first_body_line],
+                raw=read.raw(line - first_body_line),
             )
         )
     issues.extend(classified)
@@ -207,6 +206,15 @@ def clean_frame(
         skipped=sorted(out.skipped, key=lambda s: s.line),
         issues=issues,
     )
+
+
+def _has_header_word(cells: pd.Series) -> bool:
+    """Does any cell name a symbol column (any case)? Arrow's matcher where the text is Arrow's."""
+    try:
+        found = pc.match_substring_regex(pa.array(cells.array), _HEADER_WORDS, ignore_case=True)
+        return bool(pc.any(found).as_py())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return bool(cells.str.contains(_HEADER_WORDS, case=False, regex=True).any())
 
 
 def _floats(cells: pd.Series) -> np.ndarray:
@@ -236,7 +244,19 @@ def _trim_blank_tail(body: str) -> str:
     return body if newline < 0 else body[: newline + 1]
 
 
-def _read_body(body: str, width: int, used_width: int) -> pd.DataFrame | None:
+@dataclass
+class _Body:
+    frame: pd.DataFrame
+    data: bytes
+    ends: np.ndarray  # where each line ends in `data`
+
+    def raw(self, k: int) -> str:
+        """Line `k` of the body as the file has it, without its line break."""
+        start = int(self.ends[k - 1]) + 1 if k else 0
+        return self.data[start : int(self.ends[k])].decode().rstrip("\r")
+
+
+def _read_body(body: str, width: int, used_width: int) -> _Body | None:
     """Every cell as text, one row a line; None when a line's field count is out of the header's
     range. A rectangular body goes through pyarrow's reader (several times faster than the C
     engine for text columns); a ragged one through the C engine, which pads short lines."""
@@ -273,7 +293,7 @@ def _read_body(body: str, width: int, used_width: int) -> pd.DataFrame | None:
             quoting=csv.QUOTE_NONE,
             engine="c",
         ).fillna("")
-    return frame if len(frame) == len(counts) else None
+    return _Body(frame, data, ends) if len(frame) == len(counts) else None
 
 
 def _new(model: type[M], **values: object) -> M:
