@@ -47,7 +47,7 @@ from portfolio.importers.table import (
     _read_preamble,
     find_header,
 )
-from portfolio.importers.text import split_records
+from portfolio.importers.text import line_offset, split_records
 from portfolio.models import Holdings, ImportIssue, Lot
 from portfolio.securities import SecurityMaster
 
@@ -100,7 +100,7 @@ def clean_frame(
         return None
     if text.count("\n") + 1 < min_rows:
         return None
-    head_lines = io.StringIO(text[: _offset_of_line(text, HEAD_LINES)], newline="").readlines()
+    head_lines = io.StringIO(text[: line_offset(text, HEAD_LINES)], newline="").readlines()
     head = split_records("".join(head_lines), delimiter)
     if is_ibkr(head):
         return None
@@ -112,8 +112,8 @@ def clean_frame(
         return None
     header = head[start]
     body = _trim_blank_tail(text[sum(len(ln) for ln in head_lines[: header.end]) :])
-    if not body or '"' in body or "\r" in body.replace("\r\n", "\n"):
-        return None
+    if not body or '"' in body or ("\r" in body and body.count("\r") != body.count("\r\n")):
+        return None  # quoted cells, or a line break the reader would not see
     read = _read_body(body, cmap.width, cmap.used_width)
     if read is None:
         return None
@@ -223,16 +223,6 @@ def _floats(cells: pd.Series) -> np.ndarray:
         return pc.cast(pa.array(cells.array), pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         return cells.astype(float).to_numpy()
-
-
-def _offset_of_line(text: str, n: int) -> int:
-    """Where line `n` (0-based) starts in `text`, or its length when it has fewer lines."""
-    at = 0
-    for _ in range(n):
-        at = text.find("\n", at) + 1
-        if at == 0:
-            return len(text)
-    return at
 
 
 def _trim_blank_tail(body: str) -> str:
