@@ -238,29 +238,29 @@ def _trim_blank_tail(body: str) -> str:
 class _Body:
     frame: pd.DataFrame
     data: bytes
-    ends: np.ndarray  # where each line ends in `data`
+    _ends: np.ndarray | None = None
 
     def raw(self, k: int) -> str:
         """Line `k` of the body as the file has it, without its line break."""
-        start = int(self.ends[k - 1]) + 1 if k else 0
-        return self.data[start : int(self.ends[k])].decode().rstrip("\r")
+        if self._ends is None:
+            self._ends = _line_ends(self.data)
+        start = int(self._ends[k - 1]) + 1 if k else 0
+        return self.data[start : int(self._ends[k])].decode().rstrip("\r")
+
+
+def _line_ends(data: bytes) -> np.ndarray:
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    return ends if data.endswith(b"\n") else np.append(ends, len(data))
 
 
 def _read_body(body: str, width: int, used_width: int) -> _Body | None:
     """Every cell as text, one row a line; None when a line's field count is out of the header's
     range. A rectangular body goes through pyarrow's reader (several times faster than the C
-    engine for text columns); a ragged one through the C engine, which pads short lines."""
+    engine for text columns, and it refuses any line of another width); a ragged one through the
+    C engine, which pads short lines, after the fields of every line are counted."""
     data = body.encode()
-    raw = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(raw == 10)
-    if not data.endswith(b"\n"):
-        ends = np.append(ends, len(data))
-    commas = np.flatnonzero(raw == 44)
-    counts = np.diff(np.searchsorted(commas, ends), prepend=0) + 1
-    if len(counts) == 0 or counts.min() < used_width or counts.max() > width:
-        return None
-    if counts.min() == counts.max() == width:
-        names = [str(i) for i in range(width)]
+    names = [str(i) for i in range(width)]
+    try:
         table = pacsv.read_csv(
             io.BytesIO(data),
             read_options=pacsv.ReadOptions(column_names=names),
@@ -269,20 +269,28 @@ def _read_body(body: str, width: int, used_width: int) -> _Body | None:
                 column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
             ),
         )
+    except pa.ArrowInvalid:
+        pass  # a line of another width: counted below
+    else:
         frame = table.to_pandas()
         frame.columns = range(width)
-    else:
-        frame = pd.read_csv(
-            io.BytesIO(data),
-            header=None,
-            names=range(width),
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            quoting=csv.QUOTE_NONE,
-            engine="c",
-        ).fillna("")
+        return _Body(frame, data)
+    ends = _line_ends(data)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    counts = np.diff(np.searchsorted(np.flatnonzero(raw == 44), ends), prepend=0) + 1
+    if len(counts) == 0 or counts.min() < used_width or counts.max() > width:
+        return None
+    frame = pd.read_csv(
+        io.BytesIO(data),
+        header=None,
+        names=range(width),
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        skip_blank_lines=False,
+        quoting=csv.QUOTE_NONE,
+        engine="c",
+    ).fillna("")
     return _Body(frame, data, ends) if len(frame) == len(counts) else None
 
 
