@@ -17,15 +17,12 @@ import csv
 import io
 import math
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from pydantic import BaseModel
 
 from portfolio.importers.build import (
     MAX_POSITION_VALUE,
@@ -51,7 +48,6 @@ from portfolio.importers.text import line_offset, split_records
 from portfolio.models import Holdings, ImportIssue, Lot
 from portfolio.securities import SecurityMaster
 
-M = TypeVar("M", bound=BaseModel)
 # Below this many rows the general path is as fast; the columnar one only pays off on big books.
 MIN_ROWS = 2_000
 HEAD_LINES = 5_000
@@ -294,33 +290,6 @@ def _read_body(body: str, width: int, used_width: int) -> _Body | None:
     return _Body(frame, data, ends) if len(frame) == len(counts) else None
 
 
-def _new(model: type[M], **values: object) -> M:
-    """`model.model_construct(**values)` without its per-call default resolution.
-
-    The values are already the validated types; the unset fields take their (immutable) defaults,
-    exactly as construction would leave them. On a practice-sized book this is the difference
-    between seconds and a fraction of one.
-    """
-    obj = model.__new__(model)
-    fields = dict(_defaults(model))
-    fields.update(values)
-    object.__setattr__(obj, "__dict__", fields)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
-    return obj
-
-
-@lru_cache(maxsize=8)
-def _defaults(model: type[BaseModel]) -> tuple[tuple[str, object], ...]:
-    """Each field's default; list defaults are filled by every caller, so none is shared."""
-    out = []
-    for name, info in model.model_fields.items():
-        if info.default_factory is None and not info.is_required():
-            out.append((name, info.default))
-    return tuple(out)
-
-
 def _plain_symbol(text: str) -> bool:
     """A ticker the general path would keep as it is, and that means nothing but a holding."""
     cleaned, problem = clean_symbol(text)
@@ -339,6 +308,41 @@ def _plain_symbol(text: str) -> bool:
 
 def _plain_first(text: str) -> bool:
     return not (normalize(text).startswith(_STRONG_FOOTERS) or is_pending(text) or is_summary(text))
+
+
+_LOT_FIELDS = set(Lot.model_fields)
+
+
+def _lots(quantities: list[float], lines: list[int]) -> list[Lot]:
+    """One Lot per row (quantity and line; no cost or date in a clean sheet), in bulk: the values
+    are valid already, and every field is given."""
+    new, setattr_ = Lot.__new__, object.__setattr__
+    out: list[Lot] = []
+    for qty, line in zip(quantities, lines, strict=True):
+        lot = new(Lot)
+        setattr_(
+            lot, "__dict__", {"quantity": qty, "cost_basis": None, "acquired": None, "line": line}
+        )
+        setattr_(lot, "__pydantic_fields_set__", _LOT_FIELDS)
+        setattr_(lot, "__pydantic_extra__", None)
+        setattr_(lot, "__pydantic_private__", None)
+        out.append(lot)
+    return out
+
+
+def _first_texts(column: pd.Series, rows: np.ndarray, starts: np.ndarray) -> list[str]:
+    """For each run of `rows` (beginning at `starts`), the column's first non-empty text, or ""."""
+    texts = column.take(rows)
+    at = np.where((texts != "").to_numpy(), np.arange(len(rows)), len(rows))
+    first = np.minimum.reduceat(at, starts)
+    ends = np.r_[starts[1:], len(rows)]
+    found = first < ends
+    out = [""] * len(starts)
+    for k, text in zip(
+        np.flatnonzero(found).tolist(), texts.take(first[found]).tolist(), strict=True
+    ):
+        out[k] = text
+    return out
 
 
 def _text(column: pd.Series) -> pd.Series:
@@ -436,56 +440,57 @@ def _positions(
     quantity = q[first_row]
     price = p[first_row]
     value = v[first_row]
-    descs: dict[int, str] = {}  # a holding of several rows: its first description
     lots: dict[int, list[Lot]] = {}
     lines_of: dict[int, list[int]] = {}
     repeats: list[tuple[int, int, str]] = []
-    # Only the rows of holdings with several rows become Python values (rows index into them).
+    heads = np.zeros(0, dtype=np.int64)
+    head_descs: list[str] = []
     multi = np.flatnonzero(sizes[group] > 1)
-    members: dict[int, list[int]] = {}
-    for j, g in enumerate(group[multi].tolist()):
-        members.setdefault(g, []).append(j)
-    syms, all_descs = symbol.take(multi).tolist(), description.take(multi).tolist()
-    classes, types = asset_class.take(multi).tolist(), security_type.take(multi).tolist()
-    qs, ps, vs, lines = (
-        q[multi].tolist(),
-        p[multi].tolist(),
-        v[multi].tolist(),
-        line_of[multi].tolist(),
-    )
-    for g, rows in members.items():
-        sym = syms[rows[0]]
-        first: dict[tuple[float, float, float], int] = {}
-        for r in rows:
-            key = (qs[r], ps[r], vs[r])
-            if key in first:
-                repeats.append((lines[r], first[key], sym))
-            else:
-                first[key] = lines[r]
-        total_q = math.fsum(qs[r] for r in rows)
-        total_v = math.fsum(vs[r] for r in rows)
-        prices = {ps[r] for r in rows}
-        quantity[g], value[g] = total_q, total_v
-        # Quantities are all positive here, so the sum is too and the price is defined.
-        price[g] = prices.pop() if len(prices) == 1 else total_v / total_q
-        desc = next((all_descs[r] for r in rows if all_descs[r]), "")
-        if desc != all_descs[rows[0]]:
-            descs[g] = desc
-        group_verdict[g] = verdict_index(
-            sym,
-            next((classes[r] for r in rows if classes[r]), ""),
-            next((types[r] for r in rows if types[r]), ""),
-        )
-        lots[g] = [
-            _new(Lot, quantity=qs[r], cost_basis=None, acquired=None, line=lines[r]) for r in rows
-        ]
-        lines_of[g] = sorted({lines[r] for r in rows})
+    if len(multi):
+        # The rows of each holding of several rows together, in file order.
+        order = np.argsort(group[multi], kind="stable")
+        rows = multi[order]
+        gs = group[rows]
+        starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
+        bounds = list(zip(starts.tolist(), [*starts[1:].tolist(), len(rows)], strict=True))
+        heads = gs[starts]
+        qs, vs = q[rows].tolist(), v[rows].tolist()
+        quantity[heads] = [math.fsum(qs[i:j]) for i, j in bounds]
+        value[heads] = [math.fsum(vs[i:j]) for i, j in bounds]
+        # One price where the rows agree on it, else value / quantity (quantities are positive).
+        low, high = np.minimum.reduceat(p[rows], starts), np.maximum.reduceat(p[rows], starts)
+        price[heads] = np.where(low == high, low, value[heads] / quantity[heads])
+        head_descs = _first_texts(description, rows, starts)
+        head_syms = symbol.take(rows[starts]).tolist()
+        for g, sym, cls, typ in zip(
+            heads.tolist(),
+            head_syms,
+            _first_texts(asset_class, rows, starts),
+            _first_texts(security_type, rows, starts),
+            strict=True,
+        ):
+            group_verdict[g] = verdict_index(sym, cls, typ)
+        row_lines = line_of[rows].tolist()
+        row_lots = _lots(qs, row_lines)
+        for g, (i, j) in zip(heads.tolist(), bounds, strict=True):
+            lots[g] = row_lots[i:j]
+            lines_of[g] = row_lines[i:j]  # a line is one row: already distinct and in order
+        # Identical rows of one holding: each repeat and the first line it repeats.
+        same = pd.DataFrame({"g": gs, "q": q[rows], "p": p[rows], "v": v[rows]})
+        repeated = same.duplicated(keep="first").to_numpy()
+        if repeated.any():
+            first_line = (
+                same.assign(line=row_lines).groupby(["g", "q", "p", "v"])["line"].transform("min")
+            )
+            sym_of = dict(zip(heads.tolist(), head_syms, strict=True))
+            for k in np.flatnonzero(repeated).tolist():
+                repeats.append((row_lines[k], int(first_line.iat[k]), sym_of[int(gs[k])]))
 
     class_names = [str(v.asset_class) for v in verdicts]
     cash_flags = np.array([v.is_cash for v in verdicts], dtype=bool)
     description_of = _text(description.take(first_row))
-    if descs:
-        description_of.iloc[list(descs)] = list(descs.values())
+    if len(heads):
+        description_of.iloc[heads] = head_descs
     frame = pd.DataFrame(
         {
             "account": _text(pd.Series(acc_names, dtype=str).take(acc_codes[first_row])),
