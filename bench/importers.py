@@ -7,18 +7,34 @@ sample's holding rows (each copy another tax lot of the same holding) with disti
 headers, totals and footers. Each file is imported with `read_holdings` and read with
 `pandas.read_csv` (as is where the file is one rectangular table; a custodian file's ragged title,
 totals and footers need `header=None` and every column as text). `read_csv` alone does none of
-the accounting, reconciliation or classification.
+the accounting, reconciliation or classification. Times are medians of `--repeat` runs.
 
-Run from the repository root:  python bench/importers.py [--rows 10000,300000] [--repeat 1]
+`frame s` is `read_holdings_frame` (the same book with its positions as columns, see
+`portfolio/importers/frame.py`), with its own ratio and memory.
+
+`memory` is the import's peak allocation (tracemalloc's peak of Python and NumPy allocations plus
+the peak of pyarrow's memory pool, which tracemalloc cannot see), measured in a fresh process
+after one import of the file's first lines (shared lookups are built once, not per file), over
+the `memory_usage(deep=True)` of the baseline's DataFrame. It includes the result.
+
+After each layout a line gives its linearity: rows/s at the largest size over rows/s at the
+smallest (1.0 is linear; above 1, fixed costs weigh on the small file).
+
+Run from the repository root:  python bench/importers.py [--rows 10000,300000] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +42,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from portfolio.importers import read_holdings
+from portfolio.importers import read_holdings, read_holdings_frame
 from portfolio.importers.headers import header_of, map_header
 from portfolio.importers.text import decode, sniff_delimiter, split_records
 from portfolio.numbers import NumberError, parse_number
@@ -139,16 +155,15 @@ def _template(
         templates.append((k, cells, qi + offset, pi + offset, v))
 
 
-def baseline(data: bytes) -> str:
+def baseline_frame(data: bytes) -> tuple[pd.DataFrame, str]:
     """`pandas.read_csv` on the bytes: as is when the file is one rectangular table, else (a
     custodian file's title, totals and footers are ragged) every line as text, as wide as the
     widest line."""
     try:
-        pd.read_csv(io.BytesIO(data))
-        return "read_csv(bytes)"
+        return pd.read_csv(io.BytesIO(data)), "read_csv(bytes)"
     except (pd.errors.ParserError, ValueError):
         width = max(line.count(b",") for line in data.splitlines()) + 1
-        pd.read_csv(
+        frame = pd.read_csv(
             io.BytesIO(data),
             header=None,
             names=range(width),
@@ -156,47 +171,116 @@ def baseline(data: bytes) -> str:
             keep_default_na=False,
             skip_blank_lines=False,
         )
-        return f"read_csv(bytes, header=None, names=range({width}), dtype=str)"
+        return frame, f"read_csv(bytes, header=None, names=range({width}), dtype=str)"
 
 
-def best_of(repeat: int, fn):  # type: ignore[no-untyped-def]
-    best, value = float("inf"), None
+def baseline(data: bytes) -> str:
+    return baseline_frame(data)[1]
+
+
+def median_of(repeat: int, fn, warm: bool = True):  # type: ignore[no-untyped-def]
+    """Median seconds of `repeat` runs, after one untimed run when `warm` (caches and lazy imports
+    weigh on a small file), and the value."""
+    value = fn() if warm else None
+    times = []
     for _ in range(repeat):
         t = time.perf_counter()
         value = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, value
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), value
+
+
+def import_peak(path: str, filename: str, frame: bool) -> int:
+    """Peak bytes allocated importing the file at `path` (run in a fresh process)."""
+    import pyarrow as pa
+
+    data = Path(path).read_bytes()
+    securities = load_securities()
+    read = read_holdings_frame if frame else read_holdings
+    # Once on the file's first lines: the reference lookups and compiled patterns every import
+    # shares are built before the count starts.
+    with contextlib.suppress(ValueError):  # the first lines may hold no position at all
+        read(b"\n".join(data.split(b"\n", 60)[:60]), filename=filename, securities=securities)
+    pool = pa.default_memory_pool()
+    arrow_before = pool.bytes_allocated()
+    tracemalloc.start()
+    read(data, filename=filename, securities=securities)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak + max(0, pool.max_memory() - arrow_before)
+
+
+def measure_peak(data: bytes, filename: str, frame: bool = False) -> int:
+    with tempfile.NamedTemporaryFile(suffix=".csv") as f:
+        f.write(data)
+        f.flush()
+        out = subprocess.run(
+            [sys.executable, __file__, "--peak-of", f.name, "--name", filename]
+            + (["--frame"] if frame else []),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    return int(out.stdout.strip())
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", default="10000,300000")
-    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--layouts", default="plain," + ",".join(LAYOUTS))
+    ap.add_argument("--no-memory", action="store_true", help="skip the memory figure")
+    ap.add_argument("--peak-of", help=argparse.SUPPRESS)
+    ap.add_argument("--name", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--frame", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.peak_of:
+        print(import_peak(args.peak_of, args.name, args.frame))
+        return
     sizes = [int(x) for x in args.rows.split(",")]
     securities = load_securities()
     print(
         f"{'layout':<10}{'rows':>9}{'MB':>7}{'import s':>10}{'rows/s':>11}"
-        f"{'read_csv s':>12}{'ratio':>8}{'positions':>11}  read_csv call"
+        f"{'read_csv s':>12}{'ratio':>8}{'positions':>11}{'memory':>9}"
+        f"{'frame s':>9}{'ratio':>8}{'memory':>9}  read_csv call"
     )
     for layout in args.layouts.split(","):
+        speeds: list[float] = []
         for n in sizes:
             data = (
                 plain_sheet(n)
                 if layout == "plain"
                 else custodian_file(SAMPLES / LAYOUTS[layout], n)
             )
-            t_imp, holdings = best_of(
+            name = f"{layout}.csv"
+            warm = n < 100_000
+            t_imp, holdings = median_of(
                 args.repeat,
-                lambda d=data, f=f"{layout}.csv": read_holdings(
-                    d, filename=f, securities=securities
-                ),
+                lambda d=data, f=name: read_holdings(d, filename=f, securities=securities),
+                warm,
             )
-            t_csv, how = best_of(args.repeat, lambda d=data: baseline(d))
+            t_frame, _ = median_of(
+                args.repeat,
+                lambda d=data, f=name: read_holdings_frame(d, filename=f, securities=securities),
+                warm,
+            )
+            t_csv, how = median_of(args.repeat, lambda d=data: baseline(d))
+            memory = memory_frame = ""
+            if not args.no_memory:
+                frame_bytes = int(baseline_frame(data)[0].memory_usage(deep=True).sum())
+                memory = f"{measure_peak(data, name) / frame_bytes:.1f}x"
+                memory_frame = f"{measure_peak(data, name, frame=True) / frame_bytes:.1f}x"
+            speeds.append(n / t_imp)
             print(
                 f"{layout:<10}{n:>9,}{len(data) / 1e6:>7.1f}{t_imp:>10.3f}{n / t_imp:>11,.0f}"
-                f"{t_csv:>12.3f}{t_imp / t_csv:>7.1f}x{len(holdings.positions):>11,}  {how}",
+                f"{t_csv:>12.3f}{t_imp / t_csv:>7.1f}x{len(holdings.positions):>11,}"
+                f"{memory:>9}{t_frame:>9.3f}{t_frame / t_csv:>7.1f}x{memory_frame:>9}  {how}",
+                flush=True,
+            )
+        if len(speeds) > 1:
+            print(
+                f"{layout:<10}linearity: rows/s at {sizes[-1]:,} over rows/s at {sizes[0]:,} = "
+                f"{speeds[-1] / speeds[0]:.2f}",
                 flush=True,
             )
 

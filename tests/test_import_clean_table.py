@@ -65,7 +65,11 @@ def books(draw: st.DrawFn) -> bytes:
     if draw(st.booleans()):
         rows.append(draw(st.sampled_from(["", "Total,,,,", "Downloaded on 2025-06-30"])))
     pre = draw(st.sampled_from(["", "Positions for account IRA as of 2025-06-30\n", "\n"]))
-    return (pre + header + "\n" + "\n".join(rows) + "\n").encode()
+    end = draw(st.sampled_from(["\n", "\r\n"]))
+    tail = draw(st.sampled_from(["", "\n", "  \n\n", ",,\n"]))
+    last = draw(st.sampled_from(["", end]))  # with or without a final line break
+    text = pre + header + end + end.join(rows) + last
+    return (text + tail if last else text).encode()
 
 
 @settings(

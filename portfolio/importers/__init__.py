@@ -16,8 +16,9 @@ from typing import Literal
 
 from portfolio.importers.build import build
 from portfolio.importers.classify import classify
-from portfolio.importers.clean_table import read_clean_table
+from portfolio.importers.clean_table import clean_frame, read_clean_table
 from portfolio.importers.detect import detect_format, is_ibkr
+from portfolio.importers.frame import BookFrame
 from portfolio.importers.ibkr import sort_ibkr
 from portfolio.importers.request import FORMAT, check_agreement, sort_request
 from portfolio.importers.table import Sorted, sort_rows
@@ -26,7 +27,15 @@ from portfolio.models import Holdings, ImportIssue, RiskProfile, UnreadableFileE
 from portfolio.numbers import NumberError, decimal_votes, parse_number
 from portfolio.securities import SecurityMaster, load_securities
 
-__all__ = ["Decimal", "UnreadableFileError", "is_request", "read_holdings", "read_request"]
+__all__ = [
+    "BookFrame",
+    "Decimal",
+    "UnreadableFileError",
+    "is_request",
+    "read_holdings",
+    "read_holdings_frame",
+    "read_request",
+]
 
 Decimal = Literal["comma", "point"]
 
@@ -60,34 +69,67 @@ def read_holdings(
     `decimal` overrides the file's number style when its evidence is ambiguous; `total` values a
     sheet of allocations (it wins over a total the file states).
     """
+    text, filename = _text_of(source, filename)
+    issues: list[ImportIssue] = []
+    securities = _securities(securities, issues)
+    with _gc_paused():
+        return _read(text, filename, securities, issues, decimal, total)
+
+
+def read_holdings_frame(
+    source: bytes | str | Path,
+    filename: str = "",
+    securities: SecurityMaster | None = None,
+    *,
+    decimal: Decimal | None = None,
+    total: float | None = None,
+) -> BookFrame:
+    """`read_holdings` with the positions as columns: `.to_holdings()` equals its result.
+
+    A clean sheet is read straight into columns without one object per position (the way to
+    import a practice's whole book); any other file is read by the general path and laid out.
+    """
+    text, filename = _text_of(source, filename)
+    issues: list[ImportIssue] = []
+    securities = _securities(securities, issues)
+    with _gc_paused():
+        if decimal != "comma":
+            book = clean_frame(text, sniff_delimiter(text), filename, securities, issues)
+            if book is not None:
+                return book
+        return BookFrame.from_holdings(_read(text, filename, securities, issues, decimal, total))
+
+
+def _text_of(source: bytes | str | Path, filename: str) -> tuple[str, str]:
     if isinstance(source, Path):
         filename = filename or source.name
         try:
             data = source.read_bytes()
         except OSError as exc:
             raise UnreadableFileError(f"'{filename}' cannot be opened ({exc.strerror}).") from exc
-        text = decode(data, filename)
-    elif isinstance(source, bytes | bytearray | memoryview):
-        text = decode(bytes(source), filename)
-    elif isinstance(source, str):
-        text = prepare_text(source, filename)
-    else:
-        raise TypeError(f"read_holdings takes bytes, str or Path, not {type(source).__name__}")
+        return decode(data, filename), filename
+    if isinstance(source, bytes | bytearray | memoryview):
+        return decode(bytes(source), filename), filename
+    if isinstance(source, str):
+        return prepare_text(source, filename), filename
+    raise TypeError(f"read_holdings takes bytes, str or Path, not {type(source).__name__}")
 
-    issues: list[ImportIssue] = []
-    if securities is None:
-        try:
-            securities = load_securities()
-        except (FileNotFoundError, OSError):
-            issues.append(
-                ImportIssue(
-                    severity="warning",
-                    message="Reference data is unavailable; classes come from the file only.",
-                )
+
+def _securities(
+    securities: SecurityMaster | None, issues: list[ImportIssue]
+) -> SecurityMaster | None:
+    if securities is not None:
+        return securities
+    try:
+        return load_securities()
+    except (FileNotFoundError, OSError):
+        issues.append(
+            ImportIssue(
+                severity="warning",
+                message="Reference data is unavailable; classes come from the file only.",
             )
-
-    with _gc_paused():
-        return _read(text, filename, securities, issues, decimal, total)
+        )
+        return None
 
 
 def read_request(

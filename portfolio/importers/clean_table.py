@@ -16,12 +16,13 @@ from __future__ import annotations
 import csv
 import io
 import math
-from functools import lru_cache
-from typing import TypeVar
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from portfolio.importers.build import (
     MAX_POSITION_VALUE,
@@ -32,6 +33,7 @@ from portfolio.importers.build import (
 )
 from portfolio.importers.classify import Verdict, judge, unknown_message
 from portfolio.importers.detect import detect_format, is_ibkr
+from portfolio.importers.frame import BookFrame
 from portfolio.importers.headers import normalize
 from portfolio.importers.reference import reference
 from portfolio.importers.special import is_cash_word, is_pending, is_summary
@@ -42,11 +44,10 @@ from portfolio.importers.table import (
     _read_preamble,
     find_header,
 )
-from portfolio.importers.text import split_records
-from portfolio.models import Holdings, ImportIssue, Lot, Position
+from portfolio.importers.text import line_offset, split_records
+from portfolio.models import Holdings, ImportIssue, Lot
 from portfolio.securities import SecurityMaster
 
-M = TypeVar("M", bound=BaseModel)
 # Below this many rows the general path is as fast; the columnar one only pays off on big books.
 MIN_ROWS = 2_000
 HEAD_LINES = 5_000
@@ -65,6 +66,7 @@ _GENERAL_ONLY = (
     "trade_date",
     "transaction_type",
 )
+_HEADER_WORDS = "sym|ticker|cusip"
 _NUMERIC_CLASS = r"^[\s(+\-$]*\d[\d.,\s]*%?\s*\)?$"
 
 
@@ -77,12 +79,25 @@ def read_clean_table(
     min_rows: int = MIN_ROWS,
 ) -> Holdings | None:
     """Holdings for a clean sheet, exactly as the general path reads it; None when not clean."""
+    book = clean_frame(text, delimiter, filename, securities, issues, min_rows)
+    return None if book is None else book.to_holdings()
+
+
+def clean_frame(
+    text: str,
+    delimiter: str,
+    filename: str,
+    securities: SecurityMaster | None,
+    issues: list[ImportIssue],
+    min_rows: int = MIN_ROWS,
+) -> BookFrame | None:
+    """The clean sheet's book as columns (`BookFrame`); None when the sheet is not clean."""
     if delimiter != ",":
         return None
-    lines = io.StringIO(text, newline="").readlines()
-    if len(lines) < min_rows:
+    if text.count("\n") + 1 < min_rows:
         return None
-    head = split_records("".join(lines[:HEAD_LINES]), delimiter)
+    head_lines = io.StringIO(text[: line_offset(text, HEAD_LINES)], newline="").readlines()
+    head = split_records("".join(head_lines), delimiter)
     if is_ibkr(head):
         return None
     found = find_header(head)
@@ -92,34 +107,14 @@ def read_clean_table(
     if any(name in cmap for name in _GENERAL_ONLY) or "symbol" not in cmap:
         return None
     header = head[start]
-    body_lines = lines[header.end :]
-    while body_lines and not body_lines[-1].strip():
-        body_lines.pop()
-    if not body_lines:
+    body = _trim_blank_tail(text[sum(len(ln) for ln in head_lines[: header.end]) :])
+    if not body or '"' in body or ("\r" in body and body.count("\r") != body.count("\r\n")):
+        return None  # quoted cells, or a line break the reader would not see
+    read = _read_body(body, cmap.width, cmap.used_width)
+    if read is None:
         return None
-    body = "".join(body_lines)
-    if '"' in body or "\r" in body.replace("\r\n", "\n"):
-        return None
-    counts = np.fromiter(
-        (ln.count(",") for ln in body_lines), dtype=np.int64, count=len(body_lines)
-    )
-    counts += 1
-    if counts.min() < cmap.used_width or counts.max() > cmap.width:
-        return None
-    frame = pd.read_csv(
-        io.StringIO(body),
-        header=None,
-        names=range(cmap.width),
-        dtype=str,
-        keep_default_na=False,
-        na_filter=False,
-        skip_blank_lines=False,
-        quoting=csv.QUOTE_NONE,
-        engine="c",
-    )
-    if len(frame) != len(body_lines):
-        return None
-    frame = frame.fillna("")
+    frame = read.frame
+    first_body_line = header.end + 1
 
     stripped = [frame[i].str.strip() for i in range(cmap.width)]
     blank = pd.Series(np.full(len(frame), "", dtype=object), index=frame.index)
@@ -134,8 +129,7 @@ def read_clean_table(
     first = stripped[0]
     if (first == "").any():
         return None
-    joined = body.lower()
-    if any(w in joined for w in ("symbol", "ticker", "cusip", "sym")):
+    if any(_has_header_word(c) for c in stripped):
         return None  # a second header may hide in the rows
     symbol = column("symbol")
     for values, check in ((symbol.unique(), _plain_symbol), (first.unique(), _plain_first)):
@@ -154,10 +148,9 @@ def read_clean_table(
     has_value = value_text != ""
     if not value_text[has_value].str.fullmatch(_SIMPLE).all():
         return None
-    q = qty_text.astype(float).to_numpy()
-    p = price_text.astype(float).to_numpy()
-    v = np.full(len(q), np.nan)
-    v[has_value.to_numpy()] = value_text[has_value].astype(float).to_numpy()
+    q = _floats(qty_text)
+    p = _floats(price_text)
+    v = np.where(has_value.to_numpy(), _floats(value_text.where(has_value, "0")), np.nan)
     derived = np.round(q * p, 8)
     v = np.where(np.isnan(v), derived, v)
     if not (
@@ -174,8 +167,8 @@ def read_clean_table(
     out = Sorted(header_cells=header.stripped)
     label = _read_preamble(head[:start], out)
     account = _accounts(column("account_name"), column("account_number"), label)
-    line_of = np.arange(len(body_lines), dtype=np.int64) + header.end + 1
-    positions, classified, repeats = _positions(
+    line_of = np.arange(len(frame), dtype=np.int64) + first_body_line
+    columns, classified, repeats = _positions(
         account,
         symbol,
         description,
@@ -195,45 +188,106 @@ def read_clean_table(
                 line=line,
                 severity="warning",
                 message=repeat_message(sym, line, first_line),
-                raw=body_lines[line - header.end - 1].rstrip("\r\n"),
+                raw=read.raw(line - first_body_line),
             )
         )
     issues.extend(classified)
     issues.sort(key=lambda i: (i.line is None, i.line or 0))
-    return Holdings(
+    return BookFrame(
         source=filename,
         format=fmt,
-        positions=positions,
+        positions=columns.frame,
+        lots=columns.lots,
+        lines=columns.lines,
         skipped=sorted(out.skipped, key=lambda s: s.line),
         issues=issues,
     )
 
 
-def _new(model: type[M], **values: object) -> M:
-    """`model.model_construct(**values)` without its per-call default resolution.
-
-    The values are already the validated types; the unset fields take their (immutable) defaults,
-    exactly as construction would leave them. On a practice-sized book this is the difference
-    between seconds and a fraction of one.
-    """
-    obj = model.__new__(model)
-    fields = dict(_defaults(model))
-    fields.update(values)
-    object.__setattr__(obj, "__dict__", fields)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
-    return obj
+def _has_header_word(cells: pd.Series) -> bool:
+    """Does any cell name a symbol column (any case)? Arrow's matcher where the text is Arrow's."""
+    try:
+        found = pc.match_substring_regex(pa.array(cells.array), _HEADER_WORDS, ignore_case=True)
+        return bool(pc.any(found).as_py())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return bool(cells.str.contains(_HEADER_WORDS, case=False, regex=True).any())
 
 
-@lru_cache(maxsize=8)
-def _defaults(model: type[BaseModel]) -> tuple[tuple[str, object], ...]:
-    """Each field's default; list defaults are filled by every caller, so none is shared."""
-    out = []
-    for name, info in model.model_fields.items():
-        if info.default_factory is None and not info.is_required():
-            out.append((name, info.default))
-    return tuple(out)
+def _floats(cells: pd.Series) -> np.ndarray:
+    """Plain decimal texts (already matched) as floats; Arrow's cast where the text is Arrow's."""
+    try:
+        return pc.cast(pa.array(cells.array), pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return cells.astype(float).to_numpy()
+
+
+def _trim_blank_tail(body: str) -> str:
+    """`body` without the blank (whitespace-only) lines at its end."""
+    end = len(body.rstrip())
+    if end == 0:
+        return ""
+    newline = body.find("\n", end)
+    return body if newline < 0 else body[: newline + 1]
+
+
+@dataclass
+class _Body:
+    frame: pd.DataFrame
+    data: bytes
+    _ends: np.ndarray | None = None
+
+    def raw(self, k: int) -> str:
+        """Line `k` of the body as the file has it, without its line break."""
+        if self._ends is None:
+            self._ends = _line_ends(self.data)
+        start = int(self._ends[k - 1]) + 1 if k else 0
+        return self.data[start : int(self._ends[k])].decode().rstrip("\r")
+
+
+def _line_ends(data: bytes) -> np.ndarray:
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    return ends if data.endswith(b"\n") else np.append(ends, len(data))
+
+
+def _read_body(body: str, width: int, used_width: int) -> _Body | None:
+    """Every cell as text, one row a line; None when a line's field count is out of the header's
+    range. A rectangular body goes through pyarrow's reader (several times faster than the C
+    engine for text columns, and it refuses any line of another width); a ragged one through the
+    C engine, which pads short lines, after the fields of every line are counted."""
+    data = body.encode()
+    names = [str(i) for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=names),
+            parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+            ),
+        )
+    except pa.ArrowInvalid:
+        pass  # a line of another width: counted below
+    else:
+        frame = table.to_pandas()
+        frame.columns = range(width)
+        return _Body(frame, data)
+    ends = _line_ends(data)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    counts = np.diff(np.searchsorted(np.flatnonzero(raw == 44), ends), prepend=0) + 1
+    if len(counts) == 0 or counts.min() < used_width or counts.max() > width:
+        return None
+    frame = pd.read_csv(
+        io.BytesIO(data),
+        header=None,
+        names=range(width),
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        skip_blank_lines=False,
+        quoting=csv.QUOTE_NONE,
+        engine="c",
+    ).fillna("")
+    return _Body(frame, data, ends) if len(frame) == len(counts) else None
 
 
 def _plain_symbol(text: str) -> bool:
@@ -256,48 +310,81 @@ def _plain_first(text: str) -> bool:
     return not (normalize(text).startswith(_STRONG_FOOTERS) or is_pending(text) or is_summary(text))
 
 
-def _accounts(name: pd.Series, number: pd.Series, label: str) -> list[str]:
-    """`account_of` over the column pairs, computed once per distinct pair."""
+_LOT_FIELDS = set(Lot.model_fields)
+
+
+def _lots(quantities: list[float], lines: list[int]) -> list[Lot]:
+    """One Lot per row (quantity and line; no cost or date in a clean sheet), in bulk: the values
+    are valid already, and every field is given."""
+    new, setattr_ = Lot.__new__, object.__setattr__
+    out: list[Lot] = []
+    for qty, line in zip(quantities, lines, strict=True):
+        lot = new(Lot)
+        setattr_(
+            lot, "__dict__", {"quantity": qty, "cost_basis": None, "acquired": None, "line": line}
+        )
+        setattr_(lot, "__pydantic_fields_set__", _LOT_FIELDS)
+        setattr_(lot, "__pydantic_extra__", None)
+        setattr_(lot, "__pydantic_private__", None)
+        out.append(lot)
+    return out
+
+
+def _first_texts(column: pd.Series, rows: np.ndarray, starts: np.ndarray) -> list[str]:
+    """For each run of `rows` (beginning at `starts`), the column's first non-empty text, or ""."""
+    texts = column.take(rows)
+    at = np.where((texts != "").to_numpy(), np.arange(len(rows)), len(rows))
+    first = np.minimum.reduceat(at, starts)
+    ends = np.r_[starts[1:], len(rows)]
+    found = first < ends
+    out = [""] * len(starts)
+    for k, text in zip(
+        np.flatnonzero(found).tolist(), texts.take(first[found]).tolist(), strict=True
+    ):
+        out[k] = text
+    return out
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """A text column numbered from 0, in pandas' own string type (no Python object per cell)."""
+    return column.astype(str).reset_index(drop=True)
+
+
+def _factorize_rows(*columns: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the distinct value tuples across `columns` in first-seen order, and the first row
+    of each, without building a Python tuple per row."""
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(column, sort=False)
+        key, _ = pd.factorize(key * (len(uniques) + 1) + codes, sort=False)
+    _, firsts = np.unique(key, return_index=True)
+    return key, firsts
+
+
+def _accounts(name: pd.Series, number: pd.Series, label: str) -> tuple[np.ndarray, list[str]]:
+    """`account_of` over the column pairs, computed once per distinct pair: each row's account
+    as a code into the list of distinct accounts (first-seen order)."""
     fallback = label or DEFAULT_ACCOUNT
-    pairs = pd.DataFrame({"n": name, "k": number})
-    memo: dict[tuple[str, str], str] = {}
-    for n, k in pairs.drop_duplicates().itertuples(index=False):
+    pair_codes, firsts = _factorize_rows(name, number)
+    names = []
+    for n, k in zip(name.take(firsts).tolist(), number.take(firsts).tolist(), strict=True):
         if n and k:
-            memo[(n, k)] = n if k in n else f"{n} {k}"
+            names.append(n if k in n else f"{n} {k}")
         else:
-            memo[(n, k)] = n or k or fallback
-    return [memo[key] for key in zip(name.tolist(), number.tolist(), strict=True)]
+            names.append(n or k or fallback)
+    name_codes, distinct = pd.factorize(np.array(names, dtype=object), sort=False)
+    return name_codes[pair_codes], [str(x) for x in distinct]
 
 
-_POSITION_SET = frozenset(
-    {
-        "account",
-        "symbol",
-        "description",
-        "quantity",
-        "price",
-        "market_value",
-        "asset_class",
-        "cost_basis",
-        "is_cash",
-        "lots",
-        "lines",
-    }
-)
-
-
-def _position(values: dict[str, object]) -> Position:
-    """A Position from already-valid values, as construction followed by `classify` leaves it."""
-    obj = Position.__new__(Position)
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(_POSITION_SET))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
-    return obj
+@dataclass
+class _Columns:
+    frame: pd.DataFrame
+    lots: dict[int, list[Lot]]
+    lines: dict[int, list[int]]
 
 
 def _positions(
-    account: list[str],
+    account: tuple[np.ndarray, list[str]],
     symbol: pd.Series,
     description: pd.Series,
     asset_class: pd.Series,
@@ -307,97 +394,143 @@ def _positions(
     v: np.ndarray,
     line_of: np.ndarray,
     securities: SecurityMaster | None,
-) -> tuple[list[Position], list[ImportIssue], list[tuple[int, int, str]]]:
-    """One Position per (account, symbol) in first-seen order, classified as `classify` would;
+) -> tuple[_Columns, list[ImportIssue], list[tuple[int, int, str]]]:
+    """One position per (account, symbol) in first-seen order, classified as `classify` would;
     several rows become its lots. Identical rows of one holding come back as (line, the line it
-    repeats, symbol)."""
-    keys = pd.MultiIndex.from_arrays([account, symbol.to_numpy()])
-    group = np.asarray(keys.factorize()[0])
-    sizes = np.bincount(group)
-    syms, descs = symbol.tolist(), description.tolist()
-    classes, types = asset_class.tolist(), security_type.tolist()
-    qs, ps, vs, lines = q.tolist(), p.tolist(), v.tolist(), line_of.tolist()
-    members: dict[int, list[int]] = {}
-    for i in np.flatnonzero(sizes[group] > 1).tolist():
-        members.setdefault(int(group[i]), []).append(i)
+    repeats, symbol).
+
+    Holdings of one row (nearly all of a practice's book) are taken from the columns as they are;
+    classification is judged once per distinct (symbol, class text, type text) and spread over
+    the rows. Only holdings of several rows are folded one by one.
+    """
+    n = len(q)
+    acc_codes, acc_names = account
+    sym_codes, _ = pd.factorize(symbol, sort=False)
+    group, _ = pd.factorize(acc_codes.astype(np.int64) * (int(sym_codes.max()) + 1) + sym_codes)
+    n_groups = int(group.max()) + 1
+    sizes = np.bincount(group, minlength=n_groups)
+    # Groups are numbered in first-seen order, so each group's first row rises with its number.
+    first_row = np.full(n_groups, n, dtype=np.int64)
+    np.minimum.at(first_row, group, np.arange(n, dtype=np.int64))
+
     ref = reference(securities) if securities is not None else None
     kinds = ref.kind if ref is not None else {}
     ref_classes = ref.asset_class if ref is not None else {}
-    verdicts: dict[tuple[str, str, str], Verdict] = {}
-    positions: list[Position] = []
+    verdicts: list[Verdict] = []
+    verdict_of: dict[tuple[str, str, str], int] = {}
+
+    def verdict_index(sym: str, cls: str, typ: str) -> int:
+        key = (sym, cls, typ)
+        k = verdict_of.get(key)
+        if k is None:
+            k = verdict_of[key] = len(verdicts)
+            verdicts.append(judge(sym, cls, typ, False, kinds, ref_classes))
+        return k
+
+    hint_codes, firsts = _factorize_rows(symbol, asset_class, security_type)
+    hint_uniques = zip(
+        symbol.take(firsts).tolist(),
+        asset_class.take(firsts).tolist(),
+        security_type.take(firsts).tolist(),
+        strict=True,
+    )
+    verdict_of_hint = np.array([verdict_index(s, c, t) for s, c, t in hint_uniques], dtype=np.int64)
+    group_verdict = verdict_of_hint[hint_codes][first_row]
+
+    quantity = q[first_row]
+    price = p[first_row]
+    value = v[first_row]
+    lots: dict[int, list[Lot]] = {}
+    lines_of: dict[int, list[int]] = {}
+    repeats: list[tuple[int, int, str]] = []
+    heads = np.zeros(0, dtype=np.int64)
+    head_descs: list[str] = []
+    multi = np.flatnonzero(sizes[group] > 1)
+    if len(multi):
+        # The rows of each holding of several rows together, in file order.
+        order = np.argsort(group[multi], kind="stable")
+        rows = multi[order]
+        gs = group[rows]
+        starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
+        bounds = list(zip(starts.tolist(), [*starts[1:].tolist(), len(rows)], strict=True))
+        heads = gs[starts]
+        qs, vs = q[rows].tolist(), v[rows].tolist()
+        quantity[heads] = [math.fsum(qs[i:j]) for i, j in bounds]
+        value[heads] = [math.fsum(vs[i:j]) for i, j in bounds]
+        # One price where the rows agree on it, else value / quantity (quantities are positive).
+        low, high = np.minimum.reduceat(p[rows], starts), np.maximum.reduceat(p[rows], starts)
+        price[heads] = np.where(low == high, low, value[heads] / quantity[heads])
+        head_descs = _first_texts(description, rows, starts)
+        head_syms = symbol.take(rows[starts]).tolist()
+        for g, sym, cls, typ in zip(
+            heads.tolist(),
+            head_syms,
+            _first_texts(asset_class, rows, starts),
+            _first_texts(security_type, rows, starts),
+            strict=True,
+        ):
+            group_verdict[g] = verdict_index(sym, cls, typ)
+        row_lines = line_of[rows].tolist()
+        row_lots = _lots(qs, row_lines)
+        for g, (i, j) in zip(heads.tolist(), bounds, strict=True):
+            lots[g] = row_lots[i:j]
+            lines_of[g] = row_lines[i:j]  # a line is one row: already distinct and in order
+        # Identical rows of one holding: each repeat and the first line it repeats.
+        same = pd.DataFrame({"g": gs, "q": q[rows], "p": p[rows], "v": v[rows]})
+        repeated = same.duplicated(keep="first").to_numpy()
+        if repeated.any():
+            first_line = (
+                same.assign(line=row_lines).groupby(["g", "q", "p", "v"])["line"].transform("min")
+            )
+            sym_of = dict(zip(heads.tolist(), head_syms, strict=True))
+            for k in np.flatnonzero(repeated).tolist():
+                repeats.append((row_lines[k], int(first_line.iat[k]), sym_of[int(gs[k])]))
+
+    class_names = [str(v.asset_class) for v in verdicts]
+    cash_flags = np.array([v.is_cash for v in verdicts], dtype=bool)
+    description_of = _text(description.take(first_row))
+    if len(heads):
+        description_of.iloc[heads] = head_descs
+    frame = pd.DataFrame(
+        {
+            "account": _text(pd.Series(acc_names, dtype=str).take(acc_codes[first_row])),
+            "symbol": _text(symbol.take(first_row)),
+            "description": description_of,
+            "quantity": quantity,
+            "price": price,
+            "market_value": value,
+            "asset_class": _text(pd.Series(class_names, dtype=str).take(group_verdict)),
+            "cost_basis": np.full(n_groups, np.nan),
+            "is_cash": cash_flags[group_verdict],
+            "line": line_of[first_row],
+        }
+    )
+
+    # Warnings in position order: a disagreement on each holding, an unknown symbol once.
+    noisy = np.array(
+        [
+            not v.is_cash
+            and (v.disagreement is not None or (securities is not None and not v.known))
+            for v in verdicts
+        ],
+        dtype=bool,
+    )
     issues: list[ImportIssue] = []
     warned: set[str] = set()
-    seen: set[int] = set()
-    repeats: list[tuple[int, int, str]] = []
-    for i, g in enumerate(group.tolist()):
-        if g in seen:
-            continue
-        seen.add(g)
-        rows = members.get(g)
-        sym = syms[i]
-        if rows is None:
-            hint = (classes[i], types[i])
-            values: dict[str, object] = {
-                "account": account[i],
-                "symbol": sym,
-                "description": descs[i],
-                "quantity": qs[i],
-                "price": ps[i],
-                "market_value": vs[i],
-                "cost_basis": None,
-                "lots": [],
-                "lines": [lines[i]],
-            }
-        else:
-            first: dict[tuple[float, float, float], int] = {}
-            for r in rows:
-                key = (qs[r], ps[r], vs[r])
-                if key in first:
-                    repeats.append((lines[r], first[key], sym))
-                else:
-                    first[key] = lines[r]
-            quantity = math.fsum(qs[r] for r in rows)
-            value = math.fsum(vs[r] for r in rows)
-            prices = {ps[r] for r in rows}
-            price = prices.pop() if len(prices) == 1 else value / quantity if quantity else None
-            hint = (
-                next((classes[r] for r in rows if classes[r]), ""),
-                next((types[r] for r in rows if types[r]), ""),
+    group_syms = frame["symbol"]
+    for g in np.flatnonzero(noisy[group_verdict]).tolist():
+        verdict = verdicts[int(group_verdict[g])]
+        sym = group_syms.iat[g]
+        line = int(line_of[first_row[g]])
+        if verdict.disagreement:
+            issues.append(ImportIssue(line=line, severity="warning", message=verdict.disagreement))
+        if securities is not None and not verdict.known and sym not in warned:
+            warned.add(sym)
+            issues.append(
+                ImportIssue(
+                    line=line,
+                    severity="warning",
+                    message=unknown_message(sym, verdict.asset_class),
+                )
             )
-            values = {
-                "account": account[i],
-                "symbol": sym,
-                "description": next((descs[r] for r in rows if descs[r]), ""),
-                "quantity": quantity,
-                "price": price,
-                "market_value": value,
-                "cost_basis": None,
-                "lots": [
-                    _new(Lot, quantity=qs[r], cost_basis=None, acquired=None, line=lines[r])
-                    for r in rows
-                ],
-                "lines": sorted({lines[r] for r in rows}),
-            }
-        vkey = (sym, hint[0], hint[1])
-        verdict = verdicts.get(vkey)
-        if verdict is None:
-            verdict = verdicts[vkey] = judge(sym, hint[0], hint[1], False, kinds, ref_classes)
-        values["asset_class"] = verdict.asset_class
-        values["is_cash"] = verdict.is_cash
-        line = values["lines"][0]  # type: ignore[index]
-        if not verdict.is_cash:
-            if verdict.disagreement:
-                issues.append(
-                    ImportIssue(line=line, severity="warning", message=verdict.disagreement)
-                )
-            if securities is not None and not verdict.known and sym not in warned:
-                warned.add(sym)
-                issues.append(
-                    ImportIssue(
-                        line=line,
-                        severity="warning",
-                        message=unknown_message(sym, verdict.asset_class),
-                    )
-                )
-        positions.append(_position(values))
-    return positions, issues, repeats
+    return _Columns(frame, lots, lines_of), issues, repeats

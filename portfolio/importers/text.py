@@ -96,9 +96,21 @@ def _check_text(text: str, label: str) -> str:
     return text
 
 
+def line_offset(text: str, n: int) -> int:
+    """Where the text after the first `n` line feeds starts (its length when it has fewer)."""
+    at = 0
+    for _ in range(n):
+        at = text.find("\n", at) + 1
+        if at == 0:
+            return len(text)
+    return at
+
+
 def sniff_delimiter(text: str) -> str:
     """Pick the delimiter that splits the opening lines into the most fields (comma on a tie)."""
-    lines = [ln for ln in text.splitlines()[: _SNIFF_LINES * 2] if ln.strip()][:_SNIFF_LINES]
+    # Each "\n" ends one line for splitlines, so a prefix holding that many has them all whole.
+    head = text[: line_offset(text, _SNIFF_LINES * 2)]
+    lines = [ln for ln in head.splitlines()[: _SNIFF_LINES * 2] if ln.strip()][:_SNIFF_LINES]
     sample = "\n".join(lines)
     best, best_score = ",", -1
     for delim in _DELIMITERS:

@@ -1,0 +1,168 @@
+"""A book as columns: the same holdings as `Holdings`, one DataFrame row per position.
+
+A practice-sized book has hundreds of thousands of positions; as pydantic objects they cost about
+a microsecond and most of a kilobyte each, many times what the file's own DataFrame takes. The
+columnar importer produces this shape directly, the engine can work from `book_frame()` (the frame
+`portfolio.book.positions_frame` builds from a list of positions), and `to_holdings()` gives the
+very `Holdings` the general path returns, for whatever needs objects.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from portfolio.models import Holdings, ImportIssue, Lot, Position, SkippedRow
+
+# Columns of `BookFrame.positions`, in Position's field order, and `line`: the first file line.
+POSITION_COLUMNS = (
+    "account",
+    "symbol",
+    "description",
+    "quantity",
+    "price",
+    "market_value",
+    "asset_class",
+    "cost_basis",
+    "is_cash",
+    "line",
+)
+_BOOK_COLUMNS = ("account", "symbol", "asset_class", "quantity", "price", "value", "is_cash")
+# Every field of a Position built here is given, so all share one fields-set: pydantic only ever
+# adds a name to it on assignment, and every name is in it already.
+_ALL_FIELDS = set(Position.model_fields)
+_object_setattr = object.__setattr__
+
+
+class BookFrame(BaseModel):
+    """Holdings with the positions as columns; lots and extra lines only where a position has
+    them (by its row number)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    source: str = ""
+    format: str = "plain"
+    positions: pd.DataFrame
+    lots: dict[int, list[Lot]] = Field(default_factory=dict)
+    lines: dict[int, list[int]] = Field(
+        default_factory=dict, description="A position's file lines where it has more than one"
+    )
+    skipped: list[SkippedRow] = Field(default_factory=list)
+    issues: list[ImportIssue] = Field(default_factory=list)
+
+    @property
+    def total_value(self) -> float:
+        """As `Holdings.total_value`: the positions' market values summed in order."""
+        return float(sum(self.positions["market_value"].tolist()))
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def book_frame(self) -> pd.DataFrame:
+        """The engine's frame: `portfolio.book.positions_frame(self.to_holdings().positions)`."""
+        p = self.positions
+        if p.empty:  # as positions_frame leaves an empty book: text columns of no type
+            empty = {c: pd.Series(dtype=object) for c in _BOOK_COLUMNS}
+            for c in ("quantity", "price", "value"):
+                empty[c] = pd.Series(dtype=float)
+            return pd.DataFrame(empty).assign(pos=pd.Series(dtype=int))
+        return pd.DataFrame(
+            {
+                "account": p["account"].astype(object).to_numpy(),
+                "symbol": p["symbol"].astype(object).str.upper().to_numpy(),
+                "asset_class": p["asset_class"].astype(object).to_numpy(),
+                "quantity": p["quantity"].to_numpy(dtype=float),
+                "price": p["price"].to_numpy(dtype=float),
+                "value": p["market_value"].to_numpy(dtype=float),
+                "is_cash": p["is_cash"].to_numpy(dtype=bool),
+                "pos": np.arange(len(p)),
+            }
+        )
+
+    def lots_of(self, i: int) -> list[Lot]:
+        return self.lots.get(i, [])
+
+    def to_holdings(self) -> Holdings:
+        """The positions as objects (equal to what the general path builds), in bulk."""
+        p = self.positions
+        prices = [None if x != x else x for x in p["price"].tolist()]
+        costs = [None if x != x else x for x in p["cost_basis"].tolist()]
+        lots, lines = self.lots, self.lines
+        new, setattr_ = Position.__new__, _object_setattr
+        positions: list[Position] = []
+        append = positions.append
+        columns = zip(
+            p["account"].tolist(),
+            p["symbol"].tolist(),
+            p["description"].tolist(),
+            p["quantity"].tolist(),
+            prices,
+            p["market_value"].tolist(),
+            p["asset_class"].tolist(),
+            costs,
+            p["is_cash"].tolist(),
+            p["line"].tolist(),
+            strict=True,
+        )
+        for i, (acc, sym, desc, qty, price, value, cls, cost, cash, line) in enumerate(columns):
+            held, seen = lots.get(i), lines.get(i)
+            obj = new(Position)
+            setattr_(
+                obj,
+                "__dict__",
+                {
+                    "account": acc,
+                    "symbol": sym,
+                    "description": desc,
+                    "quantity": qty,
+                    "price": price,
+                    "market_value": value,
+                    "asset_class": cls,
+                    "cost_basis": cost,
+                    "is_cash": cash,
+                    "lots": [] if held is None else list(held),
+                    "lines": [line] if seen is None else list(seen),
+                },
+            )
+            setattr_(obj, "__pydantic_fields_set__", _ALL_FIELDS)
+            setattr_(obj, "__pydantic_extra__", None)
+            setattr_(obj, "__pydantic_private__", None)
+            append(obj)
+        return Holdings(
+            source=self.source,
+            format=self.format,
+            positions=positions,
+            skipped=self.skipped,
+            issues=self.issues,
+        )
+
+    @classmethod
+    def from_holdings(cls, holdings: Holdings) -> BookFrame:
+        """The columns of holdings read by the general path."""
+        ps = holdings.positions
+        frame = pd.DataFrame(
+            {
+                "account": pd.Series([p.account for p in ps], dtype=str),
+                "symbol": pd.Series([p.symbol for p in ps], dtype=str),
+                "description": pd.Series([p.description for p in ps], dtype=str),
+                "quantity": np.array([p.quantity for p in ps], dtype=float),
+                "price": np.array([np.nan if p.price is None else p.price for p in ps], float),
+                "market_value": np.array([p.market_value for p in ps], dtype=float),
+                "asset_class": pd.Series([str(p.asset_class) for p in ps], dtype=str),
+                "cost_basis": np.array(
+                    [np.nan if p.cost_basis is None else p.cost_basis for p in ps], float
+                ),
+                "is_cash": np.array([p.is_cash for p in ps], dtype=bool),
+                "line": np.array([p.lines[0] if p.lines else 0 for p in ps], dtype=np.int64),
+            }
+        )
+        return cls(
+            source=holdings.source,
+            format=holdings.format,
+            positions=frame,
+            lots={i: p.lots for i, p in enumerate(ps) if p.lots},
+            lines={i: p.lines for i, p in enumerate(ps) if len(p.lines) != 1},
+            skipped=holdings.skipped,
+            issues=holdings.issues,
+        )
