@@ -66,7 +66,9 @@ class BookFrame(BaseModel):
             empty = {c: pd.Series(dtype=object) for c in _BOOK_COLUMNS}
             for c in ("quantity", "price", "value"):
                 empty[c] = pd.Series(dtype=float)
-            return pd.DataFrame(empty).assign(pos=pd.Series(dtype=int))
+            return pd.DataFrame(empty).assign(
+                pos=pd.Series(dtype=int), cost_basis=pd.Series(dtype=float)
+            )
         return pd.DataFrame(
             {
                 "account": p["account"].astype(object).to_numpy(),
@@ -77,8 +79,18 @@ class BookFrame(BaseModel):
                 "value": p["market_value"].to_numpy(dtype=float),
                 "is_cash": p["is_cash"].to_numpy(dtype=bool),
                 "pos": np.arange(len(p)),
+                "cost_basis": self._cost_basis(),
             }
         )
+
+    def _cost_basis(self) -> np.ndarray:
+        """Each position's total cost as the engine reads it: its lots' when every lot has one,
+        else the file's figure."""
+        basis = self.positions["cost_basis"].to_numpy(dtype=float).copy()
+        for i, lots in self.lots.items():
+            if lots and all(lt.cost_basis is not None for lt in lots):
+                basis[i] = float(sum(lt.cost_basis or 0.0 for lt in lots))
+        return basis
 
     def lots_of(self, i: int) -> list[Lot]:
         return self.lots.get(i, [])
