@@ -14,8 +14,10 @@ Roles (what a supervisory procedure at an advisory firm usually separates):
 
 from __future__ import annotations
 
+import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -145,6 +147,19 @@ def load_firm(section: Mapping[str, Any] | None) -> Firm:
         require_second_approver=bool(section.get("require_second_approver", False)),
         local=not people,
     )
+
+
+def load_firm_file(path: Path) -> Firm:
+    """The `[firm]` table of a TOML file (the app's secrets file), for the command line; local
+    mode when the file or the table is absent."""
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        return Firm()
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path.name} is not valid TOML: {exc}") from exc
+    return load_firm(data.get("firm"))
 
 
 def may(who: Identity, action: Action, owner: str | None = None, firm: Firm | None = None) -> bool:

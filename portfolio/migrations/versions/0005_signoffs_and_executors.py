@@ -1,0 +1,40 @@
+"""sign-offs and executors: a run's owner, and who sent each order
+
+Sign-offs are chained run entries (kind 'signoff'), so they need no table of their own; the owner
+of a run decides who may see and act on it, and every execution entry names its executor.
+
+Revision ID: 0005
+Revises: 0003
+Create Date: 2026-11-28 09:40:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("runs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("owner", sa.String(length=200), nullable=True))
+        batch_op.create_index(batch_op.f("ix_runs_owner"), ["owner"], unique=False)
+    with op.batch_alter_table("executions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("executed_by", sa.String(length=200), nullable=True))
+    # Runs recorded before owners existed belong to whoever owns their client's record.
+    op.execute(
+        "UPDATE runs SET owner = (SELECT client_records.owner FROM client_records "
+        "WHERE client_records.client_id = runs.client_id) WHERE owner IS NULL"
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("executions", schema=None) as batch_op:
+        batch_op.drop_column("executed_by")
+    with op.batch_alter_table("runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_runs_owner"))
+        batch_op.drop_column("owner")
