@@ -1,5 +1,10 @@
 """Who is deciding: the OIDC-signed-in user when `[auth]` is configured, else a named local advisor.
 
+With `[auth]`, the firm file (`[firm]` in secrets, `portfolio.access.load_firm`) gives the
+signed-in user a role and team; a user it does not list is refused, and nothing of the desk is
+shown before sign-in. Without `[auth]` the desk is in local mode: one unauthenticated advisor
+who may do everything, and a `[firm]` table is ignored (a typed name proves nothing).
+
 Every decision in the ledger carries this name, so it is asked before anything is recorded. In
 local mode the typed name goes through `portfolio.access.clean_name` (a name with nothing visible
 is refused, with the reason) and is remembered for the browser in the address (`?advisor=`): the
@@ -9,9 +14,11 @@ signed-in identity comes from the identity provider and is never put in the addr
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
-from portfolio.access import InvalidName, clean_name
+from portfolio.access import Firm, Identity, InvalidName, clean_name, load_firm, may
 from ui import state
 
 PARAM = "advisor"
@@ -22,6 +29,86 @@ def auth_configured() -> bool:
         return "auth" in st.secrets
     except Exception:  # no secrets file at all
         return False
+
+
+def _plain(value: Any) -> Any:
+    """st.secrets' read-only mappings as plain dicts, for the pydantic models."""
+    if hasattr(value, "items"):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def firm() -> Firm:
+    """The firm's people and policy; local mode without `[auth]` or without a `[firm]` table."""
+    if not auth_configured():
+        return Firm()
+    try:
+        section = st.secrets.get("firm")
+    except Exception:
+        return Firm()
+    return load_firm(_plain(section) if section else None)
+
+
+def _signed_in() -> tuple[str, str] | None:
+    """(email or subject, display name) of the OIDC user, or None before sign-in."""
+    if not getattr(st.user, "is_logged_in", False):
+        return None
+    uid = str(st.user.get("email") or st.user.get("sub") or "")
+    return uid, str(st.user.get("name") or "")
+
+
+def current() -> Identity | None:
+    """The identity acting now, or None (nobody yet, an invalid name, or a refused user)."""
+    if auth_configured():
+        user = _signed_in()
+        if user is None or not user[0]:
+            return None
+        try:
+            return firm().identity(user[0], user[1], authenticated=True)
+        except (PermissionError, InvalidName):
+            return None
+    name = typed_name()[0]
+    return None if name is None else Firm().identity("", name, authenticated=False)
+
+
+def refusal() -> str | None:
+    """Why a signed-in user is not let in (not in the firm file), else None."""
+    if not auth_configured():
+        return None
+    user = _signed_in()
+    if user is None:
+        return None
+    if not user[0]:
+        return "your identity provider sent no email or subject to recognise you by"
+    try:
+        firm().identity(user[0], user[1], authenticated=True)
+    except (PermissionError, InvalidName) as exc:
+        return str(exc)
+    return None
+
+
+def allowed(action: str, owner: str | None) -> bool:
+    """Whether the identity acting now may take `action` on a client or run of `owner`."""
+    who = current()
+    return who is not None and may(who, action, owner, firm())  # type: ignore[arg-type]
+
+
+def gate() -> None:
+    """With sign-in configured, nothing is shown to a visitor who has not signed in, or whom the
+    firm file does not list."""
+    if not auth_configured():
+        return
+    if why := refusal():
+        st.error(
+            f"You are signed in, but not allowed in: {why}. Sign out, or ask an admin to add "
+            "you to the firm's people."
+        )
+        st.stop()
+    if current() is None:
+        st.info(
+            "Sign in (sidebar) to use the desk: every decision is recorded under your identity."
+        )
+        st.stop()
 
 
 def typed_name() -> tuple[str | None, str | None]:
@@ -37,11 +124,8 @@ def typed_name() -> tuple[str | None, str | None]:
 
 def advisor() -> str | None:
     """The identity to record, or None when nobody has said who they are yet."""
-    if auth_configured():
-        if getattr(st.user, "is_logged_in", False):
-            return str(st.user.get("email") or st.user.get("name") or "signed-in user")
-        return None
-    return typed_name()[0]
+    who = current()
+    return None if who is None else who.id
 
 
 def remembered() -> str:
@@ -58,7 +142,12 @@ def sidebar() -> None:
     with st.sidebar:
         if auth_configured():
             if getattr(st.user, "is_logged_in", False):
-                st.caption(f"Signed in as **{advisor()}**")
+                who = current()
+                if who is not None:
+                    team = f" · team {who.team}" if who.team else ""
+                    st.caption(f"Signed in as **{who.label}** ({who.id}) · {who.role}{team}")
+                    if firm().require_second_approver:
+                        st.caption("Four-eyes: a run executes after a second person signs off.")
                 if st.button("Sign out", key="logout"):
                     st.logout()
             else:
