@@ -85,6 +85,12 @@ def execute() -> None:
     try:
         # Nothing is recorded unless the approved trades can be executed as they stand.
         ledger.check_funding(rid, approved)
+        if pending and not who:
+            st.session_state["ticket_error"] = (
+                f"{', '.join(pending)} still have no decision; the client's advisor decides "
+                "them before the run is executed."
+            )
+            return
         if pending:
             # Executing is the advisor's word on the undecided trades too: record it.
             ledger.decide(
@@ -188,7 +194,11 @@ def ticket() -> None:
     st.divider()
     pending = [t for t in trades if t["compliance"] == "APPROVED" and not t.get("decision")]
     c1, c2 = st.columns([1, 3])
-    blockers = ledger.execution_blockers(rid, acting, firm) if acting else ["nobody signed in"]
+    blockers = (
+        ledger.execution_blockers(rid, acting, firm)
+        if acting
+        else ["nobody has given a name or signed in"]
+    )
     if firm.require_second_approver and not firm.local:
         signed = [x for x in ledger.sign_offs(rid) if x["current"]]
         c2.caption(
@@ -199,7 +209,7 @@ def ticket() -> None:
                 else "no sign-off yet."
             )
         )
-        if acting and identity.allowed("sign_off", owner) and not signed:
+        if acting and identity.allowed("sign_off", owner) and not signed and not closed:
             c2.button("Sign off for execution", key="sign_off", on_click=sign_off)
     c1.button(
         "Execute approved trades",
@@ -209,7 +219,7 @@ def ticket() -> None:
         help="; ".join(blockers) or None,
         on_click=execute,
     )
-    if blockers and chosen and run["status"] not in FINAL:
+    if blockers and run["status"] not in FINAL:
         c2.caption("Execute is disabled: " + "; ".join(blockers) + ".")
     if pending and not executed:
         c2.caption(

@@ -99,6 +99,15 @@ class Firm(BaseModel):
     people: dict[str, Person] = Field(default_factory=dict)
     require_second_approver: bool = False
     local: bool = True
+    secret_ids: frozenset[str] = frozenset()  # the people the secrets file lists
+
+    def with_people(self, added: Iterable[Person]) -> Firm:
+        """This firm and the people an admin added on Settings; the secrets win for anyone
+        they list, and a local desk (no firm file) stays local."""
+        if self.local:
+            return self
+        extra = {p.id: p for p in added if p.id not in self.secret_ids}
+        return self.model_copy(update={"people": {**extra, **self.people}})
 
     def identity(self, user_id: str, name: str = "", *, authenticated: bool) -> Identity:
         """The identity for a signed-in user, or for the local advisor's typed name.
@@ -146,6 +155,7 @@ def load_firm(section: Mapping[str, Any] | None) -> Firm:
         people=people,
         require_second_approver=bool(section.get("require_second_approver", False)),
         local=not people,
+        secret_ids=frozenset(people),
     )
 
 

@@ -205,3 +205,43 @@ def test_a_tampered_trade_is_named_by_verify_and_refused_by_execute(
     assert f"trades table: run {run_id}: trade T1 quantity is 10000.0" in proc.stdout
     _refused(_cli(db_url, "execute", run_id, "--by", "Olga Ops"), "execution refused")
     assert ledger.executions(run_id) == []
+
+
+def test_four_eyes_through_the_cli(ledger, db_url, saved_run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    firm = tmp_path / "firm.toml"
+    firm.write_text(
+        "[firm]\nrequire_second_approver = true\n"
+        '[firm.people."ann@example.com"]\nrole = "advisor"\nteam = "east"\n'
+        '[firm.people."sue@example.com"]\nrole = "supervisor"\nteam = "east"\n'
+        '[firm.people."ops@example.com"]\nrole = "operations"\n'
+    )
+    run_id = saved_run(ledger)
+    with ledger.engine.begin() as conn:
+        conn.execute(text("UPDATE runs SET owner = 'ann@example.com' WHERE id = :r"), {"r": run_id})
+    ledger.decide(run_id, approve=["T1", "T2"], veto=["T3"], by="ann@example.com")
+    ops = ("--by", "ops@example.com", "--firm", str(firm))
+    _refused(_cli(db_url, "execute", run_id, *ops), "four-eyes: a supervisor who made none")
+    _refused(
+        _cli(db_url, "sign-off", run_id, "--by", "ann@example.com", "--firm", str(firm)),
+        "advisor role cannot sign off",
+    )
+    _refused(
+        _cli(db_url, "execute", run_id, "--by", "mallory@example.com", "--firm", str(firm)),
+        "not in the firm's list",
+    )
+    signed = _json(
+        _cli(
+            db_url,
+            "sign-off",
+            run_id,
+            "--by",
+            "sue@example.com",
+            "--firm",
+            str(firm),
+            "--format",
+            "json",
+        )
+    )
+    assert (signed["by"], signed["role"]) == ("sue@example.com", "supervisor")
+    executed = _json(_cli(db_url, "execute", run_id, *ops, "--format", "json"))
+    assert {e["executed_by"] for e in executed["executions"]} == {"ops@example.com"}

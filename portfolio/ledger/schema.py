@@ -279,3 +279,20 @@ class ClientAccountRow(Base):
     tax_type: Mapped[str] = mapped_column(String(16), doc="taxable, tax_deferred or tax_free")
     snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"), nullable=True)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# ------------------------------------------------------------ the firm's people (migration 0005)
+
+
+class FirmPersonRow(Base):
+    """A person an admin added on Settings: added to the `[firm]` table of the secrets, which
+    wins for anyone it also lists (so an admin named there cannot be demoted from the page)."""
+
+    __tablename__ = "firm_people"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True, doc="email or subject, lower")
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    team: Mapped[str] = mapped_column(String(100))
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

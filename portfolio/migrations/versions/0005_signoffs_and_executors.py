@@ -1,7 +1,8 @@
-"""sign-offs and executors: a run's owner, and who sent each order
+"""sign-offs and executors: a run's owner, who sent each order, and the firm's people
 
 Sign-offs are chained run entries (kind 'signoff'), so they need no table of their own; the owner
 of a run decides who may see and act on it, and every execution entry names its executor.
+`firm_people` holds the people an admin adds on Settings, beside the `[firm]` secrets table.
 
 Revision ID: 0005
 Revises: 0003
@@ -24,6 +25,16 @@ def upgrade() -> None:
     op.create_index(op.f("ix_runs_owner"), "runs", ["owner"], unique=False)
     with op.batch_alter_table("executions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("executed_by", sa.String(length=200), nullable=True))
+    op.create_table(
+        "firm_people",
+        sa.Column("id", sa.String(length=200), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("team", sa.String(length=100), nullable=False),
+        sa.Column("updated_by", sa.String(length=200), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
     # Runs recorded before owners existed belong to whoever owns their client's record.
     op.execute(
         "UPDATE runs SET owner = (SELECT client_records.owner FROM client_records "
@@ -32,6 +43,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("firm_people")
     with op.batch_alter_table("executions", schema=None) as batch_op:
         batch_op.drop_column("executed_by")
     # Not a batch copy of `runs`: other tables' foreign keys refer to it, and SQLite (3.35+)
