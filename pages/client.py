@@ -149,7 +149,9 @@ def upload_box(key: str, label: str) -> list[tuple[str, bytes]] | None:
 
 # ---- Which client ----------------------------------------------------------------------------
 # Only the clients this identity may see: its own, its team's, or all for firm-wide roles.
-listing = [c for c in records.clients() if identity.allowed("view", c.owner)]
+every = records.clients()
+shown = identity.visible_ids([(c.id, c.owner) for c in every])
+listing = [c for c in every if c.id in shown]
 rec = clients.record()
 read_only = not clients.editable()
 ids = [c.id for c in listing]

@@ -37,7 +37,9 @@ key_col.caption(
 )
 
 # Only the runs this identity may see (its own clients, its team's, or all for firm-wide roles).
-runs = [r for r in ledger.runs(limit=200) if identity.allowed("view", r.get("owner"))]
+every = ledger.runs(limit=200)
+shown = identity.visible_ids([(r["run_id"], r.get("owner")) for r in every])
+runs = [r for r in every if r["run_id"] in shown]
 if not runs:
     st.info("No runs recorded yet.")
     st.stop()

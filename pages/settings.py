@@ -188,6 +188,7 @@ if admin is not None and not firm.local and may(admin, "manage_firm", None, firm
         if st.form_submit_button("Add or change"):
             try:
                 people.put(Person(id=email, name=name, role=role, team=team), admin, firm)
+                identity.forget_people()
                 st.session_state["people_saved"] = f"Saved {email.strip().lower()} as {role}."
                 st.rerun()
             except (InvalidName, ValidationError, LedgerError) as exc:
@@ -198,6 +199,7 @@ if admin is not None and not firm.local and may(admin, "manage_firm", None, firm
     if r2.button("Remove", key="remove_person", disabled=gone is None):
         try:
             people.remove(str(gone), admin, firm)
+            identity.forget_people()
             st.session_state["people_saved"] = f"Removed {gone}."
             st.rerun()
         except LedgerError as exc:

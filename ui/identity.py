@@ -18,7 +18,16 @@ from typing import Any
 
 import streamlit as st
 
-from portfolio.access import Firm, Identity, InvalidName, clean_name, load_firm, may
+from portfolio.access import (
+    Firm,
+    Identity,
+    InvalidName,
+    Person,
+    clean_name,
+    load_firm,
+    may,
+    visible,
+)
 from ui import state
 
 PARAM = "advisor"
@@ -47,12 +56,21 @@ def firm() -> Firm:
     except Exception:
         return Firm()
     base = load_firm(_plain(section) if section else None)
-    if base.local:
-        return base
+    return base if base.local else base.with_people(_table_people())
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _table_people() -> list[Person]:
+    """The people added on Settings; read at most every 30 s (Settings clears it on a change),
+    not once for every row a page checks."""
     from portfolio.ledger.people import FirmPeople
     from ui import services
 
-    return base.with_people(FirmPeople(services.ledger().engine).list())
+    return FirmPeople(services.ledger().engine).list()
+
+
+def forget_people() -> None:
+    _table_people.clear()
 
 
 def _signed_in() -> tuple[str, str] | None:
@@ -101,6 +119,15 @@ def allowed(action: str, owner: str | None) -> bool:
         return True
     who = current()
     return who is not None and may(who, action, owner, people)  # type: ignore[arg-type]
+
+
+def visible_ids(owners: list[tuple[Any, str | None]]) -> set[Any]:
+    """The ids among (id, owner) pairs the identity acting now may see; all in local mode."""
+    people = firm()
+    if people.local:
+        return {i for i, _ in owners}
+    who = current()
+    return set() if who is None else set(visible(who, owners, people))
 
 
 def gate() -> None:
