@@ -124,3 +124,22 @@ def test_sign_off_needs_every_trade_decided_and_one_approved(ledger, saved_run) 
 def test_without_a_firm_file_the_executor_is_still_recorded(ledger, decided) -> None:  # type: ignore[no-untyped-def]
     execute_run(ledger, decided, paper_broker(ledger), by="Olga Ops")
     assert {e["executed_by"] for e in ledger.executions(decided)} == {"Olga Ops"}
+
+
+def test_admins_manage_people_beside_the_secrets(ledger) -> None:  # type: ignore[no-untyped-def]
+    from portfolio.access import Person
+    from portfolio.ledger import LedgerError
+    from portfolio.ledger.people import FirmPeople
+
+    people = FirmPeople(ledger.engine)
+    root, sue = who("root@example.com"), who("sue@example.com")
+    people.put(Person(id="New@Example.com", name="New", role="auditor"), root, FIRM)
+    assert [(p.id, p.role) for p in people.list()] == [("new@example.com", "auditor")]
+    firm = FIRM.with_people(people.list())
+    assert firm.identity("new@example.com", authenticated=True).role == "auditor"
+    with pytest.raises(LedgerError, match="supervisor role cannot manage"):
+        people.put(Person(id="x@example.com", role="admin"), sue, FIRM)
+    with pytest.raises(LedgerError, match="set in the secrets file"):
+        people.put(Person(id="ann@example.com", role="admin"), root, FIRM)
+    people.remove("new@example.com", root, FIRM)
+    assert people.list() == []
