@@ -29,5 +29,6 @@ nav = st.navigation(PAGES)
 with st.sidebar:
     st.markdown("### :material/balance: Rebalance Desk")
 identity.sidebar()
+identity.gate()
 address.sync()
 nav.run()

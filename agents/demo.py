@@ -445,7 +445,7 @@ def _decide_and_execute(
         status = ledger.refresh_status(run_id)
         w(f"\nFinal Status: {status}\n")
         return 0
-    report = execute_run(ledger, run_id, paper_broker(ledger))
+    report = execute_run(ledger, run_id, paper_broker(ledger), by=args.by.strip())
     w("\nExecution (paper broker):\n")
     for e in report.executions:
         if e["stage"] == "result":

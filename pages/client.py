@@ -148,8 +148,12 @@ def upload_box(key: str, label: str) -> list[tuple[str, bytes]] | None:
 
 
 # ---- Which client ----------------------------------------------------------------------------
-listing = records.clients()
+# Only the clients this identity may see: its own, its team's, or all for firm-wide roles.
+every = records.clients()
+shown = identity.visible_ids([(c.id, c.owner) for c in every])
+listing = [c for c in every if c.id in shown]
 rec = clients.record()
+read_only = not clients.editable()
 ids = [c.id for c in listing]
 names = {c.id: c for c in listing}
 pick_key = f"client_pick_{rec.id if rec else 'none'}"
@@ -184,6 +188,9 @@ c2.button(
 )
 show_flash()
 
+if rec is None and read_only:
+    st.info("Choose a client above. Your role reads the record; it does not add clients.")
+    st.stop()
 if rec is None:
     st.subheader("New client")
     st.info(
@@ -237,6 +244,8 @@ st.caption(
     f"Client since {rec.created_at[:10] if rec.created_at else '—'}"
     + (f" · owner **{rec.owner}**" if rec.owner else "")
 )
+if read_only:
+    st.info("Read-only: your role may see this client's record but not change it.")
 if rec.accounts:
     st.markdown("**Household accounts**")
     for i, acct in enumerate(rec.accounts):
@@ -250,12 +259,16 @@ if rec.accounts:
             format_func=TAX_TYPE_LABELS.__getitem__,
             key=f"tax_{rec.id}_{i}",
             label_visibility="collapsed",
+            disabled=read_only,
             on_change=lambda a=acct.account, k=f"tax_{rec.id}_{i}": records.set_tax_type(
                 rec.id, a, st.session_state[k]
             ),
         )
         if a3.button(
-            "Remove", key=f"remove_account_{i}", help=f"Take {acct.account} out of the book"
+            "Remove",
+            key=f"remove_account_{i}",
+            help=f"Take {acct.account} out of the book",
+            disabled=read_only,
         ):
             records.remove_account(rec.id, acct.account)
             clients.load_book(rec.id)
@@ -265,12 +278,16 @@ if rec.accounts:
             )
             st.rerun()
 
-with st.expander("Add an account to this client", expanded=not rec.accounts):
+with st.expander("Add an account to this client", expanded=not rec.accounts and not read_only):
     n = st.session_state.setdefault("account_upload_n", 0)
-    files = upload_box(
-        f"account_upload_{n}",
-        f"Another custodian export for {rec.name}: its accounts are added (an account already "
-        "here takes the newer file's holdings)",
+    files = (
+        None
+        if read_only
+        else upload_box(
+            f"account_upload_{n}",
+            f"Another custodian export for {rec.name}: its accounts are added (an account already "
+            "here takes the newer file's holdings)",
+        )
     )
     if files:
         usable = read_files(files)
@@ -307,6 +324,10 @@ with f2.expander(f"Runs ({len(past)})"):
 holdings = state.holdings()
 if holdings is None:
     st.info(f"Add an account to {rec.name} to begin: upload its custodian export above.")
+    st.stop()
+if read_only:
+    st.subheader("Positions")
+    widgets.positions_table(holdings)
     st.stop()
 
 # ---- Import report and positions --------------------------------------------------------------

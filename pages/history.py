@@ -10,7 +10,7 @@ import streamlit as st
 from portfolio.audit import audit_record
 from portfolio.ledger.anchor import anchor_json
 from portfolio.plain_words import run_outcome, run_status
-from ui import address, services, state
+from ui import address, identity, services, state
 
 st.title("History")
 ledger = services.ledger()
@@ -36,7 +36,10 @@ key_col.caption(
     "anchors outside the database."
 )
 
-runs = ledger.runs(limit=200)
+# Only the runs this identity may see (its own clients, its team's, or all for firm-wide roles).
+every = ledger.runs(limit=200)
+shown = identity.visible_ids([(r["run_id"], r.get("owner")) for r in every])
+runs = [r for r in every if r["run_id"] in shown]
 if not runs:
     st.info("No runs recorded yet.")
     st.stop()

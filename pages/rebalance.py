@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from portfolio.plain_words import run_status
-from ui import agent_results, identity, llm, services, state, worker
+from ui import agent_results, clients, identity, llm, services, state, worker
 from ui.run_view import Panel, RunView, fold, new_view
 
 st.title("Rebalance")
@@ -26,12 +26,16 @@ if holdings is None and not rid:
     st.info("Load a client's holdings on **Client & holdings** first.")
     st.stop()
 
+if rid and not identity.allowed("view", services.ledger().owner(rid)):
+    st.error("This run belongs to a client you may not see.")
+    st.stop()
 settings = llm.settings()
 mandate = state.get(state.MANDATE)
+may_run = clients.editable()
 
 
 def start() -> None:
-    if holdings is None or state.partial_blocked():
+    if holdings is None or state.partial_blocked() or not may_run:
         return
     new = worker.start_run(
         services.ledger(),
@@ -75,7 +79,8 @@ if holdings is not None:
         "Run the crew",
         type="primary",
         key="run_crew",
-        disabled=blocked or (rid is not None and worker.is_running(rid)),
+        disabled=blocked or not may_run or (rid is not None and worker.is_running(rid)),
+        help=None if may_run else "Your role does not start runs for this client",
         # A callback runs before the page is drawn, so this one pass already shows the run
         # going and the button disabled: no second click can start a second run.
         on_click=start,

@@ -6,8 +6,11 @@ import streamlit as st
 from pydantic import SecretStr, ValidationError
 
 from agents.settings import DEFAULT_TEMPERATURE, PROVIDERS, AgentModelSettings, Price
+from portfolio.access import ROLES, InvalidName, Person, may
+from portfolio.ledger import LedgerError
+from portfolio.ledger.people import FirmPeople
 from portfolio.models import ClientMandate
-from ui import llm, state
+from ui import identity, llm, services, state
 
 st.title("Settings")
 current = llm.settings()
@@ -150,3 +153,56 @@ with st.form("defaults_form"):
             ),
         )
         st.success("Defaults saved for mandates set up in this session.")
+
+
+# ---- The firm's people: admins only, with sign-in and a `[firm]` table in the secrets ----------
+admin = identity.current()
+firm = identity.firm()
+if admin is not None and not firm.local and may(admin, "manage_firm", None, firm):
+    st.subheader("The firm's people")
+    st.caption(
+        "Everyone who may sign in, with their role and team. People named in the secrets "
+        "file's `[firm]` table are set there; the others are kept in the ledger from here."
+    )
+    st.dataframe(
+        [
+            {
+                "Email": p.id,
+                "Name": p.name,
+                "Role": p.role,
+                "Team": p.team,
+                "Set in": "secrets" if p.id in firm.secret_ids else "this page",
+            }
+            for p in sorted(firm.people.values(), key=lambda p: p.id)
+        ],
+        hide_index=True,
+        key="firm_people",
+    )
+    people = FirmPeople(services.ledger().engine)
+    with st.form("person_form", clear_on_submit=True):
+        c = st.columns(4)
+        email = c[0].text_input("Email (as the identity provider sends it)")
+        name = c[1].text_input("Name")
+        role = c[2].selectbox("Role", ROLES)
+        team = c[3].text_input("Team")
+        if st.form_submit_button("Add or change"):
+            try:
+                people.put(Person(id=email, name=name, role=role, team=team), admin, firm)
+                identity.forget_people()
+                st.session_state["people_saved"] = f"Saved {email.strip().lower()} as {role}."
+                st.rerun()
+            except (InvalidName, ValidationError, LedgerError) as exc:
+                st.error(f"Not saved: {exc}")
+    added = sorted(i for i in firm.people if i not in firm.secret_ids)
+    r1, r2 = st.columns([3, 1], vertical_alignment="bottom")
+    gone = r1.selectbox("Remove a person added here", added, index=None, key="person_remove")
+    if r2.button("Remove", key="remove_person", disabled=gone is None):
+        try:
+            people.remove(str(gone), admin, firm)
+            identity.forget_people()
+            st.session_state["people_saved"] = f"Removed {gone}."
+            st.rerun()
+        except LedgerError as exc:
+            st.error(str(exc))
+    if done := st.session_state.pop("people_saved", None):
+        st.success(done)

@@ -28,6 +28,14 @@ if not rid or proposal is None:
 
 who = identity.require_advisor()
 ledger = services.ledger()
+owner = ledger.owner(rid)
+if not identity.allowed("view", owner):
+    st.error("This run belongs to a client you may not see.")
+    st.stop()
+if who and not identity.allowed("decide", owner):
+    who = None  # read-only for this identity: decisions stay disabled
+acting = identity.current()
+firm = identity.firm()
 
 
 def sentence(text: str) -> str:
@@ -48,9 +56,18 @@ def decide(trade_ids: list[str], approve: bool) -> None:
         st.session_state["ticket_error"] = sentence(str(exc))
 
 
+def sign_off() -> None:
+    if acting is None:
+        return
+    try:
+        ledger.sign_off(rid, acting, firm)
+    except LedgerError as exc:
+        st.session_state["ticket_error"] = sentence(str(exc))
+
+
 def execute() -> None:
     """A callback, so it runs before the ticket redraws and the rows already show the fills."""
-    if not who:
+    if acting is None:
         return
     trades = ledger.run(rid)["trades"]
     pending = [
@@ -68,12 +85,18 @@ def execute() -> None:
     try:
         # Nothing is recorded unless the approved trades can be executed as they stand.
         ledger.check_funding(rid, approved)
+        if pending and not who:
+            st.session_state["ticket_error"] = (
+                f"{', '.join(pending)} still have no decision; the client's advisor decides "
+                "them before the run is executed."
+            )
+            return
         if pending:
             # Executing is the advisor's word on the undecided trades too: record it.
             ledger.decide(
                 rid, veto=pending, by=who, reason="not approved when the advisor executed"
             )
-        execute_run(ledger, rid, paper_broker(ledger))
+        execute_run(ledger, rid, paper_broker(ledger), by=acting, firm=firm)
     except LedgerError as exc:
         st.session_state["ticket_error"] = sentence(str(exc))
 
@@ -171,13 +194,33 @@ def ticket() -> None:
     st.divider()
     pending = [t for t in trades if t["compliance"] == "APPROVED" and not t.get("decision")]
     c1, c2 = st.columns([1, 3])
+    blockers = (
+        ledger.execution_blockers(rid, acting, firm)
+        if acting
+        else ["nobody has given a name or signed in"]
+    )
+    if firm.require_second_approver and not firm.local:
+        signed = [x for x in ledger.sign_offs(rid) if x["current"]]
+        c2.caption(
+            "Four-eyes: "
+            + (
+                f"signed off by {', '.join(x['by'] for x in signed)}."
+                if signed
+                else "no sign-off yet."
+            )
+        )
+        if acting and identity.allowed("sign_off", owner) and not signed and not closed:
+            c2.button("Sign off for execution", key="sign_off", on_click=sign_off)
     c1.button(
         "Execute approved trades",
         type="primary",
         key="execute",
-        disabled=not who or not chosen or run["status"] in FINAL,
+        disabled=bool(blockers) or not chosen or run["status"] in FINAL,
+        help="; ".join(blockers) or None,
         on_click=execute,
     )
+    if blockers and run["status"] not in FINAL:
+        c2.caption("Execute is disabled: " + "; ".join(blockers) + ".")
     if pending and not executed:
         c2.caption(
             f"{len(pending)} compliant trade(s) still undecided: executing now records "

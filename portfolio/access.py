@@ -14,8 +14,10 @@ Roles (what a supervisory procedure at an advisory firm usually separates):
 
 from __future__ import annotations
 
+import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -97,6 +99,15 @@ class Firm(BaseModel):
     people: dict[str, Person] = Field(default_factory=dict)
     require_second_approver: bool = False
     local: bool = True
+    secret_ids: frozenset[str] = frozenset()  # the people the secrets file lists
+
+    def with_people(self, added: Iterable[Person]) -> Firm:
+        """This firm and the people an admin added on Settings; the secrets win for anyone
+        they list, and a local desk (no firm file) stays local."""
+        if self.local:
+            return self
+        extra = {p.id: p for p in added if p.id not in self.secret_ids}
+        return self.model_copy(update={"people": {**extra, **self.people}})
 
     def identity(self, user_id: str, name: str = "", *, authenticated: bool) -> Identity:
         """The identity for a signed-in user, or for the local advisor's typed name.
@@ -144,7 +155,21 @@ def load_firm(section: Mapping[str, Any] | None) -> Firm:
         people=people,
         require_second_approver=bool(section.get("require_second_approver", False)),
         local=not people,
+        secret_ids=frozenset(people),
     )
+
+
+def load_firm_file(path: Path) -> Firm:
+    """The `[firm]` table of a TOML file (the app's secrets file), for the command line; local
+    mode when the file or the table is absent."""
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        return Firm()
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path.name} is not valid TOML: {exc}") from exc
+    return load_firm(data.get("firm"))
 
 
 def may(who: Identity, action: Action, owner: str | None = None, firm: Firm | None = None) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from portfolio import orders
+from portfolio.access import Firm, Identity, clean_name, load_firm_file
 from portfolio.json_out import dumps as strict_json
 from portfolio.ledger import (
     Ledger,
@@ -28,6 +29,7 @@ from portfolio.ledger import (
 )
 from portfolio.ledger import status as run_status
 from portfolio.ledger.anchor import anchor_json, check_anchor, read_anchor
+from portfolio.ledger.keys import SECRETS
 from portfolio.models import Holdings, RebalanceProposal
 
 Handler = Callable[[argparse.Namespace], int]
@@ -111,7 +113,7 @@ def _with_ledger(work: Callable[[Ledger, argparse.Namespace], int], *, recovers:
             if recovers:  # finish orders a crashed process left behind, before anything else
                 recover(ledger, paper_broker(ledger))
             return work(ledger, args)
-        except (LedgerError, _Refused, ValueError) as exc:
+        except (LedgerError, _Refused, ValueError, PermissionError) as exc:
             print(f"error: {_first_line(exc)}", file=sys.stderr)
             return 2
         except SQLAlchemyError as exc:
@@ -222,8 +224,34 @@ def _decide(ledger: Ledger, args: argparse.Namespace) -> int:
     return 0
 
 
+def _acting(args: argparse.Namespace) -> tuple[Identity, Firm]:
+    """The person named by --by, as the firm file (--firm, else the app's secrets) knows them."""
+    firm = load_firm_file(Path(args.firm) if args.firm else SECRETS)
+    return firm.identity(clean_name(args.by), authenticated=False), firm
+
+
+def _firm_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--firm",
+        metavar="FILE",
+        default=None,
+        help="TOML file with the [firm] table (default: .streamlit/secrets.toml); roles and "
+        "four-eyes apply when it lists people",
+    )
+
+
+def _sign_off(ledger: Ledger, args: argparse.Namespace) -> int:
+    who, firm = _acting(args)
+    done = ledger.sign_off(args.run, who, firm)
+    _emit(
+        args, {"run_id": args.run, **done}, lambda r: f"run {r['run_id']} signed off by {r['by']}"
+    )
+    return 0
+
+
 def _execute(ledger: Ledger, args: argparse.Namespace) -> int:
-    report = execute_run(ledger, args.run, paper_broker(ledger)).as_dict()
+    who, firm = _acting(args)
+    report = execute_run(ledger, args.run, paper_broker(ledger), by=who, firm=firm).as_dict()
     results = [e for e in report["executions"] if e["stage"] == "result"]
 
     def table(r: Mapping[str, Any]) -> str:
@@ -370,8 +398,17 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     _format(p)
     p.set_defaults(func=_with_ledger(_decide))
 
+    p = subparsers.add_parser("sign-off", help="a supervisor's sign-off of a run (four-eyes)")
+    p.add_argument("run")
+    p.add_argument("--by", required=True, help="who signs off (recorded; a supervisor)")
+    _firm_option(p)
+    _format(p)
+    p.set_defaults(func=_with_ledger(_sign_off))
+
     p = subparsers.add_parser("execute", help="send a run's approved trades to the paper broker")
     p.add_argument("run")
+    p.add_argument("--by", required=True, help="who executes (recorded on every execution)")
+    _firm_option(p)
     _format(p)
     p.set_defaults(func=_with_ledger(_execute))
 

@@ -121,18 +121,25 @@ class AppServer:
     """`streamlit run app.py` on a free port with its own ledger, as an advisor would start it."""
 
     def __init__(
-        self, data_dir: Path, pace: float | None = 1.5, llm_base_url: str | None = None
+        self,
+        data_dir: Path,
+        pace: float | None = 1.5,
+        llm_base_url: str | None = None,
+        secrets: Path | None = None,
     ) -> None:
         """`pace`: seconds each offline answer streams for; None keeps the dashboard's default.
         `llm_base_url`: an OpenAI-compatible server for every agent instead of the offline
         analyst (a test's controlled server), with a read timeout long enough for the test to
-        hold an answer as long as it likes."""
+        hold an answer as long as it likes.
+        `secrets`: a secrets.toml to use instead of the app's own (Streamlit's `secrets.files`
+        option), e.g. one with `[auth]` and `[firm]` for the sign-in tests."""
         self.data_dir = data_dir
         self.db_url = f"sqlite:///{data_dir / 'ledger.db'}"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.pace = pace
         self.llm_base_url = llm_base_url
+        self.secrets = secrets
         self.proc: object = None
         self.log = data_dir / "streamlit.log"
 
@@ -171,6 +178,7 @@ class AppServer:
                 "127.0.0.1",
                 "--browser.gatherUsageStats",
                 "false",
+                *(["--secrets.files", str(self.secrets)] if self.secrets else []),
             ],
             cwd=REPO,
             env=env,

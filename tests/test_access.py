@@ -7,6 +7,7 @@ import pytest
 from portfolio.access import (
     Firm,
     InvalidName,
+    Person,
     clean_name,
     execution_blockers,
     load_firm,
@@ -124,3 +125,14 @@ def test_four_eyes_needs_a_second_person() -> None:
         "cannot execute"
         in execution_blockers(ann, deciders=[], sign_offs=["sue@example.com"], **kw)[0]
     )
+
+
+def test_people_added_on_settings_join_but_never_override_the_secrets() -> None:
+    added = [
+        Person(id="new@example.com", role="auditor"),
+        Person(id="ann@example.com", role="admin"),  # would promote Ann: ignored
+    ]
+    firm = FIRM.with_people(added)
+    assert firm.identity("new@example.com", authenticated=True).role == "auditor"
+    assert firm.identity("ann@example.com", authenticated=True).role == "advisor"
+    assert load_firm(None).with_people(added).local  # no firm file: still local mode

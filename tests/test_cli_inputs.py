@@ -128,7 +128,7 @@ def test_every_json_output_is_strict(tmp_path: Path, capsys, monkeypatch) -> Non
     ok("runs")
     ok("show", run)
     ok("decide", run, "--approve", approve, "--by", "Dana Advisor")
-    ok("execute", run)
+    ok("execute", run, "--by", "Olga Ops")
     ok("export", run)
     ok("verify")
     code, out, _ = cli(capsys, "export", run, "--layout", "audit")

@@ -73,9 +73,9 @@ def test_decide_execute_export_verify_through_the_cli(ledger, db_url, saved_run,
     assert [d["decision"] for d in decided["decisions"]] == ["APPROVE", "APPROVE", "VETO"]
     assert decided["status"] == "APPROVED"
 
-    executed = _json(_cli(db_url, "execute", run_id, "--format", "json"))
+    executed = _json(_cli(db_url, "execute", run_id, "--by", "Olga Ops", "--format", "json"))
     assert executed["status"] == "PARTIALLY_EXECUTED"
-    again = _json(_cli(db_url, "execute", run_id, "--format", "json"))
+    again = _json(_cli(db_url, "execute", run_id, "--by", "Olga Ops", "--format", "json"))
     assert again["newly_recorded"] == []
 
     exported = _cli(db_url, "export", run_id, "--layout", "neutral")
@@ -117,7 +117,7 @@ def test_refusals_print_one_error_line_exit_2_and_change_nothing(ledger, db_url,
         _cli(db_url, "decide", run_id, "--approve", "T1", "--veto", "T1", "--by", "ann"),
         "both approved and vetoed",
     )
-    _refused(_cli(db_url, "execute", run_id), "have no decision yet")
+    _refused(_cli(db_url, "execute", run_id, "--by", "Olga Ops"), "have no decision yet")
     _refused(_cli(db_url, "export", run_id), "no approved or executed trades")
     assert ledger.decisions(run_id) == [] and ledger.executions(run_id) == []
     assert ledger.run(run_id)["status"] == "PENDING_REVIEW"
@@ -126,7 +126,7 @@ def test_refusals_print_one_error_line_exit_2_and_change_nothing(ledger, db_url,
 def test_a_final_run_refuses_a_decision_in_one_line(ledger, db_url, saved_run) -> None:
     run_id = saved_run(ledger)
     ledger.decide(run_id, approve=["T1", "T2"], veto=["T3"], by="ann")
-    _json(_cli(db_url, "execute", run_id, "--format", "json"))
+    _json(_cli(db_url, "execute", run_id, "--by", "Olga Ops", "--format", "json"))
     _refused(
         _cli(db_url, "decide", run_id, "--approve", "T3", "--by", "ann"),
         "PARTIALLY_EXECUTED, which is final",
@@ -203,5 +203,45 @@ def test_a_tampered_trade_is_named_by_verify_and_refused_by_execute(
     proc = _cli(db_url, "verify")
     assert proc.returncode == 1
     assert f"trades table: run {run_id}: trade T1 quantity is 10000.0" in proc.stdout
-    _refused(_cli(db_url, "execute", run_id), "execution refused")
+    _refused(_cli(db_url, "execute", run_id, "--by", "Olga Ops"), "execution refused")
     assert ledger.executions(run_id) == []
+
+
+def test_four_eyes_through_the_cli(ledger, db_url, saved_run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    firm = tmp_path / "firm.toml"
+    firm.write_text(
+        "[firm]\nrequire_second_approver = true\n"
+        '[firm.people."ann@example.com"]\nrole = "advisor"\nteam = "east"\n'
+        '[firm.people."sue@example.com"]\nrole = "supervisor"\nteam = "east"\n'
+        '[firm.people."ops@example.com"]\nrole = "operations"\n'
+    )
+    run_id = saved_run(ledger)
+    with ledger.engine.begin() as conn:
+        conn.execute(text("UPDATE runs SET owner = 'ann@example.com' WHERE id = :r"), {"r": run_id})
+    ledger.decide(run_id, approve=["T1", "T2"], veto=["T3"], by="ann@example.com")
+    ops = ("--by", "ops@example.com", "--firm", str(firm))
+    _refused(_cli(db_url, "execute", run_id, *ops), "four-eyes: a supervisor who made none")
+    _refused(
+        _cli(db_url, "sign-off", run_id, "--by", "ann@example.com", "--firm", str(firm)),
+        "advisor role cannot sign off",
+    )
+    _refused(
+        _cli(db_url, "execute", run_id, "--by", "mallory@example.com", "--firm", str(firm)),
+        "not in the firm's list",
+    )
+    signed = _json(
+        _cli(
+            db_url,
+            "sign-off",
+            run_id,
+            "--by",
+            "sue@example.com",
+            "--firm",
+            str(firm),
+            "--format",
+            "json",
+        )
+    )
+    assert (signed["by"], signed["role"]) == ("sue@example.com", "supervisor")
+    executed = _json(_cli(db_url, "execute", run_id, *ops, "--format", "json"))
+    assert {e["executed_by"] for e in executed["executions"]} == {"ops@example.com"}

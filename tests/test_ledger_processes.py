@@ -28,7 +28,17 @@ def _env(db_url: str, latency: float) -> dict[str, str]:
 
 def _execute(db_url: str, run_id: str, latency: float) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "portfolio.cli_ledger", "execute", run_id, "--format", "json"],
+        [
+            sys.executable,
+            "-m",
+            "portfolio.cli_ledger",
+            "execute",
+            run_id,
+            "--by",
+            "Olga Ops",
+            "--format",
+            "json",
+        ],
         cwd=REPO,
         env=_env(db_url, latency),
         stdout=subprocess.PIPE,
@@ -82,7 +92,7 @@ def stalling_submit(self, order):
     return fill
 
 broker.PaperBroker.submit = stalling_submit
-sys.exit(main(["execute", sys.argv[1], "--format", "json"]))
+sys.exit(main(["execute", sys.argv[1], "--by", "Olga Ops", "--format", "json"]))
 """
 
 

@@ -9,7 +9,7 @@ from portfolio.import_service import unread_rows
 from portfolio.ledger import UnknownRun
 from portfolio.ledger.clients import ClientRecord, ClientRecords, UnknownClient
 from portfolio.models import ClientMandate, ModelPortfolio
-from ui import services, state
+from ui import identity, services, state
 
 # What belongs to one client in the session; a different client starts without any of it.
 CLIENT_KEYS = (
@@ -42,10 +42,14 @@ def record() -> ClientRecord | None:
     if cid is None:
         return None
     try:
-        return records().get(cid)
+        rec = records().get(cid)
     except UnknownClient:
         close()
         return None
+    if not identity.allowed("view", rec.owner):  # opened by another identity in this browser
+        close()
+        return None
+    return rec
 
 
 def close() -> None:
@@ -65,6 +69,8 @@ def open_client(client_id: int, keep_run: bool = False) -> bool:
     try:
         rec = records().get(client_id)
     except UnknownClient:
+        return False
+    if not identity.allowed("view", rec.owner):
         return False
     same = current() == client_id
     for key in CLIENT_KEYS:
@@ -109,9 +115,10 @@ def save(
     model: ModelPortfolio | None = ...,  # type: ignore[assignment]
 ) -> None:
     """Keep in the client's record what the page just put in the session."""
-    cid = current()
-    if cid is None:
-        return
+    rec = record()
+    if rec is None or not identity.allowed("decide", rec.owner):
+        return  # read-only for this identity (an auditor, operations, another team)
+    cid = rec.id
     kwargs: dict[str, object] = {}
     if notes is not None:
         kwargs["notes"] = notes
@@ -128,6 +135,12 @@ def run_exists(run_id: str) -> bool:
     except UnknownRun:
         return False
     return True
+
+
+def editable() -> bool:
+    """Whether the identity acting now may change the client on screen (or start a new one)."""
+    rec = record()
+    return identity.allowed("decide", rec.owner if rec else (identity.advisor() or ""))
 
 
 def client_of_run(run_id: str) -> int | None:

@@ -86,6 +86,7 @@ def start_run(
         },
         agents=agents,
         prompt_version=PROMPT_VERSION,
+        owner=advisor,
     )
     thread = threading.Thread(
         target=_work,

@@ -25,7 +25,7 @@ from portfolio.ledger.schema import JOURNALS, ChainHead
 GENESIS = "0" * 64
 UNHASHED = frozenset({"id", "hash", "mac"})
 # Columns added after rows existed: left out of the content when empty, so old links still hold.
-LATE = frozenset({"proposal_hash"})
+LATE = frozenset({"proposal_hash", "executed_by"})
 
 
 def canonical_json(data: Any) -> str:

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from portfolio.access import Firm, Identity
 from portfolio.broker import Broker, Order, PaperBroker
 from portfolio.ledger.paper_book import LedgerOrderBook
 from portfolio.ledger.store import Ledger
@@ -66,8 +67,16 @@ def _drive(ledger: Ledger, broker: Broker, orders: list[Order]) -> tuple[list[st
     return submitted, recorded
 
 
-def execute_run(ledger: Ledger, run_id: str, broker: Broker) -> ExecutionReport:
-    orders = ledger.send_orders(run_id, broker.name)
+def execute_run(
+    ledger: Ledger,
+    run_id: str,
+    broker: Broker,
+    by: Identity | str | None = None,
+    firm: Firm | None = None,
+) -> ExecutionReport:
+    """`by` (the executor) is recorded on every execution entry; with a firm file its role and
+    the four-eyes rule are checked before any order is written."""
+    orders = ledger.send_orders(run_id, broker.name, by=by, firm=firm)
     submitted, recorded = _drive(ledger, broker, orders)
     snapshot = ledger.write_execution_snapshot(run_id)
     return ExecutionReport(

@@ -20,6 +20,7 @@ from portfolio.ledger.chain import GENESIS, canonical_json, link_hash, mac
 
 PROPOSAL = "proposal"
 STATUS = "status"
+SIGN_OFF = "signoff"
 # The fields of a trade the chain holds, in the order they are compared and named.
 FIELDS = (
     "account",

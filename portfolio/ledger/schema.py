@@ -74,6 +74,9 @@ class Run(Base):
     agents: Mapped[dict[str, Any]] = mapped_column(JSON, doc="agent -> {provider, model}")
     prompt_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    owner: Mapped[str | None] = mapped_column(
+        String(200), nullable=True, index=True, doc="the client's owner, or who started the run"
+    )
 
 
 class Proposal(Base):
@@ -185,10 +188,14 @@ class Execution(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    executed_by: Mapped[str | None] = mapped_column(
+        String(200), nullable=True, doc="the identity that sent the order (chained)"
+    )
 
 
 class RunEntry(Base):
-    """A run's chained record: its proposal as saved (kind 'proposal') or a status change.
+    """A run's chained record: its proposal as saved (kind 'proposal'), a status change, or a
+    supervisor's sign-off for execution (kind 'signoff').
 
     `body` is canonical JSON text, so the hashed content reads back byte-for-byte on every backend.
     """
@@ -272,3 +279,20 @@ class ClientAccountRow(Base):
     tax_type: Mapped[str] = mapped_column(String(16), doc="taxable, tax_deferred or tax_free")
     snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"), nullable=True)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# ------------------------------------------------------------ the firm's people (migration 0005)
+
+
+class FirmPersonRow(Base):
+    """A person an admin added on Settings: added to the `[firm]` table of the secrets, which
+    wins for anyone it also lists (so an admin named there cannot be demoted from the page)."""
+
+    __tablename__ = "firm_people"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True, doc="email or subject, lower")
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    team: Mapped[str] = mapped_column(String(100))
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from portfolio.access import Firm, Identity, execution_blockers, may
 from portfolio.broker import Fill, Order, client_order_id, now_iso
 from portfolio.compliance import check_trades
 from portfolio.ledger import chain, status
@@ -39,6 +40,7 @@ from portfolio.ledger.schema import (
     AgentResult,
     ChainHead,
     Client,
+    ClientRecordRow,
     Decision,
     Execution,
     Proposal,
@@ -288,10 +290,12 @@ class Ledger:
         prompt_version: str | None = None,
         status: str = status.RUNNING,
         snapshot_id: int | None = None,
+        owner: str | None = None,
     ) -> str:
         """Start a run; `agents` maps agent name -> {"provider": ..., "model": ...}.
 
-        With `snapshot_id` the run starts from an upload already kept by `save_snapshot`.
+        With `snapshot_id` the run starts from an upload already kept by `save_snapshot`. The run
+        belongs to its client's owner, else to `owner` (who started it).
         """
         key, name = client_key(holdings, filename)
         if client:
@@ -302,12 +306,16 @@ class Ledger:
             if snapshot_id is not None and snap is None:
                 raise LedgerError(f"no snapshot {snapshot_id}")
             # A kept upload already belongs to its client: no other client row is made.
-            owner = (s.get(Client, snap.client_id) if snap else None) or self._client(s, key, name)
+            owner_row = (s.get(Client, snap.client_id) if snap else None) or self._client(
+                s, key, name
+            )
             if snap is None and holdings is not None:
-                snap = self._snapshot(s, owner, holdings, source_bytes, filename or holdings.source)
+                snap = self._snapshot(
+                    s, owner_row, holdings, source_bytes, filename or holdings.source
+                )
             run = Run(
                 id=run_id,
-                client_id=owner.id,
+                client_id=owner_row.id,
                 snapshot_id=snap.id if snap else None,
                 status="",
                 created_at=_now(),
@@ -317,11 +325,22 @@ class Ledger:
                 settings=redact_data(dict(settings or {})),  # a base URL may carry a key
                 agents=dict(agents or {}),
                 prompt_version=prompt_version,
+                owner=self._client_owner(s, owner_row.id) or owner,
             )
             s.add(run)
             s.flush()
             self._set_status(s, run, status)
         return run_id
+
+    @staticmethod
+    def _client_owner(s: Session, client_id: int) -> str | None:
+        rec = s.get(ClientRecordRow, client_id)
+        return rec.owner if rec else None
+
+    def owner(self, run_id: str) -> str | None:
+        """Who the run belongs to: what roles are checked against."""
+        with self._read() as s:
+            return self._run(s, run_id).owner
 
     def set_run_status(self, run_id: str, new_status: str, error: str | None = None) -> None:
         """For the crew's lifecycle (RUNNING, FAILED); decided runs derive their own status."""
@@ -430,6 +449,7 @@ class Ledger:
                     "run_id": run.id,
                     "created_at": _iso(run.created_at),
                     "status": run.status,
+                    "owner": run.owner,
                     "client": client,
                     "file": filename,
                     "profile": (run.mandate or {}).get("risk_profile"),
@@ -450,6 +470,7 @@ class Ledger:
             return {
                 "run_id": run.id,
                 "status": run.status,
+                "owner": run.owner,
                 "created_at": _iso(run.created_at),
                 "updated_at": _iso(run.updated_at),
                 "client": client.name if client else None,
@@ -677,6 +698,103 @@ class Ledger:
             ).scalars()
             return [_decision_dict(d) for d in rows]
 
+    # ---------------------------------------------------------------- sign-offs (four-eyes)
+
+    def _last_decision_hash(self, s: Session, run_id: str) -> str | None:
+        return s.execute(
+            select(Decision.hash)
+            .where(Decision.run_id == run_id)
+            .order_by(Decision.seq.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+
+    def _deciders(self, s: Session, run_id: str) -> list[str]:
+        return list(
+            s.execute(select(Decision.decided_by).where(Decision.run_id == run_id).distinct())
+            .scalars()
+            .all()
+        )
+
+    def _sign_offs(self, s: Session, run_id: str) -> list[dict[str, Any]]:
+        """Every sign-off of the run; `current` when no decision was made after it."""
+        last = self._last_decision_hash(s, run_id)
+        rows = s.execute(
+            select(RunEntry)
+            .where(RunEntry.run_id == run_id, RunEntry.kind == entry.SIGN_OFF)
+            .order_by(RunEntry.seq)
+        ).scalars()
+        out = []
+        for row in rows:
+            body = entry.parse(row.body)
+            out.append(
+                {
+                    "seq": row.seq,
+                    "by": body["by"],
+                    "role": body.get("role"),
+                    "at": row.at,
+                    "hash": row.hash,
+                    "current": body.get("last_decision") == last,
+                }
+            )
+        return out
+
+    def sign_offs(self, run_id: str) -> list[dict[str, Any]]:
+        with self._read() as s:
+            self._run(s, run_id)
+            return self._sign_offs(s, run_id)
+
+    def sign_off(self, run_id: str, who: Identity, firm: Firm) -> dict[str, Any]:
+        """A supervisor's word that the run's decisions may be executed, as a chained run entry.
+
+        It covers the decisions as they stand: a later decision makes it stale. Refused: a role
+        that may not sign off this run, a person who made any of its decisions, undecided or no
+        approved trades, a final run."""
+        with self._write() as s:
+            run = self._run(s, run_id, lock=True)
+            if not may(who, "sign_off", run.owner, firm):
+                raise ConflictError(f"the {who.role} role cannot sign off run {run_id}")
+            if self._chained(s, run_id) is None:
+                raise LedgerError(f"run {run_id} has no trades to sign off")
+            states = self._states(s, run_id)
+            if closed := status.final_reason(run_id, status.derive_status(states)):
+                raise ConflictError(closed)
+            if undecided := [x.trade_id for x in states if not x.settled]:
+                raise ConflictError(
+                    f"{', '.join(undecided)} in run {run_id} have no decision yet; "
+                    "every trade is decided before sign-off"
+                )
+            if not any(x.approved for x in states):
+                raise NothingToExecute(f"run {run_id} has no approved trades to sign off")
+            if who.id.lower() in {d.lower() for d in self._deciders(s, run_id)}:
+                raise ConflictError(
+                    "four-eyes: you made decisions on this run; a second person must sign off"
+                )
+            last = self._last_decision_hash(s, run_id)
+            row = self._append(
+                s,
+                RunEntry,
+                {
+                    "run_id": run_id,
+                    "kind": entry.SIGN_OFF,
+                    "body": chain.canonical_json(
+                        {"by": who.id, "role": who.role, "last_decision": last}
+                    ),
+                    "at": now_iso(),
+                },
+            )
+            return {"seq": row.seq, "by": who.id, "role": who.role, "at": row.at}
+
+    def _blockers(self, s: Session, run: Run, who: Identity, firm: Firm) -> list[str]:
+        signers = [x["by"] for x in self._sign_offs(s, run.id) if x["current"]]
+        return execution_blockers(
+            who, owner=run.owner, firm=firm, deciders=self._deciders(s, run.id), sign_offs=signers
+        )
+
+    def execution_blockers(self, run_id: str, who: Identity, firm: Firm) -> list[str]:
+        """Why `who` may not execute the run now, by the firm's rules (empty when they may)."""
+        with self._read() as s:
+            return self._blockers(s, self._run(s, run_id), who, firm)
+
     # ---------------------------------------------------------------- executions
 
     def _states(self, s: Session, run_id: str) -> list[status.TradeState]:
@@ -714,20 +832,35 @@ class Ledger:
             self._run(s, run_id, lock=True)
             return self._refresh_status(s, run_id)
 
-    def send_orders(self, run_id: str, broker: str) -> list[Order]:
+    def send_orders(
+        self,
+        run_id: str,
+        broker: str,
+        by: Identity | str | None = None,
+        firm: Firm | None = None,
+    ) -> list[Order]:
         """Journal an order for every approved trade not yet sent; return all orders of the run
         still awaiting an outcome (this caller's and any a crashed or parallel caller left).
+
+        `by` is the executor, recorded on every entry. With a firm file, `by` must be an Identity
+        its role and the four-eyes rule allow to execute (`execution_blockers`).
 
         The orders are rebuilt from the chained proposal and the chained decisions only, after
         the chains since the run was saved are verified and the tables behind them are compared
         with them. Raises if anything differs, if a compliance-approved trade is still undecided,
         if nothing was ever approved, or if the approved subset fails the compliance gate.
         """
+        executor = (by.id if isinstance(by, Identity) else (by or "").strip()) or None
         with self._write() as s:
-            self._run(s, run_id, lock=True)
+            run = self._run(s, run_id, lock=True)
             s.execute(
                 select(ChainHead).where(ChainHead.name == "executions").with_for_update()
             ).scalar_one_or_none()
+            if firm is not None and not firm.local:
+                if not isinstance(by, Identity):
+                    raise ConflictError("execution refused: the executor is not a firm identity")
+                if blocked := self._blockers(s, run, by, firm):
+                    raise ConflictError(f"execution refused: {blocked[0]}")
             _, body = self._verified(s, run_id)
             states = self._states(s, run_id)
             if not states:
@@ -766,6 +899,7 @@ class Ledger:
                         "broker_order_id": None,
                         "detail": None,
                         "at": at,
+                        "executed_by": executor,
                     },
                 )
             self._refresh_status(s, run_id)
@@ -918,6 +1052,7 @@ class Ledger:
                     "broker_order_id": fill.broker_order_id,
                     "detail": fill.detail,
                     "at": fill.at,
+                    "executed_by": order.executed_by,
                 },
             )
             # The run's status is refreshed once the caller has recorded every fill.
@@ -1095,6 +1230,7 @@ def _execution_dict(e: Execution) -> dict[str, Any]:
         "broker_order_id": e.broker_order_id,
         "detail": e.detail,
         "at": e.at,
+        "executed_by": e.executed_by,
         "hash": e.hash,
         "prev_hash": e.prev_hash,
     }
