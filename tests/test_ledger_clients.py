@@ -41,7 +41,7 @@ def records(ledger) -> ClientRecords:  # type: ignore[no-untyped-def]
 def test_the_migration_adds_the_client_tables(ledger) -> None:  # type: ignore[no-untyped-def]
     tables = set(inspect(ledger.engine).get_table_names())
     assert {"client_records", "client_accounts"} <= tables
-    assert migrate.current_revision(ledger.engine) == migrate.head_revision() == "0003"
+    assert migrate.current_revision(ledger.engine) == migrate.head_revision() >= "0003"
 
 
 def test_a_new_client_is_always_a_new_record(records: ClientRecords) -> None:

@@ -26,6 +26,12 @@ GENESIS = "0" * 64
 UNHASHED = frozenset({"id", "hash", "mac"})
 # Columns added after rows existed: left out of the content when empty, so old links still hold.
 LATE = frozenset({"proposal_hash"})
+# The same, for columns only one journal gained (an execution's quantity is never empty).
+LATE_IN = {"decisions": frozenset({"quantity"})}
+
+
+def _late(table: str) -> frozenset[str]:
+    return LATE | LATE_IN.get(table, frozenset())
 
 
 def canonical_json(data: Any) -> str:
@@ -40,11 +46,12 @@ def link_hash(content: Mapping[str, Any]) -> str:
 def row_content(row: Any) -> dict[str, Any]:
     """The hashed columns of a journal row, read back from the ORM object."""
     content = {}
+    late = _late(row.__table__.name)
     for c in row.__table__.columns:
         if c.key in UNHASHED:
             continue
         value = getattr(row, c.key)
-        if c.key in LATE and value is None:
+        if c.key in late and value is None:
             continue
         content[c.key] = value
     return content
@@ -115,7 +122,7 @@ def append_many(
     for values in rows:
         seq += 1
         content = {k: values.get(k) for k in hashed} | {"seq": seq, "prev_hash": prev}
-        for k in LATE:
+        for k in _late(name):
             if k in content and content[k] is None:
                 del content[k]
         link = link_hash(content)
