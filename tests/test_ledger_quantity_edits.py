@@ -156,3 +156,17 @@ def test_the_trades_table_set_to_the_edited_quantity_is_still_refused(
     with pytest.raises(TamperedError, match=r"trade T3 quantity is 20\.0 in the trades table"):
         execute_run(ledger, run_id, PaperBroker())
     assert ledger.executions(run_id) == []
+
+
+def test_an_edit_in_a_batch_with_plain_approvals_is_stored_as_chained(
+    ledger, sample_holdings
+) -> None:
+    run_id = _engine_run(ledger, sample_holdings)
+    ledger.decide(run_id, approve=["T1", "T2"], quantities={"T3": 20}, by="ann")
+    assert {d["trade_id"]: d["quantity"] for d in ledger.decisions(run_id)} == {
+        "T1": None,
+        "T2": None,
+        "T3": 20.0,
+    }
+    assert _trade(ledger, run_id, "T3")["quantity"] == 20.0
+    assert ledger.verify().ok

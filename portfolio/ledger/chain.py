@@ -121,12 +121,12 @@ def append_many(
     seq, prev = head.seq, head.hash
     for values in rows:
         seq += 1
-        content = {k: values.get(k) for k in hashed} | {"seq": seq, "prev_hash": prev}
-        for k in _late(name):
-            if k in content and content[k] is None:
-                del content[k]
+        full = {k: values.get(k) for k in hashed} | {"seq": seq, "prev_hash": prev}
+        late = _late(name)
+        content = {k: v for k, v in full.items() if not (k in late and v is None)}
         link = link_hash(content)
-        out.append({**content, "hash": link, "mac": mac(key, link)})
+        # Every row names every column: an executemany takes its columns from the first row.
+        out.append({**full, "hash": link, "mac": mac(key, link)})
         prev = link
     if out:
         # Core executemany: the same bytes as `append`, without building an ORM object per row.

@@ -622,7 +622,7 @@ class Ledger:
         veto: Sequence[str] = (),
         by: str = "",
         reason: str | None = None,
-        quantities: Mapping[str, float] | None = None,
+        quantities: Mapping[str, float | str] | None = None,
     ) -> list[dict[str, Any]]:
         """Append one decision per trade; all or nothing.
 
