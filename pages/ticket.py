@@ -57,7 +57,6 @@ def decide(trade_ids: list[str], approve: bool) -> None:
 
 def decide_row(tid: str, kind: str) -> None:
     """A row's approve or veto: the row, the status line and what follows from them redraw."""
-    before = rows.execute_inputs(ledger.run(rid))
     try:
         if kind == "APPROVE":
             ledger.decide(rid, approve=[tid], by=who or "")
@@ -65,18 +64,17 @@ def decide_row(tid: str, kind: str) -> None:
             ledger.decide(rid, veto=[tid], by=who or "")
     except LedgerError as exc:
         st.session_state[f"row_error_{tid}"] = sentence(str(exc))
-    rows.rerun_after_row(tid, before, rows.execute_inputs(ledger.run(rid)))
+    rows.rerun_after_row(tid, rows.execute_inputs(ledger.run(rid)))
 
 
 def edit_row(tid: str) -> None:
     """Approve the trade at the quantity typed; the compliance gate judges it again first."""
-    before = rows.execute_inputs(ledger.run(rid))
     try:
         qty = parse_quantity(st.session_state.get(f"qty_{tid}"))
         ledger.decide(rid, quantities={tid: qty}, by=who or "")
     except (EditRefused, LedgerError) as exc:
         st.session_state[f"row_error_{tid}"] = sentence(str(exc))
-    rows.rerun_after_row(tid, before, rows.execute_inputs(ledger.run(rid)))
+    rows.rerun_after_row(tid, rows.execute_inputs(ledger.run(rid)))
 
 
 def execute() -> None:
@@ -152,6 +150,7 @@ def ticket() -> None:
         head, ["#", "Trade", "Qty", "Value", "Why", "Compliance", "Decision"], strict=True
     ):
         col.markdown(f"**{name}**")
+    rows.drawn(run)
     for t in trades:
         st.fragment(trade_row, key=rows.row_key(t["trade_id"]))(t["trade_id"], widths)
 

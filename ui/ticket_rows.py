@@ -46,10 +46,15 @@ def execute_inputs(run: Mapping[str, Any]) -> tuple[bool, str]:
     return bool(chosen(run["trades"])), str(run["status"])
 
 
-def rerun_after_row(tid: str, before: tuple[bool, str], after: tuple[bool, str]) -> None:
+def drawn(run: Mapping[str, Any]) -> None:
+    """Called as the whole ticket is drawn: what its buttons were drawn from."""
+    st.session_state["_ticket_drawn"] = execute_inputs(run)
+
+
+def rerun_after_row(tid: str, now: tuple[bool, str]) -> None:
     """From a row's callback: rerun its row, the status line, the tax impact, the after-trade
     view and the downloads; the whole ticket only when its buttons' state changed."""
-    if before != after:
+    if st.session_state.get("_ticket_drawn") != now:
         st.rerun(TICKET)
     st.rerun([row_key(tid), STATUS, TAX, AFTER, DOWNLOADS])
 
