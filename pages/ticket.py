@@ -295,12 +295,11 @@ def downloads(run: dict[str, Any] | None = None) -> None:
             disabled=not offer.lines,
             help=offer.reason,
         )
-    doc = proposal_document(
-        ledger, run, rows.edited_proposal(proposal, run), services.securities(), who
-    )
+    edited, securities = rows.edited_proposal(proposal, run), services.securities()
     c3.download_button(
         "Download client proposal (PDF)",
-        lambda: build_proposal_pdf(doc),  # built on the click, not on every drawing
+        # Assembled and built on the click, not on every drawing (a row's click redraws this).
+        lambda: build_proposal_pdf(proposal_document(ledger, run, edited, securities, who)),
         file_name=f"proposal-{rid}.pdf",
         mime="application/pdf",
         key="dl_proposal",
