@@ -1,5 +1,9 @@
-"""Trade ticket: approve or veto each proposed trade, execute the approved ones, download the order
-file. Every click is a decision in the ledger under the advisor's name."""
+"""Trade ticket: approve, veto or edit each proposed trade, execute the approved ones, download the
+order file. Every click is a decision in the ledger under the advisor's name.
+
+Each trade row is its own fragment: a click on a row reruns that row, the status line, and what
+follows from the decisions (the tax impact, the after-trade view, the downloads), not the page.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,11 @@ from portfolio.orders import to_csv
 from portfolio.plain_words import run_outcome, run_status
 from portfolio.post_trade import weights_after
 from portfolio.proposal_pdf import build_proposal_pdf
+from portfolio.tax_impact import tax_impact
 from portfolio.ticket_orders import funding_problem, order_set, unfunded
+from portfolio.trade_edits import EditRefused, parse_quantity
 from ui import charts, identity, services, state
+from ui import ticket_rows as rows
 from ui.proposal import run_proposal
 from ui.proposal_document import proposal_document
 
@@ -65,6 +72,28 @@ def sign_off() -> None:
         st.session_state["ticket_error"] = sentence(str(exc))
 
 
+def decide_row(tid: str, kind: str) -> None:
+    """A row's approve or veto: the row, the status line and what follows from them redraw."""
+    try:
+        if kind == "APPROVE":
+            ledger.decide(rid, approve=[tid], by=who or "")
+        else:
+            ledger.decide(rid, veto=[tid], by=who or "")
+    except LedgerError as exc:
+        st.session_state[f"row_error_{tid}"] = sentence(str(exc))
+    rows.rerun_after_row(tid, rows.execute_inputs(ledger.run(rid)))
+
+
+def edit_row(tid: str) -> None:
+    """Approve the trade at the quantity typed; the compliance gate judges it again first."""
+    try:
+        qty = parse_quantity(st.session_state.get(f"qty_{tid}"))
+        ledger.decide(rid, quantities={tid: qty}, by=who or "")
+    except (EditRefused, LedgerError) as exc:
+        st.session_state[f"row_error_{tid}"] = sentence(str(exc))
+    rows.rerun_after_row(tid, rows.execute_inputs(ledger.run(rid)))
+
+
 def execute() -> None:
     """A callback, so it runs before the ticket redraws and the rows already show the fills."""
     if acting is None:
@@ -78,7 +107,8 @@ def execute() -> None:
         for t in trades
         if (t.get("decision") or {}).get("decision") == "APPROVE" and not t.get("execution")
     ]
-    problem = funding_problem(unfunded(proposal, approved, services.securities()))
+    edited = rows.edited_proposal(proposal, ledger.run(rid))
+    problem = funding_problem(unfunded(edited, approved, services.securities()))
     if problem:  # said in the advisor's words; the ledger below refuses the same set anyway
         st.session_state["ticket_error"] = problem
         return
@@ -101,7 +131,7 @@ def execute() -> None:
         st.session_state["ticket_error"] = sentence(str(exc))
 
 
-@st.fragment
+@st.fragment(key=rows.TICKET)
 def ticket() -> None:
     run = ledger.run(rid)
     trades = run["trades"]
@@ -115,7 +145,6 @@ def ticket() -> None:
     open_ids = [
         t["trade_id"] for t in trades if t["compliance"] == "APPROVED" and not t.get("execution")
     ]
-    decided = sum(1 for t in trades if t.get("decision"))
     c1, c2, c3 = st.columns([1, 1, 3], vertical_alignment="center")
     c1.button(
         "Approve all",
@@ -135,9 +164,8 @@ def ticket() -> None:
         args=(open_ids, False),
         width="stretch",
     )
-    c3.markdown(
-        f"Run `{rid}` · **{run_status(run['status'])}** · {decided} of {len(trades)} trades decided"
-    )
+    with c3:
+        status_line()
 
     widths = [0.45, 1.5, 0.95, 1.35, 3.4, 1.25, 1.25]
     head = st.columns(widths)
@@ -145,54 +173,15 @@ def ticket() -> None:
         head, ["#", "Trade", "Qty", "Value", "Why", "Compliance", "Decision"], strict=True
     ):
         col.markdown(f"**{name}**")
-    reasons = {t.id: t.reason for t in proposal.trades}
+    rows.drawn(run)
     for t in trades:
-        tid = t["trade_id"]
-        row = st.columns(widths, vertical_alignment="center")
-        row[0].write(tid)
-        colour = "green" if t["action"] == "BUY" else "red"
-        row[1].markdown(f":{colour}[{t['action']}] **{t['symbol']}**")
-        row[1].caption(t["account"])
-        row[2].write(f"{t['quantity']:,.6g}")
-        row[2].caption(f"@ ${t['price']:,.2f}")
-        row[3].write(f"${t['value']:,.0f}")
-        row[4].caption(reasons.get(tid, ""))
-        if t["compliance"] == "VETOED":
-            row[5].markdown(":red[**VETOED**]")
-            row[4].caption(":red[" + "; ".join(t["reasons"]) + "]")
-            row[6].caption("Cannot be approved")
-            continue
-        row[5].markdown(":green[APPROVED]")
-        decision = (t.get("decision") or {}).get("decision")
-        exec_ = t.get("execution")
-        if exec_:
-            row[6].markdown(f"**{exec_.get('status', 'SENT')}**")
-            continue
-        for col, (icon, verb, kind) in zip(
-            row[6].columns(2), (("✓", "approve", "APPROVE"), ("✗", "veto", "VETO")), strict=True
-        ):
-            col.button(
-                icon,
-                key=f"{verb}_{tid}",
-                help=closed or f"{verb.capitalize()} {tid}",
-                disabled=not who or bool(closed),
-                type="primary" if decision == kind else "secondary",
-                on_click=decide,
-                args=([tid], kind == "APPROVE"),
-            )
-        if decision:
-            done = {"APPROVE": "approved", "VETO": "vetoed"}[decision]
-            row[6].caption(f"{done} by {t['decision']['by']}")
+        st.fragment(trade_row, key=rows.row_key(t["trade_id"]))(t["trade_id"], widths)
 
-    chosen = {
-        t["trade_id"] for t in trades if (t.get("decision") or {}).get("decision") == "APPROVE"
-    }
-    after, _ = weights_after(proposal.positions, [t for t in proposal.trades if t.id in chosen])
-    st.plotly_chart(charts.allocation_bars(proposal, after), key="ticket_after")
-    st.caption(f"After-trade view with the {len(chosen)} trade(s) approved so far.")
+    tax_panel()
+    chosen = rows.chosen(trades)
+    after_trade()
 
     st.divider()
-    pending = [t for t in trades if t["compliance"] == "APPROVED" and not t.get("decision")]
     c1, c2 = st.columns([1, 3])
     blockers = (
         ledger.execution_blockers(rid, acting, firm)
@@ -221,11 +210,6 @@ def ticket() -> None:
     )
     if blockers and run["status"] not in FINAL:
         c2.caption("Execute is disabled: " + "; ".join(blockers) + ".")
-    if pending and not executed:
-        c2.caption(
-            f"{len(pending)} compliant trade(s) still undecided: executing now records "
-            "them as vetoed and leaves them out."
-        )
     # Execute is a callback: it ran before this drawing, so `run` already has its outcome.
     if run["status"] in FINAL | {"EXECUTING", "EXECUTION_FAILED"}:
         tone, words = run_outcome(run)
@@ -234,9 +218,111 @@ def ticket() -> None:
     downloads(run)
 
 
-def downloads(run: dict[str, Any]) -> None:
+@st.fragment(key=rows.STATUS)
+def status_line() -> None:
+    """Where the run stands, in words; redrawn after every row's click."""
+    run = ledger.run(rid)
+    trades = run["trades"]
+    decided = sum(1 for t in trades if t.get("decision"))
+    st.markdown(
+        f"Run `{rid}` · **{run_status(run['status'])}** · {decided} of {len(trades)} trades decided"
+    )
+    pending = [t for t in trades if t["compliance"] == "APPROVED" and not t.get("decision")]
+    if pending and not any(t.get("execution") for t in trades):
+        st.caption(
+            f"{len(pending)} compliant trade(s) still undecided: executing now records "
+            "them as vetoed and leaves them out."
+        )
+
+
+def trade_row(tid: str, widths: list[float]) -> None:
+    """One trade: what it is, the gate's verdict, the advisor's decision and quantity edit."""
+    run = ledger.run(rid)
+    t = next(x for x in run["trades"] if x["trade_id"] == tid)
+    closed = final_reason(rid, run["status"])
+    reasons = {x.id: x.reason for x in proposal.trades}
+    row = st.columns(widths, vertical_alignment="center")
+    row[0].write(tid)
+    colour = "green" if t["action"] == "BUY" else "red"
+    row[1].markdown(f":{colour}[{t['action']}] **{t['symbol']}**")
+    row[1].caption(t["account"])
+    row[2].write(f"{t['quantity']:,.6g}")
+    row[2].caption(
+        f"@ ${t['price']:,.2f}"
+        + (f" · edited from {t['proposed_quantity']:,.6g}" if t.get("edited") else "")
+    )
+    row[3].write(f"${t['value']:,.0f}")
+    row[4].caption(reasons.get(tid, ""))
+    if err := st.session_state.pop(f"row_error_{tid}", None):
+        row[4].error(err)
+    if t["compliance"] == "VETOED":
+        row[5].markdown(":red[**VETOED**]")
+        row[4].caption(":red[" + "; ".join(t["reasons"]) + "]")
+        row[6].caption("Cannot be approved")
+        return
+    row[5].markdown(":green[APPROVED]")
+    decision = (t.get("decision") or {}).get("decision")
+    exec_ = t.get("execution")
+    if exec_:
+        row[6].markdown(f"**{exec_.get('status', 'SENT')}**")
+        return
+    for col, (icon, verb, kind) in zip(
+        row[6].columns(2), (("✓", "approve", "APPROVE"), ("✗", "veto", "VETO")), strict=True
+    ):
+        col.button(
+            icon,
+            key=f"{verb}_{tid}",
+            help=closed or (f"{verb.capitalize()} {tid}" if kind == "APPROVE" else f"Drop {tid}"),
+            disabled=not who or bool(closed),
+            type="primary" if decision == kind else "secondary",
+            on_click=decide_row,
+            args=(tid, kind),
+        )
+    if decision:
+        done = {"APPROVE": "approved", "VETO": "vetoed"}[decision]
+        row[6].caption(f"{done} by {t['decision']['by']}")
+    if who and not closed:
+        with row[2].popover("Edit", help=f"Change the quantity of {tid}"):
+            st.number_input(
+                f"Quantity of {t['symbol']}",
+                min_value=0.0,
+                value=float(t["quantity"]),
+                step=1.0 if not proposal.mandate.fractional else 0.01,
+                key=f"qty_{tid}",
+            )
+            st.caption(
+                "The compliance gate judges the new quantity with the other trades. "
+                "To drop the trade, veto it."
+            )
+            st.button(
+                "Approve at this quantity", key=f"save_qty_{tid}", on_click=edit_row, args=(tid,)
+            )
+
+
+@st.fragment(key=rows.TAX)
+def tax_panel() -> None:
+    """Realised gains of the sells that may still run, at their edited quantities."""
+    run = ledger.run(rid)
+    live = rows.live_trades(proposal, run)
+    impact = tax_impact(live, rows.tax_types(rid, live))
+    with st.expander("Tax impact", expanded=False):
+        rows.draw_tax(impact)
+
+
+@st.fragment(key=rows.AFTER)
+def after_trade() -> None:
+    run = ledger.run(rid)
+    approved = rows.approved_trades(proposal, run)
+    after, _ = weights_after(proposal.positions, approved)
+    st.plotly_chart(charts.allocation_bars(proposal, after), key="ticket_after")
+    st.caption(f"After-trade view with the {len(approved)} trade(s) approved so far.")
+
+
+@st.fragment(key=rows.DOWNLOADS)
+def downloads(run: dict[str, Any] | None = None) -> None:
     """Exactly what will be executed (the approved, funded set) or what was (the fills)."""
-    offer = order_set(run, proposal, services.securities())
+    run = ledger.run(rid)  # fresh: a row's click reruns this alone
+    offer = order_set(run, rows.edited_proposal(proposal, run), services.securities())
     c1, c2, c3 = st.columns(3)
     for col, label, layout, name in (
         (c1, "Download order file (CSV)", "neutral", "orders"),
@@ -252,10 +338,11 @@ def downloads(run: dict[str, Any]) -> None:
             disabled=not offer.lines,
             help=offer.reason,
         )
-    doc = proposal_document(ledger, run, proposal, services.securities(), who)
+    edited, securities = rows.edited_proposal(proposal, run), services.securities()
     c3.download_button(
         "Download client proposal (PDF)",
-        lambda: build_proposal_pdf(doc),  # built on the click, not on every drawing
+        # Assembled and built on the click, not on every drawing (a row's click redraws this).
+        lambda: build_proposal_pdf(proposal_document(ledger, run, edited, securities, who)),
         file_name=f"proposal-{rid}.pdf",
         mime="application/pdf",
         key="dl_proposal",

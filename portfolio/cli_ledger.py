@@ -170,7 +170,8 @@ def _show_table(run: Mapping[str, Any]) -> str:
                 t["account"],
                 t["action"],
                 t["symbol"],
-                _qty(t["quantity"]),
+                _qty(t["quantity"])
+                + (f" (proposed {_qty(t['proposed_quantity'])})" if t.get("edited") else ""),
                 _money(t["price"]),
                 t["compliance"] + (f" ({', '.join(t['rules'])})" if t["rules"] else ""),
                 f"{d['decision']} by {d['by']}" if d else "-",
@@ -204,6 +205,19 @@ def _split(values: Sequence[str] | None) -> list[str]:
     return [part.strip() for v in values or [] for part in v.split(",") if part.strip()]
 
 
+def _quantities(values: Sequence[str] | None) -> dict[str, str]:
+    """`--quantity T3=120,T5=40` -> {"T3": "120", "T5": "40"}; the ledger judges the numbers."""
+    out: dict[str, str] = {}
+    for part in _split(values):
+        tid, sep, qty = part.partition("=")
+        if not sep or not tid.strip() or not qty.strip():
+            raise _Refused(f"--quantity takes TRADE=QUANTITY (for example T3=120), not {part!r}")
+        if tid.strip() in out:
+            raise _Refused(f"--quantity names {tid.strip()} twice")
+        out[tid.strip()] = qty.strip()
+    return out
+
+
 def _decide(ledger: Ledger, args: argparse.Namespace) -> int:
     written = ledger.decide(
         args.run,
@@ -211,13 +225,19 @@ def _decide(ledger: Ledger, args: argparse.Namespace) -> int:
         veto=_split(args.veto),
         by=args.by,
         reason=args.reason,
+        quantities=_quantities(args.quantity),
     )
     result = {"run_id": args.run, "status": ledger.run(args.run)["status"], "decisions": written}
     _emit(
         args,
         result,
         lambda r: "\n".join(
-            [f"{d['trade_id']}: {d['decision']} by {d['by']}" for d in r["decisions"]]
+            [
+                f"{d['trade_id']}: {d['decision']}"
+                + (f" {_qty(d['quantity'])}" if d.get("quantity") is not None else "")
+                + f" by {d['by']}"
+                for d in r["decisions"]
+            ]
             + [f"run {r['run_id']} is now {r['status']}"]
         ),
     )
@@ -392,7 +412,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     p = subparsers.add_parser("decide", help="approve or veto trades of a run")
     p.add_argument("run")
     p.add_argument("--approve", action="append", metavar="T1,T2", help="trade ids to approve")
-    p.add_argument("--veto", action="append", metavar="T3", help="trade ids to veto")
+    p.add_argument("--veto", action="append", metavar="T3", help="trade ids to veto (drop)")
+    p.add_argument(
+        "--quantity",
+        action="append",
+        metavar="T3=120",
+        help="approve a trade at an edited quantity; the compliance gate judges the edit again",
+    )
     p.add_argument("--by", required=True, help="who decides (recorded)")
     p.add_argument("--reason", default=None)
     _format(p)

@@ -245,3 +245,48 @@ def test_four_eyes_through_the_cli(ledger, db_url, saved_run, tmp_path) -> None:
     assert (signed["by"], signed["role"]) == ("sue@example.com", "supervisor")
     executed = _json(_cli(db_url, "execute", run_id, *ops, "--format", "json"))
     assert {e["executed_by"] for e in executed["executions"]} == {"ops@example.com"}
+
+
+def test_decide_edits_a_quantity_and_execute_fills_it(ledger, db_url, saved_run) -> None:
+    run_id = saved_run(ledger)
+    decided = _json(
+        _cli(
+            db_url,
+            "decide",
+            run_id,
+            "--quantity",
+            "T2=3",
+            "--approve",
+            "T1,T3",
+            "--by",
+            "ann",
+            "--format",
+            "json",
+        )
+    )
+    edit = next(d for d in decided["decisions"] if d["trade_id"] == "T2")
+    assert (edit["decision"], edit["quantity"]) == ("APPROVE", 3.0)
+    shown = _cli(db_url, "show", run_id)
+    assert "3 (proposed 5)" in shown.stdout, shown.stdout
+    text_out = _cli(db_url, "decide", run_id, "--quantity", "T3=4", "--by", "ann")
+    assert text_out.returncode == 0 and "T3: APPROVE 4 by ann" in text_out.stdout
+    executed = _json(_cli(db_url, "execute", run_id, "--by", "ops", "--format", "json"))
+    fills = {e["trade_id"]: e["quantity"] for e in executed["executions"] if e["stage"] == "result"}
+    assert fills == {"T1": 10.0, "T2": 3.0, "T3": 4.0}
+
+
+def test_a_refused_quantity_edit_prints_why_and_records_nothing(ledger, db_url, saved_run) -> None:
+    run_id = saved_run(ledger)
+    _refused(_cli(db_url, "decide", run_id, "--quantity", "T2", "--by", "ann"), "TRADE=QUANTITY")
+    _refused(
+        _cli(db_url, "decide", run_id, "--quantity", "T2=0", "--by", "ann"), "to drop a trade, veto"
+    )
+    _refused(
+        _cli(db_url, "decide", run_id, "--quantity", "T4=1", "--by", "ann"),
+        "T4 was vetoed by compliance",
+    )
+    _refused(
+        _cli(db_url, "decide", run_id, "--quantity", "T2=3", "--veto", "T2", "--by", "ann"),
+        "both approved and vetoed",
+    )
+    assert ledger.decisions(run_id) == []

@@ -17,6 +17,7 @@ from portfolio.importers import read_holdings
 from portfolio.models import ClientMandate, RebalanceProposal
 from portfolio.proposal_pdf import ProposalDocument, build_proposal_pdf, proposed_trades
 from portfolio.securities import load_securities
+from portfolio.trade_edits import with_quantities
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("pdftoppm") and shutil.which("pdftotext")),
@@ -127,3 +128,14 @@ def test_no_trades_no_tax(tmp_path: Path, esg: RebalanceProposal) -> None:
     flat = " ".join(text.split())
     assert pages and "No trade is proposed." in flat
     assert "No sale is proposed, so no gain is realised." in flat
+
+
+def test_an_edited_quantity_is_what_the_proposal_shows(tmp_path: Path) -> None:
+    p = proposal("plain_with_lots.csv", ClientMandate(risk_profile="moderate"))
+    buy = next(t for t in p.trades if t.action == "BUY" and t.quantity >= 3)
+    edited = p.model_copy(update={"trades": with_quantities(p.trades, {buy.id: 2})})
+    text, _ = render(build_proposal_pdf(document(edited)), tmp_path)
+    row = next(
+        line for line in text.splitlines() if f" {buy.symbol} " in f" {line} " and "Buy" in line
+    )
+    assert " 2 " in f" {row} " and f"${2 * buy.price:,.0f}" in row, row

@@ -413,7 +413,8 @@ def test_approve_veto_execute_records_every_click(
     at.button(key="approve_T1").click()
     run(at)
     at.button(key="veto_T2").click()
-    run(at)
+    run(at)  # reruns T2's row and what follows from it (see the fragment test below)
+    run(at)  # the whole page, as the browser keeps it
     decisions = ui_ledger.decisions(rid)
     assert [(d["trade_id"], d["decision"], d["by"]) for d in decisions] == [
         ("T1", "APPROVE", ADVISOR),
@@ -471,6 +472,114 @@ def test_approve_all_compliant(ran: tuple[AppTest, str], ui_ledger: Ledger) -> N
     run(at)
     assert ui_ledger.run(rid)["status"] == "EXECUTED"
     assert f"Executed {len(trades)} of {len(trades)} trades." in texts(at, "success")
+
+
+def test_a_row_click_reruns_its_row_and_the_status_line_not_the_page(
+    ran: tuple[AppTest, str], ui_ledger: Ledger
+) -> None:
+    at, rid = ran
+    go(at, "ticket")
+    n = len(ui_ledger.run(rid)["trades"])
+    at.button(key="approve_T1").click()  # the first approval enables Execute: the whole ticket
+    run(at)
+    assert {"approve_T1", "approve_T2", "execute"} <= {b.key for b in at.button}
+    at.button(key="veto_T2").click()
+    run(at)
+    # AppTest holds what the last run drew: T2's row, the status line, the tax impact, the
+    # after-trade view and the downloads, and nothing of the rest of the page.
+    assert {b.key for b in at.button} == {"approve_T2", "veto_T2", "save_qty_T2"}
+    assert at.button(key="veto_T2").proto.type == "primary"
+    assert f"vetoed by {ADVISOR}" in [c.value for c in at.caption]
+    assert any(f"2 of {n} trades decided" in m.value for m in at.markdown)
+    assert not texts(at, "title")
+    assert "After-trade view with the 1 trade(s) approved so far." in [c.value for c in at.caption]
+    assert len(at.get("download_button")) == 3
+    run(at)
+    assert any(f"{n - 2} compliant trade(s) still undecided" in c.value for c in at.caption)
+
+
+def _buy_and_sell(ledger: Ledger, rid: str) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    trades = ledger.run(rid)["trades"]
+    buy = next(t for t in trades if t["action"] == "BUY" and t["quantity"] >= 2)
+    sell = next(t for t in trades if t["action"] == "SELL")
+    return buy, sell
+
+
+def test_a_quantity_edit_is_judged_recorded_and_executed(
+    ran: tuple[AppTest, str], ui_ledger: Ledger
+) -> None:
+    at, rid = ran
+    go(at, "ticket")
+    at.button(key="approve_all").click()
+    run(at)
+    n = len(ui_ledger.decisions(rid))
+    buy, _ = _buy_and_sell(ui_ledger, rid)
+    tid, smaller = buy["trade_id"], buy["quantity"] - 1
+    at.number_input(key=f"qty_{tid}").set_value(smaller)
+    at.button(key=f"save_qty_{tid}").click()
+    run(at)
+    run(at)
+    d = ui_ledger.decisions(rid)[n]
+    assert (d["trade_id"], d["decision"], d["quantity"], d["by"]) == (
+        tid,
+        "APPROVE",
+        smaller,
+        ADVISOR,
+    )
+    assert any(f"edited from {buy['quantity']:,.6g}" in c.value for c in at.caption)
+    assert f"The files hold the {n} approved trades, as they will be executed." in [
+        c.value for c in at.caption
+    ]
+    at.button(key="execute").click()
+    run(at)
+    fills = {
+        e["trade_id"]: e["quantity"] for e in ui_ledger.executions(rid) if e["stage"] == "result"
+    }
+    assert fills[tid] == smaller and len(fills) == n
+    assert f"Executed {n} of {n} trades." in texts(at, "success")
+
+
+def test_a_refused_edit_says_why_in_its_row_and_records_nothing(
+    ran: tuple[AppTest, str], ui_ledger: Ledger
+) -> None:
+    at, rid = ran
+    go(at, "ticket")
+    _, sell = _buy_and_sell(ui_ledger, rid)
+    tid = sell["trade_id"]
+    at.number_input(key=f"qty_{tid}").set_value(sell["quantity"] * 100)
+    at.button(key=f"save_qty_{tid}").click()
+    run(at)
+    (err,) = texts(at, "error")
+    assert err.startswith("The compliance gate refuses the edit") and "held" in err, err
+    assert ui_ledger.decisions(rid) == []
+    at.number_input(key=f"qty_{tid}").set_value(0)
+    at.button(key=f"save_qty_{tid}").click()
+    run(at)
+    assert any("to drop a trade, veto it" in e for e in texts(at, "error"))
+    assert ui_ledger.decisions(rid) == []
+    assert at.button(key=f"veto_{tid}").proto.help == f"Drop {tid}"
+
+
+def test_the_tax_impact_panel_says_not_known_without_a_cost_basis(
+    ran: tuple[AppTest, str],
+) -> None:
+    at, _ = ran
+    go(at, "ticket")
+    (panel,) = [e for e in at.expander if e.label == "Tax impact"]
+    table = panel.dataframe[0].value
+    assert list(table.columns) == [
+        "#",
+        "Account",
+        "Tax type",
+        "Symbol",
+        "Proceeds",
+        "Short-term gain",
+        "Long-term gain",
+        "Wash sale",
+    ]
+    assert set(table["Short-term gain"]) == {"not known"}
+    assert any("no known gain" in c.value for c in at.caption)
+    assert "No gains budget is set for this client." in [c.value for c in at.caption]
 
 
 def _run_with_a_vetoed_trade(ledger: Ledger, rid: str) -> str:

@@ -26,6 +26,12 @@ GENESIS = "0" * 64
 UNHASHED = frozenset({"id", "hash", "mac"})
 # Columns added after rows existed: left out of the content when empty, so old links still hold.
 LATE = frozenset({"proposal_hash", "executed_by"})
+# The same, for columns only one journal gained (an execution's quantity is never empty).
+LATE_IN = {"decisions": frozenset({"quantity"})}
+
+
+def _late(table: str) -> frozenset[str]:
+    return LATE | LATE_IN.get(table, frozenset())
 
 
 def canonical_json(data: Any) -> str:
@@ -40,11 +46,12 @@ def link_hash(content: Mapping[str, Any]) -> str:
 def row_content(row: Any) -> dict[str, Any]:
     """The hashed columns of a journal row, read back from the ORM object."""
     content = {}
+    late = _late(row.__table__.name)
     for c in row.__table__.columns:
         if c.key in UNHASHED:
             continue
         value = getattr(row, c.key)
-        if c.key in LATE and value is None:
+        if c.key in late and value is None:
             continue
         content[c.key] = value
     return content
@@ -114,12 +121,12 @@ def append_many(
     seq, prev = head.seq, head.hash
     for values in rows:
         seq += 1
-        content = {k: values.get(k) for k in hashed} | {"seq": seq, "prev_hash": prev}
-        for k in LATE:
-            if k in content and content[k] is None:
-                del content[k]
+        full = {k: values.get(k) for k in hashed} | {"seq": seq, "prev_hash": prev}
+        late = _late(name)
+        content = {k: v for k, v in full.items() if not (k in late and v is None)}
         link = link_hash(content)
-        out.append({**content, "hash": link, "mac": mac(key, link)})
+        # Every row names every column: an executemany takes its columns from the first row.
+        out.append({**full, "hash": link, "mac": mac(key, link)})
         prev = link
     if out:
         # Core executemany: the same bytes as `append`, without building an ORM object per row.

@@ -158,6 +158,11 @@ class Decision(Base):
     proposal_hash: Mapped[str | None] = mapped_column(
         String(64), nullable=True, doc="hash of the chained proposal entry this decision is on"
     )
+    quantity: Mapped[float | None] = mapped_column(
+        Float,
+        nullable=True,
+        doc="the quantity approved when the advisor edited it (migration 0004)",
+    )
 
 
 class Execution(Base):

@@ -59,6 +59,7 @@ from portfolio.models import (
 )
 from portfolio.redact import redact, redact_data
 from portfolio.securities import load_securities
+from portfolio.trade_edits import EditRefused, judge_edits, parse_quantity, with_quantities
 
 DECISIONS = ("APPROVE", "VETO")
 
@@ -466,6 +467,7 @@ class Ledger:
             snap = s.get(Snapshot, run.snapshot_id) if run.snapshot_id else None
             trades = self._trades(s, run_id)
             latest = self._latest_decisions(s, run_id)
+            edits = self._edited(s, run_id)
             outcome = self._outcomes(s, run_id)
             return {
                 "run_id": run.id,
@@ -488,9 +490,14 @@ class Ledger:
                         "account": t.account,
                         "symbol": t.symbol,
                         "action": t.action,
-                        "quantity": t.quantity,
+                        # What executes: the advisor's edited quantity, else the proposal's.
+                        "quantity": edits.get(t.trade_id, t.quantity),
+                        "proposed_quantity": t.quantity,
+                        "edited": t.trade_id in edits,
                         "price": t.price,
-                        "value": t.value,
+                        "value": round(edits[t.trade_id] * t.price, 2)
+                        if t.trade_id in edits
+                        else t.value,
                         "order_type": t.order_type,
                         "limit_price": t.limit_price,
                         "compliance": t.compliance_status,
@@ -596,6 +603,25 @@ class Ledger:
         ).scalars()
         return {d.trade_id: d for d in rows}
 
+    def _edited(self, s: Session, run_id: str) -> dict[str, float]:
+        """trade id -> the quantity of its latest decision that carries one (an edit)."""
+        rows = s.execute(
+            select(Decision.trade_id, Decision.quantity)
+            .where(Decision.run_id == run_id, Decision.quantity.is_not(None))
+            .order_by(Decision.seq)
+        ).all()
+        return {tid: float(q) for tid, q in rows}
+
+    def _stored_proposal(self, s: Session, run_id: str) -> RebalanceProposal | None:
+        """The stored proposal, once it is checked against the chained one."""
+        chained = self._chained(s, run_id)
+        row = s.get(Proposal, run_id)
+        if row is None or chained is None:
+            return None
+        if entry.body_sha256(row.body) != chained[1]["proposal_sha256"]:
+            raise TamperedError(f"run {run_id}: the stored proposal differs from the chained one")
+        return RebalanceProposal.model_validate(row.body)
+
     def _outcomes(self, s: Session, run_id: str) -> dict[str, dict[str, Any]]:
         """trade id -> {"status": SENT|FILLED|REJECTED, ...} from the execution journal."""
         rows = s.execute(
@@ -617,17 +643,29 @@ class Ledger:
         veto: Sequence[str] = (),
         by: str = "",
         reason: str | None = None,
+        quantities: Mapping[str, float | str] | None = None,
     ) -> list[dict[str, Any]]:
         """Append one decision per trade; all or nothing.
 
-        Trade ids are the proposal's (T1) or the stored ones ({run_id}-T1). Refused: unknown ids,
-        a trade both approved and vetoed, approving a compliance veto, and re-deciding a trade whose
-        order has been sent.
+        Trade ids are the proposal's (T1) or the stored ones ({run_id}-T1). `quantities` edits
+        trades (an edit approves the trade at its new quantity, which is what executes); each
+        edit passes the compliance gate again with the other trades that may still run. Refused:
+        unknown ids, a trade both approved and vetoed, approving or editing a compliance veto, an
+        edit the gate refuses, and re-deciding a trade whose order has been sent.
         """
         by = (by or "").strip()
         if not by:
             raise LedgerError("a decision needs the name of who made it (--by)")
         approve, veto = self._normalise_ids(run_id, approve), self._normalise_ids(run_id, veto)
+        try:
+            edits = {
+                self._normalise_ids(run_id, [tid])[0]: parse_quantity(q)
+                for tid, q in (quantities or {}).items()
+                if tid.strip()
+            }
+        except EditRefused as exc:
+            raise ConflictError(str(exc)) from None
+        approve = [*approve, *(i for i in edits if i not in approve)]
         if not approve and not veto:
             raise LedgerError("name at least one trade to approve or veto")
         if both := sorted(set(approve) & set(veto)):
@@ -667,6 +705,8 @@ class Ledger:
                 raise ConflictError(
                     f"{', '.join(already)} already sent to the broker; the decision is final"
                 )
+            if edits:
+                self._judge_edits(s, run_id, edits, set(veto))
             at = now_iso()
             rows = chain.append_many(
                 s,
@@ -680,6 +720,7 @@ class Ledger:
                         "reason": reason or None,
                         "decided_at": at,
                         "proposal_hash": proposal_link.hash,
+                        "quantity": edits.get(tid),
                     }
                     for tid in sorted(wanted, key=ordinal.__getitem__)
                 ],
@@ -688,6 +729,22 @@ class Ledger:
             written = [_decision_dict(row) for row in rows]
             self._refresh_status(s, run_id)
             return written
+
+    def _judge_edits(
+        self, s: Session, run_id: str, edits: Mapping[str, float], vetoing: set[str]
+    ) -> None:
+        """Raise ConflictError, with the gate's reasons, unless every edit passes the gate."""
+        proposal = self._stored_proposal(s, run_id)
+        if proposal is None:
+            raise LedgerError(f"run {run_id} has no trades to decide")
+        latest = self._latest_decisions(s, run_id)
+        vetoed = {tid for tid, d in latest.items() if d.decision == "VETO"} | vetoing
+        try:
+            judge_edits(
+                proposal, edits, self._edited(s, run_id), vetoed - set(edits), load_securities()
+            )
+        except EditRefused as exc:
+            raise ConflictError(str(exc)) from None
 
     def decisions(self, run_id: str) -> list[dict[str, Any]]:
         """Every decision on the run in the order made, superseded ones included."""
@@ -874,7 +931,7 @@ class Ledger:
                 raise NothingToExecute(f"run {run_id} has no approved trades to execute")
             to_send = [x.trade_id for x in states if x.approved and not x.order_sent]
             self._recheck(s, run_id, to_send)
-            trades = {t["id"]: t for t in body["trades"]}
+            trades = _as_edited(body["trades"], self._edited(s, run_id))
             at = now_iso()
             for tid in to_send:
                 t = trades[tid]
@@ -958,7 +1015,9 @@ class Ledger:
         proposal = RebalanceProposal.model_validate(row.body)
         if not proposal.positions:  # nothing to judge against
             return
-        chosen = [t for t in proposal.trades if t.id in set(to_send)]
+        chosen = with_quantities(
+            [t for t in proposal.trades if t.id in set(to_send)], self._edited(s, run_id)
+        )
         judged = check_trades(chosen, proposal.positions, proposal.mandate, load_securities())
         refused = [t for t in judged if t.compliance.status != "APPROVED"]
         if not refused:
@@ -989,7 +1048,7 @@ class Ledger:
                 chained = self._chained(s, e.run_id)
                 if chained is None:
                     raise TamperedError(f"run {e.run_id} has orders but no chained proposal")
-                bodies[e.run_id] = {t["id"]: t for t in chained[1]["trades"]}
+                bodies[e.run_id] = _as_edited(chained[1]["trades"], self._edited(s, e.run_id))
             coid = client_order_id(e.run_id, e.trade_id)
             orders.append(_order(coid, bodies[e.run_id][e.trade_id]))
         return orders
@@ -1185,6 +1244,19 @@ def _problem(table: str, run_id: str, reason: str) -> dict[str, Any]:
     return {"journal": table, "seq": None, "id": None, "run_id": run_id, "reason": reason}
 
 
+def _as_edited(
+    trades: Sequence[Mapping[str, Any]], edits: Mapping[str, float]
+) -> dict[str, dict[str, Any]]:
+    """The chained trades by id, each at the quantity its chained decisions approved."""
+    out = {}
+    for t in trades:
+        q = edits.get(t["id"])
+        out[t["id"]] = (
+            dict(t) if q is None else {**t, "quantity": q, "value": round(q * t["price"], 2)}
+        )
+    return out
+
+
 def _order(coid: str, t: Mapping[str, Any]) -> Order:
     return Order(
         client_order_id=coid,
@@ -1207,6 +1279,7 @@ def _decision_dict(d: Decision | Mapping[str, Any]) -> dict[str, Any]:
         "decision": get("decision"),
         "by": get("decided_by"),
         "reason": get("reason"),
+        "quantity": get("quantity"),
         "at": get("decided_at"),
         "hash": get("hash"),
         "prev_hash": get("prev_hash"),
