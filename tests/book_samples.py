@@ -8,9 +8,13 @@ import numpy as np
 
 from portfolio.models import ClientMandate, Holdings, Lot, Position
 from portfolio.practice import HouseholdBook
+from portfolio.securities import load_securities
 
 AS_OF = date(2025, 6, 30)
 FUNDS = ("VTI", "VXUS", "BND", "VB", "VWO", "BNDX", "AAPL", "MSFT")
+# One price per symbol, the reference price: a vehicle a household does not hold is bought at it
+# by the engine, and at the book's price by the vectorised plan; the two agree here.
+PRICES = {s: float(load_securities().frame.loc[s, "price"]) for s in FUNDS}
 PROFILES = ("conservative", "moderate", "aggressive")
 
 
@@ -44,7 +48,7 @@ def generated_book(n: int, seed: int = 3, advisors=("ann", "bob")) -> list[House
         positions = []
         for acct in ("Joint Taxable", "Rollover IRA", "Roth IRA")[: int(rng.integers(2, 4))]:
             for sym in rng.choice(FUNDS, size=int(rng.integers(2, 5)), replace=False):
-                price = float(rng.uniform(20, 300))
+                price = PRICES[str(sym)]
                 qty = float(rng.integers(10, 400))
                 ratio = float(rng.uniform(0.7, 1.3))
                 acquired = AS_OF - timedelta(days=int(rng.integers(5, 2000)))
