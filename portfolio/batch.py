@@ -73,13 +73,12 @@ def plan_book(
                 accounts, custodian=h.holdings.account_types, overrides=h.account_types
             )
             types.update({f"{h.id}{SEP}{a}": t for a, t in resolved.items()})
-            positions += [
-                p.model_copy(update={"account": f"{h.id}{SEP}{p.account}"})
-                for p in h.holdings.positions
-            ]
+            positions += h.holdings.positions
             household += [h.id] * len(h.holdings.positions)
         raw = positions_frame(positions)
-        raw["household"] = household
+        # Accounts keyed by household: two clients' "Joint Taxable" are two accounts.
+        raw["household"] = pd.Series(household, dtype=object)
+        raw["account"] = raw["household"] + SEP + raw["account"]
         model = load_model(mandate.risk_profile)
         floor = max(mandate.cash_floor, mandate.income_need)
         plan_mandate = mandate.model_copy(update={"cash_floor": min(floor, 1.0)})
@@ -100,9 +99,10 @@ def plan_book(
         return pd.DataFrame(columns=["household", *(c for c in TRADE_COLUMNS if c != "row")])
     # `row` indexes a mandate group's frame: meaningless outside it.
     trades = pd.concat(frames, ignore_index=True).drop(columns="row")
-    parts = trades["account"].astype(str).str.split(SEP, n=1, expand=True)
-    trades.insert(0, "household", parts[0])
-    trades["account"] = parts[1]
+    keys = pd.unique(trades["account"])
+    split = {k: k.split(SEP, 1) for k in keys}
+    trades.insert(0, "household", trades["account"].map({k: v[0] for k, v in split.items()}))
+    trades["account"] = trades["account"].map({k: v[1] for k, v in split.items()})
     # Households in the order given, so partitions joined in order give the whole book's frame.
     order = trades["household"].map({h.id: i for i, h in enumerate(households)})
     return trades.iloc[order.argsort(kind="stable")].reset_index(drop=True)

@@ -73,25 +73,29 @@ def lot_rows(book: pd.DataFrame, positions: Sequence[Position]) -> pd.DataFrame:
     A position without lots but with a cost basis is one undated lot. The unit price is the
     position's own value over its quantity, so a household is valued at its own custodian's price.
     """
-    rows = book[~book["is_cash"].to_numpy(bool) & (book["quantity"].to_numpy(float) > 0)]
-    hh, acct, typ, sym, qty, cost, acq, unit = [], [], [], [], [], [], [], []
-    for r in rows[
-        ["household", "account", "acct_type", "symbol", "pos", "value", "quantity"]
-    ].itertuples(index=False):
-        p = positions[int(r.pos)]
-        price = float(r.value) / float(r.quantity)
-        lots = p.lots or (
-            [] if p.cost_basis is None else [Lot(quantity=p.quantity, cost_basis=p.cost_basis)]
+    keep = ~book["is_cash"].to_numpy(bool) & (book["quantity"].to_numpy(float) > 0)
+    rows = book.loc[keep]
+    price = rows["value"].to_numpy(float) / rows["quantity"].to_numpy(float)
+    lots_per_row = [
+        positions[i].lots
+        or (
+            []
+            if positions[i].cost_basis is None
+            else [Lot(quantity=positions[i].quantity, cost_basis=positions[i].cost_basis)]
         )
-        for lt in lots:
-            hh.append(r.household)
-            acct.append(r.account)
-            typ.append(r.acct_type)
-            sym.append(r.symbol)
-            qty.append(lt.quantity)
-            cost.append(np.nan if lt.cost_basis is None else lt.cost_basis)
-            acq.append(lt.acquired)
-            unit.append(price)
+        for i in rows["pos"].to_numpy(int)
+    ]
+    counts = np.fromiter((len(x) for x in lots_per_row), dtype=int, count=len(lots_per_row))
+    flat = [lt for x in lots_per_row for lt in x]
+    take = np.repeat(np.arange(len(rows)), counts)
+    hh = rows["household"].to_numpy(dtype=object)[take]
+    acct = rows["account"].to_numpy(dtype=object)[take]
+    typ = rows["acct_type"].to_numpy(dtype=object)[take]
+    sym = rows["symbol"].to_numpy(dtype=object)[take]
+    unit = price[take]
+    qty = [lt.quantity for lt in flat]
+    cost = [np.nan if lt.cost_basis is None else lt.cost_basis for lt in flat]
+    acq = [lt.acquired for lt in flat]
     return pd.DataFrame(
         {
             "household": pd.Series(hh, dtype=object),

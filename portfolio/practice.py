@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -84,6 +85,14 @@ def _mandate_key(m: ClientMandate) -> tuple:
     )
 
 
+_SEP = "\x1f"
+
+
+@lru_cache(maxsize=4096)
+def _types_from_names(accounts: tuple[str, ...]) -> dict[str, str]:
+    return dict(resolve_account_types(accounts)[0])
+
+
 def household_targets(
     mandates: Sequence[ClientMandate], securities: SecurityMaster
 ) -> pd.DataFrame:
@@ -113,19 +122,22 @@ def book_frame(
     """Every household's positions in one enriched frame (`household`, `acct_type` added)."""
     positions: list[Position] = []
     hh: list[str] = []
-    types: dict[tuple[str, str], str] = {}
+    types: dict[str, str] = {}
     for h in households:
         positions.extend(h.holdings.positions)
         hh.extend([h.id] * len(h.holdings.positions))
-        accounts = list(dict.fromkeys(p.account for p in h.holdings.positions))
-        resolved, _, _ = resolve_account_types(
-            accounts, custodian=h.holdings.account_types, overrides=h.account_types
-        )
-        types.update({(h.id, a): t for a, t in resolved.items()})
+        accounts = tuple(dict.fromkeys(p.account for p in h.holdings.positions))
+        if h.holdings.account_types or h.account_types:
+            resolved = resolve_account_types(
+                accounts, custodian=h.holdings.account_types, overrides=h.account_types
+            )[0]
+        else:  # the common case: types from the names alone, the same for many households
+            resolved = _types_from_names(accounts)
+        types.update({f"{h.id}{_SEP}{a}": t for a, t in resolved.items()})
     book = enrich(positions_frame(positions), securities, ClientMandate())
     book["household"] = pd.Series(hh, index=book.index, dtype=object)
-    keys = pd.MultiIndex.from_arrays([book["household"], book["account"]])
-    book["acct_type"] = pd.Series(types).reindex(keys).fillna("taxable").to_numpy(dtype=object)
+    keys = book["household"].to_numpy(dtype=object) + _SEP + book["account"].to_numpy(dtype=object)
+    book["acct_type"] = pd.Series(keys, index=book.index).map(types).fillna("taxable")
     return book, positions
 
 
