@@ -31,6 +31,7 @@ from portfolio.targets import reassign_unbuyable, target_weights
 
 SCHEDULER_ENV = "REBALANCE_DASK_SCHEDULER"
 SEP = "\x1f"  # joins household and account into one key no custodian's name contains
+CHUNK = 500  # households per planner call
 
 T = TypeVar("T")
 
@@ -50,7 +51,7 @@ def plan_book(
     as_of: date,
     securities: SecurityMaster | None = None,
 ) -> pd.DataFrame:
-    """Every household's trades, vectorised: one planner call per distinct mandate.
+    """Every household's trades, vectorised: a planner call per distinct mandate (and chunk).
 
     Prices are each position's own (value over quantity) where the file gives none; a symbol
     priced by the file takes the book's first price for it, as a custodian export states one.
@@ -61,8 +62,13 @@ def plan_book(
     groups: dict[str, list[HouseholdBook]] = {}
     for h in households:
         groups.setdefault(h.mandate.model_dump_json(), []).append(h)
+    # Chunks of households: a planner stage's look-up across the whole frame grows with the
+    # square of its rows, so one call per chunk keeps the book's time linear in its size.
+    chunks = [
+        members[i : i + CHUNK] for members in groups.values() for i in range(0, len(members), CHUNK)
+    ]
     frames = []
-    for members in groups.values():
+    for members in chunks:
         mandate = members[0].mandate
         positions = []
         household: list[str] = []

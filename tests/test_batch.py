@@ -31,7 +31,9 @@ def test_partitions_keep_order_and_cover_everything() -> None:
     assert partitions(items[:1], 4) == [[0]]
 
 
-def test_book_plan_gives_each_household_the_engine_trades() -> None:
+@pytest.mark.parametrize("chunk", [500, 4])
+def test_book_plan_gives_each_household_the_engine_trades(chunk, monkeypatch) -> None:
+    monkeypatch.setattr("portfolio.batch.CHUNK", chunk)
     book = generated_book(15, seed=5)
     keys = ["household", "account", "symbol", "action"]
     vec = plan_book(book, AS_OF)[[*keys, "quantity"]].sort_values(keys).reset_index(drop=True)
