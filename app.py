@@ -18,6 +18,7 @@ PAGES = [
     st.Page(
         "pages/client.py", title="Client & holdings", icon=":material/folder_open:", default=True
     ),
+    st.Page("pages/book.py", title="Book", icon=":material/table_view:"),
     st.Page("pages/allocation.py", title="Allocation", icon=":material/donut_large:"),
     st.Page("pages/rebalance.py", title="Rebalance", icon=":material/smart_toy:"),
     st.Page("pages/ticket.py", title="Trade ticket", icon=":material/receipt_long:"),

@@ -400,6 +400,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reb.set_defaults(func=cmd_rebalance)
 
+    from portfolio.cli_book import add_book_command
+
+    add_book_command(sub)
+
     try:
         from portfolio.cli_ledger import add_commands
     except ImportError:  # the ledger is optional for reading and proposing

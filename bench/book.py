@@ -1,0 +1,142 @@
+"""The practice view and batch planning on generated books: seconds per step.
+
+Households of two or three accounts (joint taxable, rollover IRA, Roth IRA), each account a few
+of the model funds and stocks at reference prices with one tax lot (random basis and date) and
+some swept cash; three risk profiles. Generation is not timed.
+
+1. Book summary (`practice.summarise`: drift, bands, caps, cash, harvesting scan) of N households.
+2. Batch planning (`batch.plan_book`, the vectorised planner, one call per distinct mandate) of
+   M accounts, at two sizes to show how it grows.
+3. The same planning on a 2-worker Dask LocalCluster (`batch.plan_book_on_dask`) against one
+   process, on D accounts, printed as a ratio (cluster start-up not counted, shipping the
+   households to the workers counted).
+
+Run from the repository root:
+    python bench/book.py [--households 5000] [--accounts 50000] [--dask-accounts 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from portfolio.batch import dask_client, plan_book, plan_book_on_dask
+from portfolio.models import ClientMandate, Holdings, Lot, Position
+from portfolio.practice import HouseholdBook, summarise
+from portfolio.securities import load_securities
+
+AS_OF = date(2025, 6, 30)
+SYMBOLS = ("VTI", "VXUS", "BND", "VB", "VWO", "BNDX", "VEA", "AAPL", "MSFT", "JNJ")
+KINDS = ("Joint Taxable", "Rollover IRA", "Roth IRA")
+PROFILES = ("conservative", "moderate", "aggressive")
+
+
+def generate(n_accounts: int, seed: int = 1) -> list[HouseholdBook]:
+    """Households until `n_accounts` accounts are made."""
+    rng = np.random.default_rng(seed)
+    ref = load_securities().frame
+    prices = {s: float(ref.loc[s, "price"]) for s in SYMBOLS}
+    out: list[HouseholdBook] = []
+    made = 0
+    h = 0
+    while made < n_accounts:
+        n_acct = min(int(rng.integers(2, 4)), n_accounts - made)
+        positions = []
+        for kind in KINDS[:n_acct]:
+            for sym in rng.choice(SYMBOLS, size=int(rng.integers(3, 6)), replace=False):
+                price = prices[str(sym)]
+                qty = float(rng.integers(10, 500))
+                cost = round(qty * price * float(rng.uniform(0.7, 1.3)), 2)
+                acquired = AS_OF - timedelta(days=int(rng.integers(1, 2_000)))
+                positions.append(
+                    Position(
+                        account=kind,
+                        symbol=str(sym),
+                        quantity=qty,
+                        price=price,
+                        market_value=round(qty * price, 2),
+                        lots=[Lot(quantity=qty, cost_basis=cost, acquired=acquired)],
+                    )
+                )
+            amount = round(float(rng.uniform(0, 30_000)), 2)
+            positions.append(
+                Position(
+                    account=kind,
+                    symbol="SPAXX",
+                    quantity=amount,
+                    price=1.0,
+                    market_value=amount,
+                    is_cash=True,
+                )
+            )
+        out.append(
+            HouseholdBook(
+                id=f"H{h:06d}",
+                holdings=Holdings(positions=positions),
+                mandate=ClientMandate(risk_profile=PROFILES[h % 3]),
+                advisor=f"advisor{h % 20}",
+            )
+        )
+        made += n_acct
+        h += 1
+    return out
+
+
+def timed(fn, repeat: int = 1) -> float:  # type: ignore[no-untyped-def]
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--households", type=int, default=5_000)
+    ap.add_argument("--accounts", type=int, default=50_000)
+    ap.add_argument("--dask-accounts", type=int, default=200_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    load_securities()
+
+    # 1. The summary: households, not accounts.
+    book = generate(args.households * 5 // 2)[: args.households]
+    summarise(book[:50], as_of=AS_OF)  # reference data loaded outside the timing
+    t = timed(lambda: summarise(book, as_of=AS_OF), args.repeat)
+    n_acct = sum(len(h.holdings.accounts) for h in book)
+    print(f"book summary: {len(book):,} households ({n_acct:,} accounts) in {t:.2f} s")
+
+    # 2. Batch planning at two sizes.
+    for size in (args.accounts // 2, args.accounts):
+        hh = generate(size, seed=2)
+        t = timed(lambda hh=hh: plan_book(hh, AS_OF), 1)
+        print(
+            f"batch planning: {size:,} accounts ({len(hh):,} households) in {t:.2f} s "
+            f"({size / t:,.0f} accounts/s)"
+        )
+
+    # 3. Dask, 2 workers, against one process.
+    if args.dask_accounts:
+        hh = generate(args.dask_accounts, seed=3)
+        one = timed(lambda: plan_book(hh, AS_OF), 1)
+        t0 = time.perf_counter()
+        with dask_client(workers=2) as client:
+            start = time.perf_counter() - t0
+            two = timed(lambda: plan_book_on_dask(hh, client, AS_OF), 1)
+        print(
+            f"dask: {args.dask_accounts:,} accounts ({len(hh):,} households): one process "
+            f"{one:.2f} s, 2-worker LocalCluster {two:.2f} s (start-up {start:.1f} s): "
+            f"{one / two:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

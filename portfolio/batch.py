@@ -1,0 +1,200 @@
+"""Batch planning of a book: each household's proposal from the engine, in one process or on Dask.
+
+`proposals` calls `engine.rebalance` once per household: the proposal a saved run carries,
+identical whichever process computed it. `plan_book` is the vectorised planner on the whole
+book (one `plan_trades` call per distinct mandate, households kept apart by a `household`
+column): the trades every household needs, for a nightly queue, without building proposals.
+
+On Dask (`dask.distributed`) the same function runs per partition of households; the results
+come back to the caller, which alone writes the ledger. The scheduler is a `LocalCluster` unless
+an address is given (`--scheduler tcp://host:8786` or `REBALANCE_DASK_SCHEDULER`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from portfolio.book import enrich, positions_frame
+from portfolio.engine import rebalance
+from portfolio.model_portfolios import load_model
+from portfolio.models import RebalanceProposal
+from portfolio.planner import TRADE_COLUMNS, buy_vehicles, plan_trades
+from portfolio.practice import HouseholdBook
+from portfolio.securities import SecurityMaster, load_securities
+from portfolio.targets import reassign_unbuyable, target_weights
+
+SCHEDULER_ENV = "REBALANCE_DASK_SCHEDULER"
+SEP = "\x1f"  # joins household and account into one key no custodian's name contains
+CHUNK = 500  # households per planner call
+
+T = TypeVar("T")
+
+
+def proposals(
+    households: Sequence[HouseholdBook], as_of: date | None = None
+) -> dict[str, RebalanceProposal]:
+    """Household id -> the engine's proposal for it (account types as the household states)."""
+    return {
+        h.id: rebalance(h.holdings, h.mandate, as_of=as_of, account_types=h.account_types or None)
+        for h in households
+    }
+
+
+def plan_book(
+    households: Sequence[HouseholdBook],
+    as_of: date,
+    securities: SecurityMaster | None = None,
+) -> pd.DataFrame:
+    """Every household's trades, vectorised: a planner call per distinct mandate (and chunk).
+
+    Prices are each position's own (value over quantity) where the file gives none; a symbol
+    priced by the file takes the book's first price for it, as a custodian export states one.
+    """
+    from portfolio.accounts import account_types as resolve
+
+    securities = securities or load_securities()
+    groups: dict[str, list[HouseholdBook]] = {}
+    for h in households:
+        groups.setdefault(h.mandate.model_dump_json(), []).append(h)
+    # Chunks of households: a planner stage's look-up across the whole frame grows with the
+    # square of its rows, so one call per chunk keeps the book's time linear in its size.
+    chunks = [
+        members[i : i + CHUNK] for members in groups.values() for i in range(0, len(members), CHUNK)
+    ]
+    frames = []
+    for members in chunks:
+        mandate = members[0].mandate
+        positions = []
+        household: list[str] = []
+        types: dict[str, str] = {}
+        for h in members:
+            accounts = list(dict.fromkeys(p.account for p in h.holdings.positions))
+            resolved, _, _ = resolve(
+                accounts, custodian=h.holdings.account_types, overrides=h.account_types
+            )
+            types.update({f"{h.id}{SEP}{a}": t for a, t in resolved.items()})
+            positions += h.holdings.positions
+            household += [h.id] * len(h.holdings.positions)
+        raw = positions_frame(positions)
+        # Accounts keyed by household: two clients' "Joint Taxable" are two accounts.
+        raw["household"] = pd.Series(household, dtype=object)
+        raw["account"] = raw["household"] + SEP + raw["account"]
+        model = load_model(mandate.risk_profile)
+        floor = max(mandate.cash_floor, mandate.income_need)
+        plan_mandate = mandate.model_copy(update={"cash_floor": min(floor, 1.0)})
+        vehicles = buy_vehicles(model, mandate, securities)
+        weights, _ = reassign_unbuyable(target_weights(model, plan_mandate), set(vehicles))
+        plan = plan_trades(
+            enrich(raw, securities, mandate),
+            plan_mandate,
+            weights,
+            vehicles,
+            securities.frame,
+            as_of=as_of,
+            lots_of=lambda i, ps=positions: ps[i].lots,
+            account_types=types,
+        )
+        frames.append(plan.trades)
+    if not frames:
+        return pd.DataFrame(columns=["household", *(c for c in TRADE_COLUMNS if c != "row")])
+    # `row` indexes a mandate group's frame: meaningless outside it.
+    trades = pd.concat(frames, ignore_index=True).drop(columns="row")
+    keys = pd.unique(trades["account"])
+    split = {k: k.split(SEP, 1) for k in keys}
+    trades.insert(0, "household", trades["account"].map({k: v[0] for k, v in split.items()}))
+    trades["account"] = trades["account"].map({k: v[1] for k, v in split.items()})
+    # Households in the order given, so partitions joined in order give the whole book's frame.
+    order = trades["household"].map({h.id: i for i, h in enumerate(households)})
+    return trades.iloc[order.argsort(kind="stable")].reset_index(drop=True)
+
+
+def partitions(items: Sequence[T], n: int) -> list[list[T]]:
+    """`n` contiguous, near-equal slices (order kept, so results join back in order)."""
+    n = max(1, min(n, len(items))) if items else 1
+    size, extra = divmod(len(items), n)
+    out, start = [], 0
+    for k in range(n):
+        end = start + size + (1 if k < extra else 0)
+        out.append(list(items[start:end]))
+        start = end
+    return out
+
+
+@contextmanager
+def dask_client(
+    scheduler: str | None = None, workers: int = 2, processes: bool = True
+) -> Iterator[Any]:
+    """A client on `scheduler` (or REBALANCE_DASK_SCHEDULER), else on a new LocalCluster."""
+    from dask.distributed import Client, LocalCluster
+
+    address = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if address:
+        with Client(address) as client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def _encode(part: Sequence[HouseholdBook]) -> bytes:
+    # One JSON document per partition: pydantic writes and reads it far faster than pickle
+    # walks thousands of model objects, and the scheduler's graph stays small.
+    return b"[" + b",".join(h.model_dump_json().encode() for h in part) + b"]"
+
+
+def _decoded(fn: Callable[..., T], payload: bytes, *args: Any) -> T:
+    from pydantic import TypeAdapter
+
+    return fn(TypeAdapter(list[HouseholdBook]).validate_json(payload), *args)
+
+
+def on_dask(
+    fn: Callable[..., T], households: Sequence[HouseholdBook], client: Any, *args: Any
+) -> list[T]:
+    """`fn(partition, *args)` for each partition of households on the client's workers."""
+    parts = partitions(households, max(1, len(client.scheduler_info().get("workers", {}))) * 2)
+    payloads = client.scatter([_encode(p) for p in parts])
+    n = len(parts)
+    futures = client.map(_decoded, [fn] * n, payloads, *[[a] * n for a in args], pure=False)
+    return client.gather(futures)
+
+
+def proposals_on_dask(
+    households: Sequence[HouseholdBook], client: Any, as_of: date | None = None
+) -> dict[str, RebalanceProposal]:
+    out: dict[str, RebalanceProposal] = {}
+    for part in on_dask(proposals, households, client, as_of):
+        out.update(part)
+    return out
+
+
+def plan_book_on_dask(
+    households: Sequence[HouseholdBook], client: Any, as_of: date
+) -> pd.DataFrame:
+    return pd.concat(on_dask(plan_book, households, client, as_of), ignore_index=True)
+
+
+__all__ = [
+    "SCHEDULER_ENV",
+    "dask_client",
+    "on_dask",
+    "partitions",
+    "plan_book",
+    "plan_book_on_dask",
+    "proposals",
+    "proposals_on_dask",
+]

@@ -1,0 +1,172 @@
+"""`python -m portfolio book FILE`: a whole book at a glance, and each household's run saved.
+
+The export is split into households (a household column, or `--households MAP.csv`); the
+summary is the practice view (portfolio.practice). `--save` plans every household with the
+engine (in this process, or on Dask with `--dask` / `--scheduler`) and keeps each as a run in
+PENDING_REVIEW with its ticket; the crew's narrative is written when the advisor opens the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from portfolio.models import ClientMandate, RebalanceProposal
+
+TABLE_COLUMNS = [
+    ("household", "Household", "{}"),
+    ("value", "Value", "{:,.0f}"),
+    ("worst_class", "Worst class", "{}"),
+    ("worst_drift", "Drift", "{:+.1%}"),
+    ("worst_band", "Band", "{:.1%}"),
+    ("out_of_band", "Out", "{}"),
+    ("cap_breaches", "Caps", "{}"),
+    ("cash_above_band", "Cash over", "{:,.0f}"),
+    ("harvestable_loss", "Harvestable", "{:,.0f}"),
+]
+
+
+def _table(summary: Any, runs: dict[str, str]) -> str:
+    header = [h for _, h, _ in TABLE_COLUMNS] + (["Run"] if runs else [])
+    rows = []
+    for r in summary.to_dict("records"):
+        cells = [fmt.format(r[k]) for k, _, fmt in TABLE_COLUMNS]
+        if runs:
+            cells.append(runs.get(r["household"], ""))
+        rows.append(cells)
+    cells = [header, *rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in cells
+    )
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    """Rows as plain JSON values: dates as ISO text, numpy scalars as numbers, NaN as None."""
+    out = []
+    for r in frame.to_dict("records"):
+        row = {}
+        for k, v in r.items():
+            if isinstance(v, date):
+                v = v.isoformat()
+            elif hasattr(v, "item"):
+                v = v.item()
+            row[k] = None if v is None or (isinstance(v, float) and v != v) else v
+        out.append(row)
+    return out
+
+
+def _plan(households: list, args: argparse.Namespace, as_of: date) -> dict[str, RebalanceProposal]:
+    from portfolio import batch
+
+    if not (args.dask or args.scheduler):
+        return batch.proposals(households, as_of)
+    with batch.dask_client(args.scheduler, workers=args.workers) as client:
+        return batch.proposals_on_dask(households, client, as_of)
+
+
+def _save(households: list, proposals: dict[str, RebalanceProposal], data: bytes, name: str):
+    """One run per household, PENDING_REVIEW, from the household's own part of the export."""
+    from portfolio.ledger import open_ledger
+    from portfolio.ledger import status as run_status
+
+    ledger = open_ledger()
+    out: dict[str, str] = {}
+    try:
+        for h in households:
+            p = proposals[h.id]
+            run_id = ledger.create_run(
+                holdings=h.holdings,
+                source_bytes=data,
+                filename=name,
+                client=h.name,
+                mandate=p.mandate,
+                model=p.model,
+                settings={"batch": {"source": "book", "file": name}},
+                status=run_status.PENDING_REVIEW,
+            )
+            ledger.save_proposal(run_id, p)
+            out[h.id] = run_id
+    finally:
+        ledger.close()
+    return out
+
+
+def cmd_book(args: argparse.Namespace) -> int:
+    from portfolio.cli import CliError, read_book, write_json
+    from portfolio.households import read_mapping, split_households
+    from portfolio.practice import summarise
+
+    book, data = read_book(args)
+    if book.partial and not args.allow_partial:
+        raise CliError(f"{book.unread_summary()}; fix them or pass --allow-partial")
+    mapping = read_mapping(Path(args.households).read_bytes()) if args.households else None
+    mandate = ClientMandate(risk_profile=args.profile)
+    households = split_households(book.holdings, data=data, mapping=mapping, mandate=mandate)
+    as_of = args.as_of or book.holdings.as_of or date.today()
+    view = summarise(
+        households,
+        as_of=as_of,
+        tax_rate=args.tax_rate,
+        harvest_threshold=args.harvest_threshold,
+    )
+    runs: dict[str, str] = {}
+    if args.save:
+        runs = _save(households, _plan(households, args, as_of), data, Path(args.file).name)
+    if args.format == "json":
+        write_json(
+            {
+                "as_of": as_of.isoformat(),
+                "households": _records(view.summary),
+                "harvest": _records(view.harvest),
+                "runs": runs,
+            }
+        )
+    else:
+        sys.stdout.write(_table(view.summary, runs) + "\n")
+        ok = view.harvest[view.harvest["harvestable"].astype(bool)] if len(view.harvest) else []
+        if len(ok):
+            sys.stdout.write(
+                f"\n{len(ok)} position(s) to harvest, losses ${ok['loss'].sum():,.0f}, "
+                f"tax saved ${ok['tax_saved'].sum():,.0f} at {args.tax_rate:.0%}; "
+                "the same funds may be bought back from "
+                f"{ok['safe_to_rebuy'].iloc[0].isoformat()}\n"
+            )
+        if runs:
+            sys.stdout.write(f"\nSaved {len(runs)} run(s) in PENDING_REVIEW\n")
+    return 0
+
+
+def add_book_command(sub: Any) -> None:
+    from portfolio.cli import _date, _fraction, _import_options, _money, _profile
+
+    p = sub.add_parser("book", help="every household of a custodian export at a glance")
+    p.add_argument("file")
+    p.add_argument(
+        "--households", default=None, help="CSV account,client[,type][,profile][,advisor]"
+    )
+    p.add_argument("--profile", type=_profile, default="moderate", help="default risk profile")
+    p.add_argument("--as-of", type=_date, default=None, help="the day sales would be made")
+    p.add_argument(
+        "--tax-rate", type=_fraction, default=0.15, help="rate for tax saved, default 15%%"
+    )
+    p.add_argument(
+        "--harvest-threshold", type=_money, default=1_000.0, help="smallest loss worth it, $"
+    )
+    p.add_argument("--save", action="store_true", help="plan and save each household's run")
+    p.add_argument("--dask", action="store_true", help="plan on a local Dask cluster")
+    p.add_argument(
+        "--scheduler", default=None, help="a Dask scheduler address, e.g. tcp://host:8786"
+    )
+    p.add_argument("--workers", type=int, default=2, help="local Dask workers, default 2")
+    p.add_argument("--format", choices=["json", "table"], default="table")
+    p.add_argument("--allow-partial", action="store_true")
+    _import_options(p)
+    p.set_defaults(func=cmd_book)

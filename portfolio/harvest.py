@@ -1,0 +1,162 @@
+"""Tax-loss harvesting across a book: lots at a loss in taxable accounts, what selling them saves,
+the fund to hold meanwhile, and when buying back is safe.
+
+Wash sales (IRC section 1091; IRS Publication 550, "Wash Sales"): a loss is disallowed when the
+taxpayer buys substantially identical securities within 30 days before or after the sale, in any
+of their accounts, IRAs included (Rev. Rul. 2008-5). The window is 61 days with the sale in the
+middle: a purchase 30 days before the sale (or 30 days after it) is inside, 31 days is outside.
+So a sale is flagged when the household's lots show a purchase of the same group in the 30 days up
+to the sale (other than the lots sold), and buying the same fund back is safe from the 31st day
+after the sale. The replacement is the group's partner fund (data/fund_groups.csv), which tracks a
+different index and is not substantially identical.
+
+Only a taxable account's loss is deductible (Publications 550 and 590-B): tax-deferred and
+tax-free accounts offer no candidates, though their purchases still count for the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from portfolio.fund_groups import FundGroups, load_fund_groups
+from portfolio.models import Lot, Position
+
+WASH_WINDOW = timedelta(days=30)
+DEFAULT_TAX_RATE = 0.15  # the long-term capital gains rate most clients pay; configurable
+
+LOT_COLUMNS = [
+    "household",
+    "account",
+    "acct_type",
+    "symbol",
+    "quantity",
+    "cost",
+    "acquired",
+    "unit_price",
+]
+
+HARVEST_COLUMNS = [
+    "household",
+    "account",
+    "symbol",
+    "quantity",
+    "cost",
+    "value",
+    "loss",
+    "tax_saved",
+    "replacement",
+    "sell_on",
+    "safe_to_rebuy",
+    "recent_purchase",
+    "wash_risk",
+    "harvestable",
+]
+
+
+def in_wash_window(sale: date, purchase: date) -> bool:
+    """A purchase within 30 days before or after the sale (both ends included)."""
+    return abs((purchase - sale).days) <= WASH_WINDOW.days
+
+
+def safe_to_rebuy(sale: date) -> date:
+    """The first day a substantially identical purchase falls outside the sale's window."""
+    return sale + WASH_WINDOW + timedelta(days=1)
+
+
+def lot_rows(book: pd.DataFrame, positions: Sequence[Position]) -> pd.DataFrame:
+    """One row per tax lot of the book's non-cash rows (`pos` indexes `positions`).
+
+    A position without lots but with a cost basis is one undated lot. The unit price is the
+    position's own value over its quantity, so a household is valued at its own custodian's price.
+    """
+    keep = ~book["is_cash"].to_numpy(bool) & (book["quantity"].to_numpy(float) > 0)
+    rows = book.loc[keep]
+    price = rows["value"].to_numpy(float) / rows["quantity"].to_numpy(float)
+    lots_per_row = [
+        positions[i].lots
+        or (
+            []
+            if positions[i].cost_basis is None
+            else [Lot(quantity=positions[i].quantity, cost_basis=positions[i].cost_basis)]
+        )
+        for i in rows["pos"].to_numpy(int)
+    ]
+    counts = np.fromiter((len(x) for x in lots_per_row), dtype=int, count=len(lots_per_row))
+    flat = [lt for x in lots_per_row for lt in x]
+    take = np.repeat(np.arange(len(rows)), counts)
+    hh = rows["household"].to_numpy(dtype=object)[take]
+    acct = rows["account"].to_numpy(dtype=object)[take]
+    typ = rows["acct_type"].to_numpy(dtype=object)[take]
+    sym = rows["symbol"].to_numpy(dtype=object)[take]
+    unit = price[take]
+    qty = [lt.quantity for lt in flat]
+    cost = [np.nan if lt.cost_basis is None else lt.cost_basis for lt in flat]
+    acq = [lt.acquired for lt in flat]
+    return pd.DataFrame(
+        {
+            "household": pd.Series(hh, dtype=object),
+            "account": pd.Series(acct, dtype=object),
+            "acct_type": pd.Series(typ, dtype=object),
+            "symbol": pd.Series(sym, dtype=object),
+            "quantity": np.array(qty, dtype=float),
+            "cost": np.array(cost, dtype=float),
+            "acquired": pd.to_datetime(pd.Series(acq, dtype=object)),
+            "unit_price": np.array(unit, dtype=float),
+        }
+    )
+
+
+def scan(
+    lots: pd.DataFrame,
+    sale: date,
+    *,
+    tax_rate: float = DEFAULT_TAX_RATE,
+    threshold: float = 0.0,
+    groups: FundGroups | None = None,
+) -> pd.DataFrame:
+    """Candidates: per (household, taxable account, symbol), its lots at a loss sold on `sale`.
+
+    `harvestable` means the loss is at least `threshold` dollars and no purchase of the same
+    group in the household falls in the 30 days up to the sale (other than the lots sold).
+    """
+    if not 0 <= tax_rate <= 1:
+        raise ValueError(f"tax rate {tax_rate} is not between 0 and 1")
+    groups = groups or load_fund_groups()
+    if lots.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in HARVEST_COLUMNS})
+    lots = lots.assign(
+        group=groups.groups(lots["symbol"]).to_numpy(),
+        value=lots["quantity"] * lots["unit_price"],
+    )
+    lots["gain"] = lots["value"] - lots["cost"]
+    sale_ts = pd.Timestamp(sale)
+    recent = lots["acquired"].notna() & lots["acquired"].between(sale_ts - WASH_WINDOW, sale_ts)
+    sold = (lots["acct_type"] == "taxable") & (lots["gain"] < 0)
+    # Purchases in the window that are not themselves sold: each would replace the loss.
+    buys = lots[recent & ~sold]
+    last_buy = buys.groupby(["household", "group"])["acquired"].max()
+    cand = lots[sold]
+    if cand.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in HARVEST_COLUMNS})
+    out = (
+        cand.groupby(["household", "account", "symbol", "group"], sort=False)
+        .agg(quantity=("quantity", "sum"), cost=("cost", "sum"), value=("value", "sum"))
+        .reset_index()
+    )
+    out["loss"] = (out["cost"] - out["value"]).round(2)
+    out["value"] = out["value"].round(2)
+    out["tax_saved"] = (out["loss"] * tax_rate).round(2)
+    key = pd.MultiIndex.from_arrays([out["household"], out["group"]])
+    out["recent_purchase"] = last_buy.reindex(key).dt.date.to_numpy()
+    out["wash_risk"] = pd.notna(out["recent_purchase"]).to_numpy(bool)
+    out["recent_purchase"] = out["recent_purchase"].where(out["wash_risk"], None)
+    out["replacement"] = [groups.partner(s) for s in out["symbol"]]
+    out["sell_on"] = sale
+    out["safe_to_rebuy"] = safe_to_rebuy(sale)
+    out["harvestable"] = ~out["wash_risk"] & (out["loss"] >= threshold) & (out["loss"] > 0)
+    out = out.sort_values(["loss"], ascending=False, kind="stable").reset_index(drop=True)
+    return out[HARVEST_COLUMNS]

@@ -1,0 +1,271 @@
+"""The practice view: every household of a book at a glance, computed on one frame.
+
+All households' positions are one enriched frame with a `household` column; class values,
+targets, bands, caps, cash and harvestable losses are grouped operations on it, never a loop of
+engine calls. The figures are those the engine starts from: class weights against the model's
+targets (cash floor and income reserve applied, unbuyable sleeves moved as the engine moves them)
+and the 5/25 band of `targets.band_width`. Sorting by need puts out-of-band households first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from portfolio.accounts import account_types as resolve_account_types
+from portfolio.book import enrich, positions_frame
+from portfolio.fund_groups import FundGroups
+from portfolio.harvest import DEFAULT_TAX_RATE, lot_rows, scan
+from portfolio.lookthrough import load_lookthrough
+from portfolio.model_portfolios import load_model
+from portfolio.models import AssetClass, ClientMandate, Holdings, Position
+from portfolio.planner import buy_vehicles
+from portfolio.securities import SecurityMaster, load_securities
+from portfolio.targets import reassign_unbuyable, target_weights
+
+CASH = AssetClass.CASH.value
+
+SUMMARY_COLUMNS = [
+    "household",
+    "name",
+    "advisor",
+    "value",
+    "worst_class",
+    "worst_drift",
+    "worst_band",
+    "need",
+    "out_of_band",
+    "cap_breaches",
+    "cash_above_band",
+    "harvestable_loss",
+    "tax_saved",
+    "last_run",
+    "last_status",
+]
+
+
+class HouseholdBook(BaseModel):
+    """One household of a book: its holdings, its mandate, and what the ledger says of it."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    id: str
+    name: str = ""
+    holdings: Holdings
+    mandate: ClientMandate = Field(default_factory=ClientMandate)
+    account_types: dict[str, str] = Field(default_factory=dict)
+    advisor: str | None = None
+    client_id: int | None = None
+    last_run: str | None = None
+    last_status: str | None = None
+
+
+@dataclass
+class BookView:
+    """The summary (one row per household), the drift matrix and the harvesting candidates."""
+
+    summary: pd.DataFrame
+    drift: pd.DataFrame  # households x asset classes: current weight minus target
+    harvest: pd.DataFrame
+
+
+def _mandate_key(m: ClientMandate) -> tuple:
+    return (
+        str(m.risk_profile),
+        max(m.cash_floor, m.income_need),
+        m.esg_only,
+        tuple(sorted(m.screened_categories)),
+        tuple(m.excluded_symbols),
+    )
+
+
+_SEP = "\x1f"
+
+
+@lru_cache(maxsize=4096)
+def _types_from_names(accounts: tuple[str, ...]) -> dict[str, str]:
+    return dict(resolve_account_types(accounts)[0])
+
+
+def household_targets(
+    mandates: Sequence[ClientMandate], securities: SecurityMaster
+) -> pd.DataFrame:
+    """Households (by position) x classes: target weights, computed once per distinct mandate.
+
+    As the engine: the income reserve (a year of the need) raises the cash floor, and a sleeve
+    the mandate cannot buy moves to its fallback.
+    """
+    cache: dict[tuple, dict[str, float]] = {}
+    rows: list[dict[str, float]] = []
+    for m in mandates:
+        key = _mandate_key(m)
+        if key not in cache:
+            model = load_model(m.risk_profile)
+            floor = max(m.cash_floor, m.income_need)
+            plan = m.model_copy(update={"cash_floor": min(floor, 1.0)})
+            weights = target_weights(model, plan)
+            weights, _ = reassign_unbuyable(weights, set(buy_vehicles(model, m, securities)))
+            cache[key] = weights
+        rows.append(cache[key])
+    return pd.DataFrame(rows).fillna(0.0)
+
+
+def book_frame(
+    households: Sequence[HouseholdBook], securities: SecurityMaster
+) -> tuple[pd.DataFrame, list[Position]]:
+    """Every household's positions in one enriched frame (`household`, `acct_type` added)."""
+    positions: list[Position] = []
+    hh: list[str] = []
+    types: dict[str, str] = {}
+    for h in households:
+        positions.extend(h.holdings.positions)
+        hh.extend([h.id] * len(h.holdings.positions))
+        accounts = tuple(dict.fromkeys(p.account for p in h.holdings.positions))
+        if h.holdings.account_types or h.account_types:
+            resolved = resolve_account_types(
+                accounts, custodian=h.holdings.account_types, overrides=h.account_types
+            )[0]
+        else:  # the common case: types from the names alone, the same for many households
+            resolved = _types_from_names(accounts)
+        types.update({f"{h.id}{_SEP}{a}": t for a, t in resolved.items()})
+    book = enrich(positions_frame(positions), securities, ClientMandate())
+    book["household"] = pd.Series(hh, index=book.index, dtype=object)
+    keys = book["household"].to_numpy(dtype=object) + _SEP + book["account"].to_numpy(dtype=object)
+    book["acct_type"] = pd.Series(keys, index=book.index).map(types).fillna("taxable")
+    return book, positions
+
+
+def household_class_values(book: pd.DataFrame) -> pd.DataFrame:
+    """Households x classes: value, blended funds spread over what they hold."""
+    table = load_lookthrough()
+    blended = book["symbol"].isin(table["symbol"]).to_numpy() & ~book["is_cash"].to_numpy(bool)
+    plain = book.loc[~blended].groupby(["household", "asset_class"])["value"].sum()
+    if blended.any():
+        parts = book.loc[blended, ["household", "symbol", "value"]].merge(table, on="symbol")
+        parts["value"] = parts["value"] * parts["weight"]
+        plain = plain.add(parts.groupby(["household", "asset_class"])["value"].sum(), fill_value=0)
+    return plain.unstack(fill_value=0.0)
+
+
+def summarise(
+    households: Sequence[HouseholdBook],
+    *,
+    as_of: date | None = None,
+    securities: SecurityMaster | None = None,
+    tax_rate: float = DEFAULT_TAX_RATE,
+    harvest_threshold: float = 1_000.0,
+    groups: FundGroups | None = None,
+) -> BookView:
+    """The book view of `households` on `as_of` (the day a harvesting sale would be made)."""
+    securities = securities or load_securities()
+    as_of = as_of or date.today()
+    ids = [h.id for h in households]
+    if len(set(ids)) != len(ids):
+        raise ValueError("two households share an id")
+    if not households:
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in SUMMARY_COLUMNS})
+        return BookView(empty, pd.DataFrame(), scan(pd.DataFrame(), as_of))
+    book, positions = book_frame(households, securities)
+    index = pd.Index(ids, name="household")
+    values = household_class_values(book).reindex(index, fill_value=0.0)
+    total = book.groupby("household")["value"].sum().reindex(index, fill_value=0.0)
+
+    targets = household_targets([h.mandate for h in households], securities)
+    targets.index = index
+    classes = list(dict.fromkeys([*targets.columns, *values.columns]))
+    values = values.reindex(columns=classes, fill_value=0.0)
+    targets = targets.reindex(columns=classes, fill_value=0.0)
+    tot = total.to_numpy(float)
+    safe = np.where(tot > 0, tot, 1.0)[:, None]
+    weight = values.to_numpy(float) / safe
+    drift = weight - targets.to_numpy(float)
+    band_abs = np.array([h.mandate.band_abs for h in households])[:, None]
+    band_rel = np.array([h.mandate.band_rel for h in households])[:, None]
+    t = targets.to_numpy(float)
+    band = np.where(t > 0, np.minimum(band_abs, band_rel * t), band_abs)
+    ratio = np.abs(drift) / band
+    out = ratio > 1 + 1e-9
+    worst = np.argmax(ratio, axis=1)
+    rows = np.arange(len(ids))
+
+    cash_k = classes.index(CASH) if CASH in classes else None
+    cash_above = (
+        np.maximum(0.0, drift[:, cash_k] - band[:, cash_k]) * tot
+        if cash_k is not None
+        else np.zeros(len(ids))
+    )
+
+    # Single names over the cap: one stock's weight across all of the household's accounts.
+    caps = pd.Series([h.mandate.single_name_cap for h in households], index=index, dtype=float)
+    names = book[book["single_name"].to_numpy(bool)]
+    by_name = names.groupby(["household", "symbol"])["value"].sum().reset_index()
+    by_name["w"] = by_name["value"] / total.reindex(by_name["household"]).to_numpy()
+    by_name["cap"] = caps.reindex(by_name["household"]).to_numpy()
+    breaches = (
+        by_name[by_name["w"] > by_name["cap"] + 1e-9].groupby("household").size()
+        if len(by_name)
+        else pd.Series(dtype=int)
+    )
+
+    harvest = scan(
+        lot_rows(book, positions),
+        as_of,
+        tax_rate=tax_rate,
+        threshold=harvest_threshold,
+        groups=groups,
+    )
+    ok = harvest[harvest["harvestable"].astype(bool)] if len(harvest) else harvest
+    loss = ok.groupby("household")["loss"].sum() if len(ok) else pd.Series(dtype=float)
+    saved = ok.groupby("household")["tax_saved"].sum() if len(ok) else pd.Series(dtype=float)
+
+    n_cap = breaches.reindex(index, fill_value=0).to_numpy(int)
+    summary = pd.DataFrame(
+        {
+            "household": ids,
+            "name": [h.name or h.id for h in households],
+            "advisor": [h.advisor for h in households],
+            "value": np.round(tot, 2),
+            "worst_class": [classes[k] for k in worst],
+            "worst_drift": drift[rows, worst],
+            "worst_band": band[rows, worst],
+            # Need: the worst drift in bands, plus one per cap breach and for cash above band.
+            "need": ratio[rows, worst] + n_cap + (cash_above > 0),
+            "out_of_band": out.sum(axis=1).astype(int),
+            "cap_breaches": n_cap,
+            "cash_above_band": np.round(cash_above, 2),
+            "harvestable_loss": loss.reindex(index, fill_value=0.0).round(2).to_numpy(),
+            "tax_saved": saved.reindex(index, fill_value=0.0).round(2).to_numpy(),
+            "last_run": [h.last_run for h in households],
+            "last_status": [h.last_status for h in households],
+        }
+    )
+    summary = summary.sort_values(
+        ["need", "value"], ascending=[False, False], kind="stable"
+    ).reset_index(drop=True)
+    drift_frame = pd.DataFrame(drift, index=index, columns=classes)
+    return BookView(summary, drift_frame, harvest)
+
+
+def filter_summary(
+    summary: pd.DataFrame,
+    *,
+    advisor: str | None = None,
+    status: str | None = None,
+    out_of_band_only: bool = False,
+) -> pd.DataFrame:
+    """Rows of one advisor, one last-run status (`none` for never run), or out of band only."""
+    keep = np.ones(len(summary), dtype=bool)
+    if advisor:
+        keep &= (summary["advisor"] == advisor).to_numpy()
+    if status:
+        last = summary["last_status"].fillna("none").to_numpy(dtype=object)
+        keep &= last == status
+    if out_of_band_only:
+        keep &= (summary["out_of_band"] > 0).to_numpy()
+    return summary[keep]

@@ -1,0 +1,105 @@
+"""The Book page in a real browser: a book of client records, filtered to the households out of
+band, three of them run in one batch, and one of the saved runs opened on its ticket."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from conftest import CHROMIUM, AppServer, launch_chromium
+from playwright.sync_api import Page, expect, sync_playwright
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"Debian's Chromium is not at {CHROMIUM}"),
+]
+
+expect.set_options(timeout=30_000)
+ADVISOR = "Ada Lovelace"
+NAMES = ["Cash Heavy", "All Stocks", "All Bonds", "Growth Tilt"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    with AppServer(tmp_path_factory.mktemp("book")) as app:
+        yield app
+
+
+def _seed(server: AppServer) -> dict[str, int]:
+    from portfolio.ledger import ledger_key, open_ledger
+    from portfolio.ledger.clients import ClientRecords
+    from portfolio.models import Holdings
+    from tests.book_samples import cash, position
+
+    books = {
+        "Cash Heavy": [cash("Joint Taxable", 90_000)],
+        "All Stocks": [position("Roth IRA", "VTI", 300, 300.0)],
+        "All Bonds": [position("Rollover IRA", "BND", 1_000, 72.0)],
+        "Growth Tilt": [
+            position("Joint Taxable", "VTI", 200, 300.0),
+            position("Joint Taxable", "BND", 100, 72.0),
+        ],
+    }
+    ledger = open_ledger(server.db_url, key=ledger_key(folder=server.data_dir))
+    try:
+        records = ClientRecords(ledger.engine)
+        ids = {}
+        for name, positions in books.items():
+            rec = records.create(name, owner=ADVISOR)
+            records.add_upload(rec.id, Holdings(positions=positions), None, f"{name}.csv")
+            ids[name] = rec.id
+        return ids
+    finally:
+        ledger.close()
+
+
+def _pick(page: Page, label: str, option: str) -> None:
+    """Type the option into the multiselect and take the first match."""
+    box = page.locator('[data-testid="stMultiSelect"]', has_text=label).locator("input")
+    box.click()
+    box.fill(option)
+    box.press("Enter")
+    box.press("Escape")
+
+
+def test_book_filter_batch_and_ticket(server: AppServer) -> None:
+    from portfolio.ledger import ledger_key, open_ledger
+    from portfolio.ledger.clients import ClientRecords
+
+    ids = _seed(server)
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{server.url}/book?advisor={ADVISOR.replace(' ', '+')}")
+        expect(page.get_by_role("heading", name="Book", level=1)).to_be_visible()
+        metrics = page.locator('[data-testid="stMetric"]')
+        expect(metrics.filter(has_text="Households")).to_contain_text("4")
+
+        page.get_by_text("Out of band only").click()
+        expect(metrics.filter(has_text="Out of band")).to_be_visible()
+        expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(1)
+
+        for name in NAMES[:3]:
+            _pick(page, "Households to run", name)
+        page.get_by_role("button", name="Run selected (3)").click()
+        expect(page.get_by_text("Saved 3 run(s) in PENDING_REVIEW.")).to_be_visible()
+        expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+        ledger = open_ledger(server.db_url, key=ledger_key(folder=server.data_dir))
+        try:
+            runs = ClientRecords(ledger.engine).runs(ids["All Stocks"])
+        finally:
+            ledger.close()
+        assert [r["status"] for r in runs] == ["PENDING_REVIEW"]
+        rid = runs[0]["run_id"]
+        page.goto(
+            f"{server.url}/ticket?client={ids['All Stocks']}&run={rid}"
+            f"&advisor={ADVISOR.replace(' ', '+')}"
+        )
+        expect(page.get_by_role("heading", name="Trade ticket", level=1)).to_be_visible()
+        expect(page.get_by_text("VTI").first).to_be_visible()
+        expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+        browser.close()
+        assert not errors, errors

@@ -1,0 +1,72 @@
+"""The Book page through AppTest against a real ledger: households sorted by need, filters,
+the batch saving runs in PENDING_REVIEW, and opening a client's rebalance."""
+
+from __future__ import annotations
+
+import pytest
+from test_ui_apptest import ADVISOR, go, metrics, run
+
+from portfolio.ledger import Ledger
+from portfolio.ledger.clients import ClientRecords
+from portfolio.models import Holdings
+from tests.book_samples import cash, position
+
+
+def _client(ledger: Ledger, name: str, owner: str, positions) -> int:
+    records = ClientRecords(ledger.engine)
+    rec = records.create(name, owner=owner)
+    records.add_upload(rec.id, Holdings(positions=positions), None, f"{name}.csv")
+    return rec.id
+
+
+@pytest.fixture
+def book(ui_ledger: Ledger) -> dict[str, int]:
+    return {
+        # All cash: every class out of band.
+        "Cash Heavy": _client(ui_ledger, "Cash Heavy", ADVISOR, [cash("Joint Taxable", 90_000)]),
+        # All US stocks: out of band too, another advisor's.
+        "All Stocks": _client(
+            ui_ledger, "All Stocks", "Bo", [position("Roth IRA", "VTI", 300, 300.0)]
+        ),
+    }
+
+
+def test_book_lists_households_by_need_and_filters(new_app, book) -> None:
+    at = go(run(new_app()), "book")
+    assert metrics(at)["Households"] == "2"
+    assert metrics(at)["Out of band"] == "2"
+    shown = at.dataframe[0].value
+    assert list(shown["name"]) == ["Cash Heavy", "All Stocks"]
+    assert (shown["open"] == [f"rebalance?client={book[n]}" for n in shown["name"]]).all()
+    at.selectbox(key="book_advisor").set_value("Bo")
+    run(at)
+    assert metrics(at)["Households"] == "1"
+    assert list(at.dataframe[0].value["name"]) == ["All Stocks"]
+
+
+def test_batch_saves_runs_pending_review(new_app, book, ui_ledger: Ledger) -> None:
+    at = go(run(new_app()), "book")
+    at.multiselect(key="book_chosen").set_value([str(book["Cash Heavy"])])
+    run(at)
+    at.button(key="book_run").click()
+    run(at)
+    assert any("Saved 1 run" in s.value for s in at.success)
+    runs = ClientRecords(ui_ledger.engine).runs(book["Cash Heavy"])
+    assert [r["status"] for r in runs] == ["PENDING_REVIEW"]
+    assert ui_ledger.proposal(runs[0]["run_id"]).trades
+    assert ClientRecords(ui_ledger.engine).runs(book["All Stocks"]) == []
+
+    at.button(key="book_run_out").click()
+    run(at)
+    assert any("Saved 2 run" in s.value for s in at.success)
+    assert len(ClientRecords(ui_ledger.engine).runs(book["All Stocks"])) == 1
+    assert set(at.dataframe[0].value["last_status"]) == {"PENDING_REVIEW"}
+
+
+def test_open_goes_to_the_clients_rebalance(new_app, book) -> None:
+    at = go(run(new_app()), "book")
+    at.selectbox(key="book_open").set_value(str(book["All Stocks"]))
+    run(at)
+    at.button(key="book_open_go").click()
+    run(at)
+    assert at.query_params["client"] == str(book["All Stocks"])

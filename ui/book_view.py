@@ -1,0 +1,110 @@
+"""The Book page's edges: who may see which household, the book from the ledger (kept for the
+session until a batch or a refresh), and the drift heat map (plotly, no Streamlit in the figure)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from portfolio.access import Firm, Identity, load_firm, may
+from portfolio.book_runs import ledger_households
+from portfolio.practice import BookView, HouseholdBook, summarise
+from ui import identity, services
+
+KEY = "_book_view"
+MAX_HEAT_ROWS = 40
+
+
+def firm() -> Firm:
+    try:
+        section = st.secrets.get("firm")
+    except Exception:  # no secrets file
+        section = None
+    return load_firm(dict(section) if section else None)
+
+
+def who(f: Firm) -> Identity | None:
+    name = identity.advisor()
+    if not name:
+        return None
+    return f.identity(name, name, authenticated=identity.auth_configured())
+
+
+def load(refresh: bool = False) -> tuple[list[HouseholdBook], BookView]:
+    """The households this identity may see and their summary, computed once per session."""
+    if not refresh and KEY in st.session_state:
+        return st.session_state[KEY]
+    f = firm()
+    person = who(f)
+    # Local mode: the one advisor sees every client; with a firm file, `access.may` decides.
+    households = ledger_households(
+        services.ledger(),
+        lambda owner: f.local or (person is not None and may(person, "view", owner, f)),
+    )
+    view = summarise(households, as_of=date.today(), securities=services.securities())
+    st.session_state[KEY] = (households, view)
+    return households, view
+
+
+def drift_heatmap(drift: pd.DataFrame, names: dict[str, str]) -> go.Figure:
+    """Households (rows, in the order given) x asset classes, drift in percentage points."""
+    z = drift.to_numpy(float) * 100
+    labels = [names.get(h, h) for h in drift.index]
+    cols = [c.replace("_", " ") for c in drift.columns]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=cols,
+            y=labels,
+            colorscale="RdBu_r",
+            zmid=0,
+            colorbar={"title": "pts"},
+            hovertemplate="%{y}<br>%{x}: %{z:+.1f} pts<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=max(240, 22 * len(labels) + 80),
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        yaxis={"autorange": "reversed"},
+    )
+    return fig
+
+
+def table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The rows as the page shows them, with a link that opens the client's rebalance."""
+    out = summary[
+        [
+            "name",
+            "advisor",
+            "value",
+            "worst_class",
+            "worst_drift",
+            "out_of_band",
+            "cap_breaches",
+            "cash_above_band",
+            "harvestable_loss",
+            "last_status",
+        ]
+    ].copy()
+    out["worst_drift"] = out["worst_drift"] * 100
+    out["open"] = "rebalance?client=" + summary["household"].astype(str)
+    return out
+
+
+COLUMN_CONFIG: dict[str, Any] = {
+    "name": st.column_config.TextColumn("Household"),
+    "advisor": st.column_config.TextColumn("Advisor"),
+    "value": st.column_config.NumberColumn("Value", format="$%,.0f"),
+    "worst_class": st.column_config.TextColumn("Worst class"),
+    "worst_drift": st.column_config.NumberColumn("Drift (pts)", format="%+.1f"),
+    "out_of_band": st.column_config.NumberColumn("Out of band"),
+    "cap_breaches": st.column_config.NumberColumn("Cap breaches"),
+    "cash_above_band": st.column_config.NumberColumn("Cash over band", format="$%,.0f"),
+    "harvestable_loss": st.column_config.NumberColumn("Harvestable loss", format="$%,.0f"),
+    "last_status": st.column_config.TextColumn("Last run"),
+    "open": st.column_config.LinkColumn("Open", display_text="Rebalance"),
+}
