@@ -117,6 +117,7 @@ class _Run:
     models: Mapping[str, BaseChatModel]
     budget: RunBudget
     model_portfolio: ModelPortfolio | None = None
+    account_types: Mapping[str, str] | None = None  # the advisor's tax types, by account
     t0: float = field(default_factory=time.perf_counter)
     _seq: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -363,6 +364,7 @@ def _build_graph(run: _Run) -> Any:
             prices=run.prices(),
             tilts=tilts,
             as_of=run.as_of,
+            account_types=run.account_types,
         )
 
     async def strategist(emit: Callable[..., None], state: CrewState) -> dict[str, Any]:
@@ -495,11 +497,14 @@ async def arun_crew(
     models: Mapping[str, BaseChatModel] | None = None,
     run_id: str | None = None,
     model: ModelPortfolio | None = None,
+    account_types: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Event]:
     """Run the crew and yield its events; the last one is RunFinished carrying the CrewResult.
 
     `models` replaces the configured chat model for named agents (the provider settings still
-    decide fallbacks); `as_of` fixes the date the notes parser and the engine see.
+    decide fallbacks); `as_of` fixes the date the notes parser and the engine see;
+    `account_types` (account -> taxable / tax_deferred / tax_free) are the client's confirmed tax
+    types, which the engine takes over what the account names suggest.
     """
     settings = settings or load_settings()
     securities = securities or load_securities()
@@ -513,6 +518,7 @@ async def arun_crew(
         market=market,
         securities=securities,
         as_of=as_of,
+        account_types=dict(account_types or {}),
         models=models or {},
         budget=RunBudget(limit_usd=settings.budget_usd),
         model_portfolio=model,

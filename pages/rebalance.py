@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from portfolio.plain_words import run_status
-from ui import agent_results, identity, llm, services, state, worker
+from ui import agent_results, clients, identity, llm, services, state, worker
 from ui.run_view import Panel, RunView, fold, new_view
 
 st.title("Rebalance")
@@ -44,6 +44,7 @@ def start() -> None:
         settings=settings,
         advisor=identity.advisor(),
         partial_book=state.get(state.PARTIAL_ACK),
+        account_types=clients.account_types(),
     )
     state.set_run_id(new)
     st.session_state.pop("run_view", None)

@@ -456,3 +456,15 @@ def test_lot_handling_read_from_the_notes_reaches_the_crews_mandate() -> None:
     assert result.mandate is not None
     assert result.mandate.tax_aware is False
     assert result.mandate.fractional is True
+
+
+def test_the_clients_tax_types_reach_the_crews_engine() -> None:
+    """The Client page's confirmed tax types (account_types) decide the proposal's accounts."""
+    h = holdings(SEED001)
+    accounts = sorted({p.account for p in h.positions})
+    types = {a: "tax_free" for a in accounts}
+    result = crew_result(run(h, NOTES001, settings=OFFLINE, account_types=types))
+    assert result.proposal is not None
+    assert {a.account: a.type for a in result.proposal.accounts} == types
+    assert {a.type_source for a in result.proposal.accounts} == {"override"}
+    assert result.proposal.realized_gains == 0.0

@@ -20,6 +20,7 @@ from portfolio.importers.clean_table import read_clean_table
 from portfolio.importers.detect import detect_format, is_ibkr
 from portfolio.importers.ibkr import sort_ibkr
 from portfolio.importers.request import FORMAT, check_agreement, sort_request
+from portfolio.importers.special import title_date
 from portfolio.importers.table import Sorted, sort_rows
 from portfolio.importers.text import decode, prepare_text, sniff_delimiter, split_records
 from portfolio.models import Holdings, ImportIssue, RiskProfile, UnreadableFileError
@@ -87,7 +88,12 @@ def read_holdings(
             )
 
     with _gc_paused():
-        return _read(text, filename, securities, issues, decimal, total)
+        holdings = _read(text, filename, securities, issues, decimal, total)
+    stated = title_date(text)
+    if stated is not None and holdings.as_of is None:
+        # The tax clock defaults to the date the file states (engine._as_of).
+        holdings = holdings.model_copy(update={"as_of": stated})
+    return holdings
 
 
 def read_request(
