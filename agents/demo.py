@@ -35,6 +35,7 @@ SHORT = {
     "market_analyst": "market",
     "risk_assessor": "risk",
     "strategist": "trading",
+    "tax_agent": "tax",
     "compliance_checker": "compliance",
 }
 COMPLETE = {
@@ -42,6 +43,7 @@ COMPLETE = {
     "market_analyst": "Market Analysis Complete.",
     "risk_assessor": "Risk Assessment Complete.",
     "strategist": "Trade Planning Complete.",
+    "tax_agent": "Tax Review Complete.",
     "compliance_checker": "Compliance Check Complete.",
 }
 

@@ -6,6 +6,8 @@ into a prompt, into the ledger, and into the offline analyst.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -14,6 +16,8 @@ import pandas as pd
 
 from agents.prompts import JSON_ONLY
 from portfolio import risk_metrics as rm
+from portfolio.book import enrich, positions_frame
+from portfolio.lookthrough import class_values
 from portfolio.market_data import MarketDataProvider
 from portfolio.models import (
     EQUITY_CLASSES,
@@ -27,6 +31,18 @@ from portfolio.notes_parser import parse_notes
 from portfolio.securities import SecurityMaster
 
 HISTORY_DAYS = 3 * 252 + 30
+HOLD_COLUMNS = [
+    "value",
+    "quantity",
+    "asset_class",
+    "sector",
+    "is_cash",
+    "is_fund",
+    "known",
+    "description",
+    "yield",
+    "weight",
+]
 MANDATE_FIELDS = (
     "risk_profile",
     "age",
@@ -56,63 +72,56 @@ def mandate_facts(mandate: ClientMandate) -> dict[str, Any]:
     return data
 
 
-def holdings_frame(holdings: Holdings, securities: SecurityMaster) -> pd.DataFrame:
-    """One row per symbol across accounts: value, weight, class, sector, flags, description."""
-    rows = []
-    for p in holdings.positions:
-        sym = p.symbol.upper()
-        known = sym in securities
-        row = securities.get(sym) if known else None
-        # One classification for engine and crew: reference data, else identifier and text.
-        asset_class = (
-            AssetClass.CASH
-            if p.is_cash
-            else securities.classify(sym, p.description, str(p.asset_class)).asset_class
-        )
-        rows.append(
-            {
-                "symbol": sym,
-                "value": float(p.market_value),
-                "quantity": float(p.quantity),
-                "asset_class": asset_class,
-                "sector": str(row["sector"]) if row is not None else ("Cash" if p.is_cash else ""),
-                "is_cash": bool(p.is_cash or (row is not None and row["is_cash"])),
-                "is_fund": bool(row is not None and row["is_fund"]),
-                "known": known,
-                "description": p.description or (str(row["name"]) if row is not None else ""),
-                "yield": float(row["yield"]) if row is not None else 0.0,
-            }
-        )
-    if not rows:
-        return pd.DataFrame(
-            columns=[
-                "value",
-                "quantity",
-                "asset_class",
-                "sector",
-                "is_cash",
-                "is_fund",
-                "known",
-                "description",
-                "yield",
-                "weight",
-            ]
-        )
-    df = pd.DataFrame(rows)
-    agg = df.groupby("symbol", sort=False).agg(
+def holdings_frame(
+    holdings: Holdings,
+    securities: SecurityMaster,
+    mandate: ClientMandate | None = None,
+    prices: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """One row per symbol across accounts, from the engine's own enriched book.
+
+    The crew and the engine never classify a holding differently: the same `book.enrich` (only
+    swept cash is cash; a T-bill ETF or a purchased money-market fund is a cash-class holding;
+    a CUSIP-only Treasury is a Treasury). `attrs["class_weights"]` holds the class weights with
+    blended funds (VT) spread by look-through, as the proposal's current weights are.
+    """
+    book = enrich(
+        positions_frame(holdings.positions), securities, mandate or ClientMandate(), prices
+    )
+    if not len(book):
+        empty = pd.DataFrame(columns=HOLD_COLUMNS)
+        empty.attrs["class_weights"] = {}
+        return empty
+    names = securities.frame["name"].reindex(book["symbol"]).fillna("").astype(str).to_numpy()
+    desc = book["description"].fillna("").astype(str)
+    book["description"] = desc.where(desc != "", names)
+    agg = book.groupby("symbol", sort=False).agg(
         value=("value", "sum"),
         quantity=("quantity", "sum"),
         asset_class=("asset_class", "first"),
         sector=("sector", "first"),
-        is_cash=("is_cash", "any"),
+        is_cash=("is_cash", "all"),
         is_fund=("is_fund", "any"),
         known=("known", "all"),
         description=("description", "first"),
         **{"yield": ("yield", "first")},
     )
+    agg["sector"] = agg["sector"].where(agg["known"] | agg["is_cash"], "")
     total = float(agg["value"].sum())
     agg["weight"] = agg["value"] / total if total > 0 else 0.0
-    return agg.sort_values("value", ascending=False)
+    out = agg.sort_values("value", ascending=False)
+    by_class = class_values(book)
+    out.attrs["class_weights"] = {
+        str(c): float(v) / total for c, v in by_class.items() if total > 0 and abs(v) > 0
+    }
+    return out
+
+
+def class_weights(hold: pd.DataFrame) -> dict[str, float]:
+    """The class weights of a `holdings_frame`, look-through included."""
+    if "class_weights" in hold.attrs:
+        return dict(hold.attrs["class_weights"])
+    return hold.groupby("asset_class")["weight"].sum().to_dict()
 
 
 def profile_facts(
@@ -289,7 +298,7 @@ def risk_facts(
         and not hold.loc[s, "is_cash"]
         and not securities.meets_exclusions(s, screened)
     ]
-    eq_share = float(hold.loc[hold["asset_class"].isin(EQUITY_CLASSES), "weight"].sum())
+    eq_share = float(sum(w for c, w in class_weights(hold).items() if c in EQUITY_CLASSES))
     top = [
         {
             "symbol": s,
@@ -301,7 +310,7 @@ def risk_facts(
         }
         for s in hold.index[:5]
     ]
-    class_w = hold.groupby("asset_class")["weight"].sum().sort_values(ascending=False)
+    class_w = pd.Series(class_weights(hold), dtype=float).sort_values(ascending=False)
     return {
         "task": "risk_assessment",
         "total_value": _r(hold["value"].sum(), 2),
@@ -442,4 +451,74 @@ def compliance_facts(proposal: RebalanceProposal) -> dict[str, Any]:
         "checks": [c.model_dump() for c in proposal.checks],
         "mandate": mandate_facts(proposal.mandate),
         "tilts": proposal.tilts,
+    }
+
+
+_INSTEAD_OF = re.compile(r"bought instead of (\S+), sold at a loss")
+
+
+def tax_facts(proposal: RebalanceProposal) -> dict[str, Any]:
+    """The tax side of the plan, from the engine's figures only (approved trades).
+
+    Realised gains count in taxable accounts only (a sale in an IRA, Roth or HSA shows zero);
+    sales in tax-advantaged accounts are listed as gains deferred or never taxed; losses sold
+    in taxable accounts are the losses harvested; buys made through a partner fund because the
+    original was sold at a loss are the wash sales avoided (IRC section 1091).
+    """
+    types = {a.account: a.type for a in proposal.accounts}
+    approved = proposal.approved_trades
+    lots_sold = []
+    short = long_ = harvested = 0.0
+    sheltered: dict[str, float] = {}
+    for t in approved:
+        if t.action != "SELL":
+            continue
+        kind = types.get(t.account, "taxable")
+        gain = (t.realized_gain or 0.0) if kind == "taxable" else 0.0
+        st = (t.short_term_gain or 0.0) if kind == "taxable" else 0.0
+        lots_sold.append(
+            {
+                "id": t.id,
+                "account": t.account,
+                "account_type": kind,
+                "symbol": t.symbol,
+                "quantity": _r(t.quantity, 6),
+                "value": _r(t.value, 2),
+                "realized_gain": _r(gain, 2),
+                "short_term_gain": _r(st, 2),
+                "long_term_gain": _r(gain - st, 2),
+                "forced": t.forced,
+                "why": t.reason,
+            }
+        )
+        if kind == "taxable":
+            short += st
+            long_ += gain - st
+            harvested += min(gain, 0.0)
+        else:
+            sheltered[kind] = sheltered.get(kind, 0.0) + t.value
+    wash = [
+        {"account": t.account, "bought": t.symbol, "instead_of": m.group(1)}
+        for t in approved
+        if t.action == "BUY" and (m := _INSTEAD_OF.search(t.reason))
+    ]
+    located: dict[str, dict[str, float]] = {}
+    for t in approved:
+        if t.action == "BUY":
+            kind = types.get(t.account, "taxable")
+            by = located.setdefault(t.asset_class, {})
+            by[kind] = round(by.get(kind, 0.0) + t.value, 2)
+    return {
+        "task": "tax",
+        "as_of": proposal.as_of.isoformat(),
+        "accounts": [{"account": a.account, "type": a.type} for a in proposal.accounts],
+        "lots_sold": lots_sold,
+        "realized_short_term": _r(short, 2),
+        "realized_long_term": _r(long_, 2),
+        "realized_total": _r(proposal.realized_gains, 2),
+        "losses_harvested": _r(harvested, 2),
+        "sales_in_tax_advantaged": {k: _r(v, 2) for k, v in sorted(sheltered.items())},
+        "max_gains": proposal.max_gains,
+        "wash_sales_avoided": wash,
+        "location": located,
     }

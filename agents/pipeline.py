@@ -1,6 +1,7 @@
 """The orchestrator: a LangGraph graph
 
-    risk_profiler -> (market_analyst || risk_assessor) -> strategist -> compliance_checker
+    risk_profiler -> (market_analyst || risk_assessor) -> strategist -> tax_agent
+    -> compliance_checker
                   -> awaiting_advisor
 
 with one typed event stream. Nodes emit events through LangGraph's custom stream writer, so the
@@ -46,6 +47,7 @@ from agents.facts import (
     profile_facts,
     risk_facts,
     strategy_facts,
+    tax_facts,
 )
 from agents.runner import AgentOutcome, BudgetExceeded, RunBudget, run_agent
 from agents.schemas import (
@@ -62,6 +64,8 @@ from agents.schemas import (
     RiskAnswer,
     RiskAssessment,
     StrategyAnswer,
+    TaxAnswer,
+    TaxReport,
     TradeVerdict,
 )
 from agents.settings import LLMSettings, load_settings
@@ -81,6 +85,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "market_analyst": ("Market Analysis Agent", "Analyzing market conditions..."),
     "risk_assessor": ("Risk Assessment Agent", "Evaluating portfolio risks..."),
     "strategist": ("Trading Agent", "Planning trade execution..."),
+    "tax_agent": ("Tax Agent", "Explaining the plan's taxes..."),
     "compliance_checker": ("Compliance Checker", "Checking every trade against the mandate..."),
 }
 
@@ -96,6 +101,7 @@ class CrewState(TypedDict, total=False):
     risk: RiskAssessment
     plan: ExecutionPlan
     proposal: RebalanceProposal
+    tax: TaxReport
     compliance: ComplianceReport
     status: str
     narratives: Annotated[dict[str, str], _merge]
@@ -117,6 +123,7 @@ class _Run:
     models: Mapping[str, BaseChatModel]
     budget: RunBudget
     model_portfolio: ModelPortfolio | None = None
+    account_types: Mapping[str, str] | None = None  # the advisor's tax types, by account
     t0: float = field(default_factory=time.perf_counter)
     _seq: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -363,6 +370,7 @@ def _build_graph(run: _Run) -> Any:
             prices=run.prices(),
             tilts=tilts,
             as_of=run.as_of,
+            account_types=run.account_types,
         )
 
     async def strategist(emit: Callable[..., None], state: CrewState) -> dict[str, Any]:
@@ -422,6 +430,18 @@ def _build_graph(run: _Run) -> Any:
             **_finish(run, emit, "strategist", outcome, plan),
         }
 
+    async def tax(emit: Callable[..., None], state: CrewState) -> dict[str, Any]:
+        proposal = state.get("proposal")
+        if proposal is None:
+            emit(AgentFailed, agent="tax_agent", error="no proposal to explain")
+            return {"failures": {"tax_agent": "no proposal to explain"}}
+        facts = tax_facts(proposal)
+        outcome = await run.agent("tax_agent", facts, TaxAnswer, emit)
+        ans = outcome.answer
+        assert isinstance(ans, TaxAnswer)
+        report = TaxReport(summary=ans.summary, points=ans.points, facts=facts)
+        return {"tax": report, **_finish(run, emit, "tax_agent", outcome, report)}
+
     async def compliance(emit: Callable[..., None], state: CrewState) -> dict[str, Any]:
         proposal = state.get("proposal")
         if proposal is None:
@@ -471,13 +491,15 @@ def _build_graph(run: _Run) -> Any:
     g.add_node("market_analyst", _guarded("market_analyst", run, market))
     g.add_node("risk_assessor", _guarded("risk_assessor", run, risk))
     g.add_node("strategist", _guarded("strategist", run, strategist))
+    g.add_node("tax_agent", _guarded("tax_agent", run, tax))
     g.add_node("compliance_checker", _guarded("compliance_checker", run, compliance))
     g.add_node("awaiting_advisor", awaiting_advisor)
     g.add_edge(START, "risk_profiler")
     g.add_edge("risk_profiler", "market_analyst")
     g.add_edge("risk_profiler", "risk_assessor")
     g.add_edge(["market_analyst", "risk_assessor"], "strategist")
-    g.add_edge("strategist", "compliance_checker")
+    g.add_edge("strategist", "tax_agent")
+    g.add_edge("tax_agent", "compliance_checker")
     g.add_edge("compliance_checker", "awaiting_advisor")
     g.add_edge("awaiting_advisor", END)
     return g.compile()
@@ -495,11 +517,14 @@ async def arun_crew(
     models: Mapping[str, BaseChatModel] | None = None,
     run_id: str | None = None,
     model: ModelPortfolio | None = None,
+    account_types: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Event]:
     """Run the crew and yield its events; the last one is RunFinished carrying the CrewResult.
 
     `models` replaces the configured chat model for named agents (the provider settings still
-    decide fallbacks); `as_of` fixes the date the notes parser and the engine see.
+    decide fallbacks); `as_of` fixes the date the notes parser and the engine see;
+    `account_types` (account -> taxable / tax_deferred / tax_free) are the client's confirmed tax
+    types, which the engine takes over what the account names suggest.
     """
     settings = settings or load_settings()
     securities = securities or load_securities()
@@ -513,6 +538,7 @@ async def arun_crew(
         market=market,
         securities=securities,
         as_of=as_of,
+        account_types=dict(account_types or {}),
         models=models or {},
         budget=RunBudget(limit_usd=settings.budget_usd),
         model_portfolio=model,
@@ -543,6 +569,7 @@ async def arun_crew(
         market_analysis=final.get("market"),
         risk_assessment=final.get("risk"),
         execution_plan=final.get("plan"),
+        tax=final.get("tax"),
         compliance=final.get("compliance"),
         proposal=final.get("proposal"),
         narratives=final.get("narratives", {}),

@@ -46,6 +46,11 @@ SYSTEM: dict[str, str] = {
     "engine's baseline plan; then, once the engine has re-sized the trades to the tilted "
     "targets, to explain that final plan. Quote only the final plan's quantities; the rationale "
     "says why in a sentence or two and does not repeat the narrative.",
+    "tax_agent": _COMMON
+    + " Role: tax agent. From the engine's figures in FACTS, explain which lots are sold and why, "
+    "the gains realised (short- and long-term, taxable accounts only) and deferred in "
+    "tax-advantaged accounts, losses harvested, wash sales avoided with their replacement funds, "
+    "and where each class was bought. Quote only figures in FACTS.",
     "compliance_checker": _COMMON
     + " Role: compliance checker. The verdicts in FACTS come from the deterministic compliance "
     "gate and are final: explain each one in plain language; never change or second-guess one.",

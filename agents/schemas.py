@@ -4,7 +4,7 @@ shape the words but never the numbers."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -142,6 +142,19 @@ class ExecutionPlan(BaseModel):
 # ---- compliance checker -------------------------------------------------------------------------
 
 
+class TaxAnswer(_Answer):
+    """The tax agent's words; every figure it may quote is in its facts (agents.facts.tax_facts)."""
+
+    summary: str
+    points: list[str] = Field(default_factory=list, description="One sentence per point")
+
+
+class TaxReport(TaxAnswer):
+    facts: dict[str, Any] = Field(
+        default_factory=dict, description="The engine's tax figures the words explain"
+    )
+
+
 class ComplianceAnswer(_Answer):
     summary: str
     explanations: dict[str, str] = Field(
@@ -177,6 +190,7 @@ class CrewResult(BaseModel):
     market_analysis: MarketAnalysis | None = None
     risk_assessment: RiskAssessment | None = None
     execution_plan: ExecutionPlan | None = None
+    tax: TaxReport | None = None
     compliance: ComplianceReport | None = None
     proposal: RebalanceProposal | None = None
     narratives: dict[str, str] = Field(default_factory=dict)

@@ -27,6 +27,7 @@ DEFAULT_TEMPERATURE: dict[str, float] = {
     "market_analyst": 0.0,
     "risk_assessor": 0.0,
     "strategist": 0.2,
+    "tax_agent": 0.0,
     "compliance_checker": 0.0,
 }
 

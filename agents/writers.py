@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agents.facts import MANDATE_FIELDS
+from portfolio.labels import class_label
 from portfolio.models import EQUITY_CLASSES
 from portfolio.plain_words import check_message, rule_label, status_word
 
@@ -585,12 +586,63 @@ def write_compliance(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return " ".join(paras), {"summary": summary, "explanations": explanations}
 
 
+_TYPE_WORDS = {
+    "taxable": "taxable",
+    "tax_deferred": "tax-deferred",
+    "tax_free": "tax-free",
+}
+
+
+def write_tax(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The tax side of the plan in words; every figure is one the engine computed."""
+    sold = f.get("lots_sold", [])
+    points: list[str] = []
+    taxable = [s for s in sold if s["account_type"] == "taxable"]
+    sheltered = f.get("sales_in_tax_advantaged", {})
+    if not sold:
+        summary = "No sale in this plan, so nothing is realised."
+    else:
+        summary = (
+            f"{len(sold)} sale(s): realised gains {money(f.get('realized_total'))} in taxable "
+            f"accounts (short-term {money(f.get('realized_short_term'))}, long-term "
+            f"{money(f.get('realized_long_term'))})."
+        )
+    for s in taxable:
+        gain = s.get("realized_gain") or 0.0
+        kind = "a loss of" if gain < 0 else "a gain of"
+        forced = " (required by the mandate)" if s.get("forced") else ""
+        points.append(
+            f"{s['id']} sells {s['quantity']:g} {s['symbol']} in {s['account']}{forced}, "
+            f"realising {kind} {money(abs(gain))}: {s['why']}."
+        )
+    for kind, value in sheltered.items():
+        words = "deferred" if kind == "tax_deferred" else "never taxed"
+        points.append(
+            f"Sales of {money(value)} in {_TYPE_WORDS.get(kind, kind)} accounts realise nothing "
+            f"now: their gains are {words}."
+        )
+    if (f.get("losses_harvested") or 0.0) < 0:
+        points.append(f"Losses harvested: {money(abs(f['losses_harvested']))}.")
+    for w in f.get("wash_sales_avoided", []):
+        points.append(
+            f"{w['bought']} is bought in {w['account']} instead of {w['instead_of']}, which is "
+            "sold at a loss in this plan (wash-sale rule, IRC section 1091)."
+        )
+    for cls, by in f.get("location", {}).items():
+        where = ", ".join(f"{money(v)} in {_TYPE_WORDS.get(k, k)}" for k, v in by.items())
+        points.append(f"{class_label(cls)} bought: {where}.")
+    if f.get("max_gains") is not None:
+        points.append(f"The household's gains budget is {money(f['max_gains'])}.")
+    return " ".join([summary, *points]), {"summary": summary, "points": points}
+
+
 WRITERS: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]] = {
     "risk_profile": write_profile,
     "market_analysis": write_market,
     "risk_assessment": write_risk,
     "strategy": write_strategy,
     "plan": write_plan,
+    "tax": write_tax,
     "compliance": write_compliance,
 }
 

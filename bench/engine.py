@@ -28,7 +28,7 @@ from portfolio.accounts import account_types
 from portfolio.book import enrich
 from portfolio.model_portfolios import load_model
 from portfolio.models import ClientMandate
-from portfolio.planner import Plan, buy_vehicles, plan_trades
+from portfolio.planner import Plan, plan_trades, sleeve_vehicles
 from portfolio.securities import SecurityMaster, load_securities
 from portfolio.targets import reassign_unbuyable, target_weights
 
@@ -109,8 +109,8 @@ def synthetic_book(
 
 def _setup(mandate: ClientMandate, securities: SecurityMaster) -> tuple[dict, dict]:
     model = load_model(mandate.risk_profile)
-    vehicles = buy_vehicles(model, mandate, securities)
-    weights, _ = reassign_unbuyable(target_weights(model, mandate), set(vehicles))
+    vehicles, moves = sleeve_vehicles(model, mandate, securities)
+    weights, _ = reassign_unbuyable(target_weights(model, mandate), moves)
     return weights, vehicles
 
 

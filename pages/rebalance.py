@@ -48,6 +48,7 @@ def start() -> None:
         settings=settings,
         advisor=identity.advisor(),
         partial_book=state.get(state.PARTIAL_ACK),
+        account_types=clients.account_types(),
     )
     state.set_run_id(new)
     st.session_state.pop("run_view", None)
@@ -110,7 +111,7 @@ def header(p: Panel) -> str:
 
 
 def progress(view: RunView, run: dict[str, Any], alive: bool) -> None:
-    """Agents done out of five and the time so far, ticking while the run is alive."""
+    """Agents done out of all the crew's and the time so far, ticking while the run is alive."""
     elapsed = view.totals.get("duration_s") if view.finished else view.last_t
     if alive and run.get("created_at"):
         started = datetime.fromisoformat(run["created_at"])

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from portfolio.fund_groups import sweep_symbols
-from portfolio.models import AssetClass, ClientMandate, ExclusionCategory, Position
-from portfolio.securities import ESG_NEUTRAL_CLASSES, SecurityMaster
+from portfolio.models import AssetClass, ClientMandate, Position
+from portfolio.securities import SecurityMaster
 
 BOOK_COLUMNS = [
     "account",
@@ -19,6 +19,7 @@ BOOK_COLUMNS = [
     "price",
     "value",
     "is_cash",
+    "description",
 ]
 
 
@@ -40,6 +41,7 @@ def positions_frame(positions: Sequence[Position]) -> pd.DataFrame:
             "price": np.array([np.nan if p.price is None else p.price for p in positions], float),
             "value": np.array([p.market_value for p in positions], dtype=float),
             "is_cash": np.array([p.is_cash for p in positions], dtype=bool),
+            "description": [p.description for p in positions],
             "pos": np.arange(len(positions)),
             "cost_basis": np.array([_basis(p) for p in positions], dtype=float),
         }
@@ -88,6 +90,16 @@ def enrich(
     file_class = book["asset_class"].astype(str).to_numpy()
     use_ref = known.to_numpy() & (file_class == AssetClass.UNCLASSIFIED.value)
     book["asset_class"] = np.where(use_ref, ref_class, file_class)
+    # What the reference data lacks is classified by its identifier and description (a CUSIP
+    # starting 912 is a Treasury): the same call the agents' facts make, so nothing held is
+    # left out of its class's weight.
+    unlisted = ~known.to_numpy() & (file_class == AssetClass.UNCLASSIFIED.value) & ~file_cash
+    if unlisted.any():
+        rows = book.loc[unlisted]
+        if "description" not in rows:
+            rows = rows.assign(description="")
+        got = securities.classify_frame(rows[["symbol", "description", "asset_class"]])
+        book.loc[unlisted, "asset_class"] = got["asset_class"].to_numpy()
     in_cash = book["is_cash"].to_numpy() | cash_class
     book.loc[in_cash, "asset_class"] = AssetClass.CASH.value
     book.loc[in_cash, "sector"] = "Cash"
@@ -127,14 +139,11 @@ def enrich(
         hit = book["symbol"].isin(mandate.excluded_symbols).to_numpy()
         reasons = np.where(hit & (reasons == ""), "excluded_symbol", reasons)
         flags |= hit
-    any_flag = np.zeros(len(book), dtype=bool)
-    for cat in ExclusionCategory:
-        any_flag |= r[cat.value].fillna(False).astype(bool).to_numpy()
-    neutral = book["asset_class"].isin(list(ESG_NEUTRAL_CLASSES)).to_numpy()
+    # Eligible: the mandate could buy it (per-fund screens, data/fund_screens.csv), the same
+    # test the gate applies to a buy.
     book["esg_ok"] = (
-        known.to_numpy()
-        & ~any_flag
-        & (~book["is_fund"].to_numpy() | book["esg_fund"].to_numpy() | neutral)
+        securities.meets_exclusions_many(book["symbol"].tolist(), mandate.screened_categories)
+        & ~book["symbol"].isin(mandate.excluded_symbols).to_numpy()
     )
     book["excluded"] = flags
     book["exclusion"] = reasons

@@ -30,7 +30,7 @@ from portfolio.models import (
     ReferencePrice,
     Trade,
 )
-from portfolio.planner import buy_vehicles, plan_trades
+from portfolio.planner import plan_trades, sleeve_vehicles
 from portfolio.post_trade import apply_trades
 from portfolio.securities import SecurityMaster, load_securities
 from portfolio.targets import band_width, clamp_tilts, reassign_unbuyable, target_weights
@@ -205,8 +205,8 @@ def rebalance(
         else mandate
     )
     weights = target_weights(model, plan_mandate, applied_tilts)
-    vehicles = buy_vehicles(model, mandate, securities)
-    weights, target_notes = reassign_unbuyable(weights, set(vehicles))
+    vehicles, moves = sleeve_vehicles(model, mandate, securities)
+    weights, target_notes = reassign_unbuyable(weights, moves)
     plan = plan_trades(
         book,
         plan_mandate,
@@ -218,6 +218,7 @@ def rebalance(
         account_types=types,
         per_account=per_account,
         max_gains=max_gains,
+        securities=securities,
     )
     total = float(book["value"].sum())
     current = _weights_of(book, total)

@@ -51,37 +51,21 @@ def band_width(target: float, mandate: ClientMandate) -> float:
     return min(mandate.band_abs, mandate.band_rel * target)
 
 
-# Where a sleeve cannot be bought (no eligible vehicle under the mandate), its weight moves to
-# the nearest sleeve that can: same risk family, broader exposure.
-FALLBACK: dict[str, list[str]] = {
-    "intl_bonds": ["us_bonds", "treasuries"],
-    "high_yield": ["us_bonds"],
-    "municipals": ["us_bonds"],
-    "tips": ["treasuries", "us_bonds"],
-    "treasuries": ["us_bonds"],
-    "us_bonds": ["treasuries"],
-    "us_small_cap": ["us_equity"],
-    "emerging_equity": ["intl_equity", "us_equity"],
-    "intl_equity": ["us_equity"],
-    "real_estate": ["us_equity"],
-    "commodities": ["cash"],
-}
-
-
 def reassign_unbuyable(
-    weights: Mapping[str, float], buyable: set[str]
+    weights: Mapping[str, float], moves: Mapping[str, str]
 ) -> tuple[dict[str, float], list[str]]:
-    """Move the weight of sleeves with no vehicle to a buyable neighbour; say what moved."""
+    """Move the weight of sleeves no fund qualifies for to the sleeve chosen for them
+    (`planner.sleeve_vehicles`, SecurityMaster.nearest_qualifying_sleeve); say what moved."""
     out = dict(weights)
     notes: list[str] = []
     for cls, w in weights.items():
-        if cls == AssetClass.CASH or cls in buyable or w <= 0:
+        dest = moves.get(cls)
+        if cls == AssetClass.CASH or dest is None or dest == cls or w <= 0:
             continue
-        dest = next((d for d in FALLBACK.get(cls, []) if d in buyable or d == "cash"), "cash")
         out[dest] = out.get(dest, 0.0) + w
         out[cls] = 0.0
         notes.append(
-            f"No vehicle the mandate allows for {cls.replace('_', ' ')}; its {w:.1%} "
+            f"No fund the mandate allows for {cls.replace('_', ' ')}; its {w:.1%} "
             f"target moves to {dest.replace('_', ' ')}"
         )
     return out, notes

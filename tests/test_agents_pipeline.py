@@ -86,9 +86,11 @@ def test_offline_run_completes_and_awaits_the_advisor(seed000_events: list[Any])
         "market_analyst",
         "risk_assessor",
         "strategist",
+        "tax_agent",
         "compliance_checker",
     }
-    assert started[0] == "risk_profiler" and started[-2:] == ["strategist", "compliance_checker"]
+    assert started[0] == "risk_profiler"
+    assert started[-3:] == ["strategist", "tax_agent", "compliance_checker"]
     # Each agent's streamed tokens are exactly its final narrative.
     for e in evs:
         if isinstance(e, AgentFinished) and e.source != "advisor":
@@ -105,8 +107,11 @@ def test_offline_run_completes_and_awaits_the_advisor(seed000_events: list[Any])
     assert result.risk_assessment and result.risk_assessment.overall_risk == "HIGH"
     assert result.risk_assessment.metrics["hhi"] == pytest.approx(0.25)
     assert result.market_analysis and result.market_analysis.sample_data
-    # Six calls: the strategist asks for its tilts, then words the final plan.
-    assert result.totals.calls == 6 and result.totals.cost_usd == 0.0
+    # Seven calls: the strategist asks for its tilts, then words the final plan; the tax agent
+    # explains the plan's taxes.
+    assert result.totals.calls == 7 and result.totals.cost_usd == 0.0
+    assert result.tax is not None and result.tax.summary
+    assert result.tax.facts["realized_total"] == pytest.approx(result.proposal.realized_gains)
     assert all(u.estimated and u.ttft_s is not None for u in result.usage.values())
 
 
@@ -400,7 +405,13 @@ def test_a_model_cannot_loosen_the_mandate_the_notes_state(seed001_offline: Crew
     settings = LLMSettings(provider="openai-compatible", base_url="http://127.0.0.1:9/v1")
     others = {
         a: OfflineAnalyst()
-        for a in ("market_analyst", "risk_assessor", "strategist", "compliance_checker")
+        for a in (
+            "market_analyst",
+            "risk_assessor",
+            "strategist",
+            "tax_agent",
+            "compliance_checker",
+        )
     }
     evs = run(
         holdings(SEED001),
@@ -456,3 +467,15 @@ def test_lot_handling_read_from_the_notes_reaches_the_crews_mandate() -> None:
     assert result.mandate is not None
     assert result.mandate.tax_aware is False
     assert result.mandate.fractional is True
+
+
+def test_the_clients_tax_types_reach_the_crews_engine() -> None:
+    """The Client page's confirmed tax types (account_types) decide the proposal's accounts."""
+    h = holdings(SEED001)
+    accounts = sorted({p.account for p in h.positions})
+    types = {a: "tax_free" for a in accounts}
+    result = crew_result(run(h, NOTES001, settings=OFFLINE, account_types=types))
+    assert result.proposal is not None
+    assert {a.account: a.type for a in result.proposal.accounts} == types
+    assert {a.type_source for a in result.proposal.accounts} == {"override"}
+    assert result.proposal.realized_gains == 0.0

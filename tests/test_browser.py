@@ -21,6 +21,8 @@ from conftest import CHROMIUM, REPO, SAMPLES, AppServer, launch_chromium
 from openai_stub_server import StubOpenAI
 from playwright.sync_api import Page, expect, sync_playwright
 
+from agents.pipeline import TITLES
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
@@ -39,6 +41,7 @@ STREAMING = [
     "Market Analysis Agent",
     "Risk Assessment Agent",
     "Trading Agent",
+    "Tax Agent",
     "Compliance Checker",
 ]
 
@@ -185,15 +188,19 @@ def test_advisor_session_end_to_end(
     n = panel_length(page, STREAMING[2], 0)
     model_server.release()
     assert panel_length(page, STREAMING[2], n) > n, STREAMING[2]
+    model_server.wait_held(1, total=4)  # the tax agent, halfway through its words
+    n = panel_length(page, STREAMING[3], 0)
+    model_server.release()
+    assert panel_length(page, STREAMING[3], n) > n, STREAMING[3]
     # The last agent is at work: the advisor looks elsewhere, and the run goes on.
-    model_server.wait_held(1, total=4)
-    panel_length(page, STREAMING[3], 0)
+    model_server.wait_held(1, total=5)
+    panel_length(page, STREAMING[4], 0)
     nav(page, "Allocation")
     expect(page.locator('[data-testid="stPlotlyChart"]').first).to_be_visible()
     nav(page, "Rebalance")
-    n = panel_length(page, STREAMING[3], 0)  # still at work, its words still shown
+    n = panel_length(page, STREAMING[4], 0)  # still at work, its words still shown
     model_server.release()
-    assert panel_length(page, STREAMING[3], n) > n, STREAMING[3]
+    assert panel_length(page, STREAMING[4], n) > n, STREAMING[4]
     done = page.locator('[data-testid="stAlertContentSuccess"]', has_text="finished")
     expect(done).to_be_visible(timeout=120_000)
     expect(done).to_contain_text("awaiting your review")
@@ -201,12 +208,12 @@ def test_advisor_session_end_to_end(
     panels = page.locator('[data-testid="stExpander"]').filter(
         has=page.locator("summary", has_text=" — ")
     )
-    expect(panels).to_have_count(5)
-    for i in range(5):
+    expect(panels).to_have_count(len(TITLES))
+    for i in range(len(TITLES)):
         expect(panels.nth(i).locator("summary").first).to_contain_text("done")
-        assert (
-            len(panels.nth(i).locator('[data-testid="stExpanderDetails"]').first.inner_text()) > 80
-        )
+        # Waits for the panel's body to be drawn, then for its words.
+        body = panels.nth(i).locator('[data-testid="stExpanderDetails"]').first
+        expect(body).to_have_text(re.compile(r"\S[\s\S]{80,}"))
     no_exception(page)
     shoot(page, "rebalance")
 

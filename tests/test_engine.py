@@ -235,7 +235,10 @@ def test_held_excluded_fund_is_not_used_to_buy_its_class() -> None:
     mandate = ClientMandate(excluded_categories=["fossil_fuels"])
     p = rebalance(book(pos("XLE", 10), pos("SPAXX", 100_000, cash=True)), mandate)
     assert [t.action for t in trades(p, symbol="XLE")] == ["SELL"]
-    assert {t.symbol for t in trades(p, "BUY") if t.asset_class == "us_equity"} == {"VTI"}
+    # VTI's index keeps oil and gas producers, so the sleeve is bought through ESGV, which
+    # screens fossil fuels (data/fund_screens.csv); the gate approves every buy.
+    assert {t.symbol for t in trades(p, "BUY") if t.asset_class == "us_equity"} == {"ESGV"}
+    assert not p.vetoed_trades
 
 
 def test_excluded_holding_is_closed_out_even_below_the_minimum_trade() -> None:
@@ -603,3 +606,25 @@ def test_planner_works_on_a_slice_of_a_book() -> None:
     )
     nvda = plan.trades[plan.trades["symbol"] == "NVDA"]
     assert list(nvda["action"]) == ["SELL"]
+
+
+def test_cusip_only_treasury_counts_as_treasuries_and_no_bond_is_bought_beside_it() -> None:
+    """A Treasury the reference data lacks, held by CUSIP, counts in the treasuries weight."""
+    bond = Position(
+        account="A",
+        symbol="912810FS2",
+        description="US TREASURY BOND 4.5% 02/15/2036",
+        quantity=400.0,
+        price=100.0,
+        market_value=40_000.0,
+    )
+    p = rebalance(book(bond, pos("VTI", 200), pos("SPAXX", 20_000, cash=True)), ClientMandate())
+    assert p.asset_class_weights["treasuries"].current == pytest.approx(
+        40_000 / p.total_value, rel=1e-9
+    )
+    assert "unclassified" not in p.asset_class_weights
+    # A third of the book is Treasuries: the plan buys no more Treasuries, TIPS or US bonds.
+    assert not [t for t in trades(p, "BUY") if t.asset_class in ("treasuries", "tips", "us_bonds")]
+    # Counted, the Treasury is never traded (the reference data has no price for it).
+    assert not trades(p, symbol="912810FS2")
+    assert sum(w.value for w in p.positions if w.symbol == "912810FS2") == 40_000.0

@@ -149,14 +149,9 @@ def test_no_sale_above_what_is_held_and_values_are_quantity_times_price(case: Ca
             sold[(t.account, t.symbol)] += t.quantity
     for key, q in sold.items():
         assert q <= held[key] + 1e-9, key
-    # The engine's own trades never need a veto, except (for now) a buy of a fund whose index
-    # does not screen a category the mandate excludes: the planner still picks the model's plain
-    # vehicle or a held fund, and the gate vetoes it (rule fund_screen). Remove this exemption
-    # once the buy stage picks its fund with SecurityMaster.qualifying_funds.
-    vetoed = [t for t in p.vetoed_trades if t.compliance.rules != ["fund_screen"]]
-    assert not vetoed, [r for t in vetoed for r in t.compliance.reasons]
-    for t in p.vetoed_trades:
-        assert t.action == "BUY" and REF.unmet_screens(t.symbol, case.mandate.screened_categories)
+    # The engine never proposes a trade its own gate vetoes: buys are picked among the funds
+    # that meet every screen of the mandate (SecurityMaster.qualifying_funds).
+    assert not p.vetoed_trades, [r for t in p.vetoed_trades for r in t.compliance.reasons]
 
 
 @settings(PROFILE)
@@ -241,15 +236,12 @@ def test_single_names_within_cap_after_trades(case: Case) -> None:
 
 
 def _bands_hold(p, mandate, groups: dict[str, list[str]]) -> None:
-    # A buy the gate vetoes because its fund does not screen an excluded category leaves its
-    # class short (see the fund_screen exemption above); those groups are not judged here.
-    short = {t.account for t in p.vetoed_trades if t.compliance.rules == ["fund_screen"]}
     totals = account_totals(p)
     targets = {c: cw.target for c, cw in p.asset_class_weights.items()}
     after = book_after(p)
     for name, accts in groups.items():
         total = sum(totals[a] for a in accts)
-        if total < 20_000 * len(accts) or short & set(accts):
+        if total < 20_000 * len(accts):
             continue  # a share of the dearest vehicle is too coarse a step below this
         by_class: dict[str, float] = defaultdict(float)
         for a in accts:

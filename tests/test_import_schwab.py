@@ -93,3 +93,21 @@ def test_account_headings_survive_blank_lines_before_the_header() -> None:
 def test_loose_text_above_a_plain_header_is_not_an_account() -> None:
     h = read_holdings("Holdings report\n\nSymbol,Quantity,Price\nAAPL,1,200\n")
     assert h.accounts == ["Account"]
+
+
+def test_the_title_lines_date_is_the_books_as_of_date() -> None:
+    """Schwab's title states the positions' date; it becomes the engine's default trade date."""
+    from datetime import date
+    from pathlib import Path
+
+    from portfolio.importers import read_holdings
+
+    samples = Path(__file__).resolve().parent.parent / "data" / "samples"
+    for name in ("schwab_all_accounts.csv", "schwab_single_account.csv"):
+        assert read_holdings(samples / name).as_of == date(2025, 6, 30), name
+    text = (
+        '"Positions for account Roth IRA ...9 as of 08:15 PM ET, 2025/01/17"\n\nSymbol,Quantity\n'
+    )
+    text += "VTI,10\n"
+    assert read_holdings(text).as_of == date(2025, 1, 17)
+    assert read_holdings("Symbol,Quantity\nVTI,10\n").as_of is None

@@ -303,6 +303,7 @@ def test_crew_run_fills_every_agent_panel(ran: tuple[AppTest, str], ui_ledger: L
         "Market Analysis Agent",
         "Risk Assessment Agent",
         "Trading Agent",
+        "Tax Agent",
         "Compliance Checker",
     ]
     panels = [e for e in at.expander if any(t in e.label for t in titles)]
@@ -311,7 +312,7 @@ def test_crew_run_fills_every_agent_panel(ran: tuple[AppTest, str], ui_ledger: L
     assert all(e.proto.expanded for e in panels)
     took = ui_ledger.events(rid)[-1]["event"]["totals"]["duration_s"]
     assert [p.proto.text for p in at.get("progress")] == [
-        f"Agents done 5 of 5 · {took:.1f} s elapsed"
+        f"Agents done 6 of 6 · {took:.1f} s elapsed"
     ]
     # The profiler's field-by-field mandate table sits behind its own expander.
     (table,) = [e for e in at.expander if e.label.startswith("The mandate, field by field")]
@@ -365,9 +366,9 @@ def test_crew_run_goes_on_while_the_page_is_left(
         assert at.button(key="run_crew").disabled
         # While the crew works only the agents at work are open, under the progress line.
         (line,) = at.get("progress")
-        assert line.proto.text.startswith("Agents done ") and " of 5 · " in line.proto.text
+        assert line.proto.text.startswith("Agents done ") and " of 6 · " in line.proto.text
         agents = [e for e in at.expander if " — " in e.label]
-        assert len(agents) == 5
+        assert len(agents) == 6
         assert [e.proto.expanded for e in agents] == ["— running" in e.label for e in agents]
         assert any("— running" in e.label for e in agents)
         go(at, "allocation")

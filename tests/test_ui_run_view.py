@@ -54,7 +54,13 @@ def check_finished_view(view) -> None:  # type: ignore[no-untyped-def]
         assert len(p.text) > 80, name
         assert p.result, name
         assert p.title == TITLES[name][0]
-    for name in ("market_analyst", "risk_assessor", "strategist", "compliance_checker"):
+    for name in (
+        "market_analyst",
+        "risk_assessor",
+        "strategist",
+        "tax_agent",
+        "compliance_checker",
+    ):
         p = view.panels[name]
         assert p.tokens and p.tokens > 0, name
         assert p.duration_s is not None and p.duration_s >= 0, name

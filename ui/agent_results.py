@@ -145,6 +145,27 @@ def strategist(r: dict[str, Any]) -> None:
         st.caption(f"Turnover {r['turnover']:.1%} · cash after ${r.get('cash_after', 0):,.0f}")
 
 
+def tax(r: dict[str, Any]) -> None:
+    """The tax agent's answer: its summary, and the engine's lots sold by account type."""
+    if r.get("summary"):
+        st.markdown(r["summary"])
+    f = r.get("facts") or {}
+    _table(
+        [
+            {
+                "#": s.get("id"),
+                "Sale": f"{s.get('quantity')} {s.get('symbol')}",
+                "Account": s.get("account"),
+                "Type": str(s.get("account_type", "")).replace("_", "-"),
+                "Gain": s.get("realized_gain"),
+                "Short-term": s.get("short_term_gain"),
+            }
+            for s in f.get("lots_sold") or []
+        ]
+    )
+    _bullets("Points", r.get("points"))
+
+
 def compliance(r: dict[str, Any]) -> None:
     if r.get("summary"):
         st.markdown(f"**{r.get('status', '')}.** {r['summary']}")
@@ -189,6 +210,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "market_analyst": market,
     "risk_assessor": risk,
     "strategist": strategist,
+    "tax_agent": tax,
     "compliance_checker": compliance,
 }
 

@@ -52,6 +52,12 @@ def record() -> ClientRecord | None:
     return rec
 
 
+def account_types() -> dict[str, str]:
+    """The open client's tax type per account, as the advisor confirmed them (for the engine)."""
+    rec = record()
+    return {a.account: a.tax_type for a in rec.accounts} if rec is not None else {}
+
+
 def close() -> None:
     """No client on screen (the advisor starts a new one): nothing of the last one stays."""
     for key in CLIENT_KEYS:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from portfolio.engine import rebalance
 from portfolio.models import RebalanceProposal
-from ui import services, state
+from ui import clients, services, state
 
 
 def run_proposal() -> RebalanceProposal | None:
@@ -25,8 +25,10 @@ def preview() -> RebalanceProposal | None:
     holdings = state.holdings()
     if holdings is None or not holdings.positions:
         return None
+    types = clients.account_types()
     key = (
         id(holdings),
+        tuple(sorted(types.items())),
         state.mandate().model_dump_json(),
         state.model_override().model_dump_json() if state.model_override() else "",
     )
@@ -34,7 +36,11 @@ def preview() -> RebalanceProposal | None:
     if cached and cached[0] == key:
         return cached[1]
     p = rebalance(
-        holdings, state.mandate(), model=state.model_override(), securities=services.securities()
+        holdings,
+        state.mandate(),
+        model=state.model_override(),
+        securities=services.securities(),
+        account_types=types,
     )
     st.session_state["_preview"] = (key, p)
     return p

@@ -59,11 +59,13 @@ def start_run(
     settings: LLMSettings,
     advisor: str | None,
     partial_book: dict[str, Any] | None = None,
+    account_types: dict[str, str] | None = None,
 ) -> str:
     """Record the run, start its thread, return its id at once.
 
     `partial_book` is the advisor's acknowledgement of rows left out of the book; it is saved
-    with the run's settings.
+    with the run's settings; `account_types` are the client's tax types by account, for the
+    engine.
     """
     agents = {
         a: {
@@ -92,7 +94,7 @@ def start_run(
         target=_work,
         name=f"crew-{run_id}",
         daemon=True,
-        args=(ledger, run_id, holdings, notes, mandate, model, settings),
+        args=(ledger, run_id, holdings, notes, mandate, model, settings, account_types),
     )
     with _lock:
         _threads[run_id] = thread
@@ -138,12 +140,19 @@ def _work(
     mandate: ClientMandate | None,
     model: ModelPortfolio | None,
     settings: LLMSettings,
+    account_types: dict[str, str] | None = None,
 ) -> None:
     writer = _Writer(ledger, run_id)
     usage: dict[str, dict[str, Any]] = {}
     try:
         for ev in run_crew(
-            holdings, notes, mandate_override=mandate, settings=settings, run_id=run_id, model=model
+            holdings,
+            notes,
+            mandate_override=mandate,
+            settings=settings,
+            run_id=run_id,
+            model=model,
+            account_types=account_types,
         ):
             writer.add(ev)
             if isinstance(ev, UsageReported) and ev.agent:

@@ -21,6 +21,7 @@ from portfolio.importers.detect import detect_format, is_ibkr
 from portfolio.importers.frame import BookFrame
 from portfolio.importers.ibkr import sort_ibkr
 from portfolio.importers.request import FORMAT, check_agreement, sort_request
+from portfolio.importers.special import title_date
 from portfolio.importers.table import Sorted, sort_rows
 from portfolio.importers.text import decode, prepare_text, sniff_delimiter, split_records
 from portfolio.models import Holdings, ImportIssue, RiskProfile, UnreadableFileError
@@ -222,7 +223,12 @@ def _read(
                 message="Numbers use decimal commas (1.234,56 is read as 1234.56).",
             )
         )
-    return assemble(rows, fmt, filename, securities, issues, decimal_comma, total)
+    holdings = assemble(rows, fmt, filename, securities, issues, decimal_comma, total)
+    stated = title_date(text)
+    if stated is not None and holdings.as_of is None:
+        # The tax clock defaults to the date the file states (engine._as_of).
+        holdings = holdings.model_copy(update={"as_of": stated})
+    return holdings
 
 
 def assemble(

@@ -6,6 +6,7 @@ real files mix conventions (a Schwab file re-saved by a plain spreadsheet keeps 
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from portfolio.importers.headers import normalize
 
@@ -166,6 +167,24 @@ def title_account(text: str) -> str | None:
     if normalize(account).startswith("all accounts"):
         return None
     return account
+
+
+# Schwab's title line states the positions' date: `... as of 10:27 AM ET, 2025/06/30`.
+_TITLE_DATE_RE = re.compile(
+    r"^\W*positions\s+for\s+.+?\s+as\s+of\b.*?(\d{4})/(\d{1,2})/(\d{1,2})", re.IGNORECASE
+)
+
+
+def title_date(text: str) -> date | None:
+    """The date a Schwab title line states, searched in the file's first lines only."""
+    for line in text.splitlines()[:5]:
+        m = _TITLE_DATE_RE.match(line.strip())
+        if m:
+            try:
+                return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                return None
+    return None
 
 
 def is_title(text: str) -> bool:

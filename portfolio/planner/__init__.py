@@ -26,7 +26,7 @@ from portfolio.planner.reasons import TRADE_COLUMNS, trade_frame
 from portfolio.planner.sells import plan_sells
 from portfolio.planner.state import HouseholdState, build_state
 from portfolio.planner.wash import recent_purchase_flags
-from portfolio.securities import ESG_NEUTRAL_CLASSES, SecurityMaster, esg_eligible
+from portfolio.securities import SecurityMaster, load_securities
 
 __all__ = [
     "TRADE_COLUMNS",
@@ -34,6 +34,7 @@ __all__ = [
     "Plan",
     "buy_vehicles",
     "plan_trades",
+    "sleeve_vehicles",
 ]
 
 
@@ -47,17 +48,12 @@ class Plan:
     held_back_gains: float = 0.0
 
 
-def _may_buy(ref: pd.DataFrame, mandate: ClientMandate) -> dict[str, bool]:
-    """Symbol -> may the mandate buy it (screens, exclusions, ESG-only)."""
-    ok = pd.Series(True, index=ref.index)
-    for cat in mandate.screened_categories:
-        if cat in ref:
-            ok &= ~ref[cat].astype(bool)
-    ok &= ~ref.index.isin(mandate.excluded_symbols)
-    if mandate.esg_only:
-        neutral = ref["asset_class"].isin(list(ESG_NEUTRAL_CLASSES))
-        ok &= ~ref["is_fund"].astype(bool) | ref["esg_fund"].astype(bool) | neutral
-    return ok.to_dict()
+def _may_buy(securities: SecurityMaster, mandate: ClientMandate) -> dict[str, bool]:
+    """Symbol -> may the mandate buy it: the gate's own test (per-fund screens, exclusions)."""
+    ref = securities.frame
+    ok = securities.meets_exclusions_many(list(ref.index), mandate.screened_categories)
+    ok &= ~ref.index.isin(list(mandate.excluded_symbols))
+    return dict(zip(ref.index, ok.tolist(), strict=True))
 
 
 def plan_trades(
@@ -73,17 +69,20 @@ def plan_trades(
     per_account: bool = False,
     max_gains: float | None = None,
     fund_groups: FundGroups | None = None,
+    securities: SecurityMaster | None = None,
 ) -> Plan:
     """Decide every trade for every account of `book` (an enriched frame, see portfolio.book).
 
     `weights` are target weights by asset class (summing to 1, cash included); `vehicles` the
     fund to buy per asset class when the account holds no eligible fund there; `ref` the
-    reference frame (indexed by symbol) used to price and screen those vehicles. A `household`
+    reference frame (indexed by symbol) used to price those vehicles; `securities` screens any
+    fund the plan buys (default: the bundled reference data). A `household`
     column, when present, says which accounts belong to one client (else all of them do).
     """
     if len(book) == 0:
         return Plan(pd.DataFrame(columns=TRADE_COLUMNS), [], {})
     groups = fund_groups or load_fund_groups()
+    securities = securities or load_securities()
     state = build_state(
         book,
         mandate,
@@ -96,7 +95,17 @@ def plan_trades(
     forced = forced_sales(state)
     drift = class_drift(state, forced, weights)
     sells, drift = plan_sells(state, forced, drift, max_gains)
-    buys = plan_buys(state, forced, drift, sells, vehicles, ref, groups, _may_buy(ref, mandate))
+    buys = plan_buys(
+        state,
+        forced,
+        drift,
+        sells,
+        vehicles,
+        ref,
+        groups,
+        _may_buy(securities, mandate),
+        securities,
+    )
     trades = trade_frame(state, forced, drift, sells, buys)
     flags = recent_purchase_flags(state, sells, buys.sell_qty, groups)
     if flags:
@@ -114,16 +123,41 @@ def plan_trades(
 def buy_vehicles(
     model: ModelPortfolio, mandate: ClientMandate, securities: SecurityMaster
 ) -> dict[str, str]:
-    """The fund to buy per asset class: the ESG one under an ESG mandate, never an excluded one."""
+    """The fund to buy per asset class; see `sleeve_vehicles`."""
+    return sleeve_vehicles(model, mandate, securities)[0]
+
+
+def sleeve_vehicles(
+    model: ModelPortfolio, mandate: ClientMandate, securities: SecurityMaster
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(asset class -> the fund to buy, sleeve -> the sleeve its weight moves to).
+
+    The fund is the first that meets every screen of the mandate (`qualifying_funds`: the
+    model's vehicle, its ESG vehicle under an ESG mandate, else the closest qualifying fund of
+    the class), never an excluded symbol, so the gate never vetoes the engine's own buy. A sleeve
+    no fund qualifies for moves its weight to the nearest sleeve that has one
+    (`nearest_qualifying_sleeve`), else to cash.
+    """
+    cats = sorted(mandate.screened_categories)
+    exclude = sorted(mandate.excluded_symbols)
     out: dict[str, str] = {}
-    screened = mandate.screened_categories
+    moves: dict[str, str] = {}
     for s in model.sleeves:
-        options = [s.esg_vehicle, s.vehicle] if mandate.esg_only else [s.vehicle, s.esg_vehicle]
-        for sym in options:
-            if sym in mandate.excluded_symbols or securities.flags(sym) & screened:
-                continue
-            if mandate.esg_only and not esg_eligible(sym, securities):
-                continue
-            out[s.asset_class] = sym
-            break
-    return out
+        pair = [s.esg_vehicle, s.vehicle] if mandate.esg_only else [s.vehicle, s.esg_vehicle]
+        prefer = [p for p in pair if p]
+        funds = securities.qualifying_funds(s.asset_class, cats, prefer=prefer, exclude=exclude)
+        if funds:
+            out[s.asset_class] = funds[0]  # a sleeve's own fund wins over a moved weight's
+            continue
+        if s.asset_class == AssetClass.CASH.value:
+            continue
+        near = securities.nearest_qualifying_sleeve(
+            s.asset_class, cats, prefer=prefer, exclude=exclude
+        )
+        if near is None:
+            moves[s.asset_class] = AssetClass.CASH.value
+            continue
+        moves[s.asset_class] = near.asset_class
+        if near.asset_class != AssetClass.CASH.value:
+            out.setdefault(near.asset_class, near.fund)
+    return out, moves

@@ -25,6 +25,7 @@ from portfolio.planner.forced import Forced
 from portfolio.planner.locate import location_ranks
 from portfolio.planner.sells import Sells
 from portfolio.planner.state import EPS, HouseholdState, round_qty, segment_rank
+from portfolio.securities import SecurityMaster
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,8 @@ def _funding(s: HouseholdState, drift: Drift, sell_val: np.ndarray):
         q = draw_hold[a] * frac / s.unit_value[cash_rows]
         q = np.minimum(round_qty(q, s.whole, up=True), s.qty[cash_rows])
         small = q * s.unit_value[cash_rows] < m.min_trade_value
-        cash_sell[cash_rows] = np.where(small & (q < s.qty[cash_rows]), 0.0, q)
+        # Below the minimum trade the gate vetoes a sale even when it empties the holding.
+        cash_sell[cash_rows] = np.where(small, 0.0, q)
     raised = s.by_acct(cash_sell * s.unit_value)
     supply = np.maximum(base + raised, 0.0)
     return want, supply, cash_sell
@@ -139,6 +141,7 @@ def plan_buys(
     ref: pd.DataFrame,
     fund_groups: FundGroups,
     eligible_vehicle: Mapping[str, bool],
+    securities: SecurityMaster | None = None,
 ) -> Buys:
     m = s.mandate
     notes: list[str] = []
@@ -168,9 +171,9 @@ def plan_buys(
         X[a, k] += amt
 
     # ---- vehicles ---------------------------------------------------------------------------
+    # A held fund is bought into only when it meets the mandate's screens (the gate's test).
     eligible = s.tradable & s.is_fund & ~s.excluded & (sell_qty == 0) & (s.row_k >= 0)
-    if m.esg_only:
-        eligible &= s.esg_ok
+    eligible &= s.esg_ok
     held = (
         pd.DataFrame(
             {
@@ -212,6 +215,14 @@ def plan_buys(
             options += [fund_groups.partner(sym)]
             if vehicles.get(cls):
                 options.append(fund_groups.partner(vehicles[cls]))
+            if securities is not None:
+                # Any other fund of the class that meets the mandate's screens.
+                options += securities.qualifying_funds(
+                    cls, sorted(m.screened_categories), exclude=sorted(m.excluded_symbols)
+                )
+            unpriced = {o: o for o in options if o and o not in prices}
+            if unpriced:
+                prices.update(_vehicle_prices(s, unpriced, ref, fund_groups))
             pick = next(
                 (
                     o

@@ -15,6 +15,7 @@ import numpy as np
 from portfolio.models import AssetClass
 from portfolio.planner.forced import Forced
 from portfolio.planner.state import EPS, HouseholdState
+from portfolio.securities import NEAREST_SLEEVES
 from portfolio.targets import band_width
 
 
@@ -55,7 +56,27 @@ def class_drift(s: HouseholdState, forced: Forced, weights: Mapping[str, float])
     w_cash = float(weights.get(AssetClass.CASH.value, 0.0))
     T_cash = np.maximum(w_cash * B, m.cash_floor * V)
     risky_total = max(1.0 - w_cash, EPS)
-    T = (w / risky_total)[None, :] * np.maximum(B - T_cash, 0.0)[:, None]
+    # Holdings that are never traded (a CUSIP-only Treasury) still count in their class: the
+    # model applies to the whole book and the tradable part fills what they leave, pro rata.
+    frozen_rows = ~s.tradable & ~s.is_cash & (s.row_k >= 0)
+    F = s.class_matrix(np.where(frozen_rows, s.value, 0.0), frozen_rows)
+    R = np.maximum(B - T_cash, 0.0)
+    T_full = (w / risky_total)[None, :] * np.maximum(V - T_cash, 0.0)[:, None]
+    T_raw = np.clip(T_full - F, 0.0, None)
+    # A frozen holding above its class's target stands in for the nearest sleeves first (a
+    # Treasury bond held by CUSIP lowers what the plan buys of other bonds), then pro rata.
+    excess = np.clip(F - T_full, 0.0, None)
+    index = {c: k for k, c in enumerate(s.classes)}
+    for k in np.flatnonzero(excess.sum(0) > EPS):
+        for near in NEAREST_SLEEVES.get(s.classes[k], ()):
+            j = index.get(str(near))
+            if j is None:
+                continue
+            take = np.minimum(excess[:, k], T_raw[:, j])
+            T_raw[:, j] -= take
+            excess[:, k] -= take
+    T_sum = T_raw.sum(1)
+    T = T_raw * np.where(T_sum > EPS, R / np.where(T_sum > EPS, T_sum, 1.0), 0.0)[:, None]
     tol_w = np.array([band_width(x, m) for x in w])
     tol = tol_w[None, :] * B[:, None]
     tol_cash = band_width(w_cash, m) * B
