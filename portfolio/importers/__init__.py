@@ -97,6 +97,7 @@ def read_holdings_frame(
         if decimal != "comma":
             book = clean_frame(text, sniff_delimiter(text), filename, securities, issues)
             if book is not None:
+                book.as_of = book.as_of or title_date(text)
                 return book
         return BookFrame.from_holdings(_read(text, filename, securities, issues, decimal, total))
 
@@ -197,6 +198,22 @@ def _read(
     decimal: Decimal | None = None,
     total: float | None = None,
 ) -> Holdings:
+    holdings = _read_body(text, filename, securities, issues, decimal, total)
+    stated = title_date(text)
+    if stated is not None and holdings.as_of is None:
+        # The tax clock defaults to the date the file states (engine._as_of).
+        holdings = holdings.model_copy(update={"as_of": stated})
+    return holdings
+
+
+def _read_body(
+    text: str,
+    filename: str,
+    securities: SecurityMaster | None,
+    issues: list[ImportIssue],
+    decimal: Decimal | None = None,
+    total: float | None = None,
+) -> Holdings:
     delimiter = sniff_delimiter(text)
     if decimal != "comma":
         clean = read_clean_table(text, delimiter, filename, securities, issues)
@@ -223,12 +240,7 @@ def _read(
                 message="Numbers use decimal commas (1.234,56 is read as 1234.56).",
             )
         )
-    holdings = assemble(rows, fmt, filename, securities, issues, decimal_comma, total)
-    stated = title_date(text)
-    if stated is not None and holdings.as_of is None:
-        # The tax clock defaults to the date the file states (engine._as_of).
-        holdings = holdings.model_copy(update={"as_of": stated})
-    return holdings
+    return assemble(rows, fmt, filename, securities, issues, decimal_comma, total)
 
 
 def assemble(

@@ -9,6 +9,8 @@ very `Holdings` the general path returns, for whatever needs objects.
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,7 +30,16 @@ POSITION_COLUMNS = (
     "is_cash",
     "line",
 )
-_BOOK_COLUMNS = ("account", "symbol", "asset_class", "quantity", "price", "value", "is_cash")
+_BOOK_COLUMNS = (
+    "account",
+    "symbol",
+    "asset_class",
+    "quantity",
+    "price",
+    "value",
+    "is_cash",
+    "description",
+)
 # Every field of a Position built here is given, so all share one fields-set: pydantic only ever
 # adds a name to it on assignment, and every name is in it already.
 _ALL_FIELDS = set(Position.model_fields)
@@ -43,6 +54,7 @@ class BookFrame(BaseModel):
 
     source: str = ""
     format: str = "plain"
+    as_of: date | None = Field(default=None, description="The date the file states, if any")
     positions: pd.DataFrame
     lots: dict[int, list[Lot]] = Field(default_factory=dict)
     lines: dict[int, list[int]] = Field(
@@ -78,6 +90,7 @@ class BookFrame(BaseModel):
                 "price": p["price"].to_numpy(dtype=float),
                 "value": p["market_value"].to_numpy(dtype=float),
                 "is_cash": p["is_cash"].to_numpy(dtype=bool),
+                "description": p["description"].astype(object).to_numpy(),
                 "pos": np.arange(len(p)),
                 "cost_basis": self._cost_basis(),
             }
@@ -144,6 +157,7 @@ class BookFrame(BaseModel):
         return Holdings(
             source=self.source,
             format=self.format,
+            as_of=self.as_of,
             positions=positions,
             skipped=self.skipped,
             issues=self.issues,
@@ -172,6 +186,7 @@ class BookFrame(BaseModel):
         return cls(
             source=holdings.source,
             format=holdings.format,
+            as_of=holdings.as_of,
             positions=frame,
             lots={i: p.lots for i, p in enumerate(ps) if p.lots},
             lines={i: p.lines for i, p in enumerate(ps) if len(p.lines) != 1},
