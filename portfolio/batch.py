@@ -24,7 +24,7 @@ from portfolio.book import enrich, positions_frame
 from portfolio.engine import rebalance
 from portfolio.model_portfolios import load_model
 from portfolio.models import RebalanceProposal
-from portfolio.planner import TRADE_COLUMNS, buy_vehicles, plan_trades
+from portfolio.planner import TRADE_COLUMNS, plan_trades, sleeve_vehicles
 from portfolio.practice import HouseholdBook
 from portfolio.securities import SecurityMaster, load_securities
 from portfolio.targets import reassign_unbuyable, target_weights
@@ -88,8 +88,8 @@ def plan_book(
         model = load_model(mandate.risk_profile)
         floor = max(mandate.cash_floor, mandate.income_need)
         plan_mandate = mandate.model_copy(update={"cash_floor": min(floor, 1.0)})
-        vehicles = buy_vehicles(model, mandate, securities)
-        weights, _ = reassign_unbuyable(target_weights(model, plan_mandate), set(vehicles))
+        vehicles, moves = sleeve_vehicles(model, mandate, securities)
+        weights, _ = reassign_unbuyable(target_weights(model, plan_mandate), moves)
         plan = plan_trades(
             enrich(raw, securities, mandate),
             plan_mandate,
@@ -99,6 +99,7 @@ def plan_book(
             as_of=as_of,
             lots_of=lambda i, ps=positions: ps[i].lots,
             account_types=types,
+            securities=securities,
         )
         frames.append(plan.trades)
     if not frames:

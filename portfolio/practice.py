@@ -25,7 +25,7 @@ from portfolio.harvest import DEFAULT_TAX_RATE, lot_rows, scan
 from portfolio.lookthrough import load_lookthrough
 from portfolio.model_portfolios import load_model
 from portfolio.models import AssetClass, ClientMandate, Holdings, Position
-from portfolio.planner import buy_vehicles
+from portfolio.planner import sleeve_vehicles
 from portfolio.securities import SecurityMaster, load_securities
 from portfolio.targets import reassign_unbuyable, target_weights
 
@@ -99,7 +99,7 @@ def household_targets(
     """Households (by position) x classes: target weights, computed once per distinct mandate.
 
     As the engine: the income reserve (a year of the need) raises the cash floor, and a sleeve
-    the mandate cannot buy moves to its fallback.
+    no fund meeting the mandate's screens can fill moves to the sleeve the planner chooses.
     """
     cache: dict[tuple, dict[str, float]] = {}
     rows: list[dict[str, float]] = []
@@ -110,7 +110,8 @@ def household_targets(
             floor = max(m.cash_floor, m.income_need)
             plan = m.model_copy(update={"cash_floor": min(floor, 1.0)})
             weights = target_weights(model, plan)
-            weights, _ = reassign_unbuyable(weights, set(buy_vehicles(model, m, securities)))
+            _, moves = sleeve_vehicles(model, m, securities)
+            weights, _ = reassign_unbuyable(weights, moves)
             cache[key] = weights
         rows.append(cache[key])
     return pd.DataFrame(rows).fillna(0.0)
