@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from portfolio.book import BOOK_COLUMNS
 from portfolio.models import Holdings, ImportIssue, Lot, Position, SkippedRow
 
 # Columns of `BookFrame.positions`, in Position's field order, and `line`: the first file line.
@@ -29,16 +30,6 @@ POSITION_COLUMNS = (
     "cost_basis",
     "is_cash",
     "line",
-)
-_BOOK_COLUMNS = (
-    "account",
-    "symbol",
-    "asset_class",
-    "quantity",
-    "price",
-    "value",
-    "is_cash",
-    "description",
 )
 # Every field of a Position built here is given, so all share one fields-set: pydantic only ever
 # adds a name to it on assignment, and every name is in it already.
@@ -75,7 +66,7 @@ class BookFrame(BaseModel):
         """The engine's frame: `portfolio.book.positions_frame(self.to_holdings().positions)`."""
         p = self.positions
         if p.empty:  # as positions_frame leaves an empty book: text columns of no type
-            empty = {c: pd.Series(dtype=object) for c in _BOOK_COLUMNS}
+            empty = {c: pd.Series(dtype=object) for c in BOOK_COLUMNS}
             for c in ("quantity", "price", "value"):
                 empty[c] = pd.Series(dtype=float)
             return pd.DataFrame(empty).assign(
