@@ -75,7 +75,7 @@ def test_streams_in_order_with_provider_usage(server: StubOpenAI, offline: CrewR
         assert u.cost_usd is None  # "stub" has no price; the totals say so
     assert result.totals.unpriced_models == ["stub"]
     reqs = server.requests[before:]
-    assert len(reqs) == 6
+    assert len(reqs) == 7  # six agents, the strategist twice
     assert all(r["stream"] and r["stream_options"] == {"include_usage": True} for r in reqs)
     assert all(r["auth"] == "Bearer not-needed" for r in reqs)
     assert _trades(result) == _trades(offline)
@@ -171,6 +171,7 @@ def test_cut_stream_falls_back_without_a_partial_plan(
         "market_analyst",
         "risk_assessor",
         "strategist",
+        "tax_agent",
         "compliance_checker",
     }
     assert all(e.discard_partial and e.stage == "provider" for e in fb.values())

@@ -188,13 +188,15 @@ def test_a_hung_provider_costs_the_run_one_timeout(tmp_path) -> None:  # type: i
         "market_analyst",
         "risk_assessor",
         "strategist",
+        "tax_agent",
         "compliance_checker",
     }
     assert sum("later agents of this run" in e.reason for e in fell) == 1
     result = crew_result(evs)
-    assert result.status == "AWAITING_ADVISOR" and result.fallback_count == 5
+    assert result.status == "AWAITING_ADVISOR" and result.fallback_count == 6
     finished = next(e for e in evs if isinstance(e, RunFinished))
-    assert "5 of 5 agents fell back" in finished.message
-    assert finished.result is not None and finished.result["fallback_count"] == 5
-    # A generous bound: one timeout (with its retries capped) and the offline run, never five.
-    assert result.totals.duration_s < 5 * settings.first_token_timeout
+    assert "6 of 6 agents fell back" in finished.message
+    assert finished.result is not None and finished.result["fallback_count"] == 6
+    # The run paid for one agent's attempts (a try and its bounded retries), never for six:
+    # counted at the server, not on a clock.
+    assert 1 <= len(hang.accepted) <= settings.max_retries + 1
