@@ -54,12 +54,20 @@ def _seed(server: AppServer) -> dict[str, int]:
 
 
 def _pick(page: Page, label: str, option: str) -> None:
-    """Type the option into the multiselect and take the first match."""
-    box = page.locator('[data-testid="stMultiSelect"]', has_text=label).locator("input")
+    """Type the option into the multiselect, choose it from the list once it is offered, and
+    wait for its chip: each step waits for the page, never for a fixed time."""
+    select = page.locator('[data-testid="stMultiSelect"]', has_text=label)
+    box = select.locator("input")
     box.click()
     box.fill(option)
-    box.press("Enter")
+    page.get_by_role("option", name=option).first.click()
+    expect(select).to_contain_text(option)
     box.press("Escape")
+
+
+def _settled(page: Page) -> None:
+    """The app has finished its rerun (Streamlit's running indicator is gone)."""
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0)
 
 
 def test_book_filter_batch_and_ticket(server: AppServer) -> None:
@@ -80,6 +88,7 @@ def test_book_filter_batch_and_ticket(server: AppServer) -> None:
         page.get_by_text("Out of band only").click()
         expect(metrics.filter(has_text="Out of band")).to_be_visible()
         expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(1)
+        _settled(page)
 
         for name in NAMES[:3]:
             _pick(page, "Households to run", name)
