@@ -10,7 +10,6 @@ supplied it. Each method is one transaction; one that raises has written nothing
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from collections.abc import Iterator
@@ -24,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from portfolio.access import clean_name
 from portfolio.holdings_merge import merge_holdings
-from portfolio.ledger import chain
 from portfolio.ledger.engine import WRITE
 from portfolio.ledger.errors import LedgerError
 from portfolio.ledger.schema import (
@@ -35,6 +33,7 @@ from portfolio.ledger.schema import (
     Snapshot,
     TradeRow,
 )
+from portfolio.ledger.snapshots import snapshot_row
 from portfolio.models import ClientMandate, Holdings, ModelPortfolio
 
 TaxType = Literal["taxable", "tax_deferred", "tax_free"]
@@ -131,33 +130,6 @@ class ClientBook(BaseModel):
     holdings: Holdings
     parts: list[Holdings]
     snapshot_ids: list[int]
-
-
-def _snapshot_row(
-    client_id: int, holdings: Holdings, source_bytes: bytes | None, filename: str
-) -> Snapshot:
-    body = holdings.model_dump(mode="json")
-    digest = hashlib.sha256(
-        source_bytes if source_bytes is not None else chain.canonical_json(body).encode()
-    ).hexdigest()
-    return Snapshot(
-        client_id=client_id,
-        kind="upload",
-        filename=filename,
-        sha256=digest,
-        format=holdings.format,
-        source=source_bytes,
-        holdings=body,
-        import_report={
-            "format": holdings.format,
-            "positions": len(holdings.positions),
-            "total_value": holdings.total_value,
-            "issues": [i.model_dump(mode="json") for i in holdings.issues],
-            "skipped": [s.model_dump(mode="json") for s in holdings.skipped],
-        },
-        run_id=None,
-        created_at=_now(),
-    )
 
 
 class ClientRecords:
@@ -334,7 +306,7 @@ class ClientRecords:
             raise LedgerError(f"{filename or 'the file'} holds no account to add")
         with self._write() as s:
             rec = self._record(s, client_id, lock=True)
-            snap = _snapshot_row(client_id, holdings, source_bytes, filename or holdings.source)
+            snap = snapshot_row(client_id, holdings, source_bytes, filename or holdings.source)
             s.add(snap)
             s.flush()
             have = {
@@ -501,7 +473,7 @@ class ClientRecords:
                 assert only is not None
                 if Holdings.model_validate(only.holdings) == book.holdings:
                     return book, only.id
-            snap = _snapshot_row(client_id, book.holdings, None, book.holdings.source)
+            snap = snapshot_row(client_id, book.holdings, None, book.holdings.source)
             found = s.execute(
                 select(Snapshot.id).where(
                     Snapshot.client_id == client_id,

@@ -50,6 +50,7 @@ from portfolio.ledger.schema import (
     Snapshot,
     TradeRow,
 )
+from portfolio.ledger.snapshots import snapshot_row
 from portfolio.models import (
     ClientMandate,
     Holdings,
@@ -77,16 +78,6 @@ def _iso(value: datetime | None) -> str | None:
 def new_run_id() -> str:
     """Date-prefixed so ids sort by day and read well in an order file; random so replicas agree."""
     return f"{_now():%Y%m%d}-{secrets.token_hex(4)}"
-
-
-def import_report(holdings: Holdings) -> dict[str, Any]:
-    return {
-        "format": holdings.format,
-        "positions": len(holdings.positions),
-        "total_value": holdings.total_value,
-        "issues": [i.model_dump(mode="json") for i in holdings.issues],
-        "skipped": [s.model_dump(mode="json") for s in holdings.skipped],
-    }
 
 
 def client_key(holdings: Holdings | None, filename: str) -> tuple[str, str]:
@@ -222,22 +213,7 @@ class Ledger:
         kind: str = "upload",
         run_id: str | None = None,
     ) -> Snapshot:
-        body = holdings.model_dump(mode="json")
-        digest = hashlib.sha256(
-            source_bytes if source_bytes is not None else chain.canonical_json(body).encode()
-        ).hexdigest()
-        snap = Snapshot(
-            client_id=client.id,
-            kind=kind,
-            filename=filename,
-            sha256=digest,
-            format=holdings.format,
-            source=source_bytes,
-            holdings=body,
-            import_report=import_report(holdings),
-            run_id=run_id,
-            created_at=_now(),
-        )
+        snap = snapshot_row(client.id, holdings, source_bytes, filename, kind, run_id)
         s.add(snap)
         s.flush()
         return snap
