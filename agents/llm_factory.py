@@ -35,6 +35,9 @@ def build_chat_model(settings: LLMSettings, agent: str) -> BaseChatModel:
         "http_async_client": httpx.AsyncClient(timeout=settings.timeout),
         "temperature": temperature,
         "timeout": settings.timeout,
+        # The library's own silence limit between streamed chunks (120 s unless set) follows
+        # ours, so an answer that stalls midway fails when the advisor was told it would.
+        "stream_chunk_timeout": settings.timeout,
         "max_retries": settings.max_retries,
         "stream_usage": True,
     }

@@ -602,10 +602,16 @@ def run_crew(
     notes: str = "",
     mandate_override: ClientMandate | None = None,
     settings: LLMSettings | None = None,
+    *,
+    on_idle: Callable[[], None] | None = None,
+    idle_s: float = 0.2,
     **kwargs: Any,
 ) -> Iterator[Event]:
     """The same stream for synchronous callers (Streamlit, the console): the crew runs on its own
-    event loop in a worker thread and events arrive here as they happen."""
+    event loop in a worker thread and events arrive here as they happen.
+
+    `on_idle` is called, on the caller's thread, whenever `idle_s` seconds pass without an event:
+    a caller that batches tokens writes out what it holds while a model pauses mid-answer."""
     q: queue.Queue[Any] = queue.Queue()
     cancelled = threading.Event()
 
@@ -627,7 +633,11 @@ def run_crew(
     thread.start()
     try:
         while True:
-            item = q.get()
+            try:
+                item = q.get(timeout=idle_s) if on_idle is not None else q.get()
+            except queue.Empty:
+                on_idle()  # type: ignore[misc]
+                continue
             if item is _DONE:
                 return
             if isinstance(item, BaseException):

@@ -142,7 +142,10 @@ async def _stream_once(
             except StopAsyncIteration:
                 break
             except TimeoutError as exc:
-                raise TimeoutError(f"no first token within {first_token_timeout:g}s") from exc
+                if ttft is None and first_token_timeout:
+                    raise TimeoutError(f"no first token within {first_token_timeout:g}s") from exc
+                # The client library's own limit between chunks: its message is for developers.
+                raise TimeoutError("the model went silent midway through its answer") from exc
             full = chunk if full is None else full + chunk  # type: ignore[assignment]
             text = chunk.content if isinstance(chunk.content, str) else ""
             if text and ttft is None:

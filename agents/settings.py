@@ -64,7 +64,12 @@ class LLMSettings(BaseModel):
     api_version: str = "2024-10-21"
     # One hung provider costs a run at most one of these: after the first failure the run's
     # later agents on the same model go straight to the offline analyst.
-    timeout: float = Field(default=20.0, gt=0, le=600, description="Seconds per HTTP read")
+    timeout: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="Seconds the provider may stay silent (per HTTP read, between streamed chunks)",
+    )
     first_token_timeout: float | None = Field(default=20.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=6, description="Provider retries on 429/5xx")
     agents: dict[str, AgentModelSettings] = Field(default_factory=dict)

@@ -195,3 +195,23 @@ def test_slow_first_token_times_out_and_falls_back(server: StubOpenAI) -> None:
     assert "first token" in result.fallbacks["market_analyst"]
     assert result.status == "AWAITING_ADVISOR"
     assert set(result.fallbacks) == {"market_analyst"}
+
+
+def test_a_stall_midway_falls_back_and_says_so(server: StubOpenAI) -> None:
+    """An answer that stops halfway (never released) is cut by the read limit the advisor set,
+    and the reason names a stall, not a missing first token: the first words did come."""
+    evs = _run(server, market_model="stub-hold")
+    result = crew_result(evs)
+    reason = result.fallbacks["market_analyst"]
+    assert "first token" not in reason
+    assert "silent midway" in reason or "timed out" in reason.lower()
+    assert any(e.agent == "market_analyst" and e.text for e in evs if isinstance(e, Token))
+    assert result.status == "AWAITING_ADVISOR"
+    assert set(result.fallbacks) == {"market_analyst"}
+
+
+def test_the_clients_chunk_limit_follows_the_settings() -> None:
+    from agents.llm_factory import build_chat_model
+
+    settings = LLMSettings(provider="openai-compatible", base_url="http://127.0.0.1:9/v1", timeout=7)
+    assert build_chat_model(settings, "strategist").stream_chunk_timeout == 7

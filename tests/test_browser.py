@@ -20,6 +20,7 @@ import pytest
 from conftest import CHROMIUM, REPO, SAMPLES, AppServer, launch_chromium
 from openai_stub_server import StubOpenAI
 from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from agents.pipeline import TITLES
 
@@ -52,7 +53,11 @@ PANEL_TEXT = """([title, min, states]) => {
   if (!panel) return false;
   const head = panel.querySelector('summary').innerText;
   const body = panel.querySelector('[data-testid="stExpanderDetails"]');
-  const n = body ? body.innerText.trim().length : 0;
+  // Before its first words a panel shows its activity in italics: that is not words yet.
+  const paras = body ? [...body.querySelectorAll('[data-testid="stMarkdownContainer"] p')] : [];
+  const waiting = paras.length === 1 && paras[0].querySelector(':scope > em:only-child')
+    && paras[0].innerText.trim() === paras[0].querySelector('em').innerText.trim();
+  const n = body && !waiting ? body.innerText.trim().length : 0;
   return states.some(s => head.includes(s)) && n > min ? n : false;
 }"""
 
@@ -129,11 +134,17 @@ def panel_length(page: Page, title: str, longer_than: int) -> int:
     """The panel's text length once it is longer than `longer_than`: first seen while the agent
     is running (its answer is held halfway), then (growth) while running or just done."""
     states = ["running"] if longer_than == 0 else ["running", "done"]
-    return int(
-        page.wait_for_function(
+    try:
+        found = page.wait_for_function(
             PANEL_TEXT, arg=[title, longer_than, states], timeout=120_000, polling=50
-        ).json_value()
-    )
+        )
+    except PlaywrightTimeout:
+        heads = page.locator('[data-testid="stExpander"] summary').all_inner_texts()
+        pytest.fail(
+            f"{title!r} never showed more than {longer_than} characters while {states}; "
+            f"panels: {heads}; page: {page.locator('[data-testid=stMain]').inner_text()[:2000]!r}"
+        )
+    return int(found.json_value())
 
 
 def test_advisor_session_end_to_end(

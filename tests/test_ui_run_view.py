@@ -3,7 +3,9 @@ the ledger, gives every panel its text, result, state and usage; fallbacks and f
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import threading
 from typing import Any
 
 import pytest
@@ -130,6 +132,55 @@ def test_analysts_stream_at_the_same_time(holdings: Holdings) -> None:
     grew = [0 if b[0] > a[0] else 1 for a, b in itertools.pairwise(lengths)]
     assert grew == [1, 0] * (len(grew) // 2) + [1] * (len(grew) % 2)
     assert crew_result(events).status == "AWAITING_ADVISOR"
+
+
+def test_words_sent_before_a_pause_are_stored_during_the_pause(
+    ui_ledger: Ledger, holdings: Holdings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model that stops midway (a slow provider, a long think) must not hide the words it
+    already sent: the worker writes them out while it waits, not with the next event. Every
+    answer pauses after its third chunk until the test lets it go; the first one (the risk
+    profiler reading the notes) must be in the ledger, word for word, during its pause."""
+    from agents.offline import OfflineAnalyst
+
+    release = threading.Event()
+    sent: list[str] = []
+    stream = OfflineAnalyst._astream
+
+    async def pausing(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        n = 0
+        async for chunk in stream(self, *args, **kwargs):
+            if n == 3:
+                await asyncio.to_thread(release.wait, 120)
+            if not release.is_set():
+                sent.append(chunk.text)
+            n += 1
+            yield chunk
+
+    monkeypatch.setattr(OfflineAnalyst, "_astream", pausing)
+    rid = worker.start_run(
+        ui_ledger,
+        holdings=holdings,
+        snapshot_id=None,
+        filename=holdings.source,
+        notes=NOTES,
+        mandate=None,
+        model=None,
+        settings=LLMSettings(offline_pace=0.0),
+        advisor="Test Advisor",
+    )
+
+    def stored() -> str:
+        rows = ui_ledger.events(rid)
+        return "".join(r["event"].get("text", "") for r in rows if r["event"]["type"] == "token")
+
+    try:
+        wait_for(lambda: len(sent) == 3 and stored() == "".join(sent), what="the words so far")
+        assert worker.is_running(rid)
+    finally:
+        release.set()
+    wait_for(lambda: not worker.is_running(rid), what="the crew thread")
+    assert ui_ledger.run(rid)["status"] == "PENDING_REVIEW"
 
 
 def test_worker_writes_the_run_to_the_ledger(ui_ledger: Ledger, holdings: Holdings) -> None:

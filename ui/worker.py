@@ -103,7 +103,8 @@ def start_run(
 
 
 class _Writer:
-    """Coalesces token events per agent and flushes them with every other event."""
+    """Coalesces token events per agent and flushes them with every other event, or when the crew
+    has been quiet for FLUSH_S (a model pausing mid-answer still shows every word it sent)."""
 
     def __init__(self, ledger: Ledger, run_id: str) -> None:
         self.ledger, self.run_id = ledger, run_id
@@ -153,6 +154,8 @@ def _work(
             run_id=run_id,
             model=model,
             account_types=account_types,
+            on_idle=writer.flush,
+            idle_s=FLUSH_S,
         ):
             writer.add(ev)
             if isinstance(ev, UsageReported) and ev.agent:
