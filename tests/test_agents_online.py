@@ -213,5 +213,7 @@ def test_a_stall_midway_falls_back_and_says_so(server: StubOpenAI) -> None:
 def test_the_clients_chunk_limit_follows_the_settings() -> None:
     from agents.llm_factory import build_chat_model
 
-    settings = LLMSettings(provider="openai-compatible", base_url="http://127.0.0.1:9/v1", timeout=7)
+    settings = LLMSettings(
+        provider="openai-compatible", base_url="http://127.0.0.1:9/v1", timeout=7
+    )
     assert build_chat_model(settings, "strategist").stream_chunk_timeout == 7
