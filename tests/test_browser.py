@@ -46,7 +46,7 @@ STREAMING = [
     "Compliance Checker",
 ]
 
-# Length of an agent panel's body while its header says it is running (else false).
+# Length of an agent panel's words while its header shows one of `states` (else false).
 PANEL_TEXT = """([title, min, states]) => {
   const panel = [...document.querySelectorAll('[data-testid="stExpander"]')]
     .find(e => (e.querySelector('summary')?.innerText || '').includes(title));
@@ -56,8 +56,11 @@ PANEL_TEXT = """([title, min, states]) => {
   // Before its first words a panel shows its activity in italics: that is not words yet.
   const paras = body ? [...body.querySelectorAll('[data-testid="stMarkdownContainer"] p')] : [];
   const waiting = paras.length === 1 && paras[0].querySelector(':scope > em:only-child')
-    && paras[0].innerText.trim() === paras[0].querySelector('em').innerText.trim();
-  const n = body && !waiting ? body.innerText.trim().length : 0;
+    && paras[0].textContent.trim() === paras[0].querySelector('em').textContent.trim();
+  // A running panel is open, so its words must be visible; a finished one folds while the crew
+  // works on, so its words are counted whether or not it is open.
+  const text = !body || waiting ? '' : head.includes('running') ? body.innerText : body.textContent;
+  const n = text.trim().length;
   return states.some(s => head.includes(s)) && n > min ? n : false;
 }"""
 
