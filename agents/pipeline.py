@@ -124,6 +124,7 @@ class _Run:
     budget: RunBudget
     model_portfolio: ModelPortfolio | None = None
     account_types: Mapping[str, str] | None = None  # the advisor's tax types, by account
+    fixed: RebalanceProposal | None = None  # a saved plan to explain instead of planning anew
     t0: float = field(default_factory=time.perf_counter)
     _seq: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -374,32 +375,35 @@ def _build_graph(run: _Run) -> Any:
         )
 
     async def strategist(emit: Callable[..., None], state: CrewState) -> dict[str, Any]:
-        mandate = state["mandate"]
-        baseline = await asyncio.to_thread(_rebalance, mandate, None)
         mkt, rsk = state.get("market"), state.get("risk")
-        facts = strategy_facts(
-            baseline,
-            mkt.model_dump(mode="json") if mkt else None,
-            rsk.model_dump(mode="json") if rsk else None,
-            MAX_TILT,
-        )
-        # First the tilts alone (their words would describe a plan that is about to change)...
-        tilted = await run.agent("strategist", facts, StrategyAnswer, _without(emit, Token))
-        ans = tilted.answer
-        assert isinstance(ans, StrategyAnswer)
-        applied = clamp_tilts(ans.tilts, baseline.model)
-        proposal = await asyncio.to_thread(_rebalance, mandate, applied) if applied else baseline
-        # ...then the words, written from the final plan the ticket will show.
-        final = plan_facts(
-            proposal,
-            baseline,
-            dict(ans.tilts),
-            mkt.model_dump(mode="json") if mkt else None,
-            rsk.model_dump(mode="json") if rsk else None,
-        )
-        worded = await run.agent("strategist", final, PlanAnswer, _without(emit, AgentStarted))
+        mkt_json = mkt.model_dump(mode="json") if mkt else None
+        rsk_json = rsk.model_dump(mode="json") if rsk else None
+        requested: dict[str, float] = {}
+        if run.fixed is not None:
+            # A plan already saved (a batch run): its words only, never a new plan.
+            proposal = run.fixed
+            final = plan_facts(proposal, proposal, requested, mkt_json, rsk_json)
+            outcome = worded = await run.agent("strategist", final, PlanAnswer, emit)
+        else:
+            mandate = state["mandate"]
+            baseline = await asyncio.to_thread(_rebalance, mandate, None)
+            facts = strategy_facts(baseline, mkt_json, rsk_json, MAX_TILT)
+            # First the tilts alone (their words would describe a plan about to change)...
+            tilted = await run.agent("strategist", facts, StrategyAnswer, _without(emit, Token))
+            ans = tilted.answer
+            assert isinstance(ans, StrategyAnswer)
+            requested = dict(ans.tilts)
+            applied = clamp_tilts(ans.tilts, baseline.model)
+            proposal = (
+                await asyncio.to_thread(_rebalance, mandate, applied) if applied else baseline
+            )
+            # ...then the words, written from the final plan the ticket will show.
+            final = plan_facts(proposal, baseline, requested, mkt_json, rsk_json)
+            worded = await run.agent(
+                "strategist", final, PlanAnswer, _without(emit, AgentStarted)
+            )
+            outcome = _both_calls(tilted, worded)
         assert isinstance(worded.answer, PlanAnswer)
-        outcome = _both_calls(tilted, worded)
         plan = ExecutionPlan(
             trades=[
                 PlannedTrade(
@@ -418,7 +422,7 @@ def _build_graph(run: _Run) -> Any:
                 )
                 for t in proposal.trades
             ],
-            tilts_requested=dict(ans.tilts),
+            tilts_requested=requested,
             tilts_applied=dict(proposal.tilts),
             rationale=worded.answer.rationale,
             turnover=proposal.turnover,
@@ -518,14 +522,19 @@ async def arun_crew(
     run_id: str | None = None,
     model: ModelPortfolio | None = None,
     account_types: Mapping[str, str] | None = None,
+    fixed: RebalanceProposal | None = None,
 ) -> AsyncIterator[Event]:
     """Run the crew and yield its events; the last one is RunFinished carrying the CrewResult.
 
     `models` replaces the configured chat model for named agents (the provider settings still
     decide fallbacks); `as_of` fixes the date the notes parser and the engine see;
     `account_types` (account -> taxable / tax_deferred / tax_free) are the client's confirmed tax
-    types, which the engine takes over what the account names suggest.
+    types, which the engine takes over what the account names suggest; `fixed` is a plan the
+    engine already made and saved (a batch run): the crew explains it, with its mandate, and the
+    strategist neither tilts nor plans again, so the words match the ticket the advisor has.
     """
+    if fixed is not None:
+        mandate_override, as_of, model = fixed.mandate, fixed.as_of, fixed.model
     settings = settings or load_settings()
     securities = securities or load_securities()
     market = market or bundled_snapshot()
@@ -542,6 +551,7 @@ async def arun_crew(
         models=models or {},
         budget=RunBudget(limit_usd=settings.budget_usd),
         model_portfolio=model,
+        fixed=fixed,
     )
     yield run.make(
         RunStarted,

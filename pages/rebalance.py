@@ -90,6 +90,17 @@ if holdings is not None:
 if not rid:
     st.stop()
 
+# A run planned in a batch on the Book page has its ticket but no words yet: the crew writes
+# them for the saved plan the first time the run is opened here.
+if may_run and st.session_state.get("narrated") != rid:
+    st.session_state["narrated"] = rid
+    if worker.narrate_run(services.ledger(), rid, settings):
+        st.session_state.pop("run_view", None)
+        st.caption(
+            "Planned in a batch from the Book page: its ticket is ready; the crew is writing "
+            "its words for that saved plan now."
+        )
+
 
 def render_result(p: Panel) -> None:
     if not p.result:

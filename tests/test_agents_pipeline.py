@@ -479,3 +479,30 @@ def test_the_clients_tax_types_reach_the_crews_engine() -> None:
     assert {a.account: a.type for a in result.proposal.accounts} == types
     assert {a.type_source for a in result.proposal.accounts} == {"override"}
     assert result.proposal.realized_gains == 0.0
+
+
+def test_a_saved_plan_is_explained_as_it_is() -> None:
+    """A batch run's plan was made and saved by the engine before any words: the crew then
+    writes about that plan, with its mandate and model, and plans nothing of its own. The saved
+    plan here is a conservative one for a client whose notes say aggressive, so a crew that
+    planned anew would show other trades."""
+    h = holdings()
+    mandate = ClientMandate(risk_profile="conservative")
+    saved = rebalance(h, mandate, model=load_model("conservative"), as_of=AS_OF)
+    evs = run(h, notes="Aggressive growth, long horizon.", fixed=saved)
+    result = crew_result(evs)
+    assert result.status == "AWAITING_ADVISOR"
+    assert result.proposal == saved
+    assert result.mandate is not None and str(result.mandate.risk_profile) == "conservative"
+    plan = result.execution_plan
+    assert plan is not None and plan.tilts_requested == {} and plan.tilts_applied == {}
+    assert [(t.symbol, t.quantity) for t in plan.trades] == [
+        (t.symbol, t.quantity) for t in saved.trades
+    ]
+    # One model call for the strategist (its words), none for tilts.
+    assert result.usage["strategist"].calls == 1
+    words = result.narratives["strategist"]
+    anew = crew_result(run(h, notes="Aggressive growth, long horizon."))
+    assert anew.proposal is not None and anew.proposal.trades != saved.trades
+    biggest = max(saved.trades, key=lambda t: t.value)
+    assert f"{biggest.symbol} {biggest.quantity:,.0f}" in words

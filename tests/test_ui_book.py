@@ -70,3 +70,36 @@ def test_open_goes_to_the_clients_rebalance(new_app, book) -> None:
     at.button(key="book_open_go").click()
     run(at)
     assert at.query_params["client"] == str(book["All Stocks"])
+
+
+def test_a_batch_run_gets_its_words_when_opened(new_app, book, ui_ledger: Ledger) -> None:
+    """The batch saved the plan and ticket without words; opening the run has the crew write
+    them about that saved plan, into the run's own log, leaving plan, ticket and status as
+    they were."""
+    from conftest import wait_for
+
+    from ui import worker
+
+    at = go(run(new_app()), "book")
+    at.multiselect(key="book_chosen").set_value([str(book["Cash Heavy"])])
+    run(at)
+    at.button(key="book_run").click()
+    run(at)
+    rid = ClientRecords(ui_ledger.engine).runs(book["Cash Heavy"])[0]["run_id"]
+    saved = ui_ledger.proposal(rid)
+    assert ui_ledger.events(rid) == []
+
+    at.query_params["run"] = rid
+    go(at, "rebalance")
+    wait_for(lambda: not worker.is_running(rid), what="the crew's words")
+    assert ui_ledger.events(rid), "no words were written"
+    # Opening it again writes nothing twice.
+    n = len(ui_ledger.events(rid))
+    assert not worker.narrate_run(ui_ledger, rid, worker.LLMSettings())
+    go(at, "rebalance")
+    assert len(ui_ledger.events(rid)) == n
+    assert any("finished" in s.value for s in at.success)
+    assert ui_ledger.proposal(rid) == saved
+    assert ui_ledger.run(rid)["status"] == "PENDING_REVIEW"
+    panels = [e for e in at.expander if " — " in e.label]
+    assert panels and all("— done" in e.label for e in panels), [e.label for e in panels]

@@ -17,7 +17,7 @@ from agents.pipeline import TITLES, run_crew
 from agents.schemas import CrewResult
 from agents.settings import LLMSettings
 from portfolio.ledger import Ledger
-from portfolio.models import ClientMandate, Holdings, ModelPortfolio
+from portfolio.models import ClientMandate, Holdings, ModelPortfolio, RebalanceProposal
 
 log = logging.getLogger(__name__)
 FLUSH_S = 0.08
@@ -102,6 +102,31 @@ def start_run(
     return run_id
 
 
+def narrate_run(ledger: Ledger, run_id: str, settings: LLMSettings) -> bool:
+    """Write the crew's words for a run whose plan is already saved (a batch from the Book
+    page), into that run's own event log. The plan, ticket and decisions stay as they are: the
+    crew explains the saved proposal and plans nothing. False when the run already has words
+    or is being written."""
+    with _lock:
+        t = _threads.get(run_id)
+        if (t and t.is_alive()) or ledger.events(run_id):
+            return False
+        run = ledger.run(run_id)
+        snap = run.get("snapshot")
+        if not snap or "batch" not in (run.get("settings") or {}):
+            return False
+        thread = threading.Thread(
+            target=_work,
+            name=f"narrate-{run_id}",
+            daemon=True,
+            args=(ledger, run_id, ledger.holdings(snap["id"]), "", None, None, settings, None),
+            kwargs={"fixed": ledger.proposal(run_id)},
+        )
+        _threads[run_id] = thread
+    thread.start()
+    return True
+
+
 class _Writer:
     """Coalesces token events per agent and flushes them with every other event, or when the crew
     has been quiet for FLUSH_S (a model pausing mid-answer still shows every word it sent)."""
@@ -142,7 +167,9 @@ def _work(
     model: ModelPortfolio | None,
     settings: LLMSettings,
     account_types: dict[str, str] | None = None,
+    fixed: RebalanceProposal | None = None,
 ) -> None:
+    """`fixed`: the run's saved plan, which the crew only explains (nothing is saved again)."""
     writer = _Writer(ledger, run_id)
     usage: dict[str, dict[str, Any]] = {}
     try:
@@ -154,6 +181,7 @@ def _work(
             run_id=run_id,
             model=model,
             account_types=account_types,
+            fixed=fixed,
             on_idle=writer.flush,
             idle_s=FLUSH_S,
         ):
@@ -177,7 +205,7 @@ def _work(
                     provider=u.get("provider", settings.provider),
                     model=u.get("model", settings.model_for(ev.agent)),
                 )
-            elif isinstance(ev, RunFinished):
+            elif isinstance(ev, RunFinished) and fixed is None:
                 writer.flush()
                 result = CrewResult.model_validate(ev.result) if ev.result else None
                 if result is not None and result.proposal is not None:
@@ -189,7 +217,8 @@ def _work(
     except Exception as exc:  # the page shows the reason; the server log keeps the trace
         log.exception("crew run %s failed", run_id)
         writer.flush()
-        ledger.set_run_status(run_id, "FAILED", error=f"{exc.__class__.__name__}: {exc}")
+        if fixed is None:  # a saved plan stays as it is when only its words failed
+            ledger.set_run_status(run_id, "FAILED", error=f"{exc.__class__.__name__}: {exc}")
     finally:
         with _lock:
             _threads.pop(run_id, None)
