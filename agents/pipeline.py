@@ -399,9 +399,7 @@ def _build_graph(run: _Run) -> Any:
             )
             # ...then the words, written from the final plan the ticket will show.
             final = plan_facts(proposal, baseline, requested, mkt_json, rsk_json)
-            worded = await run.agent(
-                "strategist", final, PlanAnswer, _without(emit, AgentStarted)
-            )
+            worded = await run.agent("strategist", final, PlanAnswer, _without(emit, AgentStarted))
             outcome = _both_calls(tilted, worded)
         assert isinstance(worded.answer, PlanAnswer)
         plan = ExecutionPlan(
