@@ -385,6 +385,29 @@ class SecurityMaster:
         ETFs before mutual funds, then by symbol. Sector funds never fill a sleeve, and
         money-market funds only the cash sleeve.
         """
+        key = (
+            str(asset_class),
+            tuple(sorted(map(str, categories))),
+            tuple(p.upper() for p in prefer),
+            tuple(sorted(s.upper() for s in exclude)),
+        )
+        if key not in self._qualifying:
+            # The reference data does not change under an instance, and a book asks the same few
+            # questions for thousands of households (one per sleeve and distinct mandate).
+            self._qualifying[key] = self._qualifying_funds(*key)
+        return list(self._qualifying[key])
+
+    @cached_property
+    def _qualifying(self) -> dict[tuple, list[str]]:
+        return {}
+
+    def _qualifying_funds(
+        self,
+        asset_class: str,
+        categories: Sequence[str],
+        prefer: Sequence[str],
+        exclude: Sequence[str],
+    ) -> list[str]:
         cats = list(categories)
         required = screen_categories(cats)
         banned = {s.upper() for s in exclude}

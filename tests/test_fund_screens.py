@@ -303,3 +303,15 @@ def test_risk_facts_list_funds_that_do_not_screen_the_mandates_categories() -> N
     assert ineligible(ClientMandate(esg_only=True)) == ["ESGD", "VTI"]
     assert ineligible(ClientMandate(excluded_categories=["tobacco"])) == ["VTI"]
     assert ineligible(ClientMandate()) == []
+
+
+def test_qualifying_funds_asked_again_gives_the_same_fresh_list() -> None:
+    """The answers are remembered per instance (a book asks the same few questions thousands of
+    times): a caller changing its list must not change the next answer."""
+    sec = load_securities()
+    first = sec.qualifying_funds("us_equity", ["fossil_fuels"], prefer=["ESGV"])
+    first.append("NOT-A-FUND")
+    again = sec.qualifying_funds("us_equity", ["fossil_fuels"], prefer=["esgv"])
+    assert "NOT-A-FUND" not in again
+    assert again == first[:-1] and again[0] == "ESGV"
+    assert sec.qualifying_funds("us_equity", [], exclude=["VTI"])[0] != "VTI"
