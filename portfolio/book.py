@@ -32,26 +32,45 @@ def positions_frame(positions: Sequence[Position]) -> pd.DataFrame:
                 for c in BOOK_COLUMNS
             }
         ).assign(pos=pd.Series(dtype=int), cost_basis=pd.Series(dtype=float))
+    # One pass over the models (attribute reads dominate at book size), then one column each.
+    rows = [
+        (
+            p.account,
+            p.symbol.upper(),
+            str(p.asset_class),
+            p.quantity,
+            np.nan if p.price is None else p.price,
+            p.market_value,
+            p.is_cash,
+            p.description,
+            _basis(p),
+        )
+        for p in positions
+    ]
+    account, symbol, asset_class, qty, price, value, is_cash, desc, basis = zip(*rows, strict=True)
     return pd.DataFrame(
         {
-            "account": [p.account for p in positions],
-            "symbol": [p.symbol.upper() for p in positions],
-            "asset_class": [str(p.asset_class) for p in positions],
-            "quantity": np.array([p.quantity for p in positions], dtype=float),
-            "price": np.array([np.nan if p.price is None else p.price for p in positions], float),
-            "value": np.array([p.market_value for p in positions], dtype=float),
-            "is_cash": np.array([p.is_cash for p in positions], dtype=bool),
-            "description": [p.description for p in positions],
+            "account": list(account),
+            "symbol": list(symbol),
+            "asset_class": list(asset_class),
+            "quantity": np.array(qty, dtype=float),
+            "price": np.array(price, dtype=float),
+            "value": np.array(value, dtype=float),
+            "is_cash": np.array(is_cash, dtype=bool),
+            "description": list(desc),
             "pos": np.arange(len(positions)),
-            "cost_basis": np.array([_basis(p) for p in positions], dtype=float),
+            "cost_basis": np.array(basis, dtype=float),
         }
     )
 
 
 def _basis(p: Position) -> float:
     """The position's total cost: its lots' when every lot has one, else the file's figure."""
-    if p.lots and all(lt.cost_basis is not None for lt in p.lots):
-        return float(sum(lt.cost_basis or 0.0 for lt in p.lots))
+    lots = p.lots
+    if lots:
+        costs = [lt.cost_basis for lt in lots]
+        if None not in costs:
+            return float(sum(costs))  # type: ignore[arg-type]
     return np.nan if p.cost_basis is None else float(p.cost_basis)
 
 
