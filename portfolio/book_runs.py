@@ -23,27 +23,21 @@ def ledger_households(
     ledger: Ledger, may_see: Callable[[str | None], bool] = lambda owner: True
 ) -> list[HouseholdBook]:
     """Every client record `may_see(owner)` allows that has holdings, with its last run."""
-    records = ClientRecords(ledger.engine)
     out: list[HouseholdBook] = []
-    for summary in records.clients():
-        if not summary.accounts or not may_see(summary.owner):
+    for rec, book, last in ClientRecords(ledger.engine).books():
+        if not may_see(rec.owner):
             continue
-        book = records.book(summary.id)
-        if book is None:
-            continue
-        rec = records.get(summary.id)
-        runs = records.runs(summary.id) if summary.runs else []
         out.append(
             HouseholdBook(
-                id=str(summary.id),
-                name=summary.name,
+                id=str(rec.id),
+                name=rec.name,
                 holdings=book.holdings,
                 mandate=rec.mandate or ClientMandate(),
                 account_types={a.account: a.tax_type for a in rec.accounts},
-                advisor=summary.owner,
-                client_id=summary.id,
-                last_run=runs[0]["run_id"] if runs else None,
-                last_status=runs[0]["status"] if runs else None,
+                advisor=rec.owner,
+                client_id=rec.id,
+                last_run=last["run_id"] if last else None,
+                last_status=last["status"] if last else None,
             )
         )
     return out

@@ -154,6 +154,35 @@ def test_a_run_starts_from_the_clients_book_and_is_listed_with_it(ledger) -> Non
     assert [u.filename for u in records.uploads(c.id)] == ["b.csv", "a.csv"]
 
 
+def test_all_books_at_once_match_each_clients_book(ledger) -> None:  # type: ignore[no-untyped-def]
+    """The practice view reads every book in a few queries: the same books, records and latest
+    runs as asking client by client; a client without an account has no book."""
+    records = ClientRecords(ledger.engine)
+    a = records.create("Two files", owner="Ada", mandate=ClientMandate(risk_profile="conservative"))
+    records.add_upload(a.id, book("a.csv", "A1", "A2"), b"a", "a.csv")
+    records.add_upload(a.id, book("b.csv", "A2", "B1", value=5000.0), b"b", "b.csv")
+    b = records.create("One file", owner="Bo")
+    records.add_upload(b.id, book("c.csv", "C1"), b"c", "c.csv")
+    records.create("Empty")
+    whole, sid = records.book_snapshot(a.id)  # type: ignore[misc]
+    for _ in range(2):
+        ledger.create_run(holdings=whole.holdings, snapshot_id=sid)
+    got = {rec.id: (rec, bk, last) for rec, bk, last in records.books()}
+    assert set(got) == {a.id, b.id}
+    for cid in (a.id, b.id):
+        rec, bk, _ = got[cid]
+        assert bk == records.book(cid)
+        one = records.get(cid)
+        assert (rec.name, rec.owner, rec.mandate) == (one.name, one.owner, one.mandate)
+        assert [(x.account, x.tax_type) for x in rec.accounts] == [
+            (x.account, x.tax_type) for x in one.accounts
+        ]
+    assert got[a.id][1].holdings.accounts == ["A1", "A2", "B1"]
+    latest = records.runs(a.id)[0]
+    assert got[a.id][2] == {"run_id": latest["run_id"], "status": latest["status"]}
+    assert got[b.id][2] is None
+
+
 def test_records_survive_reopening(db_url: str) -> None:
     first = open_ledger(db_url)
     c = ClientRecords(first.engine).create("Kept", owner="Ada")

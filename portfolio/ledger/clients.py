@@ -440,25 +440,60 @@ class ClientRecords:
                     .order_by(ClientAccountRow.id)
                 ).scalars()
             )
-            by_snapshot: dict[int, set[str]] = {}
-            for a in rows:
-                by_snapshot.setdefault(int(a.snapshot_id or 0), set()).add(a.account)
-            parts: list[Holdings] = []
-            for sid in sorted(by_snapshot):
-                snap = s.get(Snapshot, sid)
-                assert snap is not None
-                h = Holdings.model_validate(snap.holdings)
-                keep = by_snapshot[sid]
-                if {p.account for p in h.positions} - keep:
-                    h = h.model_copy(
-                        update={"positions": [p for p in h.positions if p.account in keep]}
-                    )
-                parts.append(h)
-        if not parts:
-            return None
-        return ClientBook(
-            holdings=merge_holdings(parts), parts=parts, snapshot_ids=sorted(by_snapshot)
-        )
+            by_snapshot = _accounts_by_snapshot(rows)
+            snaps = {sid: s.get(Snapshot, sid) for sid in by_snapshot}
+            return _assemble(by_snapshot, {k: v.holdings for k, v in snaps.items() if v})
+
+    def books(self) -> list[tuple[ClientRecord, ClientBook, dict[str, Any] | None]]:
+        """Every client with an account: its record, its book and its latest run (id, status),
+        read in a few queries whatever the number of clients, for the practice view."""
+        with self._read() as s:
+            recs = s.execute(
+                select(Client, ClientRecordRow).join(
+                    ClientRecordRow, ClientRecordRow.client_id == Client.id
+                )
+            ).all()
+            accounts: dict[int, list[ClientAccountRow]] = {}
+            for a in s.execute(select(ClientAccountRow).order_by(ClientAccountRow.id)).scalars():
+                accounts.setdefault(a.client_id, []).append(a)
+            wanted = sorted(
+                {int(a.snapshot_id) for v in accounts.values() for a in v if a.snapshot_id}
+            )
+            snaps: dict[int, Any] = {}
+            for i in range(0, len(wanted), 500):  # bound the IN list (SQLite's variable limit)
+                chunk = wanted[i : i + 500]
+                for sid, body in s.execute(
+                    select(Snapshot.id, Snapshot.holdings).where(Snapshot.id.in_(chunk))
+                ).all():
+                    snaps[sid] = body
+            latest: dict[int, dict[str, Any]] = {}
+            for cid, rid, status in s.execute(
+                select(Run.client_id, Run.id, Run.status)
+                .where(Run.client_id.is_not(None))
+                .order_by(Run.created_at.desc(), Run.id)
+            ).all():
+                latest.setdefault(cid, {"run_id": rid, "status": status})
+        out = []
+        for client, rec in recs:
+            rows = accounts.get(client.id, [])
+            book = _assemble(_accounts_by_snapshot(rows), snaps)
+            if book is None:
+                continue
+            record = ClientRecord(
+                id=client.id,
+                name=client.name,
+                owner=rec.owner,
+                notes=rec.notes or "",
+                mandate=ClientMandate.model_validate(rec.mandate) if rec.mandate else None,
+                accounts=[
+                    ClientAccount(account=a.account, tax_type=a.tax_type, snapshot_id=a.snapshot_id)  # type: ignore[arg-type]
+                    for a in rows
+                ],
+                created_at=_iso(rec.created_at),
+                updated_at=_iso(rec.updated_at),
+            )
+            out.append((record, book, latest.get(client.id)))
+        return out
 
     def book_snapshot(self, client_id: int) -> tuple[ClientBook, int] | None:
         """The book and the snapshot a run starts from: the upload itself when the book is one
@@ -488,3 +523,26 @@ class ClientRecords:
             s.add(snap)
             s.flush()
             return book, snap.id
+
+
+def _accounts_by_snapshot(rows: list[ClientAccountRow]) -> dict[int, set[str]]:
+    """Upload -> the accounts the client's book still takes from it."""
+    out: dict[int, set[str]] = {}
+    for a in rows:
+        if a.snapshot_id is not None:
+            out.setdefault(int(a.snapshot_id), set()).add(a.account)
+    return out
+
+
+def _assemble(by_snapshot: dict[int, set[str]], bodies: dict[int, Any]) -> ClientBook | None:
+    """The book from its uploads' stored holdings, each cut to the accounts it still supplies."""
+    parts: list[Holdings] = []
+    for sid in sorted(by_snapshot):
+        h = Holdings.model_validate(bodies[sid])
+        keep = by_snapshot[sid]
+        if {p.account for p in h.positions} - keep:
+            h = h.model_copy(update={"positions": [p for p in h.positions if p.account in keep]})
+        parts.append(h)
+    if not parts:
+        return None
+    return ClientBook(holdings=merge_holdings(parts), parts=parts, snapshot_ids=sorted(by_snapshot))
