@@ -183,6 +183,21 @@ def test_all_books_at_once_match_each_clients_book(ledger) -> None:  # type: ign
     assert got[b.id][2] is None
 
 
+def test_a_recreated_database_is_not_read_from_the_last_ones_books(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Parsed books are remembered per process; a database recreated at the same address
+    reuses snapshot ids, and must still show its own holdings."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    for value in (1000.0, 7000.0):
+        (tmp_path / "ledger.db").unlink(missing_ok=True)
+        led = open_ledger(url)
+        records = ClientRecords(led.engine)
+        c = records.create("Same id")
+        records.add_upload(c.id, book("a.csv", "A1", value=value), b"a", "a.csv")
+        ((_, bk, _),) = records.books()
+        assert bk.holdings.total_value == value
+        led.close()
+
+
 def test_records_survive_reopening(db_url: str) -> None:
     first = open_ledger(db_url)
     c = ClientRecords(first.engine).create("Kept", owner="Ada")

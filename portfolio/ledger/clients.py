@@ -459,13 +459,25 @@ class ClientRecords:
             wanted = sorted(
                 {int(a.snapshot_id) for v in accounts.values() for a in v if a.snapshot_id}
             )
-            snaps: dict[int, Any] = {}
+            # Keyed by content and time too: a database recreated at one address reuses ids.
+            db = str(self.engine.url)
+            keys: dict[int, tuple[str, int, str]] = {}
             for i in range(0, len(wanted), 500):  # bound the IN list (SQLite's variable limit)
                 chunk = wanted[i : i + 500]
+                for sid, sha, at in s.execute(
+                    select(Snapshot.id, Snapshot.sha256, Snapshot.created_at).where(
+                        Snapshot.id.in_(chunk)
+                    )
+                ).all():
+                    keys[sid] = (db, sid, f"{sha}@{at}")
+            snaps: dict[int, Any] = {sid: _PARSED[k] for sid, k in keys.items() if k in _PARSED}
+            missing = [sid for sid in wanted if sid not in snaps]
+            for i in range(0, len(missing), 500):
+                chunk = missing[i : i + 500]
                 for sid, body in s.execute(
                     select(Snapshot.id, Snapshot.holdings).where(Snapshot.id.in_(chunk))
                 ).all():
-                    snaps[sid] = body
+                    snaps[sid] = _PARSED[keys[sid]] = Holdings.model_validate(body)
             latest: dict[int, dict[str, Any]] = {}
             for cid, rid, status in s.execute(
                 select(Run.client_id, Run.id, Run.status)
@@ -534,11 +546,27 @@ def _accounts_by_snapshot(rows: list[ClientAccountRow]) -> dict[int, set[str]]:
     return out
 
 
+class _Parsed(dict):  # type: ignore[type-arg]
+    """(database, snapshot id, hash and time kept) -> its holdings, parsed once per process: a kept
+    snapshot never changes, so the practice view need not parse thousands on every visit."""
+
+    LIMIT = 50_000
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if len(self) >= self.LIMIT:
+            self.pop(next(iter(self)))
+        super().__setitem__(key, value)
+
+
+_PARSED = _Parsed()
+
+
 def _assemble(by_snapshot: dict[int, set[str]], bodies: dict[int, Any]) -> ClientBook | None:
     """The book from its uploads' stored holdings, each cut to the accounts it still supplies."""
     parts: list[Holdings] = []
     for sid in sorted(by_snapshot):
-        h = Holdings.model_validate(bodies[sid])
+        body = bodies[sid]
+        h = body if isinstance(body, Holdings) else Holdings.model_validate(body)
         keep = by_snapshot[sid]
         if {p.account for p in h.positions} - keep:
             h = h.model_copy(update={"positions": [p for p in h.positions if p.account in keep]})
