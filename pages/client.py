@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from portfolio.access import InvalidName
+from portfolio.book import summarize
 from portfolio.client_samples import client_samples
 from portfolio.import_service import ImportedBook, import_book, report, unread_summary
 from portfolio.labels import class_label, money
@@ -325,14 +326,15 @@ holdings = state.holdings()
 if holdings is None:
     st.info(f"Add an account to {rec.name} to begin: upload its custodian export above.")
     st.stop()
+summary = summarize(holdings, services.securities())
 if read_only:
     st.subheader("Positions")
-    widgets.positions_table(holdings)
+    widgets.positions_table(holdings, summary)
     st.stop()
 
 # ---- Import report and positions --------------------------------------------------------------
 st.subheader("Import report")
-widgets.import_report(holdings, report(holdings))
+widgets.import_report(holdings, summary, report(holdings))
 unread: list[dict] = state.get(state.UNREAD) or []
 if unread:
     rows = [UnreadRow.model_validate(r) for r in unread]
@@ -359,7 +361,7 @@ if unread:
         else None,
     )
 st.subheader("Positions")
-widgets.positions_table(holdings)
+widgets.positions_table(holdings, summary)
 
 # ---- Notes -> mandate --------------------------------------------------------------------------
 st.subheader("Client notes and mandate")

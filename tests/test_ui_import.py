@@ -114,3 +114,27 @@ def test_a_weight_sheet_loads_once_the_book_total_is_given(new_app) -> None:  # 
     run(at)
     assert metrics(at)["Total value"] == "$250,000"
     assert metrics(at)["Cash"] == "$100,000"
+
+
+def test_a_bought_money_market_fund_is_a_position_in_the_cash_class_not_cash(new_app) -> None:  # type: ignore[no-untyped-def]
+    """SWVXX bought in the account is a holding the plan sells by an order; only swept cash is
+    cash, in the report as in the engine."""
+    at = run(new_app())
+    upload(at, "seed001_esg_moderate.csv", (SAMPLES / "seed001_esg_moderate.csv").read_bytes())
+    assert metrics(at)["Positions"] == "5"
+    assert metrics(at)["Cash"] == "$0"
+    table = at.dataframe[0].value
+    swvxx = table[table["Symbol"] == "SWVXX"].iloc[0]
+    assert swvxx["Asset class"] == "Cash"  # the cash class, not swept cash
+
+
+def test_an_unknown_cost_basis_is_a_blank_cell_with_a_note(new_app) -> None:  # type: ignore[no-untyped-def]
+    at = run(new_app())
+    sheet = b"Symbol,Quantity,Price,Cost Basis\nVTI,10,300,2500\nBND,20,72,\nCASH,1000,1,\n"
+    upload(at, "basis.csv", sheet)
+    table = at.dataframe[0].value
+    cells = [str(v) for v in table.astype(object).to_numpy().ravel()]
+    assert not {"None", "nan", "NaN", "<NA>"} & set(cells), cells
+    basis = dict(zip(table["Symbol"], table["Cost basis"], strict=True))
+    assert basis == {"VTI": "$2,500.00", "BND": "", "CASH": ""}
+    assert any("cost basis not in the file" in c and "1 of 2" in c for c in texts(at, "caption"))
