@@ -653,7 +653,7 @@ def test_history_lists_runs_decisions_and_verifies(
     assert (mine["Advisor"], mine["Status"], mine["Value"]) == (
         ADVISOR,
         "Awaiting your review",
-        pytest.approx(500_000, abs=1),
+        "$500,000",
     )
     assert at.selectbox(key="hist_run").value == rid
     decisions = at.dataframe[2].value
@@ -676,6 +676,21 @@ def test_history_lists_runs_decisions_and_verifies(
         conn.execute(text("UPDATE decisions SET decided_by = 'Somebody Else'"))
     run(at)
     assert any("Audit chain broken" in e for e in texts(at, "error"))
+
+
+def test_history_has_no_none_cells_for_a_run_recorded_without_its_book(
+    at: AppTest, ui_ledger: Ledger
+) -> None:
+    """A run recorded without a book (no value) and without who started it reads as dashes."""
+    rid = ui_ledger.create_run(client="Recorded elsewhere", status="PENDING_REVIEW")
+    run(at)
+    go(at, "history")
+    runs = at.dataframe[0].value
+    mine = runs[runs["Run"] == rid].iloc[0]
+    assert (mine["Client"], mine["Advisor"], mine["Value"]) == ("Recorded elsewhere", "—", "—")
+    for frame in at.dataframe:
+        cells = frame.value.astype(object).astype(str)
+        assert not cells.isin(["None", "nan", "NaN", "<NA>", "NaT"]).any().any()
 
 
 def test_history_opens_a_run_on_the_ticket(ran: tuple[AppTest, str]) -> None:
