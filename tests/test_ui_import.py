@@ -106,6 +106,50 @@ def test_a_partial_book_needs_the_advisors_word_and_it_is_saved_with_the_run(
     assert [r["line"] for r in partial["rows_left_out"]] == [3, 4, 6, 7]
 
 
+def test_the_partial_book_agreement_survives_a_reload_for_that_book_only(
+    new_app,  # type: ignore[no-untyped-def]
+    ui_ledger: Ledger,
+) -> None:
+    at = run(new_app())
+    upload(at, "malformed_rows.csv", (SAMPLES / "malformed_rows.csv").read_bytes())
+    at.checkbox(key="partial_ack_box").check()
+    run(at)
+    address = dict(at.query_params)
+
+    # A reload: a new session, the same address.
+    fresh = new_app()
+    fresh.query_params.update(address)
+    run(fresh)
+    assert fresh.checkbox(key="partial_ack_box").value
+    assert any("Agreed by **Test Advisor**" in c for c in texts(fresh, "caption"))
+    fresh.switch_page("pages/rebalance.py")
+    run(fresh)
+    assert not fresh.button(key="run_crew").disabled
+
+    # Withdrawn in one session, it is withdrawn for the next.
+    fresh.switch_page("pages/client.py")
+    run(fresh)
+    fresh.checkbox(key="partial_ack_box").uncheck()
+    run(fresh)
+    again = new_app()
+    again.query_params.update(address)
+    run(again)
+    assert not again.checkbox(key="partial_ack_box").value
+    again.checkbox(key="partial_ack_box").check()
+    run(again)
+
+    # Another file for the client is another book: it needs its own agreement.
+    sheet = b"Account,Symbol,Quantity,Price\nRoth IRA,VTI,10,300\nRoth IRA,BND,x,72\n"
+    box = next(u for u in again.get("file_uploader") if u.key.startswith("account_upload_"))
+    box.set_value(("roth.csv", sheet, "text/csv"))
+    run(again)
+    assert not again.checkbox(key="partial_ack_box").value
+    last = new_app()
+    last.query_params.update(address)
+    run(last)
+    assert not last.checkbox(key="partial_ack_box").value
+
+
 def test_a_weight_sheet_loads_once_the_book_total_is_given(new_app) -> None:  # type: ignore[no-untyped-def]
     at = run(new_app())
     upload(at, "weights.csv", b"Symbol,Weight\nVTI,60%\nCASH,40%\n")

@@ -112,6 +112,30 @@ def load_book(client_id: int) -> None:
         for row in unread_rows(part)
     ]
     state.put(state.UNREAD, unread)
+    if unread:  # agreed to on this very book before (another session, a reload): still agreed
+        ack = records().partial_ack(client_id, snapshot_id)
+        if ack is not None:
+            state.put(state.PARTIAL_ACK, partial_ack(ack.acknowledged_by, unread, ack.at))
+
+
+def partial_ack(by: str, unread: list[dict], at: str) -> dict[str, object]:
+    """The acknowledgement as the run records it: who went on, when, and what was left out."""
+    return {
+        "acknowledged_by": by,
+        "acknowledged_at": at,
+        "rows_left_out": unread,
+        "stated_value_left_out": sum(r["value"] for r in unread if r.get("value") is not None),
+    }
+
+
+def keep_partial_ack(by: str | None) -> None:
+    """Keep (or, with None, withdraw) "Proceed without these rows" in the client's record, for
+    the book on screen only."""
+    rec = record()
+    snapshot_id = state.get(state.SNAPSHOT)
+    if rec is None or snapshot_id is None or not identity.allowed("decide", rec.owner):
+        return
+    records().set_partial_ack(rec.id, int(snapshot_id), by)
 
 
 def save(
