@@ -170,6 +170,9 @@ def test_a_bought_money_market_fund_is_a_position_in_the_cash_class_not_cash(new
     table = at.dataframe[0].value
     swvxx = table[table["Symbol"] == "SWVXX"].iloc[0]
     assert swvxx["Asset class"] == "Cash"  # the cash class, not swept cash
+    at.switch_page("pages/rebalance.py")
+    run(at)
+    assert any(m.value.startswith("**5** positions") for m in at.markdown)
 
 
 def test_an_unknown_cost_basis_is_a_blank_cell_with_a_note(new_app) -> None:  # type: ignore[no-untyped-def]
