@@ -11,7 +11,6 @@ import pandas as pd
 import streamlit as st
 
 from portfolio.access import InvalidName
-from portfolio.book import summarize
 from portfolio.client_samples import client_samples
 from portfolio.import_service import ImportedBook, import_book, report, unread_summary
 from portfolio.labels import class_label, money
@@ -327,7 +326,7 @@ holdings = state.holdings()
 if holdings is None:
     st.info(f"Add an account to {rec.name} to begin: upload its custodian export above.")
     st.stop()
-summary = summarize(holdings, services.securities())
+summary = clients.summary(holdings)
 if read_only:
     st.subheader("Positions")
     widgets.positions_table(holdings, summary)

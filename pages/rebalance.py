@@ -7,7 +7,6 @@ from typing import Any
 
 import streamlit as st
 
-from portfolio.book import summarize
 from portfolio.plain_words import run_status
 from ui import agent_results, clients, identity, llm, services, state, worker
 from ui.run_view import Panel, RunView, fold, new_view
@@ -59,7 +58,7 @@ def start() -> None:
 if holdings is not None:
     m = state.mandate()
     st.markdown(
-        f"**{summarize(holdings, services.securities()).positions}** positions, "
+        f"**{clients.summary(holdings).positions}** positions, "
         f"**${holdings.total_value:,.0f}** · "
         f"profile **{str(m.risk_profile).replace('_', ' ')}**"
         + (" · ESG-only" if m.esg_only else "")

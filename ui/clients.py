@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from portfolio.book import BookSummary, summarize
 from portfolio.import_service import unread_rows
 from portfolio.ledger import UnknownRun
 from portfolio.ledger.clients import ClientRecord, ClientRecords, UnknownClient
-from portfolio.models import ClientMandate, ModelPortfolio
+from portfolio.models import ClientMandate, Holdings, ModelPortfolio
 from ui import identity, services, state
 
 # What belongs to one client in the session; a different client starts without any of it.
@@ -24,6 +25,7 @@ CLIENT_KEYS = (
     state.MODEL,
     "partial_ack_box",
     "_preview",
+    "_summary",
     "run_view",
 )
 
@@ -136,6 +138,18 @@ def keep_partial_ack(by: str | None) -> None:
     if rec is None or snapshot_id is None or not identity.allowed("decide", rec.owner):
         return
     records().set_partial_ack(rec.id, int(snapshot_id), by)
+
+
+def summary(holdings: Holdings) -> BookSummary:
+    """The book's counts as the engine classifies it, worked out once per book in the session
+    rather than on every rerun of a page."""
+    key = (state.get(state.SNAPSHOT), id(holdings))
+    cached = st.session_state.get("_summary")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    found = summarize(holdings, services.securities())
+    st.session_state["_summary"] = (key, found)
+    return found
 
 
 def save(
