@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import address, identity
+from ui.gc_freeze import freeze_new_imports
 
 # A page icon of its own: without one the browser is pointed at each page's Material icon on
 # fonts.gstatic.com for the tab icon, which fails offline.
@@ -32,4 +33,9 @@ with st.sidebar:
 identity.sidebar()
 identity.gate()
 address.sync()
-nav.run()
+try:
+    nav.run()
+finally:
+    # Once per new set of imports, not per run: Streamlit's full collection after each run
+    # (every approve click) then skips the modules' objects.
+    freeze_new_imports()

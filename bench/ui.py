@@ -8,8 +8,10 @@ pace unless --pace is given:
 2. time from clicking "Run the crew" to the first words in an agent panel (aim under 1 s);
 3. time from that click to the run's end, the "finished" message: the whole offline crew in the
    app (aim under 5 s);
-4. an approve/veto click: click to the button showing the decision (aim under 300 ms), and click
-   to the decision being in the ledger.
+4. an approve/veto click: click to the button showing the decision (aim under 300 ms), click
+   to the decision being in the ledger, and the server's CPU time per click (read from /proc,
+   from the click until the server is idle again, Streamlit's collection after the run included):
+   the figure a busy, shared machine disturbs least.
 
 Browser-side times come from `performance.now()` inside the page, so Playwright's own round trips
 are not counted. Run from the repository root:  python bench/ui.py [--pace 0.7] [--repeats 5]
@@ -18,6 +20,7 @@ are not counted. Run from the repository root:  python bench/ui.py [--pace 0.7] 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -47,6 +50,23 @@ FINISHED = """() => [...document.querySelectorAll('[data-testid="stAlertContentS
 DECIDED = """([selector, kind]) => document.querySelector(selector)?.getAttribute('data-testid')
   === kind ? performance.now() : false"""
 BUTTON = ".st-key-{key} [data-testid=stTooltipHoverTarget] button"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process, all its threads, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_cpu(pid: int, quiet: float = 0.4) -> float:
+    """The process's CPU time once it has used none for `quiet` seconds (its work is done)."""
+    last, since = cpu_seconds(pid), time.monotonic()
+    while time.monotonic() - since < quiet:
+        time.sleep(0.05)
+        now = cpu_seconds(pid)
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
 
 
 def ms(seconds: float) -> str:
@@ -143,12 +163,14 @@ def main() -> None:
         ledger = open_ledger(app.db_url, key=ledger_key(folder=app.data_dir))
         run_id = ledger.runs(limit=1)[0]["run_id"]
         n_trades = len(ledger.run(run_id)["trades"])
-        on_screen, in_ledger = [], []
+        on_screen, in_ledger, server_cpu = [], [], []
+        pid = app.proc.pid  # type: ignore[attr-defined]
         for i in range(min(args.repeats, n_trades)):
             key = f"{'approve' if i % 2 == 0 else 'veto'}_T{i + 1}"
             sel = BUTTON.format(key=key)
             page.wait_for_selector(sel)
             before = len(ledger.decisions(run_id))
+            cpu_before = idle_cpu(pid)
             clicked_at = time.time()
             t0 = float(page.evaluate(CLICK, sel))
             shown = float(
@@ -157,6 +179,7 @@ def main() -> None:
                 ).json_value()
             )
             on_screen.append((shown - t0) / 1000)
+            server_cpu.append(idle_cpu(pid) - cpu_before)
             # The ledger's own timestamp on the decision, so no polling competes with the write.
             row = ledger.decisions(run_id)[before]
             in_ledger.append(datetime.fromisoformat(row["at"]).timestamp() - clicked_at)
@@ -166,6 +189,13 @@ def main() -> None:
                 "Approve/veto click to button state",
                 ms(statistics.median(on_screen)),
                 f"aim under 300 ms; median of {len(on_screen)}, max {ms(max(on_screen))}",
+            )
+        )
+        rows.append(
+            (
+                "Approve/veto click, server CPU",
+                ms(statistics.median(server_cpu)),
+                f"median of {len(server_cpu)}, max {ms(max(server_cpu))}",
             )
         )
         rows.append(

@@ -4,6 +4,7 @@ set the mandate and model. Everything here is kept in the client's record in the
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -325,14 +326,15 @@ holdings = state.holdings()
 if holdings is None:
     st.info(f"Add an account to {rec.name} to begin: upload its custodian export above.")
     st.stop()
+summary = clients.summary(holdings)
 if read_only:
     st.subheader("Positions")
-    widgets.positions_table(holdings)
+    widgets.positions_table(holdings, summary)
     st.stop()
 
 # ---- Import report and positions --------------------------------------------------------------
 st.subheader("Import report")
-widgets.import_report(holdings, report(holdings))
+widgets.import_report(holdings, summary, report(holdings))
 unread: list[dict] = state.get(state.UNREAD) or []
 if unread:
     rows = [UnreadRow.model_validate(r) for r in unread]
@@ -342,24 +344,25 @@ if unread:
         f"(stated value {money(stated)}); they are listed in the report above. Fix the file "
         "and upload it again, or proceed without these rows."
     )
+    agreed = state.get(state.PARTIAL_ACK)
     ack = st.checkbox(
         "Proceed without these rows",
-        value=bool(state.get(state.PARTIAL_ACK)),
+        value=bool(agreed),
         key="partial_ack_box",
-        help="Recorded with the run: who went on, and which rows were left out.",
+        help="Kept with this client's book (a reload keeps it; another file needs it again) and "
+        "recorded with the run: who went on, and which rows were left out.",
     )
-    state.put(
-        state.PARTIAL_ACK,
-        {
-            "acknowledged_by": identity.advisor() or "unauthenticated",
-            "rows_left_out": unread,
-            "stated_value_left_out": stated,
-        }
-        if ack
-        else None,
-    )
+    if ack and not agreed:
+        by = identity.advisor() or "unauthenticated"
+        state.put(state.PARTIAL_ACK, clients.partial_ack(by, unread, datetime.now(UTC).isoformat()))
+        clients.keep_partial_ack(by)
+    elif agreed and not ack:
+        state.put(state.PARTIAL_ACK, None)
+        clients.keep_partial_ack(None)
+    if ack:
+        st.caption(f"Agreed by **{state.get(state.PARTIAL_ACK)['acknowledged_by']}**.")
 st.subheader("Positions")
-widgets.positions_table(holdings)
+widgets.positions_table(holdings, summary)
 
 # ---- Notes -> mandate --------------------------------------------------------------------------
 st.subheader("Client notes and mandate")

@@ -67,6 +67,14 @@ def text(value: object) -> str:
     return "—" if value in (None, "", []) else str(value)
 
 
+def dollars(value: float | None, cents: bool = False) -> str:
+    """An amount for a person to read; a dash when the ledger has none (a run recorded without
+    its book, an order with no fill price), never "None" or "nan"."""
+    if value is None or value != value:
+        return "—"
+    return f"${value:,.2f}" if cents else f"${value:,.0f}"
+
+
 rows = []
 for r in runs:
     advisor, value = run_facts(r["run_id"])
@@ -75,7 +83,7 @@ for r in runs:
             "Client": text(r["client"]),
             "Advisor": advisor,
             "Status": run_status(r["status"]).capitalize(),
-            "Value": value,
+            "Value": dollars(value),
             "Trades": r["trades"],
             "Time": when(r["created_at"]),
             "Run": r["run_id"],
@@ -85,7 +93,7 @@ st.dataframe(
     pd.DataFrame(rows),
     hide_index=True,
     width="stretch",
-    column_config={"Value": DOLLAR, "Time": WHEN},
+    column_config={"Time": WHEN},
 )
 
 ids = [r["run_id"] for r in runs]
@@ -199,8 +207,8 @@ with tabs[3]:
                         "Side": text(e["action"]).capitalize(),
                         "Symbol": e["symbol"],
                         "Quantity": e["quantity"],
-                        "Price": e["price"],
-                        "Commission": e["commission"],
+                        "Price": dollars(e["price"], cents=True),
+                        "Commission": dollars(e["commission"], cents=True),
                         "Time": when(e["at"]),
                     }
                     | (
@@ -218,5 +226,5 @@ with tabs[3]:
             ),
             hide_index=True,
             width="stretch",
-            column_config={"Time": WHEN, "Price": DOLLAR, "Commission": DOLLAR},
+            column_config={"Time": WHEN},
         )

@@ -58,7 +58,7 @@ def start() -> None:
 if holdings is not None:
     m = state.mandate()
     st.markdown(
-        f"**{sum(not p.is_cash for p in holdings.positions)}** positions, "
+        f"**{clients.summary(holdings).positions}** positions, "
         f"**${holdings.total_value:,.0f}** · "
         f"profile **{str(m.risk_profile).replace('_', ' ')}**"
         + (" · ESG-only" if m.esg_only else "")

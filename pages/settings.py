@@ -53,6 +53,7 @@ with st.form("llm_form"):
         type="password",
         placeholder="configured in the environment" if llm.env_has_key() else "",
         key="llm_api_key",
+        help="Never written to the database: a reload or another browser asks for it again.",
     )
     overrides: dict[str, AgentModelSettings] = {}
     with st.expander(
@@ -119,14 +120,30 @@ with st.form("llm_form"):
             )
             if key:
                 update["api_key"] = SecretStr(key)
-            state.put(state.LLM, current.model_copy(update=update))
-            st.session_state["llm_saved"] = f"Saved: {state.get(state.LLM).describe()}"
+            new = current.model_copy(update=update)
+            kept = llm.save(new)
+            st.session_state["llm_saved"] = f"Saved: {new.describe()}. " + (
+                f"Kept for **{identity.advisor()}**: a reload keeps these settings; the API "
+                "key stays in this browser session only."
+                if kept
+                else "For this session only: type your name in the sidebar to keep them."
+            )
             st.rerun()  # drawn again with the key field empty
         except ValidationError as exc:
             st.error(f"Not saved: {exc.errors()[0]['msg']}")
     if saved:
         st.success(saved)
-st.caption(f"In use: **{llm.settings().describe()}**. Keys are never displayed or logged.")
+in_use = llm.settings()
+st.caption(
+    f"In use: **{in_use.describe()}**. Provider, models, URLs, prices, budget and pace are kept "
+    "for you in the ledger; the API key is kept in this browser session only, never in the "
+    "database. Keys are never displayed or logged."
+)
+if llm.missing_key(in_use):
+    st.warning(
+        "No API key in this session: enter it above (after a reload it must be entered again). "
+        "Until then the crew's words come from the offline analyst."
+    )
 
 st.subheader("Desk defaults for new mandates")
 d = state.get(state.DEFAULTS) or ClientMandate()

@@ -6,9 +6,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, Field
 
 from portfolio.fund_groups import sweep_symbols
-from portfolio.models import AssetClass, ClientMandate, Position
+from portfolio.models import AssetClass, ClientMandate, Holdings, Position
 from portfolio.securities import SecurityMaster
 
 BOOK_COLUMNS = [
@@ -171,3 +172,29 @@ def enrich(
         book["known"] & ~book["is_cash"] & (book["quantity"] > 0) & book["price"].gt(0)
     )
     return book
+
+
+class BookSummary(BaseModel):
+    """An import report's figures, classified exactly as the engine classifies the book."""
+
+    positions: int = Field(description="Holdings other than swept cash (a bought MMF counts)")
+    accounts: int
+    total_value: float
+    cash: float = Field(description="Swept cash only: cash rows, core and settlement funds")
+    asset_classes: list[str] = Field(description="Per position, in the holdings' order")
+    swept: list[bool] = Field(description="Per position: whether it is swept cash")
+
+
+def summarize(holdings: Holdings, securities: SecurityMaster) -> BookSummary:
+    """Counts and cash for a report, from `enrich` itself: a purchased money-market fund or a
+    T-bill ETF is a position in the cash class, as the planner sees it, never "cash"."""
+    book = enrich(positions_frame(holdings.positions), securities, ClientMandate())
+    swept = book["is_cash"].to_numpy(bool)
+    return BookSummary(
+        positions=int((~swept).sum()),
+        accounts=len(holdings.accounts),
+        total_value=float(book["value"].sum()),
+        cash=float(book.loc[swept, "value"].sum()),
+        asset_classes=[str(c) for c in book["asset_class"]],
+        swept=[bool(s) for s in swept],
+    )

@@ -235,3 +235,35 @@ def book_value(records: ClientRecords, client_id: int) -> float:
 def count(ledger, table: str) -> int:  # type: ignore[no-untyped-def]
     with ledger.engine.connect() as conn:
         return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def test_a_partial_book_agreement_holds_for_its_own_book_only(records: ClientRecords) -> None:
+    rec = records.create("Ann Lee")
+    first = records.add_upload(rec.id, book("a.csv", "Joint"), b"a", "a.csv").snapshot_id
+    assert records.partial_ack(rec.id, first) is None
+    records.set_partial_ack(rec.id, first, "Ada Lovelace")
+    ack = records.partial_ack(rec.id, first)
+    assert ack is not None and (ack.acknowledged_by, ack.snapshot_id) == ("Ada Lovelace", first)
+    # Another book of the same client is not agreed to; withdrawing it for that book changes
+    # nothing of the first.
+    second = records.add_upload(rec.id, book("b.csv", "Joint"), b"b", "b.csv").snapshot_id
+    assert records.partial_ack(rec.id, second) is None
+    records.set_partial_ack(rec.id, second, None)
+    assert records.partial_ack(rec.id, first) is not None
+    records.set_partial_ack(rec.id, first, None)
+    assert records.partial_ack(rec.id, first) is None
+
+
+def test_an_advisors_settings_are_kept_but_never_a_key(ledger) -> None:  # type: ignore[no-untyped-def]
+    from portfolio.ledger.advisor_settings import AdvisorSettings
+
+    kept = AdvisorSettings(ledger.engine)
+    assert kept.get("Ada Lovelace") is None
+    kept.keep("Ada Lovelace", {"provider": "openai", "model": "gpt-4o-mini"})
+    kept.keep("Ada Lovelace", {"provider": "openai-compatible", "model": "llama3.1"})
+    assert kept.get("Ada Lovelace") == {"provider": "openai-compatible", "model": "llama3.1"}
+    assert kept.get("Bob") is None
+    with pytest.raises(LedgerError, match="never kept"):
+        kept.keep("Ada Lovelace", {"provider": "openai", "api_key": "sk-x"})
+    with ledger.engine.connect() as conn:
+        assert "sk-x" not in str(conn.execute(text("SELECT * FROM advisor_settings")).all())

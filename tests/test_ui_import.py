@@ -106,6 +106,50 @@ def test_a_partial_book_needs_the_advisors_word_and_it_is_saved_with_the_run(
     assert [r["line"] for r in partial["rows_left_out"]] == [3, 4, 6, 7]
 
 
+def test_the_partial_book_agreement_survives_a_reload_for_that_book_only(
+    new_app,  # type: ignore[no-untyped-def]
+    ui_ledger: Ledger,
+) -> None:
+    at = run(new_app())
+    upload(at, "malformed_rows.csv", (SAMPLES / "malformed_rows.csv").read_bytes())
+    at.checkbox(key="partial_ack_box").check()
+    run(at)
+    address = dict(at.query_params)
+
+    # A reload: a new session, the same address.
+    fresh = new_app()
+    fresh.query_params.update(address)
+    run(fresh)
+    assert fresh.checkbox(key="partial_ack_box").value
+    assert any("Agreed by **Test Advisor**" in c for c in texts(fresh, "caption"))
+    fresh.switch_page("pages/rebalance.py")
+    run(fresh)
+    assert not fresh.button(key="run_crew").disabled
+
+    # Withdrawn in one session, it is withdrawn for the next.
+    fresh.switch_page("pages/client.py")
+    run(fresh)
+    fresh.checkbox(key="partial_ack_box").uncheck()
+    run(fresh)
+    again = new_app()
+    again.query_params.update(address)
+    run(again)
+    assert not again.checkbox(key="partial_ack_box").value
+    again.checkbox(key="partial_ack_box").check()
+    run(again)
+
+    # Another file for the client is another book: it needs its own agreement.
+    sheet = b"Account,Symbol,Quantity,Price\nRoth IRA,VTI,10,300\nRoth IRA,BND,x,72\n"
+    box = next(u for u in again.get("file_uploader") if u.key.startswith("account_upload_"))
+    box.set_value(("roth.csv", sheet, "text/csv"))
+    run(again)
+    assert not again.checkbox(key="partial_ack_box").value
+    last = new_app()
+    last.query_params.update(address)
+    run(last)
+    assert not last.checkbox(key="partial_ack_box").value
+
+
 def test_a_weight_sheet_loads_once_the_book_total_is_given(new_app) -> None:  # type: ignore[no-untyped-def]
     at = run(new_app())
     upload(at, "weights.csv", b"Symbol,Weight\nVTI,60%\nCASH,40%\n")
@@ -114,3 +158,30 @@ def test_a_weight_sheet_loads_once_the_book_total_is_given(new_app) -> None:  # 
     run(at)
     assert metrics(at)["Total value"] == "$250,000"
     assert metrics(at)["Cash"] == "$100,000"
+
+
+def test_a_bought_money_market_fund_is_a_position_in_the_cash_class_not_cash(new_app) -> None:  # type: ignore[no-untyped-def]
+    """SWVXX bought in the account is a holding the plan sells by an order; only swept cash is
+    cash, in the report as in the engine."""
+    at = run(new_app())
+    upload(at, "seed001_esg_moderate.csv", (SAMPLES / "seed001_esg_moderate.csv").read_bytes())
+    assert metrics(at)["Positions"] == "5"
+    assert metrics(at)["Cash"] == "$0"
+    table = at.dataframe[0].value
+    swvxx = table[table["Symbol"] == "SWVXX"].iloc[0]
+    assert swvxx["Asset class"] == "Cash"  # the cash class, not swept cash
+    at.switch_page("pages/rebalance.py")
+    run(at)
+    assert any(m.value.startswith("**5** positions") for m in at.markdown)
+
+
+def test_an_unknown_cost_basis_is_a_blank_cell_with_a_note(new_app) -> None:  # type: ignore[no-untyped-def]
+    at = run(new_app())
+    sheet = b"Symbol,Quantity,Price,Cost Basis\nVTI,10,300,2500\nBND,20,72,\nCASH,1000,1,\n"
+    upload(at, "basis.csv", sheet)
+    table = at.dataframe[0].value
+    cells = [str(v) for v in table.astype(object).to_numpy().ravel()]
+    assert not {"None", "nan", "NaN", "<NA>"} & set(cells), cells
+    basis = dict(zip(table["Symbol"], table["Cost basis"], strict=True))
+    assert basis == {"VTI": "$2,500.00", "BND": "", "CASH": ""}
+    assert any("cost basis not in the file" in c and "1 of 2" in c for c in texts(at, "caption"))

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from portfolio.book import BookSummary, summarize
 from portfolio.import_service import unread_rows
 from portfolio.ledger import UnknownRun
 from portfolio.ledger.clients import ClientRecord, ClientRecords, UnknownClient
-from portfolio.models import ClientMandate, ModelPortfolio
+from portfolio.models import ClientMandate, Holdings, ModelPortfolio
 from ui import identity, services, state
 
 # What belongs to one client in the session; a different client starts without any of it.
@@ -24,6 +25,7 @@ CLIENT_KEYS = (
     state.MODEL,
     "partial_ack_box",
     "_preview",
+    "_summary",
     "run_view",
 )
 
@@ -112,6 +114,42 @@ def load_book(client_id: int) -> None:
         for row in unread_rows(part)
     ]
     state.put(state.UNREAD, unread)
+    if unread:  # agreed to on this very book before (another session, a reload): still agreed
+        ack = records().partial_ack(client_id, snapshot_id)
+        if ack is not None:
+            state.put(state.PARTIAL_ACK, partial_ack(ack.acknowledged_by, unread, ack.at))
+
+
+def partial_ack(by: str, unread: list[dict], at: str) -> dict[str, object]:
+    """The acknowledgement as the run records it: who went on, when, and what was left out."""
+    return {
+        "acknowledged_by": by,
+        "acknowledged_at": at,
+        "rows_left_out": unread,
+        "stated_value_left_out": sum(r["value"] for r in unread if r.get("value") is not None),
+    }
+
+
+def keep_partial_ack(by: str | None) -> None:
+    """Keep (or, with None, withdraw) "Proceed without these rows" in the client's record, for
+    the book on screen only."""
+    rec = record()
+    snapshot_id = state.get(state.SNAPSHOT)
+    if rec is None or snapshot_id is None or not identity.allowed("decide", rec.owner):
+        return
+    records().set_partial_ack(rec.id, int(snapshot_id), by)
+
+
+def summary(holdings: Holdings) -> BookSummary:
+    """The book's counts as the engine classifies it, worked out once per book in the session
+    rather than on every rerun of a page."""
+    key = (state.get(state.SNAPSHOT), id(holdings))
+    cached = st.session_state.get("_summary")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    found = summarize(holdings, services.securities())
+    st.session_state["_summary"] = (key, found)
+    return found
 
 
 def save(

@@ -5,23 +5,35 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from portfolio.book import BookSummary
 from portfolio.labels import class_label
-from portfolio.models import Holdings, ImportIssue
+from portfolio.models import Holdings, ImportIssue, Position
+
+# What a blank cost-basis cell means, said once under the table.
+NO_BASIS = "cost basis not in the file"
 
 
 def money(x: float | None) -> str:
     return "—" if x is None else f"${x:,.2f}"
 
 
-def import_report(holdings: Holdings, issues: list[ImportIssue]) -> None:
-    """Positions, cash, skipped rows and errors with their line numbers and the rows themselves."""
+def import_report(holdings: Holdings, summary: BookSummary, issues: list[ImportIssue]) -> None:
+    """Positions, cash, skipped rows and errors with their line numbers and the rows themselves.
+
+    The counts are the engine's (`portfolio.book.summarize`): only swept cash is cash, and a
+    purchased money-market fund is a position in the cash class."""
     errors = [i for i in issues if i.severity == "error"]
     warnings = [i for i in issues if i.severity == "warning"]
     c = st.columns(5)
-    c[0].metric("Positions", sum(1 for p in holdings.positions if not p.is_cash))
-    c[1].metric("Accounts", len(holdings.accounts))
-    c[2].metric("Total value", f"${holdings.total_value:,.0f}")
-    c[3].metric("Cash", f"${holdings.cash_value:,.0f}")
+    c[0].metric("Positions", summary.positions)
+    c[1].metric("Accounts", summary.accounts)
+    c[2].metric("Total value", f"${summary.total_value:,.0f}")
+    c[3].metric(
+        "Cash",
+        f"${summary.cash:,.0f}",
+        help="Swept cash: cash rows and the custodian's core or settlement fund. A money-market "
+        "fund or T-bill ETF you bought is a position in the cash class, sold by an order.",
+    )
     c[4].metric("Rows with errors", len(errors))
     st.caption(f"Read as a **{holdings.format}** file: {holdings.source}")
     if errors:
@@ -48,29 +60,50 @@ def import_report(holdings: Holdings, issues: list[ImportIssue]) -> None:
             )
 
 
-def positions_table(holdings: Holdings) -> None:
+def cost_basis(p: Position) -> float | None:
+    """The position's cost: its lots' when every lot states one, else the file's figure."""
+    if p.lots and all(lt.cost_basis is not None for lt in p.lots):
+        return float(sum(lt.cost_basis or 0.0 for lt in p.lots))
+    return p.cost_basis
+
+
+def positions_table(holdings: Holdings, summary: BookSummary) -> None:
+    """One row per position, its class as the engine sees it; an unknown cost basis is a blank
+    cell with a note, never "None"."""
+    bases = [cost_basis(p) for p in holdings.positions]
     rows = [
         {
             "Account": p.account,
             "Symbol": p.symbol,
             "Description": p.description,
-            "Asset class": class_label(p.asset_class),
+            "Asset class": class_label(cls) + (" (swept cash)" if swept else ""),
             "Quantity": p.quantity,
-            "Price": p.price,
+            "Price": money(p.price) if p.price is not None else "",
             "Market value": p.market_value,
-            "Cost basis": p.cost_basis,
+            "Cost basis": "" if basis is None else money(basis),
             "Lots": len(p.lots),
         }
-        for p in holdings.positions
+        for p, cls, swept, basis in zip(
+            holdings.positions, summary.asset_classes, summary.swept, bases, strict=True
+        )
     ]
     st.dataframe(
         pd.DataFrame(rows),
         hide_index=True,
         width="stretch",
         column_config={
-            "Price": st.column_config.NumberColumn(format="dollar"),
             "Market value": st.column_config.NumberColumn(format="dollar"),
-            "Cost basis": st.column_config.NumberColumn(format="dollar"),
             "Quantity": st.column_config.NumberColumn(format="%.4g"),
+            "Cost basis": st.column_config.TextColumn(help=f"Blank: {NO_BASIS}"),
         },
     )
+    unknown = [
+        p
+        for p, basis, swept in zip(holdings.positions, bases, summary.swept, strict=True)
+        if basis is None and not swept
+    ]
+    if unknown:
+        st.caption(
+            f"Cost basis blank for {len(unknown)} of {summary.positions} position(s): "
+            f"{NO_BASIS}, so gains on selling them are not known."
+        )

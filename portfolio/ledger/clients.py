@@ -80,6 +80,15 @@ class ClientAccount(BaseModel):
     filename: str | None = None
 
 
+class PartialAck(BaseModel):
+    """The advisor's agreement to go on without a book's unread rows. It holds for that book
+    only (`snapshot_id`, the snapshot a run starts from): another file needs its own."""
+
+    snapshot_id: int
+    acknowledged_by: str
+    at: str
+
+
 class ClientRecord(BaseModel):
     id: int
     name: str
@@ -90,6 +99,9 @@ class ClientRecord(BaseModel):
     accounts: list[ClientAccount] = Field(default_factory=list)
     created_at: str | None = None
     updated_at: str | None = None
+    partial_ack: PartialAck | None = Field(
+        default=None, description="'Proceed without these rows', for the book it was given on"
+    )
 
 
 class ClientSummary(BaseModel):
@@ -265,6 +277,7 @@ class ClientRecords:
                 ],
                 created_at=_iso(rec.created_at),
                 updated_at=_iso(rec.updated_at),
+                partial_ack=PartialAck.model_validate(rec.partial_ack) if rec.partial_ack else None,
             )
 
     def exists(self, client_id: int) -> bool:
@@ -293,6 +306,25 @@ class ClientRecords:
             if model is not self._UNSET:
                 rec.model_portfolio = model.model_dump(mode="json") if model else None
             rec.updated_at = _now()
+
+    def set_partial_ack(self, client_id: int, snapshot_id: int, by: str | None) -> None:
+        """Keep (`by` a name) or withdraw (`by` None) the advisor's "Proceed without these rows"
+        for the book `snapshot_id`. Kept only while that is the client's book: `partial_ack`
+        answers for the snapshot it names."""
+        with self._write() as s:
+            rec = self._record(s, client_id, lock=True)
+            if by is None:
+                if rec.partial_ack and rec.partial_ack.get("snapshot_id") == snapshot_id:
+                    rec.partial_ack = None
+            else:
+                ack = PartialAck(snapshot_id=snapshot_id, acknowledged_by=by, at=_iso(_now()) or "")
+                rec.partial_ack = ack.model_dump(mode="json")
+            rec.updated_at = _now()
+
+    def partial_ack(self, client_id: int, snapshot_id: int) -> PartialAck | None:
+        """The acknowledgement given on this very book, else None."""
+        ack = self.get(client_id).partial_ack
+        return ack if ack is not None and ack.snapshot_id == snapshot_id else None
 
     # ---------------------------------------------------------------- accounts and uploads
 

@@ -268,6 +268,12 @@ class ClientRecordRow(Base):
     model_portfolio: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    partial_ack: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON,
+        nullable=True,
+        doc="'Proceed without these rows' for one book: {snapshot_id, acknowledged_by, at} "
+        "(migration 0006); a different book needs its own",
+    )
 
 
 class ClientAccountRow(Base):
@@ -300,4 +306,18 @@ class FirmPersonRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     team: Mapped[str] = mapped_column(String(100))
     updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# ------------------------------------------------------- an advisor's settings (migration 0006)
+
+
+class AdvisorSettingsRow(Base):
+    """What an advisor set on the Settings page and keeps across sessions: the language model's
+    provider, model, endpoints, per-agent models, prices, budget and pace. Never an API key."""
+
+    __tablename__ = "advisor_settings"
+
+    advisor: Mapped[str] = mapped_column(String(200), primary_key=True, doc="the identity's id")
+    llm: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
