@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from portfolio.import_service import ImportedBook
 from portfolio.labels import money
@@ -24,6 +24,9 @@ from portfolio.models import (
     RiskProfile,
     UnreadableFileError,
 )
+
+if TYPE_CHECKING:
+    from portfolio.book import BookSummary
 
 EXIT_OK = 0
 EXIT_UNUSABLE = 2
@@ -241,17 +244,20 @@ def _print_table(proposal: RebalanceProposal, out: Any) -> None:
             w(f"  line {i.line or '-'} {i.severity}: {i.message}\n")
 
 
-def _print_holdings(holdings: Holdings, issues: list[ImportIssue], out: Any) -> None:
+def _print_holdings(
+    holdings: Holdings, issues: list[ImportIssue], counts: BookSummary, out: Any
+) -> None:
     w = out.write
     w(
-        f"{holdings.format} file, {len(holdings.positions)} positions in "
-        f"{len(holdings.accounts)} account(s), total ${holdings.total_value:,.2f}, cash "
-        f"${holdings.cash_value:,.2f}\n\n"
+        f"{holdings.format} file, {counts.positions} positions in "
+        f"{counts.accounts} account(s), total ${counts.total_value:,.2f}, swept cash "
+        f"${counts.cash:,.2f}\n\n"
     )
-    for p in holdings.positions:
+    for p, cls, swept in zip(holdings.positions, counts.asset_classes, counts.swept, strict=True):
         price = "" if p.price is None else f"{p.price:,.2f}"
+        kind = "swept cash" if swept else cls
         w(
-            f"{p.account[:21]:<22}{p.symbol:<11}{p.asset_class:<16}{p.quantity:>14,.4f}"
+            f"{p.account[:21]:<22}{p.symbol:<11}{kind:<16}{p.quantity:>14,.4f}"
             f"{price:>11}{p.market_value:>15,.2f}\n"
         )
     for i in issues:
@@ -259,18 +265,23 @@ def _print_holdings(holdings: Holdings, issues: list[ImportIssue], out: Any) -> 
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from portfolio.book import summarize
+    from portfolio.securities import load_securities
+
     book, _ = read_book(args)
     holdings, issues = book.holdings, book.issues
+    # Counted as the engine counts: a purchased money-market fund is a position, not cash.
+    counts = summarize(holdings, load_securities())
     if args.format == "json":
         doc = holdings.model_dump(mode="json")
-        doc["total_value"] = holdings.total_value
-        doc["cash_value"] = holdings.cash_value
+        doc["total_value"] = counts.total_value
+        doc["cash_value"] = counts.cash
         doc["import_issues"] = [i.model_dump(mode="json") for i in issues]
         doc["unread_rows"] = [r.model_dump(mode="json") for r in book.unread]
         doc["risk_profile"] = book.risk_profile
         write_json(doc)
     else:
-        _print_holdings(holdings, issues, sys.stdout)
+        _print_holdings(holdings, issues, counts, sys.stdout)
     return EXIT_OK
 
 
