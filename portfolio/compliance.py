@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from portfolio.cash_requests import WITHDRAWAL_SYMBOL
 from portfolio.labels import money
 from portfolio.models import (
     EQUITY_CLASSES,
@@ -305,7 +306,8 @@ def check_portfolio(
     if total <= 0:
         return [PortfolioCheck(rule="value", status="fail", message="The portfolio has no value")]
 
-    shorts = [p for p in positions if p.quantity < -1e-9]
+    # A requested withdrawal is money leaving (portfolio.cash_requests), not a short position.
+    shorts = [p for p in positions if p.quantity < -1e-9 and p.symbol != WITHDRAWAL_SYMBOL]
     checks.append(
         PortfolioCheck(
             rule="no_shorts",
