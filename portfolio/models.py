@@ -354,7 +354,9 @@ class CashRequestResult(BaseModel):
     note: str = ""
     met: bool
     from_cash: float = Field(default=0.0, description="Swept cash already in the account used")
-    raised: float = Field(default=0.0, description="Proceeds of the sales made for it")
+    raised: float = Field(
+        default=0.0, description="What the sales made for it contribute (their proceeds when short)"
+    )
     trades: list[str] = Field(default_factory=list, description="Ids of the sales that raised it")
     shortfall: float = Field(default=0.0, description="How much of it the account cannot raise")
     reason: str = Field(default="", description="Why the account cannot raise it, when known")

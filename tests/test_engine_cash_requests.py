@@ -16,7 +16,9 @@ from portfolio.cash_requests import (
     validate,
 )
 from portfolio.models import ClientMandate, Holdings, Lot, Position, RebalanceProposal, Trade
+from portfolio.proposal_pdf import build_proposal_pdf
 from tests.test_engine_household import AS_OF, located, pos, px, run
+from tests.test_proposal_pdf import document, render
 
 WIDE = {"band_abs": 1.0, "band_rel": 10.0}  # nothing drifts out of band: only the request trades
 
@@ -87,7 +89,7 @@ def test_withdrawal_leaves_exactly_its_cash_plus_the_floor() -> None:
     assert (
         r.met
         and r.trades == [t.id for t in sales]
-        and r.raised == pytest.approx(sum(t.value for t in sales), abs=0.01)
+        and r.raised == pytest.approx(20_000, abs=0.01)  # the sales' part of the request
     )
     assert "met" in r.message and "T" in r.message
     # Tax-advantaged: no tax on the sale.
@@ -116,47 +118,19 @@ def test_household_targets_use_the_value_after_the_withdrawal() -> None:
     assert ira.withdrawal == 50_000
 
 
+def _with_lot(p: Position, basis_ratio: float, acquired: date) -> Position:
+    lot = Lot(quantity=p.quantity, cost_basis=p.market_value * basis_ratio, acquired=acquired)
+    return p.model_copy(update={"lots": [lot]})
+
+
 def _taxable_book() -> list[Position]:
-    """One taxable account: a loss, a long-term gain and a short-term gain, no cash."""
-    loss = pos(
-        "VEA", 30_000, "Individual", lots=[Lot(quantity=0, cost_basis=0, acquired=None)]
-    )  # replaced below with its real lot
-    loss = loss.model_copy(
-        update={
-            "lots": [
-                Lot(
-                    quantity=loss.quantity,
-                    cost_basis=loss.market_value * 1.3,
-                    acquired=date(2021, 5, 3),
-                )
-            ]
-        }
-    )
-    lt = pos("BND", 60_000, "Individual")
-    lt = lt.model_copy(
-        update={
-            "lots": [
-                Lot(
-                    quantity=lt.quantity,
-                    cost_basis=lt.market_value * 0.9,
-                    acquired=date(2019, 2, 1),
-                )
-            ]
-        }
-    )
-    st_gain = pos("VTI", 80_000, "Individual")
-    st_gain = st_gain.model_copy(
-        update={
-            "lots": [
-                Lot(
-                    quantity=st_gain.quantity,
-                    cost_basis=st_gain.market_value * 0.8,
-                    acquired=date(2025, 1, 15),
-                )
-            ]
-        }
-    )
-    return [loss, lt, st_gain]
+    """One taxable account, no cash: a loss, a long-term gain and a short-term gain (as of
+    2025-06-30, a lot bought 2025-01-15 is held less than a year)."""
+    return [
+        _with_lot(pos("VEA", 30_000, "Individual"), 1.3, date(2021, 5, 3)),
+        _with_lot(pos("BND", 60_000, "Individual"), 0.9, date(2019, 2, 1)),
+        _with_lot(pos("VTI", 80_000, "Individual"), 0.8, date(2025, 1, 15)),
+    ]
 
 
 def test_withdrawal_sells_losses_then_long_term_gains_before_short_term() -> None:
@@ -185,6 +159,19 @@ def test_withdrawal_reaches_short_term_gains_only_when_the_rest_is_sold() -> Non
     assert sales["VTI"].short_term_gain > 0
     assert not sales["VTI"].forced  # made for the request, not by a rule
     assert p.cash_requests[0].met
+
+
+def test_a_lot_held_exactly_one_year_is_still_short_term() -> None:
+    # IRS Publication 550: long-term is held MORE than one year. As of 2025-06-30, a lot bought
+    # 2024-06-30 is short-term and goes after one bought 2024-06-29, at a larger gain even.
+    book = [
+        _with_lot(pos("VTI", 50_000, "Individual"), 0.90, date(2024, 6, 30)),
+        _with_lot(pos("VEA", 50_000, "Individual"), 0.70, date(2024, 6, 29)),
+    ]
+    p = run(*book, mandate=ClientMandate(**WIDE), cash_requests=[withdraw("Individual", 20_000)])
+    sales = request_sales(p)
+    assert [t.symbol for t in sales] == ["VEA"]
+    assert sales[0].short_term_gain == 0 and sales[0].realized_gain > 0
 
 
 def test_no_cash_moves_between_accounts() -> None:
@@ -318,3 +305,19 @@ def test_proposal_json_carries_the_requests() -> None:
     assert r["amount"] == 20_000 and r["met"] is True and r["note"] == "distribution"
     assert RebalanceProposal.model_validate(doc).cash_requests[0].met
     assert p.as_of == AS_OF
+
+
+def test_the_client_proposal_lists_the_requests(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p = run(
+        *located(),
+        cash_requests=[
+            withdraw("Rollover IRA", 20_000, "distribution"),
+            deposit("Roth IRA", 5_000),
+        ],
+    )
+    text, pages = render(build_proposal_pdf(document(p)), tmp_path)
+    assert pages
+    flat = " ".join(text.split())
+    assert "Withdrawals and deposits" in flat
+    assert "Withdrawal of $20,000.00 from Rollover IRA: met" in flat
+    assert "Deposit of $5,000.00 into Roth IRA" in flat
