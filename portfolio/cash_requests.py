@@ -102,6 +102,8 @@ def account_values(holdings: Holdings) -> dict[str, float]:
 def validate(requests: Sequence[CashRequest], holdings: Holdings) -> list[CashRequest]:
     """The requests, checked against the household: a known account, a withdrawal no larger
     than what the account holds (its deposits in this plan included). Raises in plain words."""
+    if not requests:
+        return []
     values = account_values(holdings)
     withdraw: dict[str, float] = defaultdict(float)
     deposit: dict[str, float] = defaultdict(float)

@@ -303,7 +303,7 @@ def check_portfolio(
     """Test the (after-trade) portfolio as a whole against the mandate."""
     checks: list[PortfolioCheck] = []
     total = sum(p.value for p in positions)
-    if total <= 0:
+    if total <= 0.005:  # less than a cent: nothing left (a withdrawal of everything, say)
         return [PortfolioCheck(rule="value", status="fail", message="The portfolio has no value")]
 
     # A requested withdrawal is money leaving (portfolio.cash_requests), not a short position.

@@ -224,7 +224,7 @@ def test_impossible_withdrawal_is_reported() -> None:
     p = run(*book, mandate=ClientMandate(**WIDE), cash_requests=[withdraw("Trust", 60_000)])
     [r] = p.cash_requests
     assert not r.met and r.shortfall > 30_000
-    assert "not met" in r.message and "short" in r.message and "cannot trade" in r.message
+    assert "not met" in r.message and "short" in r.message and "the desk cannot trade" in r.message
     assert any(c.rule == "cash_request" and c.status == "fail" for c in p.checks)
     # What can be sold is sold for it.
     assert {t.symbol for t in request_sales(p)} == {"VTI"}

@@ -10,7 +10,7 @@ import streamlit as st
 from portfolio.cash_requests import CashRequestError, make_request, validate
 from portfolio.ledger import LedgerError
 from portfolio.ledger.clients import SavedCashRequest
-from portfolio.models import CashRequest, CashRequestResult, Holdings, RebalanceProposal
+from portfolio.models import CashRequest, Holdings
 from ui import clients, identity, state
 
 KINDS = {"withdrawal": "Withdrawal (raise cash)", "deposit": "Deposit (new cash)"}
@@ -82,7 +82,3 @@ def describe(r: CashRequest) -> str:
     way = "into" if r.kind == "deposit" else "from"
     text = f"{r.kind.capitalize()} of ${r.amount:,.2f} {way} **{r.account}**"
     return text + (f" — {r.note}" if r.note else "")
-
-
-def results(proposal: RebalanceProposal | None) -> list[CashRequestResult]:
-    return list(proposal.cash_requests) if proposal is not None else []

@@ -113,10 +113,16 @@ def withdrawal_sales(
     short = np.where(flagged, np.maximum(need - raised, 0.0), 0.0)
     notes: dict[str, str] = {}
     stuck = s.by_acct(np.where(~s.tradable & ~s.is_cash, s.value, 0.0))
+    tiny = s.by_acct(np.where(s.tradable & (avail * uv < m.min_trade_value), avail * uv, 0.0))
     for a in np.flatnonzero(short > 0.005):
         text = f"selling what can be sold there raises ${raised[a]:,.2f}"
         if stuck[a] > 0.005:
-            text += f"; ${stuck[a]:,.2f} of it is in holdings the desk cannot trade"
+            text += f"; ${stuck[a]:,.2f} is in holdings the desk cannot trade"
+        if tiny[a] > 0.005:
+            text += (
+                f"; ${tiny[a]:,.2f} is in holdings smaller than the "
+                f"${m.min_trade_value:,.0f} minimum trade"
+            )
         notes[str(s.accounts[a])] = text
     new_qty = forced.qty + qty
     out = replace(forced, qty=new_qty, value=new_qty * uv, request_qty=qty)
