@@ -206,6 +206,7 @@ def test_buys_never_spend_a_withdrawal() -> None:
     )
     [m] = [t for t in p.trades if t.source == "model"]
     assert m.compliance.status == "VETOED" and "cash_floor" in m.compliance.rules
+    assert "short of the $35,000.00 withdrawal" in m.compliance.reasons[0]
     assert p.cash_requests[0].met
 
 
