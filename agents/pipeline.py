@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Annotated, Any, TypedDict
@@ -75,7 +75,13 @@ from portfolio.engine import rebalance
 from portfolio.mandate_merge import stricter
 from portfolio.market_data import MarketDataProvider, bundled_snapshot
 from portfolio.model_portfolios import load_model
-from portfolio.models import ClientMandate, Holdings, ModelPortfolio, RebalanceProposal
+from portfolio.models import (
+    CashRequest,
+    ClientMandate,
+    Holdings,
+    ModelPortfolio,
+    RebalanceProposal,
+)
 from portfolio.redact import redact
 from portfolio.securities import SecurityMaster, load_securities
 from portfolio.targets import MAX_TILT, clamp_tilts
@@ -125,6 +131,7 @@ class _Run:
     model_portfolio: ModelPortfolio | None = None
     account_types: Mapping[str, str] | None = None  # the advisor's tax types, by account
     fixed: RebalanceProposal | None = None  # a saved plan to explain instead of planning anew
+    cash_requests: Sequence[CashRequest] = ()  # withdrawals and deposits to plan for
     t0: float = field(default_factory=time.perf_counter)
     _seq: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -372,6 +379,7 @@ def _build_graph(run: _Run) -> Any:
             tilts=tilts,
             as_of=run.as_of,
             account_types=run.account_types,
+            cash_requests=run.cash_requests,
         )
 
     async def strategist(emit: Callable[..., None], state: CrewState) -> dict[str, Any]:
@@ -521,13 +529,15 @@ async def arun_crew(
     model: ModelPortfolio | None = None,
     account_types: Mapping[str, str] | None = None,
     fixed: RebalanceProposal | None = None,
+    cash_requests: Sequence[CashRequest] = (),
 ) -> AsyncIterator[Event]:
     """Run the crew and yield its events; the last one is RunFinished carrying the CrewResult.
 
     `models` replaces the configured chat model for named agents (the provider settings still
     decide fallbacks); `as_of` fixes the date the notes parser and the engine see;
     `account_types` (account -> taxable / tax_deferred / tax_free) are the client's confirmed tax
-    types, which the engine takes over what the account names suggest; `fixed` is a plan the
+    types, which the engine takes over what the account names suggest; `cash_requests` are the
+    client's withdrawals and deposits, which the engine plans for; `fixed` is a plan the
     engine already made and saved (a batch run): the crew explains it, with its mandate, and the
     strategist neither tilts nor plans again, so the words match the ticket the advisor has.
     """
@@ -546,6 +556,7 @@ async def arun_crew(
         securities=securities,
         as_of=as_of,
         account_types=dict(account_types or {}),
+        cash_requests=list(cash_requests),
         models=models or {},
         budget=RunBudget(limit_usd=settings.budget_usd),
         model_portfolio=model,

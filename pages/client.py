@@ -27,7 +27,7 @@ from portfolio.models import (
 from portfolio.notes_parser import parse_notes
 from portfolio.numbers import NumberError, parse_number
 from portfolio.samples import SAMPLES_DIR, notes_for
-from ui import address, clients, identity, services, state, widgets
+from ui import address, cash_requests, clients, identity, services, state, widgets
 
 st.title("Client & holdings")
 records = clients.records()
@@ -326,10 +326,57 @@ holdings = state.holdings()
 if holdings is None:
     st.info(f"Add an account to {rec.name} to begin: upload its custodian export above.")
     st.stop()
+
+
+def cash_request_section() -> None:
+    """Withdrawals and deposits per account; every run plans for the ones listed here."""
+    st.subheader("Cash requests")
+    problem = cash_requests.problem(holdings)
+    if problem:
+        st.error(f"{problem}. Remove or change the request: runs cannot plan for it as it is.")
+    listed = cash_requests.saved()
+    for item in listed:
+        r1, r2 = st.columns([6, 1], vertical_alignment="center")
+        r1.markdown(cash_requests.describe(item.request))
+        if not read_only and r2.button(
+            "Remove", key=f"remove_cash_request_{item.id}", help="Take this request off the plan"
+        ):
+            cash_requests.remove(item.id)
+            st.rerun()
+    if not listed:
+        st.caption(
+            "None. A withdrawal leaves that much cash in the account after the trades (sold "
+            "there, cheapest tax first); a deposit is new cash the plan invests."
+        )
+    if read_only:
+        return
+    with st.form("cash_request_form", clear_on_submit=True):
+        k1, k2, k3 = st.columns([3, 2, 2])
+        account = k1.selectbox("Account", holdings.accounts, key="cash_request_account")
+        kind = k2.radio(
+            "Request",
+            list(cash_requests.KINDS),
+            format_func=cash_requests.KINDS.__getitem__,
+            key="cash_request_kind",
+        )
+        amount = k3.text_input("Amount ($)", key="cash_request_amount", placeholder="e.g. 20,000")
+        note = st.text_input(
+            "Note", key="cash_request_note", placeholder="e.g. distribution for the new roof"
+        )
+        if st.form_submit_button("Add request"):
+            error = cash_requests.add(str(account or ""), str(kind), amount, note)
+            if error:
+                st.error(error)
+            else:
+                flash("success", "Cash request added; the next run plans for it.")
+                st.rerun()
+
+
 summary = clients.summary(holdings)
 if read_only:
     st.subheader("Positions")
     widgets.positions_table(holdings, summary)
+    cash_request_section()
     st.stop()
 
 # ---- Import report and positions --------------------------------------------------------------
@@ -363,6 +410,7 @@ if unread:
         st.caption(f"Agreed by **{state.get(state.PARTIAL_ACK)['acknowledged_by']}**.")
 st.subheader("Positions")
 widgets.positions_table(holdings, summary)
+cash_request_section()
 
 # ---- Notes -> mandate --------------------------------------------------------------------------
 st.subheader("Client notes and mandate")

@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from portfolio.plain_words import run_status
-from ui import agent_results, clients, identity, llm, services, state, worker
+from ui import agent_results, cash_requests, clients, identity, llm, services, state, worker
 from ui.run_view import Panel, RunView, fold, new_view
 
 st.title("Rebalance")
@@ -34,8 +34,11 @@ mandate = state.get(state.MANDATE)
 may_run = clients.editable()
 
 
+request_problem = cash_requests.problem(holdings) if holdings is not None else None
+
+
 def start() -> None:
-    if holdings is None or state.partial_blocked() or not may_run:
+    if holdings is None or state.partial_blocked() or not may_run or request_problem:
         return
     new = worker.start_run(
         services.ledger(),
@@ -49,6 +52,7 @@ def start() -> None:
         advisor=identity.advisor(),
         partial_book=state.get(state.PARTIAL_ACK),
         account_types=clients.account_types(),
+        cash_requests=cash_requests.current(),
     )
     state.set_run_id(new)
     st.session_state.pop("run_view", None)
@@ -76,11 +80,22 @@ if holdings is not None:
             "Some rows of this book could not be read. On **Client & holdings**, fix the file or "
             "tick **Proceed without these rows** before the crew runs."
         )
+    asked = cash_requests.current()
+    if request_problem:
+        st.error(
+            f"Cash request: {request_problem}. Change it on **Client & holdings** before the "
+            "crew runs."
+        )
+    elif asked:
+        st.caption("Planned for: " + "; ".join(cash_requests.describe(r) for r in asked))
     st.button(
         "Run the crew",
         type="primary",
         key="run_crew",
-        disabled=blocked or not may_run or (rid is not None and worker.is_running(rid)),
+        disabled=blocked
+        or not may_run
+        or bool(request_problem)
+        or (rid is not None and worker.is_running(rid)),
         help=None if may_run else "Your role does not start runs for this client",
         # A callback runs before the page is drawn, so this one pass already shows the run
         # going and the button disabled: no second click can start a second run.

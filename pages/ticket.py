@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from portfolio.cash_requests import restate
 from portfolio.ledger import LedgerError, execute_run, paper_broker
 from portfolio.ledger.status import FINAL, final_reason
 from portfolio.orders import to_csv
@@ -227,6 +228,10 @@ def status_line() -> None:
     st.markdown(
         f"Run `{rid}` · **{run_status(run['status'])}** · {decided} of {len(trades)} trades decided"
     )
+    # Cash requests, as the trades that may still run leave them.
+    for r in restate(proposal, rows.live_trades(proposal, run)):
+        tone = st.success if r.met else st.warning
+        tone(("Met — " if r.met else "Not met — ") + r.message + ".", icon=None)
     pending = [t for t in trades if t["compliance"] == "APPROVED" and not t.get("decision")]
     if pending and not any(t.get("execution") for t in trades):
         st.caption(

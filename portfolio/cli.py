@@ -219,6 +219,10 @@ def _print_table(proposal: RebalanceProposal, out: Any) -> None:
                 w(f"     ! {r}\n")
     if not proposal.trades:
         w("No trades: every asset class is within its band.\n")
+    if proposal.cash_requests:
+        w("\nCash requests\n")
+        for r in proposal.cash_requests:
+            w(f"  [{'met' if r.met else 'NOT MET'}] {r.message}\n")
     known = any(t.realized_gain is not None for t in proposal.trades if t.action == "SELL")
     gains = (
         f"estimated realised gains {money(proposal.realized_gains)} "
@@ -286,6 +290,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_rebalance(args: argparse.Namespace) -> int:
+    from portfolio.cash_requests import parse_spec
     from portfolio.engine import rebalance
 
     book, data = read_book(args)
@@ -296,6 +301,8 @@ def cmd_rebalance(args: argparse.Namespace) -> int:
         args.profile = book.risk_profile or RiskProfile.MODERATE
     mandate = mandate_from_args(args)
     prices = read_prices(args.prices) if args.prices else None
+    requests = [parse_spec(x, "withdrawal") for x in args.withdraw or []]
+    requests += [parse_spec(x, "deposit") for x in args.deposit or []]
     proposal = rebalance(
         holdings,
         mandate,
@@ -305,6 +312,7 @@ def cmd_rebalance(args: argparse.Namespace) -> int:
         per_account=args.per_account,
         max_gains=args.max_gains,
         income_reserve_months=args.income_reserve_months,
+        cash_requests=requests,
     )
     proposal = proposal.model_copy(
         update={"import_issues": book.issues, "unread_rows": book.unread}
@@ -399,6 +407,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=12.0,
         help="months of the stated income need kept in cash, default 12",
+    )
+    reb.add_argument(
+        "--withdraw",
+        action="append",
+        metavar="ACCOUNT=AMOUNT",
+        help="cash to leave in an account for a withdrawal, raised there (repeatable)",
+    )
+    reb.add_argument(
+        "--deposit",
+        action="append",
+        metavar="ACCOUNT=AMOUNT",
+        help="new cash coming into an account, invested by the plan (repeatable)",
     )
     reb.add_argument("--prices", default=None, help="CSV of current prices: symbol,price[,date]")
     reb.add_argument("--format", choices=["json", "table"], default="table")

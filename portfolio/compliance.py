@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from portfolio.cash_requests import WITHDRAWAL_SYMBOL
 from portfolio.labels import money
 from portfolio.models import (
     EQUITY_CLASSES,
@@ -154,10 +155,14 @@ class _Book:
         self.quote: dict[tuple[str, str], float] = {}
         # What the whole book (every account: the household) holds of each name.
         self.by_name: dict[str, float] = defaultdict(float)
+        self.withdrawal: dict[str, float] = defaultdict(float)
         for p in positions:
             self.total[p.account] += p.value
             if p.is_cash:
+                # A requested withdrawal is a negative cash row: no buy may spend that cash.
                 self.cash[p.account] += p.value
+                if p.symbol == WITHDRAWAL_SYMBOL:
+                    self.withdrawal[p.account] -= p.value
                 continue
             self.qty[(p.account, p.symbol)] += p.quantity
             self.val[(p.account, p.symbol)] += p.value
@@ -268,10 +273,14 @@ def check_trades(
             cash_after = book.cash.get(acct, 0.0) - t.value
             floor = mandate.cash_floor * total
             if cash_after < floor - 0.005:
+                held = book.withdrawal.get(acct, 0.0)
                 veto(
                     "cash_floor",
                     f"needs ${t.value:,.2f} but leaves cash at {money(cash_after)}, "
-                    f"below the ${floor:,.2f} floor",
+                    f"below the ${floor:,.2f} floor"
+                    if held <= 0
+                    else f"needs ${t.value:,.2f} but leaves {money(cash_after + held)} in cash, "
+                    f"short of the {money(held)} withdrawal and the ${floor:,.2f} floor",
                 )
             # Suitability is the household's: asset location puts equity in some accounts
             # and bonds in others on purpose.
@@ -302,10 +311,11 @@ def check_portfolio(
     """Test the (after-trade) portfolio as a whole against the mandate."""
     checks: list[PortfolioCheck] = []
     total = sum(p.value for p in positions)
-    if total <= 0:
+    if total <= 0.005:  # less than a cent: nothing left (a withdrawal of everything, say)
         return [PortfolioCheck(rule="value", status="fail", message="The portfolio has no value")]
 
-    shorts = [p for p in positions if p.quantity < -1e-9]
+    # A requested withdrawal is money leaving (portfolio.cash_requests), not a short position.
+    shorts = [p for p in positions if p.quantity < -1e-9 and p.symbol != WITHDRAWAL_SYMBOL]
     checks.append(
         PortfolioCheck(
             rule="no_shorts",

@@ -14,12 +14,21 @@ import pandas as pd
 
 from portfolio.accounts import account_types as resolve_account_types
 from portfolio.book import enrich, positions_frame
+from portfolio.cash_requests import (
+    DEPOSIT_SYMBOL,
+    WITHDRAWAL_SYMBOL,
+    outcomes,
+    validate,
+    with_requests,
+    withdrawals,
+)
 from portfolio.compliance import check_portfolio, check_trades
 from portfolio.lookthrough import class_values
 from portfolio.model_portfolios import load_model
 from portfolio.models import (
     AccountSummary,
     AssetClass,
+    CashRequest,
     ClassWeight,
     ClientMandate,
     Holdings,
@@ -131,6 +140,11 @@ def _reference_prices(book: pd.DataFrame, as_of: date) -> list[ReferencePrice]:
     return out
 
 
+def _swept(frame: pd.DataFrame) -> pd.Series:
+    """Swept cash rows; a requested withdrawal's row is money leaving, not cash held."""
+    return frame["is_cash"] & (frame["symbol"] != WITHDRAWAL_SYMBOL)
+
+
 def _account_summaries(
     book: pd.DataFrame,
     after: pd.DataFrame,
@@ -146,18 +160,21 @@ def _account_summaries(
         gains = [t.realized_gain or 0.0 for t in mine if t.action == "SELL"]
         shorts = [t.short_term_gain or 0.0 for t in mine if t.action == "SELL"]
         taxable = types[acct] == "taxable"
+        asked = rows.groupby("symbol")["value"].sum()
         out.append(
             AccountSummary(
                 account=acct,
                 type=types[acct],  # type: ignore[arg-type]
                 type_source=sources[acct],  # type: ignore[arg-type]
                 value=round(float(rows["value"].sum()), 2),
-                cash=round(float(rows.loc[rows["is_cash"], "value"].sum()), 2),
-                cash_after=round(float(post.loc[post["is_cash"], "value"].sum()), 2),
+                cash=round(float(rows.loc[_swept(rows), "value"].sum()), 2),
+                cash_after=round(float(post.loc[_swept(post), "value"].sum()), 2),
                 buys=round(sum(t.value for t in mine if t.action == "BUY"), 2),
                 sells=round(sum(t.value for t in mine if t.action == "SELL"), 2),
                 realized_gains=round(float(sum(gains)), 2) if taxable else 0.0,
                 short_term_gains=round(float(sum(shorts)), 2) if taxable else 0.0,
+                deposit=round(float(asked.get(DEPOSIT_SYMBOL, 0.0)), 2),
+                withdrawal=round(abs(float(asked.get(WITHDRAWAL_SYMBOL, 0.0))), 2),
             )
         )
     return out
@@ -177,6 +194,7 @@ def rebalance(
     per_account: bool = False,
     max_gains: float | None = None,
     income_reserve_months: float = 12.0,
+    cash_requests: Sequence[CashRequest] = (),
 ) -> RebalanceProposal:
     """Propose the trades that bring `holdings` back to the mandate and the model.
 
@@ -186,7 +204,12 @@ def rebalance(
     `account_types` (account name -> taxable / tax_deferred / tax_free) overrides what the
     names and the file say; `max_gains` is a household budget for discretionary realised gains.
     A stated income need keeps `income_reserve_months` of it in cash (a floor for the planner).
+    `cash_requests` (withdrawals, deposits per account) are checked against the household
+    (`CashRequestError` when one cannot be taken) and planned for: values, targets and the gate
+    see the book after them (portfolio.cash_requests).
     """
+    requests = validate(list(cash_requests), holdings)
+    holdings = with_requests(holdings, requests)
     securities = securities or load_securities()
     model = model or load_model(mandate.risk_profile)
     as_of, as_of_source = _as_of(holdings, as_of)
@@ -219,6 +242,7 @@ def rebalance(
         per_account=per_account,
         max_gains=max_gains,
         securities=securities,
+        withdrawals=withdrawals(requests),
     )
     total = float(book["value"].sum())
     current = _weights_of(book, total)
@@ -242,6 +266,10 @@ def rebalance(
     trades = check_trades(trades, current, mandate, securities)
     approved = [t for t in trades if t.compliance.status == "APPROVED"]
     after = apply_trades(book, approved, securities)
+    made_for = [trades[i].id for i in np.flatnonzero(plan.for_withdrawal)]
+    request_results = outcomes(
+        requests, current, approved, mandate.cash_floor, made_for, plan.withdrawal_short
+    )
 
     # Targets: the model applied to each unit's tradable part, plus what is frozen as it is.
     targets = dict(plan.target_values)
@@ -278,6 +306,10 @@ def rebalance(
     checks += [
         PortfolioCheck(rule="reference_price", status="warn", message=m) for m in price_notes
     ]
+    checks += [
+        PortfolioCheck(rule="cash_request", status="pass" if r.met else "fail", message=r.message)
+        for r in request_results
+    ]
     yields = securities.frame["yield"]
     y_before = _yield(book, yields, total)
     y_after = _yield(after, yields, total)
@@ -309,8 +341,8 @@ def rebalance(
     taxable = [t for t in approved if types.get(t.account) == "taxable"]
     gains = [t.realized_gain for t in taxable if t.realized_gain is not None]
     shorts = [t.short_term_gain for t in taxable if t.short_term_gain is not None]
-    cash_before = float(book.loc[book["is_cash"], "value"].sum())
-    cash_after = float(after.loc[after["is_cash"], "value"].sum())
+    cash_before = float(book.loc[_swept(book), "value"].sum())
+    cash_after = float(after.loc[_swept(after), "value"].sum())
     unknown = sorted(set(book.loc[~book["known"] & ~book["is_cash"], "symbol"]))
     return RebalanceProposal(
         as_of=as_of,
@@ -339,6 +371,7 @@ def rebalance(
         yield_before=y_before,
         yield_after=y_after,
         income_reserve=reserve,
+        cash_requests=request_results,
     )
 
 

@@ -306,13 +306,65 @@ class AccountSummary(BaseModel):
     account: str
     type: AccountTypeName
     type_source: Literal["override", "custodian", "name", "default"] = "default"
-    value: float
-    cash: float = Field(description="Swept cash before the trades")
-    cash_after: float
+    value: float = Field(description="After the cash requests: deposits in, withdrawals out")
+    cash: float = Field(description="Swept cash before the trades, requested deposits included")
+    cash_after: float = Field(
+        description="Swept cash after the trades, a requested withdrawal still in it"
+    )
     buys: float = 0.0
     sells: float = 0.0
     realized_gains: float = Field(default=0.0, description="Zero unless the account is taxable")
     short_term_gains: float = 0.0
+    deposit: float = Field(default=0.0, description="Requested deposits, counted in value and cash")
+    withdrawal: float = Field(
+        default=0.0, description="Requested withdrawals, taken out of value and cash"
+    )
+
+
+CashRequestKind = Literal["withdrawal", "deposit"]
+
+
+class CashRequest(BaseModel):
+    """Money the client takes out of, or puts into, one account ("raise $20,000 in the IRA").
+
+    A deposit is new swept cash the plan invests; a withdrawal is swept cash the plan leaves in
+    the account after the trades, on top of the cash floor. `portfolio.cash_requests.validate`
+    checks a request against the household (a known account, no more than it holds).
+    """
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    account: str = Field(min_length=1, max_length=200)
+    amount: float = Field(gt=0, allow_inf_nan=False, le=1e11)
+    kind: CashRequestKind
+    note: str = Field(default="", max_length=500)
+
+    @property
+    def signed(self) -> float:
+        """What the request adds to the account's cash: + a deposit, - a withdrawal."""
+        return self.amount if self.kind == "deposit" else -self.amount
+
+
+class CashRequestResult(BaseModel):
+    """A request as planned: whether it was met, and how (cash already there, or the sales)."""
+
+    account: str
+    kind: CashRequestKind
+    amount: float
+    note: str = ""
+    met: bool
+    from_cash: float = Field(default=0.0, description="Swept cash already in the account used")
+    raised: float = Field(
+        default=0.0, description="What the sales made for it contribute (their proceeds when short)"
+    )
+    trades: list[str] = Field(default_factory=list, description="Ids of the sales that raised it")
+    shortfall: float = Field(default=0.0, description="How much of it the account cannot raise")
+    reason: str = Field(default="", description="Why the account cannot raise it, when known")
+    message: str = ""
+
+    @property
+    def request(self) -> CashRequest:
+        return CashRequest(account=self.account, amount=self.amount, kind=self.kind, note=self.note)
 
 
 class ReferencePrice(BaseModel):
@@ -331,8 +383,8 @@ class RebalanceProposal(BaseModel):
     mandate: ClientMandate
     model: ModelPortfolio
     total_value: float
-    cash_value: float
-    cash_after: float
+    cash_value: float = Field(description="Swept cash before the trades, deposits included")
+    cash_after: float = Field(description="Swept cash after the trades, withdrawals still in it")
     positions: list[PositionWeight]
     trades: list[Trade]
     post_trade_weights: dict[str, float]
@@ -357,6 +409,10 @@ class RebalanceProposal(BaseModel):
     yield_after: float = 0.0
     income_reserve: float = Field(
         default=0.0, description="Cash kept for the income need (months of it), as a weight"
+    )
+    cash_requests: list[CashRequestResult] = Field(
+        default_factory=list,
+        description="Withdrawals and deposits the plan was made for, each met or not",
     )
 
     @property

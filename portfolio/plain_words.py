@@ -24,6 +24,7 @@ RULE_LABELS: dict[str, str] = {
     "unknown_account": "Known account",
     "whole_shares": "Whole shares",
     "min_trade": "Minimum trade",
+    "cash_request": "Cash request",
 }
 STATUS_WORDS: dict[str, str] = {"pass": "Met", "warn": "Note", "fail": "Not met"}
 

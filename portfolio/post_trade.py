@@ -8,6 +8,8 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from portfolio.cash_requests import DEPOSIT_SYMBOL as DEPOSIT
+from portfolio.cash_requests import WITHDRAWAL_SYMBOL as WITHDRAWAL
 from portfolio.fund_groups import sweep_symbols
 from portfolio.lookthrough import load_lookthrough
 from portfolio.models import AssetClass, Trade
@@ -42,7 +44,8 @@ def apply_trades(
         "is_fund",
         "known",
     ]
-    post = book[cols].copy()
+    post = _fold_deposits(book[cols].copy())
+    held = len(post)
     if not trades:
         return post
     tf = pd.DataFrame(
@@ -108,10 +111,10 @@ def apply_trades(
     # Cash: net flow per account into the account's largest cash row, or a new CASH row.
     flow = -tf.groupby("account")["dv"].sum()
     # Only cash rows the book already had: a cash-like fund bought here keeps its own quantity.
-    was_held = np.arange(len(post)) < len(book)
-    first_cash = post[post["is_cash"].to_numpy(bool) & was_held].sort_values(
-        "value", ascending=False
-    )
+    was_held = np.arange(len(post)) < held
+    # A requested withdrawal's row is money leaving, not an account's cash position.
+    payable = post["is_cash"].to_numpy(bool) & was_held & (post["symbol"] != WITHDRAWAL).to_numpy()
+    first_cash = post[payable].sort_values("value", ascending=False)
     first_cash = first_cash.drop_duplicates("account")
     cash_row = pd.Series(first_cash.index, index=first_cash["account"])
     have = flow.index.isin(cash_row.index)
@@ -143,6 +146,29 @@ def apply_trades(
     return post
 
 
+def _fold_deposits(post: pd.DataFrame) -> pd.DataFrame:
+    """A requested deposit is the account's cash once it arrives: add it to the account's cash
+    row (or make it the cash row), so the book after the trades has no deposit of its own."""
+    dep = (post["symbol"] == DEPOSIT).to_numpy()
+    if not dep.any():
+        return post
+    cash = post["is_cash"].to_numpy(bool) & ~dep & (post["symbol"] != WITHDRAWAL).to_numpy()
+    drop = []
+    for i in np.flatnonzero(dep):
+        acct = post.iat[i, post.columns.get_loc("account")]
+        home = np.flatnonzero(cash & (post["account"] == acct).to_numpy())
+        if len(home):
+            j = post.index[home[0]]
+            post.loc[j, "value"] += post.iloc[i]["value"]
+            price = post.loc[j, "price"]
+            post.loc[j, "quantity"] = post.loc[j, "value"] / (price if price and price > 0 else 1.0)
+            drop.append(post.index[i])
+        else:
+            post.iloc[i, post.columns.get_loc("symbol")] = CASH_SYMBOL
+            cash[i] = True
+    return post.drop(index=drop).reset_index(drop=True)
+
+
 def _lookthrough_table() -> dict[str, list[tuple[str, float]]]:
     table = load_lookthrough()
     out: dict[str, list[tuple[str, float]]] = {}
@@ -171,7 +197,7 @@ def weights_after(
     for p in positions:
         add(p.symbol, p.asset_class, p.value, p.is_cash)
         by_symbol[p.symbol] = by_symbol.get(p.symbol, 0.0) + p.value
-    cash_symbol = {p.account: p.symbol for p in positions if p.is_cash}
+    cash_symbol = {p.account: p.symbol for p in positions if p.is_cash and p.symbol != WITHDRAWAL}
     for t in trades:
         sign = 1.0 if t.action == "BUY" else -1.0
         add(t.symbol, t.asset_class, sign * t.value)

@@ -30,6 +30,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from portfolio.cash_requests import restate
 from portfolio.labels import class_label
 from portfolio.models import RebalanceProposal, Trade
 from portfolio.post_trade import weights_after
@@ -339,6 +340,11 @@ def build_proposal_pdf(doc: ProposalDocument) -> bytes:
                 s["small"],
             )
         )
+
+    if p.cash_requests:
+        story.append(Paragraph("Withdrawals and deposits", s["h2"]))
+        for r in restate(p, trades):
+            story.append(Paragraph(escape(r.message) + ".", s["body"]))
 
     rows, known = _tax_rows(trades)
     tax = [Paragraph("Tax impact", s["h2"])]

@@ -6,7 +6,7 @@ import streamlit as st
 
 from portfolio.engine import rebalance
 from portfolio.models import RebalanceProposal
-from ui import clients, services, state
+from ui import cash_requests, clients, services, state
 
 
 def run_proposal() -> RebalanceProposal | None:
@@ -26,9 +26,11 @@ def preview() -> RebalanceProposal | None:
     if holdings is None or not holdings.positions:
         return None
     types = clients.account_types()
+    requests = cash_requests.usable(holdings)
     key = (
         id(holdings),
         tuple(sorted(types.items())),
+        tuple(r.model_dump_json() for r in requests),
         state.mandate().model_dump_json(),
         state.model_override().model_dump_json() if state.model_override() else "",
     )
@@ -41,6 +43,7 @@ def preview() -> RebalanceProposal | None:
         model=state.model_override(),
         securities=services.securities(),
         account_types=types,
+        cash_requests=requests,
     )
     st.session_state["_preview"] = (key, p)
     return p

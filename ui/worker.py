@@ -17,7 +17,13 @@ from agents.pipeline import TITLES, run_crew
 from agents.schemas import CrewResult
 from agents.settings import LLMSettings
 from portfolio.ledger import Ledger
-from portfolio.models import ClientMandate, Holdings, ModelPortfolio, RebalanceProposal
+from portfolio.models import (
+    CashRequest,
+    ClientMandate,
+    Holdings,
+    ModelPortfolio,
+    RebalanceProposal,
+)
 
 log = logging.getLogger(__name__)
 FLUSH_S = 0.08
@@ -60,13 +66,16 @@ def start_run(
     advisor: str | None,
     partial_book: dict[str, Any] | None = None,
     account_types: dict[str, str] | None = None,
+    cash_requests: list[CashRequest] | None = None,
 ) -> str:
     """Record the run, start its thread, return its id at once.
 
     `partial_book` is the advisor's acknowledgement of rows left out of the book; it is saved
     with the run's settings; `account_types` are the client's tax types by account, for the
-    engine.
+    engine; `cash_requests` the client's withdrawals and deposits, saved with the settings and
+    planned for by the engine.
     """
+    requests = list(cash_requests or [])
     agents = {
         a: {
             "provider": settings.provider,
@@ -85,6 +94,9 @@ def start_run(
             **settings.model_dump(mode="json", exclude={"api_key"}),
             "started_by": advisor or "unauthenticated",
             **({"partial_book": partial_book} if partial_book else {}),
+            **(
+                {"cash_requests": [r.model_dump(mode="json") for r in requests]} if requests else {}
+            ),
         },
         agents=agents,
         prompt_version=PROMPT_VERSION,
@@ -94,7 +106,7 @@ def start_run(
         target=_work,
         name=f"crew-{run_id}",
         daemon=True,
-        args=(ledger, run_id, holdings, notes, mandate, model, settings, account_types),
+        args=(ledger, run_id, holdings, notes, mandate, model, settings, account_types, requests),
     )
     with _lock:
         _threads[run_id] = thread
@@ -167,6 +179,7 @@ def _work(
     model: ModelPortfolio | None,
     settings: LLMSettings,
     account_types: dict[str, str] | None = None,
+    cash_requests: list[CashRequest] | None = None,
     fixed: RebalanceProposal | None = None,
 ) -> None:
     """`fixed`: the run's saved plan, which the crew only explains (nothing is saved again)."""
@@ -181,6 +194,7 @@ def _work(
             run_id=run_id,
             model=model,
             account_types=account_types,
+            cash_requests=cash_requests or [],
             fixed=fixed,
             on_idle=writer.flush,
             idle_s=FLUSH_S,

@@ -28,13 +28,14 @@ from portfolio.ledger.errors import LedgerError
 from portfolio.ledger.schema import (
     Client,
     ClientAccountRow,
+    ClientCashRequestRow,
     ClientRecordRow,
     Run,
     Snapshot,
     TradeRow,
 )
 from portfolio.ledger.snapshots import snapshot_row
-from portfolio.models import ClientMandate, Holdings, ModelPortfolio
+from portfolio.models import CashRequest, ClientMandate, Holdings, ModelPortfolio
 
 TaxType = Literal["taxable", "tax_deferred", "tax_free"]
 TAX_TYPES: tuple[TaxType, ...] = ("taxable", "tax_deferred", "tax_free")
@@ -102,6 +103,15 @@ class ClientRecord(BaseModel):
     partial_ack: PartialAck | None = Field(
         default=None, description="'Proceed without these rows', for the book it was given on"
     )
+
+
+class SavedCashRequest(BaseModel):
+    """A cash request as kept with the client: the request, its record id, who asked."""
+
+    id: int
+    request: CashRequest
+    created_by: str | None = None
+    created_at: str | None = None
 
 
 class ClientSummary(BaseModel):
@@ -377,10 +387,77 @@ class ClientRecords:
             rec.updated_at = _now()
 
     def remove_account(self, client_id: int, account: str) -> None:
-        """The account leaves the client's book; its uploads stay on record."""
+        """The account leaves the client's book; its uploads stay on record, its cash requests
+        go with it."""
         with self._write() as s:
             rec = self._record(s, client_id, lock=True)
             s.delete(self._account(s, client_id, account))
+            for r in s.execute(
+                select(ClientCashRequestRow).where(
+                    ClientCashRequestRow.client_id == client_id,
+                    ClientCashRequestRow.account == account,
+                )
+            ).scalars():
+                s.delete(r)
+            rec.updated_at = _now()
+
+    # ---------------------------------------------------------------- cash requests
+
+    def cash_requests(self, client_id: int) -> list[SavedCashRequest]:
+        """The client's withdrawals and deposits, in the order they were asked for."""
+        with self._read() as s:
+            self._record(s, client_id)
+            rows = s.execute(
+                select(ClientCashRequestRow)
+                .where(ClientCashRequestRow.client_id == client_id)
+                .order_by(ClientCashRequestRow.id)
+            ).scalars()
+            return [
+                SavedCashRequest(
+                    id=r.id,
+                    request=CashRequest(
+                        account=r.account,
+                        amount=r.amount,
+                        kind=r.kind,  # type: ignore[arg-type]
+                        note=r.note or "",
+                    ),
+                    created_by=r.created_by,
+                    created_at=_iso(r.created_at),
+                )
+                for r in rows
+            ]
+
+    def add_cash_request(
+        self, client_id: int, request: CashRequest, *, by: str | None = None
+    ) -> SavedCashRequest:
+        """Keep a request for one of the client's accounts (checked against the accounts here;
+        against what the account holds by `portfolio.cash_requests.validate`)."""
+        with self._write() as s:
+            rec = self._record(s, client_id, lock=True)
+            self._account(s, client_id, request.account)
+            row = ClientCashRequestRow(
+                client_id=client_id,
+                account=request.account,
+                kind=request.kind,
+                amount=request.amount,
+                note=request.note,
+                created_by=by,
+                created_at=_now(),
+            )
+            s.add(row)
+            rec.updated_at = _now()
+            s.flush()
+            return SavedCashRequest(
+                id=row.id, request=request, created_by=by, created_at=_iso(row.created_at)
+            )
+
+    def remove_cash_request(self, client_id: int, request_id: int) -> None:
+        with self._write() as s:
+            rec = self._record(s, client_id, lock=True)
+            row = s.get(ClientCashRequestRow, request_id)
+            if row is None or row.client_id != client_id:
+                raise LedgerError(f"client {client_id} has no cash request {request_id}")
+            s.delete(row)
             rec.updated_at = _now()
 
     def _account(self, s: Session, client_id: int, account: str) -> ClientAccountRow:

@@ -292,6 +292,22 @@ class ClientAccountRow(Base):
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ClientCashRequestRow(Base):
+    """A withdrawal or deposit the advisor asked for in one account of the client (migration
+    0007); every run of the client plans for the requests on record when it starts."""
+
+    __tablename__ = "client_cash_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    account: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16), doc="withdrawal or deposit")
+    amount: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 # ------------------------------------------------------------ the firm's people (migration 0005)
 
 

@@ -1,9 +1,10 @@
 """The vectorised planner: an enriched book + targets -> the trades every household needs.
 
 Stages, each a module, all reading one frozen `HouseholdState`:
-forced (exclusions, the cap) -> drift (unit classes against bands) -> sells (where each
-reduction comes from, which lots) -> buys (funding per account, location, vehicles, wash sales)
--> wash (look-back flags) -> reasons (the trade frame). The planning unit is the household
+forced (exclusions, the cap) -> withdraw (cash a requested withdrawal needs, in its account)
+-> drift (unit classes against bands) -> sells (where each reduction comes from, which lots)
+-> buys (funding per account, location, vehicles, wash sales) -> wash (look-back flags)
+-> reasons (the trade frame). The planning unit is the household
 (default) or each account (`per_account`). Work is done on arrays and grouped pandas
 operations; Python loops run only over sold lots and the few (account, class) ranks.
 """
@@ -26,6 +27,7 @@ from portfolio.planner.reasons import TRADE_COLUMNS, trade_frame
 from portfolio.planner.sells import plan_sells
 from portfolio.planner.state import HouseholdState, build_state
 from portfolio.planner.wash import recent_purchase_flags
+from portfolio.planner.withdraw import withdrawal_sales
 from portfolio.securities import SecurityMaster, load_securities
 
 __all__ = [
@@ -46,6 +48,10 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     target_values: dict[str, float] = field(default_factory=dict)  # tradable part, all units
     held_back_gains: float = 0.0
+    # Per trade row: a sale made (at least in part) to raise a requested withdrawal.
+    for_withdrawal: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # Account -> why it cannot raise its withdrawal (only accounts that fall short).
+    withdrawal_short: dict[str, str] = field(default_factory=dict)
 
 
 def _may_buy(securities: SecurityMaster, mandate: ClientMandate) -> dict[str, bool]:
@@ -70,6 +76,7 @@ def plan_trades(
     max_gains: float | None = None,
     fund_groups: FundGroups | None = None,
     securities: SecurityMaster | None = None,
+    withdrawals: Mapping[str, float] | None = None,
 ) -> Plan:
     """Decide every trade for every account of `book` (an enriched frame, see portfolio.book).
 
@@ -78,6 +85,8 @@ def plan_trades(
     reference frame (indexed by symbol) used to price those vehicles; `securities` screens any
     fund the plan buys (default: the bundled reference data). A `household`
     column, when present, says which accounts belong to one client (else all of them do).
+    `withdrawals` (account -> amount) are cash requests already in the book as negative cash
+    rows; each such account raises its own cash by sales (see planner.withdraw).
     """
     if len(book) == 0:
         return Plan(pd.DataFrame(columns=TRADE_COLUMNS), [], {})
@@ -92,7 +101,7 @@ def plan_trades(
         per_account=per_account,
         lots_of=lots_of,
     )
-    forced = forced_sales(state)
+    forced, raised = withdrawal_sales(state, forced_sales(state), withdrawals or {})
     drift = class_drift(state, forced, weights)
     sells, drift = plan_sells(state, forced, drift, max_gains)
     buys = plan_buys(
@@ -117,7 +126,16 @@ def plan_trades(
     notes = forced.notes + sells.notes + buys.notes
     targets = {c: float(drift.T[:, k].sum()) for k, c in enumerate(state.classes)}
     targets[AssetClass.CASH.value] = float(drift.T_cash.sum())
-    return Plan(trades, notes, targets, float(np.sum(sells.held_back)))
+    rows = trades["row"].to_numpy(dtype=np.int64)
+    for_withdrawal = (trades["action"] == "SELL").to_numpy() & (raised.qty[rows] > 0)
+    return Plan(
+        trades,
+        notes,
+        targets,
+        float(np.sum(sells.held_back)),
+        for_withdrawal,
+        raised.notes,
+    )
 
 
 def buy_vehicles(

@@ -17,6 +17,7 @@ class Forced:
     cap_hit: np.ndarray
     name_weight: np.ndarray
     notes: list[str]
+    request_qty: np.ndarray | None = None  # of `qty`, units sold for a withdrawal
 
 
 def forced_sales(s: HouseholdState) -> Forced:

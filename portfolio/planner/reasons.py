@@ -101,8 +101,23 @@ def trade_frame(
     s_excl = s.excluded[s_idx]
     s_cap = forced.cap_hit[s_idx] & ~s_excl
     s_reason = np.empty(len(s_idx), dtype=object)
-    plain = ~s_excl & ~s_cap
+    req_qty = forced.request_qty if forced.request_qty is not None else np.zeros(s.n)
+    s_req = (req_qty[s_idx] > 0) & ~s_excl & ~s_cap
+    plain = ~s_excl & ~s_cap & ~s_req
     s_reason[plain] = class_reasons(s_u[plain], s_k[plain], "SELL")
+    if s_req.any():
+        ask = np.array(
+            [
+                f"Raise cash for the withdrawal requested from {a}"
+                for a in s.accounts[s.acct[s_idx[s_req]]].tolist()
+            ],
+            dtype=object,
+        )
+        also = (sells.disc_qty[s_idx[s_req]] > 0) & (s.row_k[s_idx[s_req]] >= 0)
+        if also.any():
+            extra = class_reasons(s_u[s_req][also], s_k[s_req][also], "SELL")
+            ask[also] = ask[also] + "; " + extra
+        s_reason[s_req] = ask
     if s_excl.any():
         by = "the ESG mandate" if m.esg_only else "the client's exclusions"
         cats = s.exclusion[s_idx[s_excl]]
@@ -129,9 +144,10 @@ def trade_frame(
     if len(s_idx):
         tax_words = np.array([_TYPE_WORDS[t] for t in TYPE_NAMES], dtype=object)
         where = tax_words[s.acct_type[s.acct[s_idx]]]
-        mask = plain & multi[s_u] & (s.acct_type[s.acct[s_idx]] != 0)
+        mine = plain | s_req
+        mask = mine & multi[s_u] & (s.acct_type[s.acct[s_idx]] != 0)
         s_reason[mask] = s_reason[mask] + "; sold in a " + where[mask] + " account: no tax"
-        loss = plain & (np.nan_to_num(sells.realized[s_idx]) < 0)
+        loss = mine & (np.nan_to_num(sells.realized[s_idx]) < 0)
         s_reason[loss] = s_reason[loss] + "; realises a loss"
 
     c_idx = np.flatnonzero(cash_sell > 0)
@@ -200,7 +216,10 @@ def trade_frame(
             "row": np.concatenate([s_idx, c_idx, buys.row]).astype(np.int64),
             "realized_gain": np.concatenate([realized[s_idx], c_real, np.full(n_b, np.nan)]),
             "short_term_gain": np.concatenate([short[s_idx], c_real, np.full(n_b, np.nan)]),
-            "forced": np.concatenate([forced.qty[s_idx] > 0, np.zeros(n_c + n_b, dtype=bool)]),
+            # A rule's sale (exclusion, cap), not one made for a withdrawal.
+            "forced": np.concatenate(
+                [forced.qty[s_idx] - req_qty[s_idx] > 1e-9, np.zeros(n_c + n_b, dtype=bool)]
+            ),
         },
         columns=TRADE_COLUMNS,
     )
