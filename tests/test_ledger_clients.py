@@ -198,6 +198,31 @@ def test_a_recreated_database_is_not_read_from_the_last_ones_books(tmp_path) -> 
         led.close()
 
 
+def test_the_fingerprint_moves_with_every_change_the_book_shows(ledger) -> None:  # type: ignore[no-untyped-def]
+    records = ClientRecords(ledger.engine)
+    seen = [records.fingerprint()]
+
+    def moved() -> None:
+        now = records.fingerprint()
+        assert now not in seen
+        seen.append(now)
+
+    c = records.create("Household")
+    moved()
+    records.add_upload(c.id, book("a.csv", "Joint"), b"a", "a.csv")
+    moved()
+    records.save_mandate(c.id, mandate=ClientMandate(risk_profile="conservative"))
+    moved()
+    records.set_tax_type(c.id, "Joint", "tax_free")
+    moved()
+    whole, sid = records.book_snapshot(c.id)  # type: ignore[misc]
+    rid = ledger.create_run(holdings=whole.holdings, snapshot_id=sid)
+    moved()
+    ledger.set_run_status(rid, "FAILED", error="test")
+    moved()
+    assert records.fingerprint() == seen[-1]  # and stands still when nothing changes
+
+
 def test_records_survive_reopening(db_url: str) -> None:
     first = open_ledger(db_url)
     c = ClientRecords(first.engine).create("Kept", owner="Ada")

@@ -103,3 +103,23 @@ def test_a_batch_run_gets_its_words_when_opened(new_app, book, ui_ledger: Ledger
     assert ui_ledger.run(rid)["status"] == "PENDING_REVIEW"
     panels = [e for e in at.expander if " — " in e.label]
     assert panels and all("— done" in e.label for e in panels), [e.label for e in panels]
+
+
+def test_a_second_session_reuses_the_book_until_the_ledger_changes(
+    new_app, book, ui_ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Summarising a practice is the Book page's cost: sessions share it while the records and
+    runs stay as they were, and a change to either is seen at once."""
+    from ui import book_view
+
+    reads = []
+    real = book_view.ledger_households
+    monkeypatch.setattr(book_view, "ledger_households", lambda *a: reads.append(1) or real(*a))
+    go(run(new_app()), "book")
+    at = go(run(new_app()), "book")
+    assert len(reads) == 1
+    assert metrics(at)["Households"] == "2"
+    _client(ui_ledger, "Third", ADVISOR, [cash("Joint Taxable", 5_000)])
+    at = go(run(new_app()), "book")
+    assert len(reads) == 2
+    assert metrics(at)["Households"] == "3"

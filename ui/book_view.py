@@ -12,6 +12,7 @@ import streamlit as st
 
 from portfolio.access import Firm, Identity, load_firm, may
 from portfolio.book_runs import ledger_households
+from portfolio.ledger.clients import ClientRecords
 from portfolio.practice import BookView, HouseholdBook, summarise
 from ui import identity, services
 
@@ -35,18 +36,33 @@ def who(f: Firm) -> Identity | None:
 
 
 def load(refresh: bool = False) -> tuple[list[HouseholdBook], BookView]:
-    """The households this identity may see and their summary, computed once per session."""
+    """The households this identity may see and their summary: kept for the session, and shared
+    by every session of the server while the ledger's records and runs stay as they were."""
     if not refresh and KEY in st.session_state:
         return st.session_state[KEY]
     f = firm()
     person = who(f)
+    # Who sees what depends on the person and on the firm's people (teams, roles).
+    viewer = "local" if f.local else f"{f.model_dump_json()}|{person and person.model_dump_json()}"
+    engine = services.ledger().engine
+    stamp = (str(engine.url), *ClientRecords(engine).fingerprint())
+    got = _computed(stamp, viewer, date.today(), f, person)
+    st.session_state[KEY] = got
+    return got
+
+
+@st.cache_resource(max_entries=8, show_spinner="Reading the book…")
+def _computed(
+    stamp: tuple[Any, ...], viewer: str, today: date, _firm: Firm, _person: Identity | None
+) -> tuple[list[HouseholdBook], BookView]:
+    """Keyed by the ledger's state, the viewer and the day; the firm and person it was computed
+    for are the viewer's, so they need no key of their own."""
     # Local mode: the one advisor sees every client; with a firm file, `access.may` decides.
     households = ledger_households(
         services.ledger(),
-        lambda owner: f.local or (person is not None and may(person, "view", owner, f)),
+        lambda owner: _firm.local or (_person is not None and may(_person, "view", owner, _firm)),
     )
-    view = summarise(households, as_of=date.today(), securities=services.securities())
-    st.session_state[KEY] = (households, view)
+    view = summarise(households, as_of=today, securities=services.securities())
     return households, view
 
 

@@ -553,6 +553,15 @@ class ClientRecords:
             snaps = {sid: s.get(Snapshot, sid) for sid in by_snapshot}
             return _assemble(by_snapshot, {k: v.holdings for k, v in snaps.items() if v})
 
+    def fingerprint(self) -> tuple[Any, ...]:
+        """Changes whenever a record, its accounts, uploads, requests or runs change (each of
+        those writes stamps the record or the run): a practice view computed for one value holds
+        until the value moves."""
+        with self._read() as s:
+            recs = s.execute(select(func.count(), func.max(ClientRecordRow.updated_at))).one()
+            runs = s.execute(select(func.count(), func.max(Run.updated_at))).one()
+            return (*map(str, recs), *map(str, runs))
+
     def books(self) -> list[tuple[ClientRecord, ClientBook, dict[str, Any] | None]]:
         """Every client with an account: its record, its book and its latest run (id, status),
         read in a few queries whatever the number of clients, for the practice view."""
