@@ -12,7 +12,6 @@ import ui.identity
 from portfolio.access import load_firm
 from portfolio.ledger import Ledger
 from portfolio.ledger.clients import ClientRecords
-from portfolio.ledger.people import FirmPeople
 
 FIRM = load_firm(
     {
@@ -154,7 +153,7 @@ def test_a_supervisor_signs_off_and_operations_executes(  # type: ignore[no-unty
 
 def test_an_admin_manages_people_on_settings(new_app, monkeypatch, ui_ledger: Ledger) -> None:  # type: ignore[no-untyped-def]
     def firm_with_table():  # type: ignore[no-untyped-def]
-        return FIRM.with_people(FirmPeople(ui_ledger.engine).list())
+        return FIRM.with_people(ui_ledger.people.list())
 
     signed_in(monkeypatch, "newbie@example.com")
     monkeypatch.setattr(ui.identity, "firm", firm_with_table)
