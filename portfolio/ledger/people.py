@@ -159,12 +159,13 @@ class FirmPeople:
             raise LedgerError(f"{person.id} is set in the secrets file; change them there")
         with Session(self.engine) as s, s.begin():
             s.connection(execution_options={WRITE: True})
-            values = {"person_id": person.id, "name": person.name, "role": person.role}
-            self._entry(s, PUT, {**values, "team": person.team}, who)
             row = s.get(FirmPersonRow, person.id) or FirmPersonRow(id=person.id)
             row.name, row.role, row.team = person.name, person.role, person.team
             row.updated_by, row.updated_at = who.id, datetime.now(UTC)
             s.add(row)
+            s.flush()  # the row is written first: if its entry fails, both are rolled back
+            values = {"person_id": person.id, "name": person.name, "role": person.role}
+            self._entry(s, PUT, {**values, "team": person.team}, who)
 
     def remove(self, person_id: str, who: Identity, firm: Firm) -> None:
         """Remove a person the chain or the table holds (a row inserted behind the chain too)."""
