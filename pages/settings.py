@@ -8,7 +8,6 @@ from pydantic import SecretStr, ValidationError
 from agents.settings import DEFAULT_TEMPERATURE, PROVIDERS, AgentModelSettings, Price
 from portfolio.access import ROLES, InvalidName, Person, may
 from portfolio.ledger import LedgerError
-from portfolio.ledger.people import FirmPeople
 from portfolio.models import ClientMandate
 from ui import identity, llm, services, state
 
@@ -181,6 +180,15 @@ if admin is not None and not firm.local and may(admin, "manage_firm", None, firm
         "Everyone who may sign in, with their role and team. People named in the secrets "
         "file's `[firm]` table are set there; the others are kept in the ledger from here."
     )
+    people = services.ledger().people
+    # Read fresh, not through the 30-second cache: an admin must see tampering as soon as it is.
+    checked = people.check()
+    if not checked.ok:
+        st.error(
+            "The firm's people in the ledger differ from their chained record (changed "
+            "behind the desk, outside this page):\n\n"
+            + "\n".join(f"- {reason}" for reason in checked.sentences())
+        )
     st.dataframe(
         [
             {
@@ -195,7 +203,6 @@ if admin is not None and not firm.local and may(admin, "manage_firm", None, firm
         hide_index=True,
         key="firm_people",
     )
-    people = FirmPeople(services.ledger().engine)
     with st.form("person_form", clear_on_submit=True):
         c = st.columns(4)
         email = c[0].text_input("Email (as the identity provider sends it)")
@@ -210,7 +217,8 @@ if admin is not None and not firm.local and may(admin, "manage_firm", None, firm
                 st.rerun()
             except (InvalidName, ValidationError, LedgerError) as exc:
                 st.error(f"Not saved: {exc}")
-    added = sorted(i for i in firm.people if i not in firm.secret_ids)
+    tampered = {p["person"] for p in checked.problems if p.get("person")}
+    added = sorted({i for i in firm.people if i not in firm.secret_ids} | tampered)
     r1, r2 = st.columns([3, 1], vertical_alignment="bottom")
     gone = r1.selectbox("Remove a person added here", added, index=None, key="person_remove")
     if r2.button("Remove", key="remove_person", disabled=gone is None):

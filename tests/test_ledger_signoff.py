@@ -129,9 +129,8 @@ def test_without_a_firm_file_the_executor_is_still_recorded(ledger, decided) -> 
 def test_admins_manage_people_beside_the_secrets(ledger) -> None:  # type: ignore[no-untyped-def]
     from portfolio.access import Person
     from portfolio.ledger import LedgerError
-    from portfolio.ledger.people import FirmPeople
 
-    people = FirmPeople(ledger.engine)
+    people = ledger.people
     root, sue = who("root@example.com"), who("sue@example.com")
     people.put(Person(id="New@Example.com", name="New", role="auditor"), root, FIRM)
     assert [(p.id, p.role) for p in people.list()] == [("new@example.com", "auditor")]

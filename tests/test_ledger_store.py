@@ -385,6 +385,7 @@ def test_verify_passes_on_an_untouched_ledger(ledger, saved_run) -> None:
         ("run_entries", 5),
         ("decisions", 3),
         ("executions", 6),
+        ("firm_entries", 0),
     ]
 
 

@@ -12,7 +12,6 @@ import ui.identity
 from portfolio.access import load_firm
 from portfolio.ledger import Ledger
 from portfolio.ledger.clients import ClientRecords
-from portfolio.ledger.people import FirmPeople
 
 FIRM = load_firm(
     {
@@ -154,7 +153,7 @@ def test_a_supervisor_signs_off_and_operations_executes(  # type: ignore[no-unty
 
 def test_an_admin_manages_people_on_settings(new_app, monkeypatch, ui_ledger: Ledger) -> None:  # type: ignore[no-untyped-def]
     def firm_with_table():  # type: ignore[no-untyped-def]
-        return FIRM.with_people(FirmPeople(ui_ledger.engine).list())
+        return FIRM.with_people(ui_ledger.people.list())
 
     signed_in(monkeypatch, "newbie@example.com")
     monkeypatch.setattr(ui.identity, "firm", firm_with_table)
@@ -193,3 +192,41 @@ def test_an_admin_manages_people_on_settings(new_app, monkeypatch, ui_ledger: Le
     at = run(new_app(), advisor=None)
     assert not at.error and texts(at, "title") == ["Client & holdings"]
     assert firm_with_table().identity("newbie@example.com", authenticated=True).role == "supervisor"
+
+
+def test_a_role_raised_behind_the_chain_is_refused_and_shown_to_the_admin(
+    new_app, monkeypatch, ui_ledger: Ledger
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from portfolio.access import Person
+
+    def firm_with_table():  # type: ignore[no-untyped-def]
+        return FIRM.with_people(ui_ledger.people.list())
+
+    root = FIRM.identity("root@example.com", authenticated=True)
+    ui_ledger.people.put(Person(id="kim@example.com", role="advisor"), root, FIRM)
+    with ui_ledger.engine.begin() as conn:
+        conn.execute(text("UPDATE firm_people SET role = 'supervisor'"))
+
+    signed_in(monkeypatch, "kim@example.com")
+    monkeypatch.setattr(ui.identity, "firm", firm_with_table)
+    at = run(new_app(), advisor=None)
+    assert any("kim@example.com is not in the firm" in s for s in texts(at, "error"))
+
+    signed_in(monkeypatch, "root@example.com")
+    monkeypatch.setattr(ui.identity, "firm", firm_with_table)
+    at = go(run(new_app(), advisor=None), "settings", advisor=None)
+    assert any(
+        "differ from their chained record" in s
+        and "kim@example.com: in the firm_people table, role is 'supervisor'" in s
+        for s in texts(at, "error")
+    ), texts(at, "error")
+    # The admin removes the tampered person from the page, which clears the error.
+    at.selectbox(key="person_remove").set_value("kim@example.com")
+    run(at, advisor=None)
+    at.button(key="remove_person").click()
+    run(at, advisor=None)
+    assert any("Removed kim@example.com" in s for s in texts(at, "success"))
+    assert not any("chained record" in s for s in texts(at, "error"))
+    assert ui_ledger.verify().ok

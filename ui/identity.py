@@ -61,12 +61,11 @@ def firm() -> Firm:
 
 @st.cache_data(ttl=30, show_spinner=False)
 def _table_people() -> list[Person]:
-    """The people added on Settings; read at most every 30 s (Settings clears it on a change),
-    not once for every row a page checks."""
-    from portfolio.ledger.people import FirmPeople
+    """The people added on Settings whose rows match their chained journal; read at most every
+    30 s (Settings clears it on a change), not once for every row a page checks."""
     from ui import services
 
-    return FirmPeople(services.ledger().engine).list()
+    return services.ledger().people.list()
 
 
 def forget_people() -> None:

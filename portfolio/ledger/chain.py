@@ -1,4 +1,4 @@
-"""The keyed hash chains over the run, decision and execution journals.
+"""The keyed hash chains over the run, decision, execution and firm-people journals.
 
 Each row's hash covers its canonical JSON content (every column but `id`, `hash` and `mac`,
 including `seq` and `prev_hash`), so altering, reordering or deleting a row breaks the next link;
@@ -148,10 +148,12 @@ class ChainReport:
 
 @dataclass
 class VerifyReport:
-    """The chains, then the tables behind them (trades, proposals, runs) compared with the chain.
+    """The chains, then the tables behind them (trades, proposals, runs, firm_people) compared
+    with the chain.
 
     `tables` holds one problem per run: {"journal": table, "seq": None, "id": None, "run_id",
-    "reason"}. `anchor` holds what an anchor file names that the chains no longer contain.
+    "reason"}, and one per person whose `firm_people` row differs from the chain (with "person").
+    `anchor` holds what an anchor file names that the chains no longer contain.
     """
 
     ok: bool
@@ -205,7 +207,14 @@ def walk(
             problem = "the MAC does not match (the row was rewritten without the firm key)"
         if problem:
             report.ok = False
-            report.broken = {"seq": row.seq, "id": row.id, "run_id": row.run_id, "reason": problem}
+            if person := getattr(row, "person_id", None):
+                problem = f"{problem}; the entry is about {person}"
+            report.broken = {
+                "seq": row.seq,
+                "id": row.id,
+                "run_id": getattr(row, "run_id", None),
+                "reason": problem,
+            }
             return report
         prev, expected_seq = row.hash, expected_seq + 1
         report.length += 1

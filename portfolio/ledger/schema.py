@@ -1,6 +1,7 @@
 """Tables of the ledger. Alembic migrations in portfolio/migrations create exactly these.
 
-Run entries (each run's proposal and status changes), decisions and executions are journals: rows
+Run entries (each run's proposal and status changes), decisions, executions and the firm's people
+(firm entries) are journals: rows
 are only ever inserted, and each carries `seq`, `prev_hash`, `hash` and `mac` so an edit or deletion
 breaks the chain. Their timestamps are ISO text so
 the hashed content reads back byte-for-byte on every backend.
@@ -244,13 +245,6 @@ class PaperOrder(Base):
     filled_at: Mapped[str] = mapped_column(String(40))
 
 
-JOURNALS: dict[str, type[RunEntry] | type[Decision] | type[Execution]] = {
-    "run_entries": RunEntry,
-    "decisions": Decision,
-    "executions": Execution,
-}
-
-
 # ---------------------------------------------------------------- client records (migration 0003)
 
 
@@ -337,3 +331,37 @@ class AdvisorSettingsRow(Base):
     advisor: Mapped[str] = mapped_column(String(200), primary_key=True, doc="the identity's id")
     llm: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# ----------------------------------------------------- the firm's people, chained (migration 0008)
+
+
+class FirmEntry(Base):
+    """One change to the firm's people made on Settings: kind 'put' (added or changed, with the
+    person as saved) or 'remove' (with the person as removed). `firm_people` is only a copy of
+    what these entries replay to; a row that differs from the replay grants nothing."""
+
+    __tablename__ = "firm_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    person_id: Mapped[str] = mapped_column(String(200), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    team: Mapped[str] = mapped_column(String(100))
+    changed_by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[str] = mapped_column(String(40))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+JournalModel = type[RunEntry] | type[Decision] | type[Execution] | type[FirmEntry]
+
+JOURNALS: dict[str, JournalModel] = {
+    "run_entries": RunEntry,
+    "decisions": Decision,
+    "executions": Execution,
+    "firm_entries": FirmEntry,
+}

@@ -1,4 +1,5 @@
-"""The Ledger: every read and write of runs, decisions and executions goes through here.
+"""The Ledger: every read and write of runs, decisions and executions goes through here (the
+firm's people through `Ledger.people`).
 
 Each public method is one transaction. Writes that must not interleave (decisions and orders of one
 run, links of a journal) lock the run row and the chain head; on SQLite every write transaction
@@ -24,6 +25,7 @@ from portfolio.access import Firm, Identity, execution_blockers, may
 from portfolio.broker import Fill, Order, client_order_id, now_iso
 from portfolio.compliance import check_trades
 from portfolio.ledger import chain, status
+from portfolio.ledger import people as firm_people
 from portfolio.ledger import proposal_entry as entry
 from portfolio.ledger.engine import WRITE
 from portfolio.ledger.errors import (
@@ -105,6 +107,11 @@ class Ledger:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def people(self) -> firm_people.FirmPeople:
+        """The firm's people added on Settings, read and written through their chained journal."""
+        return firm_people.FirmPeople(self.engine, self._key)
 
     # ---------------------------------------------------------------- transactions
 
@@ -1161,7 +1168,7 @@ class Ledger:
         with self._read() as s:
             chains = chain.verify(s, self._key)
             tables: list[dict[str, Any]] = []
-            if all(c.ok for c in chains):
+            if all(c.ok for c in chains if c.name != firm_people.JOURNAL):
                 latest: dict[tuple[str, str], RunEntry] = {}
                 for row in s.execute(select(RunEntry).order_by(RunEntry.seq)).scalars():
                     latest[(row.run_id, row.kind)] = row
@@ -1183,6 +1190,8 @@ class Ledger:
                             )
                         continue
                     tables += self._table_problems(s, run.id, entry.parse(proposal.body))
+            if all(c.ok for c in chains if c.name == firm_people.JOURNAL):
+                tables += firm_people.compare(s).problems
             return chain.VerifyReport(
                 ok=all(c.ok for c in chains) and not tables, chains=chains, tables=tables
             )
