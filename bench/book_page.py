@@ -34,6 +34,8 @@ from portfolio.ledger import open_ledger  # noqa: E402
 from portfolio.ledger.clients import ClientRecords  # noqa: E402
 from portfolio.practice import summarise  # noqa: E402
 
+TITLE_SHOWN = """(title) => [...document.querySelectorAll('h1')]
+  .some(h => h.innerText.trim() === title) ? performance.now() : false"""
 TABLE_SHOWN = """() => {
   const h = [...document.querySelectorAll('h1')].some(e => e.innerText.trim() === 'Book');
   const grid = document.querySelector('[data-testid="stDataFrame"]');
@@ -86,6 +88,16 @@ def main() -> None:
                 ).json_value()
                 print(f"book page first paint ({label}): {shown / 1000:.2f} s")
                 page.close()
+            # The same machine's floor: the first page of the app, which reads no book.
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(app.url, wait_until="commit")
+            floor = page.wait_for_function(
+                TITLE_SHOWN, arg="Client & holdings", polling="raf", timeout=600_000
+            ).json_value()
+            print(
+                f"client page first paint (no book read): {floor / 1000:.2f} s; "
+                f"book page / client page: {shown / floor:.1f}x"
+            )
             browser.close()
 
 
