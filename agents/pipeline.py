@@ -28,6 +28,7 @@ from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel
 
 from agents import AGENTS
+from agents.evaluator import MAX_ROUNDS, evaluate
 from agents.events import (
     RUN_STATUS_MEANING,
     AgentFailed,
@@ -54,6 +55,7 @@ from agents.schemas import (
     ComplianceAnswer,
     ComplianceReport,
     CrewResult,
+    EvaluatorRound,
     ExecutionPlan,
     MandateAnswer,
     MarketAnalysis,
@@ -387,6 +389,7 @@ def _build_graph(run: _Run) -> Any:
         mkt_json = mkt.model_dump(mode="json") if mkt else None
         rsk_json = rsk.model_dump(mode="json") if rsk else None
         requested: dict[str, float] = {}
+        rounds: list[EvaluatorRound] = []
         if run.fixed is not None:
             # A plan already saved (a batch run): its words only, never a new plan.
             proposal = run.fixed
@@ -405,6 +408,50 @@ def _build_graph(run: _Run) -> Any:
             proposal = (
                 await asyncio.to_thread(_rebalance, mandate, applied) if applied else baseline
             )
+            # ...judged by code; the model proposes the next tilt until the plan clears the bar
+            # (bands, income, turnover, gains) or MAX_ROUNDS tilts have been tried.
+            verdict = evaluate(proposal, baseline_turnover=baseline.turnover)
+            rounds.append(
+                EvaluatorRound(
+                    round=1, tilts=applied, cleared=verdict.cleared, verdict=verdict.summary()
+                )
+            )
+            while not verdict.cleared and len(rounds) < MAX_ROUNDS:
+                failed = [c.model_dump() for c in verdict.failed()]
+                again = await run.agent(
+                    "strategist",
+                    {
+                        **facts,
+                        "evaluation": {"round": len(rounds), "tilts": applied, "failed": failed},
+                    },
+                    StrategyAnswer,
+                    _without(emit, Token, AgentStarted),
+                )
+                tilted = _both_calls(tilted, again)
+                nxt_ans = again.answer
+                assert isinstance(nxt_ans, StrategyAnswer)
+                nxt = clamp_tilts(nxt_ans.tilts, baseline.model)
+                if nxt == applied:
+                    rounds.append(
+                        EvaluatorRound(
+                            round=len(rounds) + 1,
+                            tilts=nxt,
+                            cleared=False,
+                            verdict="the same tilt again: the previous plan stands",
+                        )
+                    )
+                    break
+                cand = await asyncio.to_thread(_rebalance, mandate, nxt) if nxt else baseline
+                verdict = evaluate(cand, baseline_turnover=baseline.turnover)
+                rounds.append(
+                    EvaluatorRound(
+                        round=len(rounds) + 1,
+                        tilts=nxt,
+                        cleared=verdict.cleared,
+                        verdict=verdict.summary(),
+                    )
+                )
+                requested, applied, proposal = dict(nxt_ans.tilts), nxt, cand
             # ...then the words, written from the final plan the ticket will show.
             final = plan_facts(proposal, baseline, requested, mkt_json, rsk_json)
             worded = await run.agent("strategist", final, PlanAnswer, _without(emit, AgentStarted))
@@ -428,6 +475,7 @@ def _build_graph(run: _Run) -> Any:
                 )
                 for t in proposal.trades
             ],
+            rounds=rounds,
             tilts_requested=requested,
             tilts_applied=dict(proposal.tilts),
             rationale=worded.answer.rationale,

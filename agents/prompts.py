@@ -44,7 +44,9 @@ SYSTEM: dict[str, str] = {
     "propose tactical tilts: asset class -> change in target weight, each between -0.05 and "
     "+0.05, on the model's own sleeves. You are asked twice: first for the tilts alone, from the "
     "engine's baseline plan; then, once the engine has re-sized the trades to the tilted "
-    "targets, to explain that final plan. Quote only the final plan's quantities; the rationale "
+    "targets, to explain that final plan. When FACTS carry an `evaluation` of your previous tilt "
+    "(what the code found short: bands, income, turnover, gains), propose the next tilt to "
+    "address it. Quote only the final plan's quantities; the rationale "
     "says why in a sentence or two and does not repeat the narrative.",
     "tax_agent": _COMMON
     + " Role: tax agent. From the engine's figures in FACTS, explain which lots are sold and why, "

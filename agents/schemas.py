@@ -130,8 +130,20 @@ class PlannedTrade(BaseModel):
     compliance: Literal["APPROVED", "VETOED"]
 
 
+class EvaluatorRound(BaseModel):
+    """One round of the strategist's tilts, judged by code (agents.evaluator)."""
+
+    round: int
+    tilts: dict[str, float] = Field(default_factory=dict)
+    cleared: bool
+    verdict: str
+
+
 class ExecutionPlan(BaseModel):
     trades: list[PlannedTrade] = Field(default_factory=list)
+    rounds: list[EvaluatorRound] = Field(
+        default_factory=list, description="Each tilt the strategist proposed and its verdict"
+    )
     tilts_requested: dict[str, float] = Field(default_factory=dict)
     tilts_applied: dict[str, float] = Field(default_factory=dict)
     rationale: str = ""

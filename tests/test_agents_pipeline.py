@@ -1,6 +1,7 @@
 """The whole crew offline: deterministic, concurrent, robust to failures and to hostile text."""
 
 import io
+import json
 from collections.abc import Iterator
 from datetime import date
 from itertools import pairwise
@@ -13,6 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from lockstep import lockstep_models
+from pydantic import Field
 
 from agents.events import (
     AgentFailed,
@@ -506,3 +508,107 @@ def test_a_saved_plan_is_explained_as_it_is() -> None:
     assert anew.proposal is not None and anew.proposal.trades != saved.trades
     biggest = max(saved.trades, key=lambda t: t.value)
     assert f"{biggest.symbol} {biggest.quantity:,.0f}" in words
+
+
+class TiltingStrategist(BaseChatModel):
+    """A strategist whose tilt depends on whether it is told what its last one fell short of:
+    `first` before any evaluation, then the next of `after` each time FACTS carry one. Records
+    every task it saw."""
+
+    first: dict[str, float]
+    after: list[dict[str, float]]
+    seen: list[str] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "tilting"
+
+    def _text(self, messages: list[BaseMessage]) -> str:
+        body = str(messages[-1].content)
+        self.seen.append(body)
+        if "Task: strategy" in body:
+            n = sum('"evaluation"' in b for b in self.seen)
+            tilts = self.after[n - 1] if '"evaluation"' in body else self.first
+            return "```json\n" + json.dumps({"tilts": tilts, "rationale": "tilt"}) + "\n```"
+        return 'The plan as the table shows.\n```json\n{"rationale": "as shown"}\n```'
+
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
+    ) -> ChatResult:
+        msg = AIMessage(content=self._text(messages), response_metadata={"finish_reason": "stop"})
+        return ChatResult(generations=[ChatGeneration(message=msg)])
+
+
+def _judge(outcomes: list[bool]):  # type: ignore[no-untyped-def]
+    """A bar the test controls (the evaluator's own checks are tested on their own): each
+    call takes the next outcome and records the tilts it judged."""
+    from agents.evaluator import Check, Verdict
+
+    judged: list[dict[str, float]] = []
+
+    def evaluate(proposal: Any, *, baseline_turnover: float | None = None) -> Verdict:
+        judged.append(dict(proposal.tilts))
+        ok = outcomes[len(judged) - 1]
+        detail = "fine" if ok else "estimated yield 1.00% is below the 3.00% need"
+        return Verdict(cleared=ok, checks=[Check(name="income", ok=ok, figure=0.01, detail=detail)])
+
+    return evaluate, judged
+
+
+def test_tilts_that_fall_short_are_tried_again_with_what_fell_short(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import agents.pipeline as pipeline
+
+    evaluate, judged = _judge([False, True])
+    monkeypatch.setattr(pipeline, "evaluate", evaluate)
+    model = TiltingStrategist(first={"us_equity": 0.05}, after=[{"us_equity": 0.02}])
+    settings = LLMSettings(provider="openai-compatible", base_url="http://127.0.0.1:9/v1")
+    result = crew_result(run(holdings(), settings=settings, models={"strategist": model}))
+    plan = result.execution_plan
+    assert plan is not None and result.proposal is not None
+    assert [(r.round, r.tilts, r.cleared) for r in plan.rounds] == [
+        (1, {"us_equity": 0.05}, False),
+        (2, {"us_equity": 0.02}, True),
+    ]
+    assert judged == [{"us_equity": 0.05}, {"us_equity": 0.02}]
+    # The second ask carried what the code found short; the plan is the engine's for round 2.
+    tasks = [b for b in model.seen if "Task: strategy" in b]
+    assert len(tasks) == 2 and "below the 3.00% need" in tasks[1]
+    assert result.proposal.tilts == {"us_equity": 0.02}
+    assert plan.tilts_requested == {"us_equity": 0.02}
+    direct = rebalance(holdings(), result.mandate, tilts={"us_equity": 0.02}, as_of=AS_OF)
+    assert [t.model_dump() for t in direct.trades] == [
+        t.model_dump() for t in result.proposal.trades
+    ]
+    assert result.usage["strategist"].calls == 3  # two tilts and the words
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "after", "rounds", "last"),
+    [
+        # The same tilt again ends the loop at once: the plan of round 1 stands.
+        ([False], [{"us_equity": 0.05}], 2, "the same tilt again"),
+        # Never clearing the bar stops at MAX_ROUNDS tilts, the last one's plan shown.
+        ([False, False, False], [{"us_equity": 0.01}, {}], 3, "below the 3.00% need"),
+    ],
+)
+def test_the_loop_ends(
+    monkeypatch: pytest.MonkeyPatch,
+    outcomes: list[bool],
+    after: list[dict[str, float]],
+    rounds: int,
+    last: str,
+) -> None:
+    import agents.pipeline as pipeline
+    from agents.evaluator import MAX_ROUNDS
+
+    evaluate, _ = _judge(outcomes)
+    monkeypatch.setattr(pipeline, "evaluate", evaluate)
+    model = TiltingStrategist(first={"us_equity": 0.05}, after=after)
+    settings = LLMSettings(provider="openai-compatible", base_url="http://127.0.0.1:9/v1")
+    result = crew_result(run(holdings(), settings=settings, models={"strategist": model}))
+    plan = result.execution_plan
+    assert plan is not None and len(plan.rounds) == rounds <= MAX_ROUNDS
+    assert last in plan.rounds[-1].verdict
+    assert result.proposal is not None and result.proposal.tilts == plan.rounds[-1].tilts

@@ -117,6 +117,19 @@ def risk(r: dict[str, Any]) -> None:
 
 
 def strategist(r: dict[str, Any]) -> None:
+    # Each tilt the strategist proposed and the evaluator's verdict on the engine's plan.
+    _table(
+        [
+            {
+                "Round": x.get("round"),
+                "Tilts": ", ".join(f"{k} {v:+.1%}" for k, v in (x.get("tilts") or {}).items())
+                or "none",
+                "Clears the bar": "yes" if x.get("cleared") else "no",
+                "Verdict": x.get("verdict"),
+            }
+            for x in r.get("rounds") or []
+        ]
+    )
     _table(
         [
             {

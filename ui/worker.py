@@ -27,7 +27,7 @@ from portfolio.models import (
 
 log = logging.getLogger(__name__)
 FLUSH_S = 0.08
-PROMPT_VERSION = "crew-prompts-1"
+PROMPT_VERSION = "crew-prompts-2"
 _threads: dict[str, threading.Thread] = {}
 _lock = threading.Lock()
 
