@@ -38,7 +38,13 @@ class Drift:
     tol_w: np.ndarray
 
 
-def class_drift(s: HouseholdState, forced: Forced, weights: Mapping[str, float]) -> Drift:
+def class_drift(
+    s: HouseholdState,
+    forced: Forced,
+    weights: Mapping[str, float],
+    reach: frozenset[str] = frozenset(),
+) -> Drift:
+    """`reach`: classes brought to target even inside their band (the income lean's)."""
     m = s.mandate
     V = s.by_unit(s.value)
     cash0 = s.by_unit(np.where(s.is_cash | s.cash_hold, s.value, 0.0))
@@ -83,6 +89,9 @@ def class_drift(s: HouseholdState, forced: Forced, weights: Mapping[str, float])
     floor_val = m.cash_floor * V
 
     out = np.abs(C - T) > tol + EPS * np.maximum(B, 1.0)[:, None]
+    if reach:
+        must = np.array([c in reach for c in s.classes])
+        out |= must[None, :] & (np.abs(C - T) > EPS * np.maximum(B, 1.0)[:, None])
     D = np.where(out, T - C, 0.0)
 
     cash1 = cash_f - D.sum(1)
