@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from portfolio.lots import is_long_term, sell_from_lots
+from portfolio.lots import has_gain, is_long_term, sell_from_lots
 from portfolio.planner.drift import Drift
 from portfolio.planner.forced import Forced
 from portfolio.planner.locate import location_ranks
@@ -37,10 +37,7 @@ def _all_short_term_gain(s: HouseholdState, i: int) -> bool:
         return False
     price = s.unit_value[i]
     return all(
-        lt.acquired is not None
-        and not is_long_term(lt.acquired, s.as_of)
-        and lt.cost_basis is not None
-        and price * lt.quantity > lt.cost_basis
+        lt.acquired is not None and not is_long_term(lt.acquired, s.as_of) and has_gain(lt, price)
         for lt in lots
     )
 
