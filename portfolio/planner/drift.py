@@ -36,6 +36,8 @@ class Drift:
     qty_rem: np.ndarray
     in_class: np.ndarray
     tol_w: np.ndarray
+    tol_cash: np.ndarray  # per unit: the cash band in dollars
+    reach: np.ndarray  # per class: brought to target even at a taxable gain (the income lean)
 
 
 def class_drift(
@@ -89,8 +91,8 @@ def class_drift(
     floor_val = m.cash_floor * V
 
     out = np.abs(C - T) > tol + EPS * np.maximum(B, 1.0)[:, None]
+    must = np.array([c in reach for c in s.classes], dtype=bool)
     if reach:
-        must = np.array([c in reach for c in s.classes])
         out |= must[None, :] & (np.abs(C - T) > EPS * np.maximum(B, 1.0)[:, None])
     D = np.where(out, T - C, 0.0)
 
@@ -132,4 +134,6 @@ def class_drift(
         qty_rem=qty_rem,
         in_class=in_class,
         tol_w=tol_w,
+        tol_cash=tol_cash,
+        reach=must,
     )
