@@ -30,29 +30,37 @@ _RULES: list[tuple[re.Pattern[str], AccountType]] = [
         re.compile(
             r"individual|joint|\bjt\b|\bjtwros\b|\btrust\b|\btod\b|brokerage|taxable|\bcustodial\b"
             r"|\butma\b|\bugma\b|\bestate\b|\bcorporate\b|\bllc\b|\bcash account\b|\bmargin\b"
+            r"|cash management|tenants in common|community property"
         ),
         "taxable",
     ),
 ]
 
+# The three types as a "Tax Status" column or an advisor writes them (`_` and `-` read as spaces).
 _ALIASES: dict[str, AccountType] = {
     "taxable": "taxable",
-    "tax_deferred": "tax_deferred",
-    "tax-deferred": "tax_deferred",
+    "tax deferred": "tax_deferred",
     "deferred": "tax_deferred",
-    "tax_free": "tax_free",
-    "tax-free": "tax_free",
+    "tax free": "tax_free",
     "free": "tax_free",
+    "tax exempt": "tax_free",
     "exempt": "tax_free",
 }
 
 
+def _words(text: str) -> str:
+    return " ".join(text.lower().replace("_", " ").replace("-", " ").split())
+
+
+def classify_account_type(text: str) -> AccountType | None:
+    """The type a custodian's account-type cell names ("Joint WROS", "Rollover IRA", "Tax-Free"),
+    or None when the table does not know it. Same table as the name inference."""
+    return _ALIASES.get(_words(text)) or infer_account_type(text)
+
+
 def parse_account_type(text: str) -> AccountType:
     """An advisor's word for a type (`taxable`, `tax_deferred`, `tax-free`, or an account kind)."""
-    key = text.strip().lower()
-    if key in _ALIASES:
-        return _ALIASES[key]
-    inferred = infer_account_type(key)
+    inferred = classify_account_type(text)
     if inferred is None:
         names = ", ".join(ACCOUNT_TYPES)
         raise ValueError(f"unknown account type '{text}' (one of: {names})")
@@ -88,7 +96,7 @@ def account_types(
         if acct.strip().lower() in over:
             types[acct], sources[acct] = over[acct.strip().lower()], "override"
             continue
-        from_cust = infer_account_type(cust[acct]) if acct in cust else None
+        from_cust = classify_account_type(cust[acct]) if acct in cust else None
         if from_cust is not None:
             types[acct], sources[acct] = from_cust, "custodian"
             continue

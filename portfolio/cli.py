@@ -36,6 +36,14 @@ class CliError(Exception):
     """A problem the user can fix; printed as `error: ...` with exit code 2."""
 
 
+def _income_need(text: str) -> float:
+    """A yearly income need: a fraction of the book up to 25% (`ClientMandate.income_need`)."""
+    v = _fraction(text)
+    if v > 0.25:
+        raise argparse.ArgumentTypeError(f"'{text}' is above a 25% yearly income need")
+    return v
+
+
 def _fraction(text: str) -> float:
     """Accept 0.05, 5 or 5% for five percent (1 or more is read as a percentage)."""
     t = text.strip().rstrip("%")
@@ -168,6 +176,7 @@ def mandate_from_args(args: argparse.Namespace) -> ClientMandate:
         excluded_symbols=symbols,
         single_name_cap=args.max_position or None,
         cash_floor=args.cash_min,
+        income_need=args.income_need,
         band_abs=args.band,
         band_rel=args.band_rel,
         min_trade_value=args.min_trade,
@@ -231,7 +240,20 @@ def _print_table(proposal: RebalanceProposal, out: Any) -> None:
         else "realised gains not estimated (no cost basis in the file)"
     )
     w(f"\nTurnover {proposal.turnover:.1%}; {gains}\n")
-    w(f"Estimated yield {proposal.yield_before:.2%} -> {proposal.yield_after:.2%}\n\nChecks\n")
+    w(f"Estimated yield {proposal.yield_before:.2%} -> {proposal.yield_after:.2%}")
+    need = proposal.mandate.income_need
+    if need > 0:
+        w(
+            f" (income need {need:.1%}: "
+            + (f"short by {proposal.income_short_by:.2%})" if proposal.income_short_by else "met)")
+        )
+    if proposal.income_lean:
+        lean = ", ".join(
+            f"{c} {v * 100:+.1f} pts"
+            for c, v in sorted(proposal.income_lean.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+        w(f"\nTargets leaned toward yield inside the bands: {lean}")
+    w("\n\nChecks\n")
     for c in proposal.checks:
         w(f"  [{c.status}] {c.rule}: {c.message}\n")
     if proposal.unread_rows:
@@ -401,6 +423,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reb.add_argument(
         "--max-gains", type=_money, default=None, help="household budget for realised gains, $"
+    )
+    reb.add_argument(
+        "--income-need",
+        type=_income_need,
+        default=0.0,
+        help="yearly income the client needs, as a share of the book, e.g. 0.03 or 3%%",
     )
     reb.add_argument(
         "--income-reserve-months",

@@ -6,7 +6,8 @@ view) and builds the pydantic contract the agents, the ledger and the UI consume
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -39,10 +40,16 @@ from portfolio.models import (
     ReferencePrice,
     Trade,
 )
-from portfolio.planner import plan_trades, sleeve_vehicles
+from portfolio.planner import Plan, plan_trades, sleeve_vehicles
 from portfolio.post_trade import apply_trades
 from portfolio.securities import SecurityMaster, load_securities
-from portfolio.targets import band_width, clamp_tilts, reassign_unbuyable, target_weights
+from portfolio.targets import (
+    band_width,
+    clamp_tilts,
+    lean_for_income,
+    reassign_unbuyable,
+    target_weights,
+)
 
 
 def _weights_of(frame: pd.DataFrame, total: float) -> list[PositionWeight]:
@@ -230,21 +237,31 @@ def rebalance(
     weights = target_weights(model, plan_mandate, applied_tilts)
     vehicles, moves = sleeve_vehicles(model, mandate, securities)
     weights, target_notes = reassign_unbuyable(weights, moves)
-    plan = plan_trades(
-        book,
-        plan_mandate,
-        weights,
-        vehicles,
-        securities.frame,
-        as_of=as_of,
-        lots_of=lambda i: holdings.positions[i].lots,
-        account_types=types,
-        per_account=per_account,
-        max_gains=max_gains,
-        securities=securities,
-        withdrawals=withdrawals(requests),
-    )
+
+    def plan_for(w: Mapping[str, float], reach: frozenset[str] = frozenset()) -> Plan:
+        return plan_trades(
+            book,
+            plan_mandate,
+            w,
+            vehicles,
+            securities.frame,
+            as_of=as_of,
+            lots_of=lambda i: holdings.positions[i].lots,
+            account_types=types,
+            per_account=per_account,
+            max_gains=max_gains,
+            securities=securities,
+            reach=reach,
+            withdrawals=withdrawals(requests),
+        )
+
+    plan = plan_for(weights)
     total = float(book["value"].sum())
+    yields = securities.frame["yield"]
+    lean = _lean_for_income(
+        plan, plan_for, weights, vehicles, yields, book, total, mandate, securities
+    )
+    plan, weights = lean.plan, lean.weights
     current = _weights_of(book, total)
     trades = _trades_from(plan.trades)
     start = len(trades)
@@ -310,27 +327,16 @@ def rebalance(
         PortfolioCheck(rule="cash_request", status="pass" if r.met else "fail", message=r.message)
         for r in request_results
     ]
-    yields = securities.frame["yield"]
     y_before = _yield(book, yields, total)
     y_after = _yield(after, yields, total)
+    short_by = max(mandate.income_need - y_after, 0.0) if mandate.income_need > 0 else 0.0
     if mandate.income_need > 0:
-        met = y_after + 1e-9 >= mandate.income_need
         checks.append(
             PortfolioCheck(
                 rule="income_plan",
-                status="pass" if met else "warn",
-                message=(
-                    f"Estimated yield {y_before:.2%} before, {y_after:.2%} after, against a "
-                    f"{mandate.income_need:.1%} income need"
-                    + (
-                        ""
-                        if met
-                        else f": short by {mandate.income_need - y_after:.2%}; the plan does "
-                        "not lean toward higher-yielding sleeves yet, so the rest comes from the "
-                        "cash reserve and sales"
-                    )
-                    + f"; {reserve:.1%} of the household is kept in cash "
-                    f"({income_reserve_months:g} months of the need)"
+                status="pass" if short_by <= 1e-9 else "warn",
+                message=_income_message(
+                    mandate.income_need, y_before, y_after, lean, reserve, income_reserve_months
                 ),
             )
         )
@@ -372,6 +378,97 @@ def rebalance(
         yield_after=y_after,
         income_reserve=reserve,
         cash_requests=request_results,
+        income_lean={c: round(v, 6) for c, v in lean.shifts.items()},
+        income_short_by=round(short_by, 6),
+    )
+
+
+LEAN_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class _Lean:
+    plan: Plan
+    weights: dict[str, float]
+    shifts: dict[str, float]  # class -> change of target weight, model to plan
+    exhausted: bool  # the bands allow no further lean toward yield
+
+
+def _lean_for_income(
+    plan: Plan,
+    plan_for: Callable[[Mapping[str, float], frozenset[str]], Plan],
+    weights: dict[str, float],
+    vehicles: Mapping[str, str],
+    yields: pd.Series,
+    book: pd.DataFrame,
+    total: float,
+    mandate: ClientMandate,
+    securities: SecurityMaster,
+) -> _Lean:
+    """Lean the targets toward yield (inside the bands) until the plan's estimated yield meets the
+    stated income need; a few deterministic rounds, since the plan's own holdings and vehicles
+    yield what they yield. No need, or a need already met, leaves the plan as it is."""
+    need = mandate.income_need
+    if need <= 0 or not total:
+        return _Lean(plan, weights, {}, False)
+    class_yields = {
+        c: float(yields[f])
+        for c, f in vehicles.items()
+        if f in yields.index and pd.notna(yields[f]) and c in weights
+    }
+    leaned = dict(weights)
+    exhausted = False
+    for _ in range(LEAN_ROUNDS):
+        after = apply_trades(book, _trades_from(plan.trades), securities)
+        gap = need - _yield(after, yields, total)
+        if gap <= 1e-9:
+            break
+        step = lean_for_income(leaned, weights, class_yields, gap, mandate)
+        exhausted = step.exhausted
+        if not step.shifts:
+            break
+        leaned = step.weights
+        moved = frozenset(c for c in leaned if abs(leaned[c] - weights.get(c, 0.0)) > 1e-12)
+        plan = plan_for(leaned, moved)
+    shifts = {
+        c: leaned[c] - weights.get(c, 0.0)
+        for c in leaned
+        if abs(leaned[c] - weights.get(c, 0.0)) > 1e-12
+    }
+    return _Lean(plan, leaned, shifts, exhausted)
+
+
+def _income_message(
+    need: float,
+    y_before: float,
+    y_after: float,
+    lean: _Lean,
+    reserve: float,
+    months: float,
+) -> str:
+    """The income check in words: met or short, what the lean moved, and why it stops."""
+    moved = ", ".join(
+        f"{c.replace('_', ' ')} {v * 100:+.1f} pts"
+        for c, v in sorted(lean.shifts.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    head = (
+        f"estimated yield {y_before:.2%} before, {y_after:.2%} after, against a {need:.1%} "
+        "income need"
+    )
+    leaned = f"; the targets lean toward yield inside the bands ({moved})" if moved else ""
+    if y_after + 1e-9 >= need:
+        text = f"Income target met (~{y_after:.1%}): {head}{leaned}"
+    else:
+        why = (
+            "the higher-yielding sleeves have reached the top of their bands (or the lower-"
+            "yielding ones the bottom), so more income needs wider bands or a more income-oriented "
+            "profile"
+            if lean.exhausted or not moved
+            else "the funds kept and bought yield less than the sleeves' estimates"
+        )
+        text = f"Income target short by {need - y_after:.2%}: {head}{leaned}; {why}"
+    return (
+        text + f"; {reserve:.1%} of the household is kept in cash ({months:g} months of the need)"
     )
 
 

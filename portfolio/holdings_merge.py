@@ -12,7 +12,9 @@ def merge_holdings(books: Sequence[Holdings]) -> Holdings:
     if len(books) == 1:
         return books[0]
     positions, issues, skipped = [], [], []
+    types: dict[str, str] = {}
     for b in books:
+        types.update(b.account_types)  # a later file's registration for the same account wins
         tag = f"{b.source}: " if b.source else ""
         positions.extend(b.positions)
         issues.extend(i.model_copy(update={"message": tag + i.message}) for i in b.issues)
@@ -24,4 +26,5 @@ def merge_holdings(books: Sequence[Holdings]) -> Holdings:
         positions=positions,
         issues=issues,
         skipped=skipped,
+        account_types=types,
     )

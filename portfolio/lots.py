@@ -49,6 +49,15 @@ def _unit_cost(lot: Lot) -> float | None:
     return lot.cost_basis / lot.quantity
 
 
+def has_gain(lot: Lot, price: float) -> bool:
+    """Selling the whole lot at `price` realises a gain of at least a cent.
+
+    Gains are reported in dollars and cents (Form 8949); a lot bought at today's price carries
+    no gain, even when its cost per share, a quotient, differs from the price in the last bits.
+    """
+    return lot.cost_basis is not None and round(price * lot.quantity - lot.cost_basis, 2) > 0
+
+
 def sell_from_lots(
     lots: list[Lot],
     wanted: float,
@@ -73,8 +82,7 @@ def sell_from_lots(
 
     # Lots a discretionary sale may touch: no short-term gain.
     def st_gain(lt: Lot) -> bool:
-        cost = _unit_cost(lt)
-        return _is_short_term(lt, as_of) and cost is not None and price > cost
+        return _is_short_term(lt, as_of) and has_gain(lt, price)
 
     if tax_aware:
         free = sum(lt.quantity for lt in order if not st_gain(lt))

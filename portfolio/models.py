@@ -407,6 +407,13 @@ class RebalanceProposal(BaseModel):
     max_gains: float | None = Field(default=None, description="Household capital-gains budget")
     yield_before: float = Field(default=0.0, description="Estimated yield from reference yields")
     yield_after: float = 0.0
+    income_lean: dict[str, float] = Field(
+        default_factory=dict,
+        description="Asset class -> change of target weight leaned toward the income need (bands)",
+    )
+    income_short_by: float = Field(
+        default=0.0, description="How far the estimated yield after stays below the income need"
+    )
     income_reserve: float = Field(
         default=0.0, description="Cash kept for the income need (months of it), as a weight"
     )

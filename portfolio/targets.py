@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -69,3 +70,83 @@ def reassign_unbuyable(
             f"target moves to {dest.replace('_', ' ')}"
         )
     return out, notes
+
+
+# Share of each class's band the income lean may use: whole-share rounding then still lands the
+# class inside its band around the model's target.
+LEAN_SHARE = 0.9
+
+
+@dataclass(frozen=True)
+class IncomeLean:
+    """Target weights leaned toward yield, the shift per class, and what the bands leave."""
+
+    weights: dict[str, float]
+    shifts: dict[str, float]
+    gap_left: float  # estimated yield still missing after the lean (0 when met)
+    exhausted: bool  # every higher-yielding sleeve at the top of its band, or no donor left
+
+
+def lean_for_income(
+    weights: Mapping[str, float],
+    model_weights: Mapping[str, float],
+    class_yields: Mapping[str, float],
+    gap: float,
+    mandate: ClientMandate,
+) -> IncomeLean:
+    """Shift target weight from lower- to higher-yielding sleeves until `gap` (a yield) is closed.
+
+    Moving a weight t from class d to class r raises the estimated yield by t x (y_r - y_d), so
+    the highest-yielding sleeve takes from the lowest first. Every class stays within
+    `LEAN_SHARE` of its band around the model's target (`model_weights`, before any lean); cash
+    and classes without a target or a yield are left alone. Ties break by class name, so the
+    result depends only on the inputs.
+    """
+    out = dict(weights)
+    shifts: dict[str, float] = {}
+    eligible = [
+        c
+        for c, w in model_weights.items()
+        if c != AssetClass.CASH.value and w > 0 and c in class_yields
+    ]
+    up = {
+        c: max(model_weights[c] + LEAN_SHARE * band_width(model_weights[c], mandate) - out[c], 0.0)
+        for c in eligible
+    }
+    down = {
+        c: max(
+            out[c]
+            - max(model_weights[c] - LEAN_SHARE * band_width(model_weights[c], mandate), 0.0),
+            0.0,
+        )
+        for c in eligible
+    }
+    receivers = sorted(eligible, key=lambda c: (-class_yields[c], c))
+    donors = sorted(eligible, key=lambda c: (class_yields[c], c))
+    i = j = 0
+    left = max(gap, 0.0)
+    while left > 1e-12 and i < len(receivers) and j < len(donors):
+        r, d = receivers[i], donors[j]
+        spread = class_yields[r] - class_yields[d]
+        if spread <= 0:
+            break
+        if up[r] <= 1e-12:
+            i += 1
+            continue
+        if down[d] <= 1e-12:
+            j += 1
+            continue
+        t = min(up[r], down[d], left / spread)
+        up[r] -= t
+        down[d] -= t
+        out[r] += t
+        out[d] -= t
+        shifts[r] = shifts.get(r, 0.0) + t
+        shifts[d] = shifts.get(d, 0.0) - t
+        left -= t * spread
+    return IncomeLean(
+        weights=out,
+        shifts={c: v for c, v in shifts.items() if abs(v) > 1e-12},
+        gap_left=max(left, 0.0) if left > 1e-12 else 0.0,
+        exhausted=left > 1e-12,
+    )

@@ -122,3 +122,17 @@ def test_long_term_is_more_than_one_year_by_calendar_date(
     lot = [Lot(quantity=1, cost_basis=50.0, acquired=acquired)]
     s = sell_from_lots(lot, 1, PRICE, sold, tax_aware=False, forced=0, whole=True)
     assert s.short_term_gain == (0.0 if long_term else 50.0)
+
+
+def test_a_lot_bought_at_todays_price_has_no_gain_to_avoid() -> None:
+    """17,303.19 / 73 is 237.0299... in floating point, below the 237.03 price: no gain for all
+    that, so the lot is sold before a long-term gain; a cent of gain makes it a short-term gain."""
+    today = Lot(quantity=73, cost_basis=17_303.19, acquired=AS_OF)
+    old = Lot(quantity=50, cost_basis=9_743.72, acquired=date(2019, 2, 2))
+    s = sell_from_lots([old, today], 30, 237.03, AS_OF, tax_aware=True, forced=0, whole=False)
+    assert s.quantity == pytest.approx(30)
+    assert s.realized_gain == pytest.approx(0.0, abs=0.01)
+    cent = Lot(quantity=73, cost_basis=17_303.18, acquired=AS_OF)
+    s = sell_from_lots([old, cent], 60, 237.03, AS_OF, tax_aware=True, forced=0, whole=False)
+    assert s.quantity == pytest.approx(50)  # the one-cent short-term gain is not touched
+    assert s.short_term_gain == 0.0

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
+from portfolio.importers.account_types import read_account_types
 from portfolio.importers.build import build
 from portfolio.importers.classify import classify
 from portfolio.importers.clean_table import clean_frame, read_clean_table
@@ -261,6 +262,13 @@ def assemble(
         raise UnreadableFileError(f"{_label(filename)} {exc}") from None
     issues.extend(rows.issues)
     issues.extend(built.issues)
+    types, type_issues = read_account_types(
+        [
+            *rows.account_type_rows,
+            *((c.line, c.account, c.account_type, c.raw) for c in rows.candidates),
+        ]
+    )
+    issues.extend(type_issues)
     issues.extend(classify(built.positions, built.class_hints, securities))
     if not built.positions:
         issues.append(
@@ -274,6 +282,7 @@ def assemble(
         positions=built.positions,
         skipped=skipped,
         issues=issues,
+        account_types=types,
     )
 
 

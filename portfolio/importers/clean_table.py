@@ -65,6 +65,7 @@ _GENERAL_ONLY = (
     "discriminator",
     "trade_date",
     "transaction_type",
+    "account_type",
 )
 _HEADER_WORDS = "sym|ticker|cusip"
 _NUMERIC_CLASS = r"^[\s(+\-$]*\d[\d.,\s]*%?\s*\)?$"

@@ -46,6 +46,9 @@ class BookFrame(BaseModel):
     source: str = ""
     format: str = "plain"
     as_of: date | None = Field(default=None, description="The date the file states, if any")
+    account_types: dict[str, str] = Field(
+        default_factory=dict, description="Account -> the file's account-type text, if any"
+    )
     positions: pd.DataFrame
     lots: dict[int, list[Lot]] = Field(default_factory=dict)
     lines: dict[int, list[int]] = Field(
@@ -149,6 +152,7 @@ class BookFrame(BaseModel):
             source=self.source,
             format=self.format,
             as_of=self.as_of,
+            account_types=self.account_types,
             positions=positions,
             skipped=self.skipped,
             issues=self.issues,
@@ -178,6 +182,7 @@ class BookFrame(BaseModel):
             source=holdings.source,
             format=holdings.format,
             as_of=holdings.as_of,
+            account_types=holdings.account_types,
             positions=frame,
             lots={i: p.lots for i, p in enumerate(ps) if p.lots},
             lines={i: p.lines for i, p in enumerate(ps) if len(p.lines) != 1},

@@ -112,6 +112,18 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "account title",
         "account nickname",
     ),
+    # The account's registration (tax status): Fidelity's `Account Type`, a sheet's `Registration`
+    # or `Tax Status`. Not Fidelity's bare `Type`, which is Cash or Margin.
+    "account_type": (
+        "account type",
+        "acct type",
+        "account registration",
+        "registration",
+        "registration type",
+        "tax status",
+        "account tax status",
+        "tax treatment",
+    ),
     "asset_class": (
         "asset class",
         "class",

@@ -20,18 +20,27 @@ def _cells(rec: Record) -> list[str]:
     return rec.stripped[2:]
 
 
-def _account(records: list[Record]) -> str:
+def _account(records: list[Record]) -> tuple[str, Record | None]:
+    """The statement's account, and its `Account Type` line (Individual, IRA Roth, ...) if any."""
     fields: dict[str, str] = {}
+    type_line: Record | None = None
     for rec in records:
         c = rec.stripped
         if len(c) >= 4 and normalize(c[0]) == "account information" and c[1] == "Data":
             fields[normalize(c[2])] = c[3]
-    return fields.get("account") or fields.get("account id") or fields.get("name") or "Account"
+            if normalize(c[2]) == "account type" and c[3]:
+                type_line = rec
+    name = fields.get("account") or fields.get("account id") or fields.get("name") or "Account"
+    return name, type_line
 
 
 def sort_ibkr(records: list[Record]) -> Sorted:
     out = Sorted()
-    account = _account(records)
+    account, type_line = _account(records)
+    if type_line is not None:
+        out.account_type_rows.append(
+            (type_line.line, account, type_line.stripped[3], type_line.raw)
+        )
     headers: dict[str, ColumnMap] = {}
     raw_headers: dict[str, dict[str, int]] = {}
     cash_rows: list[tuple[Record, dict[str, int]]] = []
@@ -107,6 +116,7 @@ def _open_position(
             security_type=cmap.get(cells, "security_type"),
             currency=currency,
             multiplier=cmap.get(cells, "multiplier"),
+            account_type=cmap.get(cells, "account_type"),
             lot=disc == "lot",
         )
     )

@@ -50,6 +50,7 @@ CELL_FIELDS = (
     "multiplier",
     "weight",
     "total",
+    "account_type",
 )
 _COLUMN_OF = {"value": "market_value", "total": "total_value"}
 
@@ -74,6 +75,7 @@ class Candidate:
     multiplier: str = ""
     weight: str = ""
     total: str = ""
+    account_type: str = ""
     cash: bool = False
     lot: bool = False
 
@@ -104,6 +106,8 @@ class Sorted:
     totals: list[tuple[int, str]] = field(default_factory=list)
     # Canonical field -> the header's own spelling, for messages that name a column.
     column_names: dict[str, str] = field(default_factory=dict)
+    # (line, account, text, raw) of account-type cells stated outside the holdings' rows (IBKR).
+    account_type_rows: list[tuple[int, str, str, str]] = field(default_factory=list)
 
     def skip(self, rec: Record, reason: str) -> None:
         self.skipped.append(SkippedRow(line=rec.line, reason=reason, raw=rec.raw))

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from portfolio.access import clean_name
+from portfolio.accounts import classify_account_type
 from portfolio.holdings_merge import merge_holdings
 from portfolio.ledger.engine import WRITE
 from portfolio.ledger.errors import LedgerError
@@ -72,6 +73,12 @@ def suggest_tax_type(account: str) -> TaxType:
     if re.search(r"(^|[^a-z])ira([^a-z]|$)", name):  # Contributory_IRA, Rollover_IRA
         return "tax_deferred"
     return "taxable"
+
+
+def _first_tax_type(holdings: Holdings, account: str) -> TaxType:
+    """The file's account-type column when it names a known type, else the name's suggestion."""
+    stated = classify_account_type(holdings.account_types.get(account, ""))
+    return stated if stated is not None else suggest_tax_type(account)
 
 
 class ClientAccount(BaseModel):
@@ -342,7 +349,8 @@ class ClientRecords:
         self, client_id: int, holdings: Holdings, source_bytes: bytes | None, filename: str
     ) -> AddedUpload:
         """Keep the file (bytes, SHA-256, import report) and make it the source of every account
-        it holds; accounts new to the client start with the type their name suggests."""
+        it holds; accounts new to the client start with the type the file's account-type column
+        states, else the one their name suggests."""
         accounts = holdings.accounts
         if not accounts:
             raise LedgerError(f"{filename or 'the file'} holds no account to add")
@@ -365,7 +373,7 @@ class ClientRecords:
                         ClientAccountRow(
                             client_id=client_id,
                             account=account,
-                            tax_type=suggest_tax_type(account),
+                            tax_type=_first_tax_type(holdings, account),
                             snapshot_id=snap.id,
                             added_at=_now(),
                         )

@@ -107,4 +107,9 @@ def apply_fills(holdings: Holdings, fills: Iterable[AppliedFill], source: str = 
         pos.market_value = round(pos.quantity * f.price, 2)
         cash.market_value = round(cash.quantity * (cash.price or 1.0), 2)
     kept = [p for p in positions if p.is_cash or abs(p.quantity) > EPS]
-    return Holdings(source=source or holdings.source, format=holdings.format, positions=kept)
+    return Holdings(
+        source=source or holdings.source,
+        format=holdings.format,
+        positions=kept,
+        account_types=holdings.account_types,
+    )

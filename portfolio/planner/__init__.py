@@ -77,11 +77,13 @@ def plan_trades(
     fund_groups: FundGroups | None = None,
     securities: SecurityMaster | None = None,
     withdrawals: Mapping[str, float] | None = None,
+    reach: frozenset[str] = frozenset(),
 ) -> Plan:
     """Decide every trade for every account of `book` (an enriched frame, see portfolio.book).
 
     `weights` are target weights by asset class (summing to 1, cash included); `vehicles` the
-    fund to buy per asset class when the account holds no eligible fund there; `ref` the
+    fund to buy per asset class when the account holds no eligible fund there; `reach` the
+    classes brought to target even inside their band (an income lean moved them); `ref` the
     reference frame (indexed by symbol) used to price those vehicles; `securities` screens any
     fund the plan buys (default: the bundled reference data). A `household`
     column, when present, says which accounts belong to one client (else all of them do).
@@ -102,7 +104,7 @@ def plan_trades(
         lots_of=lots_of,
     )
     forced, raised = withdrawal_sales(state, forced_sales(state), withdrawals or {})
-    drift = class_drift(state, forced, weights)
+    drift = class_drift(state, forced, weights, reach)
     sells, drift = plan_sells(state, forced, drift, max_gains)
     buys = plan_buys(
         state,

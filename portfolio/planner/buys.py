@@ -23,7 +23,7 @@ from portfolio.models import EQUITY_CLASSES, RiskProfile
 from portfolio.planner.drift import Drift
 from portfolio.planner.forced import Forced
 from portfolio.planner.locate import location_ranks
-from portfolio.planner.sells import Sells
+from portfolio.planner.sells import GAIN_EDGE, Sells
 from portfolio.planner.state import EPS, HouseholdState, round_qty, segment_rank
 from portfolio.securities import SecurityMaster
 
@@ -84,6 +84,11 @@ def _funding(s: HouseholdState, drift: Drift, sell_val: np.ndarray):
     margin = 0.005 * (n_sells + s.n_cls)
     base = sold + cash_swept - m.cash_floor * s.by_acct(s.value) - margin
     budget = np.bincount(ua, weights=np.maximum(base + cash_hold, 0.0), minlength=U)
+    # What the sales raised may fall short of what the drift planned (gains stop at the band's
+    # edge): the buys then spend no more than leaves the unit's cash inside its band.
+    keep = np.maximum(drift.T_cash - GAIN_EDGE * drift.tol_cash, 0.0)
+    money = np.bincount(ua, weights=sold + cash_swept + cash_hold, minlength=U)
+    budget = np.minimum(budget, np.maximum(money - keep, 0.0))
     want = np.clip(drift.D, 0.0, None)
     W = want.sum(1)
     want = want * np.where(budget < W, budget / np.where(W > 0, W, 1.0), 1.0)[:, None]

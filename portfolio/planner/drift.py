@@ -36,9 +36,17 @@ class Drift:
     qty_rem: np.ndarray
     in_class: np.ndarray
     tol_w: np.ndarray
+    tol_cash: np.ndarray  # per unit: the cash band in dollars
+    reach: np.ndarray  # per class: brought to target even at a taxable gain (the income lean)
 
 
-def class_drift(s: HouseholdState, forced: Forced, weights: Mapping[str, float]) -> Drift:
+def class_drift(
+    s: HouseholdState,
+    forced: Forced,
+    weights: Mapping[str, float],
+    reach: frozenset[str] = frozenset(),
+) -> Drift:
+    """`reach`: classes brought to target even inside their band (the income lean's)."""
     m = s.mandate
     V = s.by_unit(s.value)
     cash0 = s.by_unit(np.where(s.is_cash | s.cash_hold, s.value, 0.0))
@@ -83,6 +91,9 @@ def class_drift(s: HouseholdState, forced: Forced, weights: Mapping[str, float])
     floor_val = m.cash_floor * V
 
     out = np.abs(C - T) > tol + EPS * np.maximum(B, 1.0)[:, None]
+    must = np.array([c in reach for c in s.classes], dtype=bool)
+    if reach:
+        out |= must[None, :] & (np.abs(C - T) > EPS * np.maximum(B, 1.0)[:, None])
     D = np.where(out, T - C, 0.0)
 
     cash1 = cash_f - D.sum(1)
@@ -123,4 +134,6 @@ def class_drift(s: HouseholdState, forced: Forced, weights: Mapping[str, float])
         qty_rem=qty_rem,
         in_class=in_class,
         tol_w=tol_w,
+        tol_cash=tol_cash,
+        reach=must,
     )

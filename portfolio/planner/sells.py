@@ -2,7 +2,8 @@
 
 Sales come from where they cost least: tax-advantaged accounts first (no tax; among them where
 the class is worst located), then taxable holdings ordered by their unrealised gain (losses
-first, then long-term gains; holdings whose gains are all short-term last). Holdings an ESG-only
+first, then long-term gains; holdings whose gains are all short-term last). Sales that realise
+taxable gains stop at 90% of the band's edge instead of going on to target. Holdings an ESG-only
 mandate would not buy go before the rest of their class. Holdings that tie share a sale pro rata.
 """
 
@@ -13,11 +14,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from portfolio.lots import is_long_term, sell_from_lots
+from portfolio.lots import has_gain, is_long_term, sell_from_lots
 from portfolio.planner.drift import Drift
 from portfolio.planner.forced import Forced
 from portfolio.planner.locate import location_ranks
 from portfolio.planner.state import EPS, HouseholdState, round_qty, segment_rank
+
+# Share of a class's band a sale that realises taxable gains leaves in place: the class ends
+# inside its band (with room for whole-share rounding) rather than at target.
+GAIN_EDGE = 0.9
 
 
 @dataclass(frozen=True)
@@ -37,10 +42,7 @@ def _all_short_term_gain(s: HouseholdState, i: int) -> bool:
         return False
     price = s.unit_value[i]
     return all(
-        lt.acquired is not None
-        and not is_long_term(lt.acquired, s.as_of)
-        and lt.cost_basis is not None
-        and price * lt.quantity > lt.cost_basis
+        lt.acquired is not None and not is_long_term(lt.acquired, s.as_of) and has_gain(lt, price)
         for lt in lots
     )
 
@@ -110,13 +112,24 @@ def source_sales(s: HouseholdState, drift: Drift) -> np.ndarray:
         return out
     idx = np.flatnonzero(cand)
     key = sell_keys(s)[idx] if s.n else np.zeros(0)
-    df = pd.DataFrame({"u": unit[idx], "k": k[idx], "key": key, "v": drift.val_rem[idx]})
-    g = df.groupby(["u", "k", "key"], sort=True)["v"].sum().reset_index()
+    # Holdings whose sale realises a known taxable gain (tax-aware planning only).
+    gain = s.taxable_row & np.isfinite(s.basis) & (s.value > s.basis) & s.mandate.tax_aware
+    df = pd.DataFrame(
+        {"u": unit[idx], "k": k[idx], "key": key, "gain": gain[idx], "v": drift.val_rem[idx]}
+    )
+    cols = ["u", "k", "key", "gain"]
+    g = df.groupby(cols, sort=True)["v"].sum().reset_index()
     g["before"] = g.groupby(["u", "k"])["v"].cumsum() - g["v"]
-    want = R[g["u"].to_numpy(), g["k"].to_numpy()]
+    u_, k_ = g["u"].to_numpy(), g["k"].to_numpy()
+    want = R[u_, k_]
+    # Gains are realised only as far as the band needs: sales that cost nothing (tax-advantaged
+    # accounts, losses, holdings at cost) go on to target, taxable gains stop inside the band.
+    gainful = g["gain"].to_numpy(bool) & ~drift.raising[u_] & ~drift.reach[k_]
+    edge = GAIN_EDGE * drift.tol_w[k_] * drift.B[u_]
+    want = np.where(gainful, np.maximum(want - edge, 0.0), want)
     g["take"] = np.clip(want - g["before"].to_numpy(), 0.0, g["v"].to_numpy())
-    frac = g.set_index(["u", "k", "key"])["take"] / g.set_index(["u", "k", "key"])["v"]
-    share = frac.reindex(pd.MultiIndex.from_frame(df[["u", "k", "key"]])).to_numpy()
+    frac = g.set_index(cols)["take"] / g.set_index(cols)["v"]
+    share = frac.reindex(pd.MultiIndex.from_frame(df[cols])).to_numpy()
     out[idx] = np.nan_to_num(share) * drift.val_rem[idx]
     return out
 
