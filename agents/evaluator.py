@@ -33,6 +33,10 @@ class Verdict(BaseModel):
     def failed(self) -> list[Check]:
         return [c for c in self.checks if not c.ok]
 
+    def score(self) -> tuple[bool, int]:
+        """Higher is better: cleared first, then fewer checks failed."""
+        return self.cleared, -len(self.failed())
+
     def summary(self) -> str:
         """One line per failed check, for the strategist's next tilt and the panel."""
         if self.cleared:
@@ -88,14 +92,25 @@ def evaluate(proposal: RebalanceProposal, *, baseline_turnover: float | None = N
             )
         )
     if proposal.max_gains is not None:
-        ok = proposal.realized_gains <= proposal.max_gains + 0.005
+        # The budget is for discretionary gains (as in the engine): sales the mandate forces or
+        # that raise a requested withdrawal are not the strategist's to avoid.
+        raising = {tid for r in proposal.cash_requests for tid in r.trades}
+        discretionary = sum(
+            t.realized_gain or 0.0
+            for t in proposal.trades
+            if t.action == "SELL"
+            and t.compliance.status == "APPROVED"
+            and not t.forced
+            and t.id not in raising
+        )
+        ok = discretionary <= proposal.max_gains + 0.005
         checks.append(
             Check(
                 name="gains",
                 ok=ok,
-                figure=round(proposal.realized_gains, 2),
+                figure=round(discretionary, 2),
                 limit=proposal.max_gains,
-                detail=f"realised gains ${proposal.realized_gains:,.0f} "
+                detail=f"discretionary realised gains ${discretionary:,.0f} "
                 + ("within" if ok else "above")
                 + f" the ${proposal.max_gains:,.0f} budget",
             )

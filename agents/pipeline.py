@@ -416,6 +416,8 @@ def _build_graph(run: _Run) -> Any:
                     round=1, tilts=applied, cleared=verdict.cleared, verdict=verdict.summary()
                 )
             )
+            # The plan kept is the best judged, not the last: a later tilt may fall shorter.
+            best = (verdict.score(), requested, applied, proposal)
             while not verdict.cleared and len(rounds) < MAX_ROUNDS:
                 failed = [c.model_dump() for c in verdict.failed()]
                 again = await run.agent(
@@ -451,7 +453,10 @@ def _build_graph(run: _Run) -> Any:
                         verdict=verdict.summary(),
                     )
                 )
-                requested, applied, proposal = dict(nxt_ans.tilts), nxt, cand
+                applied = nxt
+                if verdict.score() > best[0]:
+                    best = (verdict.score(), dict(nxt_ans.tilts), nxt, cand)
+            _, requested, applied, proposal = best
             # ...then the words, written from the final plan the ticket will show.
             final = plan_facts(proposal, baseline, requested, mkt_json, rsk_json)
             worded = await run.agent("strategist", final, PlanAnswer, _without(emit, AgentStarted))

@@ -106,8 +106,10 @@ if not rid:
     st.stop()
 
 # A run planned in a batch on the Book page has its ticket but no words yet: the crew writes
-# them for the saved plan the first time the run is opened here.
-if may_run and st.session_state.get("narrated") != rid:
+# them for the saved plan the first time the run is opened here, by someone who may act on the
+# run's client (not merely the client on screen).
+may_narrate = identity.allowed("decide", services.ledger().owner(rid))
+if may_narrate and st.session_state.get("narrated") != rid:
     st.session_state["narrated"] = rid
     if worker.narrate_run(services.ledger(), rid, settings):
         st.session_state.pop("run_view", None)

@@ -23,7 +23,7 @@ import pandas as pd
 from portfolio.book import enrich, positions_frame
 from portfolio.engine import rebalance
 from portfolio.model_portfolios import load_model
-from portfolio.models import RebalanceProposal
+from portfolio.models import PortfolioCheck, RebalanceProposal
 from portfolio.planner import TRADE_COLUMNS, plan_trades, sleeve_vehicles
 from portfolio.practice import HouseholdBook
 from portfolio.securities import SecurityMaster, load_securities
@@ -39,11 +39,29 @@ T = TypeVar("T")
 def proposals(
     households: Sequence[HouseholdBook], as_of: date | None = None
 ) -> dict[str, RebalanceProposal]:
-    """Household id -> the engine's proposal for it (account types as the household states)."""
-    return {
-        h.id: rebalance(h.holdings, h.mandate, as_of=as_of, account_types=h.account_types or None)
-        for h in households
-    }
+    """Household id -> the engine's proposal for it (account types and cash requests as the
+    household states)."""
+    return {h.id: _proposal(h, as_of) for h in households}
+
+
+def _proposal(h: HouseholdBook, as_of: date | None) -> RebalanceProposal:
+    """A request the book no longer allows (an account gone, a withdrawal larger than it) is not
+    dropped in silence: the plan is made without the requests and says so as a failed check."""
+    from portfolio.cash_requests import CashRequestError
+
+    types = h.account_types or None
+    try:
+        return rebalance(
+            h.holdings, h.mandate, as_of=as_of, account_types=types, cash_requests=h.cash_requests
+        )
+    except CashRequestError as exc:
+        p = rebalance(h.holdings, h.mandate, as_of=as_of, account_types=types)
+        problem = PortfolioCheck(
+            rule="cash_request",
+            status="fail",
+            message=f"Cash requests not planned: {exc}. Change them on the Client page.",
+        )
+        return p.model_copy(update={"checks": [problem, *p.checks]})
 
 
 def plan_book(

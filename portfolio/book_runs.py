@@ -24,7 +24,9 @@ def ledger_households(
 ) -> list[HouseholdBook]:
     """Every client record `may_see(owner)` allows that has holdings, with its last run."""
     out: list[HouseholdBook] = []
-    for rec, book, last in ClientRecords(ledger.engine).books():
+    records = ClientRecords(ledger.engine)
+    requests = records.all_cash_requests()
+    for rec, book, last in records.books():
         if not may_see(rec.owner):
             continue
         out.append(
@@ -38,6 +40,7 @@ def ledger_households(
                 client_id=rec.id,
                 last_run=last["run_id"] if last else None,
                 last_status=last["status"] if last else None,
+                cash_requests=requests.get(rec.id, []),
             )
         )
     return out
@@ -66,7 +69,15 @@ def run_batch(
             client=None if snapshot is not None else h.name,
             mandate=p.mandate,
             model=p.model,
-            settings={"batch": {"source": "book page"}, "started_by": started_by},
+            settings={
+                "batch": {"source": "book page"},
+                "started_by": started_by,
+                **(
+                    {"cash_requests": [r.model_dump(mode="json") for r in h.cash_requests]}
+                    if h.cash_requests
+                    else {}
+                ),
+            },
             status=run_status.PENDING_REVIEW,
         )
         ledger.save_proposal(run_id, p)

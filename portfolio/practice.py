@@ -24,7 +24,7 @@ from portfolio.fund_groups import FundGroups
 from portfolio.harvest import DEFAULT_TAX_RATE, lot_rows, scan
 from portfolio.lookthrough import load_lookthrough
 from portfolio.model_portfolios import load_model
-from portfolio.models import AssetClass, ClientMandate, Holdings, Position
+from portfolio.models import AssetClass, CashRequest, ClientMandate, Holdings, Position
 from portfolio.planner import sleeve_vehicles
 from portfolio.securities import SecurityMaster, load_securities
 from portfolio.targets import reassign_unbuyable, target_weights
@@ -64,6 +64,9 @@ class HouseholdBook(BaseModel):
     client_id: int | None = None
     last_run: str | None = None
     last_status: str | None = None
+    cash_requests: list[CashRequest] = Field(
+        default_factory=list, description="The client's withdrawals and deposits on record"
+    )
 
 
 @dataclass

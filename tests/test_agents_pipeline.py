@@ -589,7 +589,7 @@ def test_tilts_that_fall_short_are_tried_again_with_what_fell_short(
     [
         # The same tilt again ends the loop at once: the plan of round 1 stands.
         ([False], [{"us_equity": 0.05}], 2, "the same tilt again"),
-        # Never clearing the bar stops at MAX_ROUNDS tilts, the last one's plan shown.
+        # Never clearing the bar stops at MAX_ROUNDS tilts; all equally short, the first is kept.
         ([False, False, False], [{"us_equity": 0.01}, {}], 3, "below the 3.00% need"),
     ],
 )
@@ -611,4 +611,34 @@ def test_the_loop_ends(
     plan = result.execution_plan
     assert plan is not None and len(plan.rounds) == rounds <= MAX_ROUNDS
     assert last in plan.rounds[-1].verdict
-    assert result.proposal is not None and result.proposal.tilts == plan.rounds[-1].tilts
+    assert result.proposal is not None and result.proposal.tilts == plan.rounds[0].tilts
+
+
+def test_the_best_judged_tilt_is_kept_not_the_last(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Round 2 falls shorter than round 1 (two checks failed against one) and round 3 no
+    better: the plan kept, worded and put on the ticket is round 1's."""
+    import agents.pipeline as pipeline
+    from agents.evaluator import Check, Verdict
+
+    failing = iter([1, 2, 1])
+
+    def evaluate(proposal: Any, *, baseline_turnover: float | None = None) -> Verdict:
+        n = next(failing)
+        checks = [Check(name=f"c{i}", ok=False, figure=0.0, detail=f"short {i}") for i in range(n)]
+        return Verdict(cleared=False, checks=checks)
+
+    monkeypatch.setattr(pipeline, "evaluate", evaluate)
+    model = TiltingStrategist(
+        first={"us_equity": 0.05}, after=[{"us_equity": 0.03}, {"us_equity": -0.02}]
+    )
+    settings = LLMSettings(provider="openai-compatible", base_url="http://127.0.0.1:9/v1")
+    result = crew_result(run(holdings(), settings=settings, models={"strategist": model}))
+    plan = result.execution_plan
+    assert plan is not None and result.proposal is not None
+    assert [r.tilts for r in plan.rounds] == [
+        {"us_equity": 0.05},
+        {"us_equity": 0.03},
+        {"us_equity": -0.02},
+    ]
+    assert result.proposal.tilts == {"us_equity": 0.05}
+    assert plan.tilts_requested == {"us_equity": 0.05}

@@ -230,3 +230,27 @@ def test_a_role_raised_behind_the_chain_is_refused_and_shown_to_the_admin(
     assert any("Removed kim@example.com" in s for s in texts(at, "success"))
     assert not any("chained record" in s for s in texts(at, "error"))
     assert ui_ledger.verify().ok
+
+
+def test_only_someone_who_may_act_on_the_client_starts_a_batch_runs_words(
+    new_app, book, ui_ledger: Ledger, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Opening a batch run writes its words with the opener's model settings: an auditor, who
+    may look at every run, starts nothing; the client's advisor does."""
+    from conftest import wait_for
+
+    from ui import worker
+
+    client_id, _ = book["ann@example.com"]
+    snapshot = ClientRecords(ui_ledger.engine).book_snapshot(client_id)[1]  # type: ignore[index]
+    rid = ui_ledger.create_run(
+        snapshot_id=snapshot, settings={"batch": {"source": "book page"}}, status="PENDING_REVIEW"
+    )
+    ui_ledger.save_proposal(rid, _sample_proposal())
+    signed_in(monkeypatch, "aud@example.com")
+    go(run(app(new_app, run=rid), advisor=None), "rebalance", advisor=None)
+    assert not worker.is_running(rid) and ui_ledger.events(rid) == []
+    signed_in(monkeypatch, "ann@example.com")
+    go(run(app(new_app, run=rid), advisor=None), "rebalance", advisor=None)
+    wait_for(lambda: not worker.is_running(rid), what="the crew's words")
+    assert ui_ledger.events(rid)

@@ -123,3 +123,28 @@ def test_a_second_session_reuses_the_book_until_the_ledger_changes(
     at = go(run(new_app()), "book")
     assert len(reads) == 2
     assert metrics(at)["Households"] == "3"
+
+
+def test_a_batch_plans_for_the_clients_cash_requests(ui_ledger: Ledger) -> None:
+    """A withdrawal on record is planned for in a batch as in a run from the Client page; one
+    the book no longer allows is not dropped in silence."""
+    from portfolio.book_runs import ledger_households, run_batch
+    from portfolio.models import CashRequest
+
+    records = ClientRecords(ui_ledger.engine)
+    cid = _client(ui_ledger, "Needs cash", ADVISOR, [position("Roth IRA", "VTI", 300, 300.0)])
+    records.add_cash_request(cid, CashRequest(account="Roth IRA", amount=20_000, kind="withdrawal"))
+    (hh,) = ledger_households(ui_ledger)
+    assert [r.amount for r in hh.cash_requests] == [20_000]
+    rid = run_batch(ui_ledger, [hh], started_by=ADVISOR)[hh.id]
+    p = ui_ledger.proposal(rid)
+    (req,) = p.cash_requests
+    assert req.met and req.trades  # raised by a sale in the Roth
+    assert ui_ledger.run(rid)["settings"]["cash_requests"][0]["amount"] == 20_000
+    # A withdrawal larger than the account: the plan says it was not planned.
+    big = hh.model_copy(
+        update={"cash_requests": [CashRequest(account="Roth IRA", amount=10**7, kind="withdrawal")]}
+    )
+    rid = run_batch(ui_ledger, [big], started_by=ADVISOR)[big.id]
+    failed = [c for c in ui_ledger.proposal(rid).checks if c.rule == "cash_request"]
+    assert failed and failed[0].status == "fail" and "not planned" in failed[0].message

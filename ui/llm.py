@@ -78,7 +78,8 @@ def settings() -> LLMSettings:
     restored = _with_kept(_base(), kept) if kept else None
     if restored is None:  # nothing kept: what this session had (read once, not every rerun)
         restored = current or _base()
-    elif current is not None and current.api_key is not None:
+    elif current is not None and current.api_key is not None and _same_endpoint(current, restored):
+        # A key typed this session goes only to the endpoint it was typed for.
         restored = restored.model_copy(update={"api_key": current.api_key})
     state.put(state.LLM, restored)
     return restored
@@ -104,3 +105,7 @@ def env_has_key() -> bool:
 def missing_key(s: LLMSettings) -> bool:
     """A provider that needs a key, with none in this session or the environment."""
     return s.provider in NEEDS_KEY and s.api_key is None
+
+
+def _same_endpoint(a: LLMSettings, b: LLMSettings) -> bool:
+    return (a.provider, a.base_url, a.azure_endpoint) == (b.provider, b.base_url, b.azure_endpoint)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -561,6 +562,23 @@ class ClientRecords:
             snaps = {sid: s.get(Snapshot, sid) for sid in by_snapshot}
             return _assemble(by_snapshot, {k: v.holdings for k, v in snaps.items() if v})
 
+    def all_cash_requests(self) -> dict[int, list[CashRequest]]:
+        """Client id -> its withdrawals and deposits, for every client, in one query."""
+        out: dict[int, list[CashRequest]] = {}
+        with self._read() as s:
+            for r in s.execute(
+                select(ClientCashRequestRow).order_by(ClientCashRequestRow.id)
+            ).scalars():
+                out.setdefault(r.client_id, []).append(
+                    CashRequest(
+                        account=r.account,
+                        amount=r.amount,
+                        kind=r.kind,  # type: ignore[arg-type]
+                        note=r.note or "",
+                    )
+                )
+        return out
+
     def fingerprint(self) -> tuple[Any, ...]:
         """Changes whenever a record, its accounts, uploads, requests or runs change (each of
         those writes stamps the record or the run): a practice view computed for one value holds
@@ -677,11 +695,13 @@ class _Parsed(dict):  # type: ignore[type-arg]
     snapshot never changes, so the practice view need not parse thousands on every visit."""
 
     LIMIT = 50_000
+    _lock = threading.Lock()  # sessions read the book on their own threads
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        if len(self) >= self.LIMIT:
-            self.pop(next(iter(self)))
-        super().__setitem__(key, value)
+        with self._lock:
+            while len(self) >= self.LIMIT:
+                self.pop(next(iter(self)), None)
+            super().__setitem__(key, value)
 
 
 _PARSED = _Parsed()
