@@ -134,6 +134,21 @@ def test_analysts_stream_at_the_same_time(holdings: Holdings) -> None:
     assert crew_result(events).status == "AWAITING_ADVISOR"
 
 
+def _start(ledger: Ledger, holdings: Holdings) -> str:
+    """An offline crew run from the seed file and its notes, as the Rebalance page starts one."""
+    return worker.start_run(
+        ledger,
+        holdings=holdings,
+        snapshot_id=None,
+        filename=holdings.source,
+        notes=NOTES,
+        mandate=None,
+        model=None,
+        settings=LLMSettings(offline_pace=0.0),
+        advisor="Test Advisor",
+    )
+
+
 def test_words_sent_before_a_pause_are_stored_during_the_pause(
     ui_ledger: Ledger, holdings: Holdings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -158,17 +173,7 @@ def test_words_sent_before_a_pause_are_stored_during_the_pause(
             yield chunk
 
     monkeypatch.setattr(OfflineAnalyst, "_astream", pausing)
-    rid = worker.start_run(
-        ui_ledger,
-        holdings=holdings,
-        snapshot_id=None,
-        filename=holdings.source,
-        notes=NOTES,
-        mandate=None,
-        model=None,
-        settings=LLMSettings(offline_pace=0.0),
-        advisor="Test Advisor",
-    )
+    rid = _start(ui_ledger, holdings)
 
     def stored() -> str:
         rows = ui_ledger.events(rid)
@@ -185,17 +190,7 @@ def test_words_sent_before_a_pause_are_stored_during_the_pause(
 
 def test_worker_writes_the_run_to_the_ledger(ui_ledger: Ledger, holdings: Holdings) -> None:
     """The background worker stores coalesced events; folding them gives the same panels."""
-    rid = worker.start_run(
-        ui_ledger,
-        holdings=holdings,
-        snapshot_id=None,
-        filename=holdings.source,
-        notes=NOTES,
-        mandate=None,
-        model=None,
-        settings=LLMSettings(offline_pace=0.0),
-        advisor="Test Advisor",
-    )
+    rid = _start(ui_ledger, holdings)
     wait_for(lambda: not worker.is_running(rid), what="the crew thread")
     rows = ui_ledger.events(rid)
     assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
