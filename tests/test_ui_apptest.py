@@ -328,6 +328,10 @@ def test_crew_run_fills_every_agent_panel(ran: tuple[AppTest, str], ui_ledger: L
     page = rendered(at)
     assert "engine_note" not in page and "esg_funds" not in page and "esg funds" not in page
     assert "avoid realising gains" not in page
+    # The strategist's rounds name classes in words.
+    (rounds,) = [d.value for d in panels[3].dataframe if "Round" in d.value.columns]
+    tilts = list(rounds["Tilts"])
+    assert any(t != "none" for t in tilts) and not any("_" in t for t in tilts), tilts
     # The raw JSON is one click away.
     at.checkbox(key="raw_strategist").check()
     run(at)

@@ -122,7 +122,10 @@ def strategist(r: dict[str, Any]) -> None:
         [
             {
                 "Round": x.get("round"),
-                "Tilts": ", ".join(f"{k} {v:+.1%}" for k, v in (x.get("tilts") or {}).items())
+                "Tilts": ", ".join(
+                    f"{class_label(k)} {v * 100:+.1f} pts"
+                    for k, v in (x.get("tilts") or {}).items()
+                )
                 or "none",
                 "Clears the bar": "yes" if x.get("cleared") else "no",
                 "Verdict": x.get("verdict"),
