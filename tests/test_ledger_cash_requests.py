@@ -46,3 +46,43 @@ def test_requests_live_with_the_client_record(ledger) -> None:  # type: ignore[n
     # An account that leaves the book takes its requests with it.
     records.remove_account(ann.id, "Joint")
     assert records.cash_requests(ann.id) == []
+
+
+def _planned_run(ledger, records: ClientRecords, client_id: int):  # type: ignore[no-untyped-def]
+    """A run of the client's book planned for its requests on record, saved for review."""
+    from portfolio.engine import rebalance
+    from portfolio.models import ClientMandate
+
+    whole, sid = records.book_snapshot(client_id)  # type: ignore[misc]
+    asked = [r.request for r in records.cash_requests(client_id)]
+    proposal = rebalance(whole.holdings, ClientMandate(), cash_requests=asked)
+    rid = ledger.create_run(snapshot_id=sid, status="RUNNING")
+    ledger.save_proposal(rid, proposal)
+    return rid, proposal
+
+
+def test_an_executed_withdrawal_leaves_the_record_and_a_short_one_stays(ledger) -> None:  # type: ignore[no-untyped-def]
+    """Once the sales that raise a withdrawal have filled, the request is done: the next run
+    must not sell for it again. A raising sale the advisor cut to half (the buys vetoed) leaves
+    it short, so it stays on record."""
+    from portfolio.broker import PaperBroker
+    from portfolio.ledger import execute_run
+
+    records = ClientRecords(ledger.engine)
+    for cut_the_sale in (True, False):
+        c = records.create(f"Needs cash {cut_the_sale}")
+        records.add_upload(c.id, book("a.csv", "Rollover IRA", value=100_000.0), b"x", "a.csv")
+        records.add_cash_request(c.id, make_request("Rollover IRA", 20_000, "withdrawal"))
+        rid, proposal = _planned_run(ledger, records, c.id)
+        (req,) = proposal.cash_requests
+        assert req.met and req.trades
+        if cut_the_sale:
+            sale = next(t for t in proposal.trades if t.id == req.trades[0])
+            buys = [t.id for t in proposal.trades if t.action == "BUY"]
+            ledger.decide(rid, veto=buys, quantities={sale.id: sale.quantity // 2}, by="ann")
+        else:
+            ledger.decide(rid, approve=[t.id for t in proposal.trades], by="ann")
+        execute_run(ledger, rid, PaperBroker())
+        assert any(t["execution"] for t in ledger.run(rid)["trades"])
+        left = [r.request.amount for r in records.cash_requests(c.id)]
+        assert left == ([20_000] if cut_the_sale else []), cut_the_sale

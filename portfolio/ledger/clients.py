@@ -469,6 +469,38 @@ class ClientRecords:
             s.delete(row)
             rec.updated_at = _now()
 
+    def settle_cash_requests(self, client_id: int, done: list[CashRequest]) -> int:
+        """Take requests an execution carried out off the record (one row per request, matched
+        on account, kind, amount and note), so the next run does not plan them again."""
+        removed = 0
+        with self._write() as s:
+            rec = self._record(s, client_id, lock=True)
+            rows = list(
+                s.execute(
+                    select(ClientCashRequestRow)
+                    .where(ClientCashRequestRow.client_id == client_id)
+                    .order_by(ClientCashRequestRow.id)
+                ).scalars()
+            )
+            for r in done:
+                match = next(
+                    (
+                        row
+                        for row in rows
+                        if (row.account, row.kind, (row.note or ""))
+                        == (r.account, r.kind, r.note or "")
+                        and abs(row.amount - r.amount) < 0.005
+                    ),
+                    None,
+                )
+                if match is not None:
+                    rows.remove(match)
+                    s.delete(match)
+                    removed += 1
+            if removed:
+                rec.updated_at = _now()
+        return removed
+
     def _account(self, s: Session, client_id: int, account: str) -> ClientAccountRow:
         row = s.execute(
             select(ClientAccountRow).where(

@@ -13,8 +13,10 @@ from typing import Any
 
 from portfolio.access import Firm, Identity
 from portfolio.broker import Broker, Order, PaperBroker
+from portfolio.ledger.errors import LedgerError
 from portfolio.ledger.paper_book import LedgerOrderBook
 from portfolio.ledger.store import Ledger
+from portfolio.models import CashRequest
 
 
 @dataclass
@@ -79,9 +81,11 @@ def execute_run(
     orders = ledger.send_orders(run_id, broker.name, by=by, firm=firm)
     submitted, recorded = _drive(ledger, broker, orders)
     snapshot = ledger.write_execution_snapshot(run_id)
+    status = ledger.refresh_status(run_id)
+    settle_cash_requests(ledger, run_id)
     return ExecutionReport(
         run_id=run_id,
-        status=ledger.refresh_status(run_id),
+        status=status,
         submitted=submitted,
         recorded=recorded,
         snapshot_id=snapshot,
@@ -105,3 +109,42 @@ def recover(ledger: Ledger, broker: Broker) -> list[ExecutionReport]:
             )
         )
     return reports
+
+
+def settle_cash_requests(ledger: Ledger, run_id: str) -> list[CashRequest]:
+    """The client's requests this run's fills carried out: a deposit the plan invested, and a
+    withdrawal met from cash already there or by sales that all filled at their full quantity
+    (an edited-down or unfilled sale may have left it short, so it stays on record)."""
+    from portfolio.ledger.clients import ClientRecords
+
+    try:
+        proposal = ledger.proposal(run_id)
+    except LedgerError:
+        return []
+    if not proposal.cash_requests:
+        return []
+    records = ClientRecords(ledger.engine)
+    client = records.client_of_run(run_id)
+    if client is None:
+        return []
+    trades = {t["trade_id"]: t for t in ledger.run(run_id)["trades"]}
+
+    def filled(tid: str) -> bool:
+        t = trades.get(tid)
+        return (
+            t is not None
+            and (t.get("execution") or {}).get("status") == "FILLED"
+            and t["quantity"] + 1e-9 >= t["proposed_quantity"]
+        )
+
+    done = [
+        CashRequest(account=r.account, amount=r.amount, kind=r.kind, note=r.note)
+        for r in proposal.cash_requests
+        if r.met and all(filled(tid) for tid in r.trades)
+    ]
+    if not done or not any(
+        (t.get("execution") or {}).get("status") == "FILLED" for t in trades.values()
+    ):
+        return []  # nothing was executed: every request stays on record
+    records.settle_cash_requests(client, done)
+    return done
