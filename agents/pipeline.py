@@ -237,6 +237,12 @@ def _both_calls(first: AgentOutcome, second: AgentOutcome) -> AgentOutcome:
     )
 
 
+def _no_proposal(emit: Callable[..., None], agent: str, error: str) -> dict[str, Any]:
+    """An agent that works on the strategist's proposal, when there is none."""
+    emit(AgentFailed, agent=agent, error=error)
+    return {"failures": {agent: error}}
+
+
 def _guarded(
     name: str,
     run: _Run,
@@ -496,8 +502,7 @@ def _build_graph(run: _Run) -> Any:
     async def tax(emit: Callable[..., None], state: CrewState) -> dict[str, Any]:
         proposal = state.get("proposal")
         if proposal is None:
-            emit(AgentFailed, agent="tax_agent", error="no proposal to explain")
-            return {"failures": {"tax_agent": "no proposal to explain"}}
+            return _no_proposal(emit, "tax_agent", "no proposal to explain")
         facts = tax_facts(proposal)
         outcome = await run.agent("tax_agent", facts, TaxAnswer, emit)
         ans = outcome.answer
@@ -508,8 +513,7 @@ def _build_graph(run: _Run) -> Any:
     async def compliance(emit: Callable[..., None], state: CrewState) -> dict[str, Any]:
         proposal = state.get("proposal")
         if proposal is None:
-            emit(AgentFailed, agent="compliance_checker", error="no proposal to check")
-            return {"failures": {"compliance_checker": "no proposal to check"}}
+            return _no_proposal(emit, "compliance_checker", "no proposal to check")
         facts = compliance_facts(proposal)
         outcome = await run.agent("compliance_checker", facts, ComplianceAnswer, emit)
         ans = outcome.answer
