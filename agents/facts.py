@@ -401,6 +401,8 @@ def strategy_facts(
         "turnover": _r(proposal.turnover),
         "total_value": _r(proposal.total_value, 2),
         "cash_after": _r(proposal.cash_after, 2),
+        "cash_paid_out": _r(proposal.cash_paid_out, 2),
+        "cash_requests": cash_request_facts(proposal),
         "market_views": views,
         "market_scores": {
             c: m.get("trend_score") for c, m in (market or {}).get("metrics", {}).items()
@@ -408,6 +410,26 @@ def strategy_facts(
         "regime": (market or {}).get("regime"),
         "overall_risk": (risk or {}).get("overall_risk"),
     }
+
+
+def cash_request_facts(proposal: RebalanceProposal) -> list[dict[str, Any]]:
+    """The client's withdrawals and deposits as the engine planned them: met or short, from the
+    cash already there or from which sales, and the engine's own sentence for each."""
+    return [
+        {
+            "account": r.account,
+            "kind": r.kind,
+            "amount": _r(r.amount, 2),
+            "note": r.note,
+            "met": r.met,
+            "from_cash": _r(r.from_cash, 2),
+            "from_sales": _r(r.raised, 2),
+            "sales": list(r.trades),
+            "shortfall": _r(r.shortfall, 2),
+            "words": r.message,
+        }
+        for r in proposal.cash_requests
+    ]
 
 
 def plan_facts(
@@ -428,6 +450,8 @@ def plan_facts(
         "turnover": _r(proposal.turnover),
         "total_value": _r(proposal.total_value, 2),
         "cash_after": _r(proposal.cash_after, 2),
+        "cash_paid_out": _r(proposal.cash_paid_out, 2),
+        "cash_requests": cash_request_facts(proposal),
         "class_weights": {
             k: {
                 "current": _r(v.current),
@@ -451,6 +475,7 @@ def compliance_facts(proposal: RebalanceProposal) -> dict[str, Any]:
         "checks": [c.model_dump() for c in proposal.checks],
         "mandate": mandate_facts(proposal.mandate),
         "tilts": proposal.tilts,
+        "cash_requests": cash_request_facts(proposal),
     }
 
 

@@ -492,6 +492,7 @@ def _build_graph(run: _Run) -> Any:
             rationale=worded.answer.rationale,
             turnover=proposal.turnover,
             cash_after=proposal.cash_after,
+            cash_paid_out=proposal.cash_paid_out,
         )
         return {
             "plan": plan,

@@ -149,6 +149,7 @@ class ExecutionPlan(BaseModel):
     rationale: str = ""
     turnover: float = 0.0
     cash_after: float = 0.0
+    cash_paid_out: float = Field(default=0.0, description="Withdrawals met, paid out of cash_after")
 
 
 # ---- compliance checker -------------------------------------------------------------------------

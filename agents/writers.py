@@ -467,6 +467,25 @@ def _side_words(verb: str, rows: list[tuple[str, float, float]]) -> str:
     return f"{verb} {money(sum(v for *_, v in rows))} ({listed}{more})"
 
 
+REQUESTS_LISTED = 4  # the client's cash requests told one by one; the rest are counted
+
+
+def _request_words(requests: list[dict[str, Any]]) -> list[str]:
+    """The client's withdrawals and deposits, in the engine's own sentences (met or short)."""
+    if not requests:
+        return []
+    said = [r["words"].rstrip(".") + "." for r in requests[:REQUESTS_LISTED]]
+    short = [r for r in requests if not r.get("met")]
+    rest = len(requests) - REQUESTS_LISTED
+    if rest > 0:
+        said.append(
+            f"And {rest} more request(s); "
+            + (f"{len(short)} of all {len(requests)} are short." if short else "all are met.")
+        )
+    lead = "The client asked for money to move: " if len(requests) > 1 else "The client asked: "
+    return [lead + " ".join(said)]
+
+
 def write_plan(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The final plan in words: what trades (its quantities, after any tilt) and, apart, why."""
     trades = f.get("trades", [])
@@ -505,9 +524,18 @@ def write_plan(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if w.get("after") is not None
         and abs(w["after"] - w["target"]) > (w.get("band") or 0) + 1e-9
     ]
+    paras += _request_words(f.get("cash_requests") or [])
     if trades:
+        paid = f.get("cash_paid_out") or 0.0
+        kept = (f.get("cash_after") or 0.0) - paid
+        cash = (
+            f"cash is {money(f.get('cash_after'))}, of which {money(paid)} is paid out to the "
+            f"client, leaving {money(kept)},"
+            if paid > 0.005
+            else f"cash is {money(f.get('cash_after'))}"
+        )
         paras.append(
-            f"After the trades cash is {money(f.get('cash_after'))} and "
+            f"After the trades {cash} and "
             + (
                 "every asset class is within its band."
                 if not after_out

@@ -218,19 +218,21 @@ def outcomes(
         why = (short_notes or {}).get(acct, "")
         before = max(cash0[acct] - floor - spoken[acct], 0.0)
         from_cash = min(amount, before)
-        # The sales may also serve the plan's own trades: count only what the request needed.
-        from_sales = min(sales, max(amount - from_cash, 0.0)) if met else sales
+        # Met: what the cash already there does not cover comes from the account's sales, the
+        # ones made for the requests and the plan's own (net of its buys) alike.
+        from_sales = max(amount - from_cash, 0.0) if met else sales
         spoken[acct] += amount
-        if met and not ids:
+        if met and from_sales < 0.005:
             msg = f"{head}: met from the cash already in the account"
             msg += f", above its {money(floor)} cash floor" if floor > 0.005 else ""
         elif met:
-            sold = f"{'sale' if len(ids) == 1 else 'sales'} {_trade_list(ids)}"
             msg = f"{head}: met; "
             msg += (
                 f"{money(from_cash)} from the cash already there and " if from_cash > 0.005 else ""
             )
-            msg += f"{money(from_sales)} from {sold}"
+            msg += f"{money(from_sales)} from the sales in {acct}"
+            if ids:
+                msg += f" ({'sale' if len(ids) == 1 else 'sales'} {_trade_list(ids)} made for it)"
             msg += f"; the {money(floor)} cash floor is kept" if floor > 0.005 else ""
         else:
             short = amount - max(room, 0.0)
@@ -247,7 +249,7 @@ def outcomes(
                 met=met,
                 from_cash=round(from_cash, 2),
                 raised=round(from_sales, 2),
-                trades=list(ids),
+                trades=list(ids) if from_sales > 0.005 else [],
                 shortfall=0.0 if met else round(amount - max(room, 0.0), 2),
                 reason="" if met else why,
                 message=msg,

@@ -192,11 +192,19 @@ def proposal_json(proposal: RebalanceProposal) -> dict[str, Any]:
 _AS_OF_WORDS = {"argument": "--as-of", "file": "the file's date", "today": "today"}
 
 
+def _paid_out(proposal: RebalanceProposal) -> str:
+    paid = proposal.cash_paid_out
+    if not paid:
+        return ""
+    return f" (${paid:,.2f} of it paid out, ${proposal.cash_after - paid:,.2f} kept)"
+
+
 def _print_table(proposal: RebalanceProposal, out: Any) -> None:
     w = out.write
     w(
         f"Portfolio ${proposal.total_value:,.2f}  cash ${proposal.cash_value:,.2f} -> "
-        f"${proposal.cash_after:,.2f}  profile {proposal.profile}  as of {proposal.as_of} "
+        f"${proposal.cash_after:,.2f}{_paid_out(proposal)}  profile {proposal.profile}  "
+        f"as of {proposal.as_of} "
         f"({_AS_OF_WORDS[proposal.as_of_source]})\n\n"
     )
     if proposal.accounts:

@@ -350,6 +350,7 @@ def rebalance(
     cash_before = float(book.loc[_swept(book), "value"].sum())
     cash_after = float(after.loc[_swept(after), "value"].sum())
     unknown = sorted(set(book.loc[~book["known"] & ~book["is_cash"], "symbol"]))
+    turnover_base = total + sum(withdrawals(requests).values())
     return RebalanceProposal(
         as_of=as_of,
         as_of_source=as_of_source,  # type: ignore[arg-type]
@@ -366,7 +367,9 @@ def rebalance(
         checks=checks,
         import_issues=holdings.issues,
         unknown_symbols=unknown,
-        turnover=traded / 2 / total if total else 0.0,
+        # Measured against the household before it pays out: a large withdrawal is a sale of
+        # what it held, not a multiple of what is left.
+        turnover=traded / 2 / turnover_base if turnover_base else 0.0,
         realized_gains=round(float(np.sum(gains)), 2) if gains else 0.0,
         short_term_gains=round(float(np.sum(shorts)), 2) if shorts else 0.0,
         tilts=applied_tilts,

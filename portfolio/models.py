@@ -9,7 +9,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 # --------------------------------------------------------------------------------------------
 # Vocabulary
@@ -355,7 +355,9 @@ class CashRequestResult(BaseModel):
     met: bool
     from_cash: float = Field(default=0.0, description="Swept cash already in the account used")
     raised: float = Field(
-        default=0.0, description="What the sales made for it contribute (their proceeds when short)"
+        default=0.0,
+        description="What the account's sales contribute to it when met (those made for it and "
+        "the plan's own, net of its buys); when short, the proceeds of the sales made for it",
     )
     trades: list[str] = Field(default_factory=list, description="Ids of the sales that raised it")
     shortfall: float = Field(default=0.0, description="How much of it the account cannot raise")
@@ -395,7 +397,9 @@ class RebalanceProposal(BaseModel):
         default_factory=list, description="Rows left out of a partial book (--allow-partial)"
     )
     unknown_symbols: list[str] = Field(default_factory=list)
-    turnover: float = Field(description="(buys + sells) / 2 / total value")
+    turnover: float = Field(
+        description="(buys + sells) / 2 / total value before requested withdrawals are paid out"
+    )
     realized_gains: float = Field(default=0.0, description="Estimated; taxable accounts only")
     short_term_gains: float = Field(default=0.0, description="Estimated; taxable accounts only")
     tilts: dict[str, float] = Field(default_factory=dict, description="Tactical tilts applied")
@@ -429,3 +433,12 @@ class RebalanceProposal(BaseModel):
     @property
     def vetoed_trades(self) -> list[Trade]:
         return [t for t in self.trades if t.compliance.status == "VETOED"]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def cash_paid_out(self) -> float:
+        """The withdrawals the plan meets: paid to the client out of `cash_after`, so the cash
+        the household keeps is `cash_after - cash_paid_out`. A withdrawal left short is not
+        paid (it stays on the client's record)."""
+        paid = (r.amount for r in self.cash_requests if r.kind == "withdrawal" and r.met)
+        return round(sum(paid), 2)

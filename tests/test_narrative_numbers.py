@@ -90,3 +90,70 @@ def test_the_rationale_does_not_repeat_the_text(tilted: CrewResult) -> None:
 def test_an_untilted_plan_is_quoted_too() -> None:
     result = crew("seed000_four_tech.csv", "seed000_notes.txt")
     assert quoted(result.narratives["strategist"]) == pytest.approx(table(result))
+
+
+def _with_requests(*requests: object) -> CrewResult:
+    text = (SAMPLES / "seed001_notes.txt").read_text(encoding="utf-8")
+    return crew_result(
+        run_crew(
+            _seed(),
+            text,
+            settings=LLMSettings(offline_pace=0.0),
+            cash_requests=list(requests),  # type: ignore[arg-type]
+        )
+    )
+
+
+def test_the_plan_tells_the_clients_withdrawal_and_what_cash_is_left() -> None:
+    from portfolio.cash_requests import make_request
+
+    result = _with_requests(make_request("Account", 120_000, "withdrawal", "a distribution"))
+    plan = result.execution_plan
+    assert plan is not None
+    text = result.narratives["strategist"]
+    # The engine's own sentence for the request, and the cash it leaves after paying it out.
+    assert "The client asked: Withdrawal of $120,000.00 from Account: met" in text
+    assert plan.cash_paid_out == 120_000
+    kept = plan.cash_after - plan.cash_paid_out
+    assert f"of which $120,000 is paid out to the client, leaving ${kept:,.0f}" in text
+    assert kept >= 0
+
+
+def test_a_request_the_account_cannot_meet_is_told_short() -> None:
+    from portfolio.cash_requests import make_request
+    from portfolio.models import Position
+    from tests.test_engine_household import pos
+
+    # Most of the account is a bond the desk cannot trade: the withdrawal stays short.
+    bond = Position(
+        account="Trust",
+        symbol="123456AB7",
+        description="ACME CORP 5% 2030",
+        quantity=100,
+        price=1000.0,
+        market_value=100_000,
+        asset_class="us_bonds",
+    )
+    book = Holdings(
+        positions=[bond, pos("VTI", 20_000, "Trust"), pos("SPAXX", 5_000, "Trust", cash=True)]
+    )
+    requests = [
+        make_request("Trust", 2_000, "withdrawal", "a gift"),
+        make_request("Trust", 60_000, "withdrawal"),
+    ]
+    result = crew_result(
+        run_crew(
+            book,
+            "Moderate client, 60 years old.",
+            settings=LLMSettings(offline_pace=0.0),
+            cash_requests=requests,
+        )
+    )
+    plan = result.execution_plan
+    assert plan is not None
+    text = result.narratives["strategist"]
+    assert "The client asked for money to move: Withdrawal of $2,000.00 from Trust: met" in text
+    assert "Withdrawal of $60,000.00 from Trust: not met" in text
+    # Only what is met is paid out, and the words say what cash is left after it.
+    assert plan.cash_paid_out == 2_000
+    assert "of which $2,000 is paid out to the client" in text

@@ -158,7 +158,15 @@ def strategist(r: dict[str, Any]) -> None:
     if r.get("rationale"):
         st.markdown(f"**Rationale.** {r['rationale']}")
     if "turnover" in r:
-        st.caption(f"Turnover {r['turnover']:.1%} · cash after ${r.get('cash_after', 0):,.0f}")
+        paid = r.get("cash_paid_out") or 0.0
+        after = r.get("cash_after", 0) or 0.0
+        cash = (
+            f"cash after ${after:,.0f}, ${paid:,.0f} of it paid out to the client "
+            f"(${after - paid:,.0f} kept)"
+            if paid > 0.005
+            else f"cash after ${after:,.0f}"
+        )
+        st.caption(f"Turnover {r['turnover']:.1%} · {cash}")
 
 
 def tax(r: dict[str, Any]) -> None:
