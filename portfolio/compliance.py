@@ -411,7 +411,12 @@ def check_portfolio(
                 status="pass" if met else "warn",
                 message=f"Estimated yield {est.yield_:.2%} against a "
                 f"{mandate.income_need:.1%} income need"
-                + ("" if met else "; the gap would come from withdrawals of principal")
+                + (
+                    ""
+                    if met
+                    else f"; {mandate.income_need - est.yield_:.2%} short, so the rest of the "
+                    "income is paid from the cash reserve and sales rather than from yield"
+                )
                 + zero,
             )
         )

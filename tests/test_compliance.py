@@ -631,8 +631,8 @@ def test_income_check_uses_the_reference_yields_and_names_what_counts_at_zero() 
     # 3.75% on half the book, swept cash at 0%: 1.875%, short of 2%.
     assert checks["income"].status == "warn"
     assert checks["income"].message == (
-        "Estimated yield 1.88% against a 2.0% income need; the gap would come from withdrawals "
-        "of principal; CASH counted at 0%"
+        "Estimated yield 1.88% against a 2.0% income need; 0.13% short, so the rest of the "
+        "income is paid from the cash reserve and sales rather than from yield; CASH counted at 0%"
     )
     met = {c.rule: c for c in check_portfolio(book, ClientMandate(income_need=0.0187), REF)}
     assert met["income"].status == "pass"
