@@ -51,22 +51,24 @@ m[3].metric("Harvestable losses", f"${shown['harvestable_loss'].sum():,.0f}")
 pages = max(1, -(-len(shown) // PAGE_SIZE))
 page = int(st.number_input("Page", 1, pages, 1, key="book_page")) if pages > 1 else 1
 rows = shown.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-st.dataframe(
-    book_view.table(rows),
-    column_config=book_view.COLUMN_CONFIG,
-    hide_index=True,
-    width="stretch",
-)
+# A static table paints at once; the sortable grid (a heavier component) is there on request.
+if st.toggle("Sort and search this page", key="book_grid"):
+    st.dataframe(
+        book_view.table(rows),
+        column_config=book_view.COLUMN_CONFIG,
+        hide_index=True,
+        width="stretch",
+    )
+else:
+    st.table(book_view.static_table(rows, address.params()), hide_index=True)
 
 names = dict(zip(summary["household"], summary["name"], strict=True))
-heat = rows.head(book_view.MAX_HEAT_ROWS)["household"]
-with st.expander("Drift heat map (this page's households, most in need first)", expanded=True):
-    st.plotly_chart(book_view.drift_heatmap(view.drift.loc[list(heat)], names), width="stretch")
+on_page = list(rows["household"])
 
 st.subheader("Open a client")
 pick = st.selectbox(
-    "Household",
-    list(shown["household"]),
+    "Household on this page",
+    on_page,
     format_func=lambda h: names.get(h, h),
     key="book_open",
 )
@@ -81,8 +83,8 @@ st.caption(
     "ticket; the crew's narrative is written when the run is opened."
 )
 chosen = st.multiselect(
-    "Households to run",
-    list(shown["household"]),
+    "Households on this page to run",
+    on_page,
     format_func=lambda h: names.get(h, h),
     key="book_chosen",
 )
@@ -111,3 +113,8 @@ if saved:
         [{"household": names.get(h, h), "run": r} for h, r in saved.items()],
         hide_index=True,
     )
+
+# Last: the chart's library is the heaviest thing on the page, so the table paints first.
+heat = rows.head(book_view.MAX_HEAT_ROWS)["household"]
+with st.expander("Drift heat map (this page's households, most in need first)", expanded=True):
+    st.plotly_chart(book_view.drift_heatmap(view.drift.loc[list(heat)], names), width="stretch")

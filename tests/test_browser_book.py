@@ -3,6 +3,7 @@ band, three of them run in one batch, and one of the saved runs opened on its ti
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -85,13 +86,19 @@ def test_book_filter_batch_and_ticket(server: AppServer) -> None:
         metrics = page.locator('[data-testid="stMetric"]')
         expect(metrics.filter(has_text="Households")).to_contain_text("4")
 
+        # The static table links each household to its rebalance, the advisor carried along.
+        link = page.locator('[data-testid="stTable"] a', has_text="All Stocks")
+        expect(link).to_have_attribute(
+            "href", re.compile(rf"rebalance\?client={ids['All Stocks']}&advisor=")
+        )
+
         page.get_by_text("Out of band only").click()
         expect(metrics.filter(has_text="Out of band")).to_be_visible()
         expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(1)
         _settled(page)
 
         for name in NAMES[:3]:
-            _pick(page, "Households to run", name)
+            _pick(page, "Households on this page to run", name)
         page.get_by_role("button", name="Run selected (3)").click()
         expect(page.get_by_text("Saved 3 run(s) in PENDING_REVIEW.")).to_be_visible()
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)

@@ -3,6 +3,9 @@ the batch saving runs in PENDING_REVIEW, and opening a client's rebalance."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlencode
+
 import pytest
 from test_ui_apptest import ADVISOR, go, metrics, run
 
@@ -31,17 +34,47 @@ def book(ui_ledger: Ledger) -> dict[str, int]:
     }
 
 
+LINK = re.compile(r"^\[(.*)\]\((rebalance\?[^)]*)\)$")
+
+
+def linked(at) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(name, address) of each household in the static table, in its order."""
+    return [LINK.match(c).groups() for c in at.table[0].value["Household"]]  # type: ignore[union-attr]
+
+
 def test_book_lists_households_by_need_and_filters(new_app, book) -> None:
     at = go(run(new_app()), "book")
     assert metrics(at)["Households"] == "2"
     assert metrics(at)["Out of band"] == "2"
-    shown = at.dataframe[0].value
-    assert list(shown["name"]) == ["Cash Heavy", "All Stocks"]
-    assert (shown["open"] == [f"rebalance?client={book[n]}" for n in shown["name"]]).all()
+    shown = linked(at)
+    assert [n for n, _ in shown] == ["Cash Heavy", "All Stocks"]
+    advisor = urlencode({"advisor": ADVISOR})
+    assert [a for _, a in shown] == [
+        f"rebalance?client={book[n]}&{advisor}" for n in ("Cash Heavy", "All Stocks")
+    ]
     at.selectbox(key="book_advisor").set_value("Bo")
     run(at)
     assert metrics(at)["Households"] == "1"
-    assert list(at.dataframe[0].value["name"]) == ["All Stocks"]
+    assert [n for n, _ in linked(at)] == ["All Stocks"]
+
+
+def test_the_sortable_grid_is_there_on_request(new_app, book) -> None:
+    at = go(run(new_app()), "book")
+    assert not at.dataframe
+    at.toggle(key="book_grid").set_value(True)
+    run(at)
+    grid = at.dataframe[0].value
+    assert list(grid["name"]) == ["Cash Heavy", "All Stocks"]
+    assert (grid["open"] == [f"rebalance?client={book[n]}" for n in grid["name"]]).all()
+
+
+def test_a_name_is_text_in_the_table_not_markdown(new_app, ui_ledger: Ledger) -> None:
+    _client(ui_ledger, "Evil](https://x.example) *Co*", ADVISOR, [cash("Joint Taxable", 90_000)])
+    at = go(run(new_app()), "book")
+    [(name, address)] = linked(at)
+    # Every character Markdown would act on is escaped: the name shows as it was typed.
+    assert name == r"Evil\]\(https://x\.example\) \*Co\*"
+    assert address.startswith("rebalance?client=")
 
 
 def test_batch_saves_runs_pending_review(new_app, book, ui_ledger: Ledger) -> None:
@@ -60,7 +93,7 @@ def test_batch_saves_runs_pending_review(new_app, book, ui_ledger: Ledger) -> No
     run(at)
     assert any("Saved 2 run" in s.value for s in at.success)
     assert len(ClientRecords(ui_ledger.engine).runs(book["All Stocks"])) == 1
-    assert set(at.dataframe[0].value["last_status"]) == {"PENDING_REVIEW"}
+    assert set(at.table[0].value["Last run"]) == {"PENDING_REVIEW"}
 
 
 def test_open_goes_to_the_clients_rebalance(new_app, book) -> None:

@@ -3,8 +3,10 @@ session until a batch or a refresh), and the drift heat map (plotly, no Streamli
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -109,6 +111,53 @@ def table(summary: pd.DataFrame) -> pd.DataFrame:
     out["worst_drift"] = out["worst_drift"] * 100
     out["open"] = "rebalance?client=" + summary["household"].astype(str)
     return out
+
+
+def _money(v: float) -> str:
+    return f"${v:,.0f}" if v and v == v else "–"
+
+
+def _points(v: float) -> str:
+    return f"{v:+.1f}" if v == v else "–"
+
+
+def static_table(summary: pd.DataFrame, link_params: dict[str, str]) -> pd.DataFrame:
+    """The same rows as plain text for `st.table`, each household's name a link to its
+    rebalance (the address carries the advisor, so a new tab opens signed in)."""
+    base = {k: v for k, v in link_params.items() if k not in ("client", "run")}
+
+    def link(household: Any, name: str) -> str:
+        query = urlencode({"client": str(household), **base})
+        return f"[{_escape(name)}](rebalance?{query})"
+
+    return pd.DataFrame(
+        {
+            "Household": [
+                link(h, str(n)) for h, n in zip(summary["household"], summary["name"], strict=True)
+            ],
+            "Advisor": summary["advisor"].fillna("").astype(str).map(_escape).to_numpy(),
+            "Value": summary["value"].map(_money).to_numpy(),
+            "Worst class": summary["worst_class"]
+            .fillna("")
+            .astype(str)
+            .str.replace("_", " ")
+            .to_numpy(),
+            "Drift (pts)": (summary["worst_drift"] * 100).map(_points).to_numpy(),
+            "Out of band": summary["out_of_band"].astype(int).to_numpy(),
+            "Cap breaches": summary["cap_breaches"].astype(int).to_numpy(),
+            "Cash over band": summary["cash_above_band"].map(_money).to_numpy(),
+            "Harvestable loss": summary["harvestable_loss"].map(_money).to_numpy(),
+            "Last run": summary["last_status"].fillna("none").astype(str).to_numpy(),
+        }
+    )
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def _escape(text: str) -> str:
+    """A client's name as literal text inside Markdown (names come from uploads and advisors)."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 COLUMN_CONFIG: dict[str, Any] = {
