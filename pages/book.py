@@ -60,7 +60,7 @@ if st.toggle("Sort and search this page", key="book_grid"):
         width="stretch",
     )
 else:
-    st.table(book_view.static_table(rows, address.params()), hide_index=True)
+    st.markdown(book_view.static_table(rows, address.params()))
 
 names = dict(zip(summary["household"], summary["name"], strict=True))
 on_page = list(rows["household"])

@@ -87,7 +87,7 @@ def test_book_filter_batch_and_ticket(server: AppServer) -> None:
         expect(metrics.filter(has_text="Households")).to_contain_text("4")
 
         # The static table links each household to its rebalance, the advisor carried along.
-        link = page.locator('[data-testid="stTable"] a', has_text="All Stocks")
+        link = page.locator('[data-testid="stMarkdownContainer"] table a', has_text="All Stocks")
         expect(link).to_have_attribute(
             "href", re.compile(rf"rebalance\?client={ids['All Stocks']}&advisor=")
         )

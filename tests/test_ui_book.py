@@ -37,9 +37,15 @@ def book(ui_ledger: Ledger) -> dict[str, int]:
 LINK = re.compile(r"^\[(.*)\]\((rebalance\?[^)]*)\)$")
 
 
+def table_rows(at) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    """The cells of the households' table (Markdown), row by row, as written."""
+    md = next(m.value for m in at.markdown if m.value.startswith("| Household |"))
+    return [[c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]] for line in md.splitlines()[2:]]
+
+
 def linked(at) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    """(name, address) of each household in the static table, in its order."""
-    return [LINK.match(c).groups() for c in at.table[0].value["Household"]]  # type: ignore[union-attr]
+    """(name, address) of each household in the table, in its order."""
+    return [LINK.match(r[0]).groups() for r in table_rows(at)]  # type: ignore[union-attr]
 
 
 def test_book_lists_households_by_need_and_filters(new_app, book) -> None:
@@ -69,11 +75,13 @@ def test_the_sortable_grid_is_there_on_request(new_app, book) -> None:
 
 
 def test_a_name_is_text_in_the_table_not_markdown(new_app, ui_ledger: Ledger) -> None:
-    _client(ui_ledger, "Evil](https://x.example) *Co*", ADVISOR, [cash("Joint Taxable", 90_000)])
+    _client(
+        ui_ledger, "Evil](https://x.example) *Co* | x", ADVISOR, [cash("Joint Taxable", 90_000)]
+    )
     at = go(run(new_app()), "book")
     [(name, address)] = linked(at)
     # Every character Markdown would act on is escaped: the name shows as it was typed.
-    assert name == r"Evil\]\(https://x\.example\) \*Co\*"
+    assert name == r"Evil\]\(https://x\.example\) \*Co\* \| x"
     assert address.startswith("rebalance?client=")
 
 
@@ -93,7 +101,7 @@ def test_batch_saves_runs_pending_review(new_app, book, ui_ledger: Ledger) -> No
     run(at)
     assert any("Saved 2 run" in s.value for s in at.success)
     assert len(ClientRecords(ui_ledger.engine).runs(book["All Stocks"])) == 1
-    assert set(at.table[0].value["Last run"]) == {"PENDING_REVIEW"}
+    assert {r[-1] for r in table_rows(at)} == {r"PENDING\_REVIEW"}
 
 
 def test_open_goes_to_the_clients_rebalance(new_app, book) -> None:

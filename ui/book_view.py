@@ -117,39 +117,54 @@ def _money(v: float) -> str:
     return f"${v:,.0f}" if v and v == v else "–"
 
 
+def _text(v: Any) -> str:
+    """A cell's text: nothing for a missing value (None, or pandas' NaN)."""
+    return "" if v is None or (isinstance(v, float) and v != v) else str(v)
+
+
 def _points(v: float) -> str:
     return f"{v:+.1f}" if v == v else "–"
 
 
-def static_table(summary: pd.DataFrame, link_params: dict[str, str]) -> pd.DataFrame:
-    """The same rows as plain text for `st.table`, each household's name a link to its
-    rebalance (the address carries the advisor, so a new tab opens signed in)."""
+# Numbers right-aligned, as in a ledger.
+_RIGHT = {
+    "Value",
+    "Drift (pts)",
+    "Out of band",
+    "Cap breaches",
+    "Cash over band",
+    "Harvestable loss",
+}
+
+
+def static_table(summary: pd.DataFrame, link_params: dict[str, str]) -> str:
+    """The rows as a Markdown table, each household's name a link to its rebalance (the address
+    carries the advisor, so a new tab opens signed in). Markdown, not a data grid: it paints with
+    the page's text, without the grid's scripts, which the first paint of a large book waits on."""
     base = {k: v for k, v in link_params.items() if k not in ("client", "run")}
 
     def link(household: Any, name: str) -> str:
         query = urlencode({"client": str(household), **base})
         return f"[{_escape(name)}](rebalance?{query})"
 
-    return pd.DataFrame(
-        {
-            "Household": [
-                link(h, str(n)) for h, n in zip(summary["household"], summary["name"], strict=True)
-            ],
-            "Advisor": summary["advisor"].fillna("").astype(str).map(_escape).to_numpy(),
-            "Value": summary["value"].map(_money).to_numpy(),
-            "Worst class": summary["worst_class"]
-            .fillna("")
-            .astype(str)
-            .str.replace("_", " ")
-            .to_numpy(),
-            "Drift (pts)": (summary["worst_drift"] * 100).map(_points).to_numpy(),
-            "Out of band": summary["out_of_band"].astype(int).to_numpy(),
-            "Cap breaches": summary["cap_breaches"].astype(int).to_numpy(),
-            "Cash over band": summary["cash_above_band"].map(_money).to_numpy(),
-            "Harvestable loss": summary["harvestable_loss"].map(_money).to_numpy(),
-            "Last run": summary["last_status"].fillna("none").astype(str).to_numpy(),
-        }
-    )
+    cols = {
+        "Household": [
+            link(h, str(n)) for h, n in zip(summary["household"], summary["name"], strict=True)
+        ],
+        "Advisor": [_escape(_text(a)) for a in summary["advisor"]],
+        "Value": [_money(v) for v in summary["value"]],
+        "Worst class": [_escape(_text(c).replace("_", " ")) for c in summary["worst_class"]],
+        "Drift (pts)": [_points(v * 100) for v in summary["worst_drift"]],
+        "Out of band": [str(int(v)) for v in summary["out_of_band"]],
+        "Cap breaches": [str(int(v)) for v in summary["cap_breaches"]],
+        "Cash over band": [_money(v) for v in summary["cash_above_band"]],
+        "Harvestable loss": [_money(v) for v in summary["harvestable_loss"]],
+        "Last run": [_escape(_text(s) or "none") for s in summary["last_status"]],
+    }
+    head = "| " + " | ".join(cols) + " |"
+    rule = "|" + "|".join("---:" if c in _RIGHT else "---" for c in cols) + "|"
+    body = ["| " + " | ".join(row) + " |" for row in zip(*cols.values(), strict=True)]
+    return "\n".join([head, rule, *body])
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
