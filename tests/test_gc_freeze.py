@@ -36,3 +36,42 @@ def test_the_app_freezes_after_its_first_run(new_app, monkeypatch: pytest.Monkey
     assert not at.exception
     assert gc.get_freeze_count() > 0
     assert 0 < gc_freeze._modules_at_freeze <= len(sys.modules)
+
+
+def _tracked(obj: object) -> bool:
+    """In a generation the collector walks (frozen objects are in none of them)."""
+    return any(o is obj for o in gc.get_objects())
+
+
+def test_freeze_now_takes_what_is_alive_out_of_the_collections() -> None:
+    class Held:
+        pass
+
+    held = Held()
+    assert _tracked(held)
+    try:
+        gc_freeze.freeze_now()
+        assert not _tracked(held)
+    finally:
+        gc.unfreeze()
+
+
+def test_the_book_page_freezes_the_book_it_keeps(new_app, ui_ledger) -> None:  # type: ignore[no-untyped-def]
+    from test_ui_apptest import go, run
+
+    from portfolio.ledger.clients import ClientRecords
+    from portfolio.models import Holdings
+    from tests.book_samples import cash
+
+    records = ClientRecords(ui_ledger.engine)
+    rec = records.create("Frozen Book", owner="Ada")
+    records.add_upload(rec.id, Holdings(positions=[cash("Joint Taxable", 90_000)]), None, "f.csv")
+    gc.unfreeze()
+    try:
+        at = go(run(new_app()), "book")
+        households, _ = at.session_state["_book_view"]
+        [kept] = households
+        # The parsed upload lives as long as the server: each run's full collection skips it.
+        assert not _tracked(kept.holdings.positions[0])
+    finally:
+        gc.unfreeze()

@@ -16,7 +16,7 @@ from portfolio.access import Firm, Identity, load_firm, may
 from portfolio.book_runs import ledger_households
 from portfolio.ledger.clients import ClientRecords
 from portfolio.practice import BookView, HouseholdBook, summarise
-from ui import identity, services
+from ui import gc_freeze, identity, services
 
 KEY = "_book_view"
 MAX_HEAT_ROWS = 40
@@ -65,6 +65,7 @@ def _computed(
         lambda owner: _firm.local or (_person is not None and may(_person, "view", owner, _firm)),
     )
     view = summarise(households, as_of=today, securities=services.securities())
+    gc_freeze.freeze_now()  # kept for every session: out of each run's full collection
     return households, view
 
 

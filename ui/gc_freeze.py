@@ -8,7 +8,10 @@ generation, which collections skip; reference counting still frees them as usual
 
 A freeze is taken after a run that imported something new (a page's first visit, a lazy import),
 so it happens a handful of times per process, never per run: objects a session held at those
-moments are never examined for cycles again, a bounded cost in memory.
+moments are never examined for cycles again, a bounded cost in memory. The practice's book (the
+parsed uploads of thousands of households, kept for every session) is frozen when it is read,
+for the same reason: unfrozen, each run's full collection walked its millions of objects while
+holding the lock the server needs to send the page, a second or more on every Book page visit.
 """
 
 from __future__ import annotations
@@ -19,6 +22,15 @@ import threading
 
 _lock = threading.Lock()
 _modules_at_freeze = 0
+
+
+def freeze_now() -> None:
+    """Collect once and freeze what is alive: after reading something large and long-lived."""
+    global _modules_at_freeze
+    with _lock:
+        gc.collect()
+        gc.freeze()
+        _modules_at_freeze = len(sys.modules)
 
 
 def freeze_new_imports() -> bool:
