@@ -254,3 +254,32 @@ def test_only_someone_who_may_act_on_the_client_starts_a_batch_runs_words(
     go(run(app(new_app, run=rid), advisor=None), "rebalance", advisor=None)
     wait_for(lambda: not worker.is_running(rid), what="the crew's words")
     assert ui_ledger.events(rid)
+
+
+def test_the_book_page_lists_only_the_households_the_person_may_see(  # type: ignore[no-untyped-def]
+    new_app, book, monkeypatch, ui_ledger: Ledger
+) -> None:
+    """The Book page asks the same firm as every other page: the secrets' people and those an
+    admin added on Settings, each seeing only what their role allows."""
+    from test_ui_book import linked
+
+    from portfolio.access import Person
+
+    signed_in(monkeypatch, "ann@example.com")
+    at = go(run(app(new_app)), "book")
+    assert [n for n, _ in linked(at)] == ["Ann Lee"]
+
+    # Kim, a supervisor of the east team added on Settings, sees her team's household.
+    ui_ledger.people.put(
+        Person(id="kim@example.com", role="supervisor", team="east"),
+        FIRM.identity("root@example.com", "root", authenticated=True),
+        FIRM,
+    )
+    signed_in(monkeypatch, "kim@example.com")
+    monkeypatch.setattr(ui.identity, "firm", lambda: FIRM.with_people(ui_ledger.people.list()))
+    at = go(run(app(new_app)), "book")
+    assert [n for n, _ in linked(at)] == ["Ann Lee"]
+
+    signed_in(monkeypatch, "aud@example.com")
+    at = go(run(app(new_app)), "book")
+    assert sorted(n for n, _ in linked(at)) == ["Ann Lee", "Bob Ortiz"]

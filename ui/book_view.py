@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from portfolio.access import Firm, Identity, load_firm, may
+from portfolio.access import Firm, Identity, may
 from portfolio.book_runs import ledger_households
 from portfolio.ledger.clients import ClientRecords
 from portfolio.practice import BookView, HouseholdBook, summarise
@@ -22,28 +22,14 @@ KEY = "_book_view"
 MAX_HEAT_ROWS = 40
 
 
-def firm() -> Firm:
-    try:
-        section = st.secrets.get("firm")
-    except Exception:  # no secrets file
-        section = None
-    return load_firm(dict(section) if section else None)
-
-
-def who(f: Firm) -> Identity | None:
-    name = identity.advisor()
-    if not name:
-        return None
-    return f.identity(name, name, authenticated=identity.auth_configured())
-
-
 def load(refresh: bool = False) -> tuple[list[HouseholdBook], BookView]:
     """The households this identity may see and their summary: kept for the session, and shared
     by every session of the server while the ledger's records and runs stay as they were."""
     if not refresh and KEY in st.session_state:
         return st.session_state[KEY]
-    f = firm()
-    person = who(f)
+    # The firm every page asks: the secrets' people and those added on Settings.
+    f = identity.firm()
+    person = identity.current()
     # Who sees what depends on the person and on the firm's people (teams, roles).
     viewer = "local" if f.local else f"{f.model_dump_json()}|{person and person.model_dump_json()}"
     engine = services.ledger().engine
