@@ -244,9 +244,13 @@ def _decide(ledger: Ledger, args: argparse.Namespace) -> int:
     return 0
 
 
-def _acting(args: argparse.Namespace) -> tuple[Identity, Firm]:
-    """The person named by --by, as the firm file (--firm, else the app's secrets) knows them."""
+def _acting(ledger: Ledger, args: argparse.Namespace) -> tuple[Identity, Firm]:
+    """The person named by --by, as the firm knows them: the firm file (--firm, else the app's
+    secrets) and the people an admin added on Settings whose rows match their chained journal,
+    as on every page."""
     firm = load_firm_file(Path(args.firm) if args.firm else SECRETS)
+    if not firm.local:
+        firm = firm.with_people(ledger.people.list())
     return firm.identity(clean_name(args.by), authenticated=False), firm
 
 
@@ -261,7 +265,7 @@ def _firm_option(p: argparse.ArgumentParser) -> None:
 
 
 def _sign_off(ledger: Ledger, args: argparse.Namespace) -> int:
-    who, firm = _acting(args)
+    who, firm = _acting(ledger, args)
     done = ledger.sign_off(args.run, who, firm)
     _emit(
         args, {"run_id": args.run, **done}, lambda r: f"run {r['run_id']} signed off by {r['by']}"
@@ -270,7 +274,7 @@ def _sign_off(ledger: Ledger, args: argparse.Namespace) -> int:
 
 
 def _execute(ledger: Ledger, args: argparse.Namespace) -> int:
-    who, firm = _acting(args)
+    who, firm = _acting(ledger, args)
     report = execute_run(ledger, args.run, paper_broker(ledger), by=who, firm=firm).as_dict()
     results = [e for e in report["executions"] if e["stage"] == "result"]
 

@@ -247,6 +247,46 @@ def test_four_eyes_through_the_cli(ledger, db_url, saved_run, tmp_path) -> None:
     assert {e["executed_by"] for e in executed["executions"]} == {"ops@example.com"}
 
 
+def test_people_added_on_settings_act_through_the_cli_as_on_the_pages(  # type: ignore[no-untyped-def]
+    ledger, db_url, saved_run, tmp_path
+) -> None:
+    """The command line asks the same firm as the pages: the file's people and those an admin
+    added on Settings, whose rows count only where they match their chained journal."""
+    from portfolio.access import Person, load_firm_file
+
+    firm_file = tmp_path / "firm.toml"
+    firm_file.write_text(
+        "[firm]\nrequire_second_approver = true\n"
+        '[firm.people."ann@example.com"]\nrole = "advisor"\nteam = "east"\n'
+        '[firm.people."root@example.com"]\nrole = "admin"\n'
+    )
+    firm = load_firm_file(firm_file)
+    root = firm.identity("root@example.com", authenticated=True)
+    ledger.people.put(Person(id="sue@example.com", role="supervisor", team="east"), root, firm)
+    ledger.people.put(Person(id="kim@example.com", role="advisor", team="east"), root, firm)
+    # Kim's row is raised to supervisor behind the chain: the journal still says advisor.
+    with ledger.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE firm_people SET role = 'supervisor' WHERE id = 'kim@example.com'")
+        )
+    run_id = saved_run(ledger)
+    with ledger.engine.begin() as conn:
+        conn.execute(text("UPDATE runs SET owner = 'ann@example.com' WHERE id = :r"), {"r": run_id})
+    ledger.decide(run_id, approve=["T1"], veto=["T2", "T3"], by="ann@example.com")
+    _refused(
+        _cli(db_url, "sign-off", run_id, "--by", "kim@example.com", "--firm", str(firm_file)),
+        "not in the firm's list",
+    )
+    signed = _json(
+        _cli(
+            db_url,
+            *("sign-off", run_id, "--by", "sue@example.com", "--firm", str(firm_file)),
+            *("--format", "json"),
+        )
+    )
+    assert (signed["by"], signed["role"]) == ("sue@example.com", "supervisor")
+
+
 def test_decide_edits_a_quantity_and_execute_fills_it(ledger, db_url, saved_run) -> None:
     run_id = saved_run(ledger)
     decided = _json(
