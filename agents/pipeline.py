@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Annotated, Any, TypedDict
@@ -693,10 +694,12 @@ def run_crew(
     cancelled = threading.Event()
 
     async def main() -> None:
-        async for ev in arun_crew(holdings, notes, mandate_override, settings, **kwargs):
-            if cancelled.is_set():
-                return
-            q.put(ev)
+        # Closed on the way out, so a caller that stops listening stops the graph's tasks too.
+        async with aclosing(arun_crew(holdings, notes, mandate_override, settings, **kwargs)) as s:
+            async for ev in s:
+                if cancelled.is_set():
+                    return
+                q.put(ev)
 
     def worker() -> None:
         try:

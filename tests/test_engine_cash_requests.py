@@ -210,8 +210,9 @@ def test_buys_never_spend_a_withdrawal() -> None:
     assert p.cash_requests[0].met
 
 
-def test_impossible_withdrawal_is_reported() -> None:
-    # Most of the account is a bond the desk cannot trade (not in the reference data).
+def mostly_untradeable() -> list[Position]:
+    """A Trust account that is mostly a bond the desk cannot trade (not in the reference data):
+    no sale can raise a large withdrawal."""
     bond = Position(
         account="Trust",
         symbol="123456AB7",
@@ -221,7 +222,11 @@ def test_impossible_withdrawal_is_reported() -> None:
         market_value=100_000,
         asset_class="us_bonds",
     )
-    book = [bond, pos("VTI", 20_000, "Trust"), pos("SPAXX", 5_000, "Trust", cash=True)]
+    return [bond, pos("VTI", 20_000, "Trust"), pos("SPAXX", 5_000, "Trust", cash=True)]
+
+
+def test_impossible_withdrawal_is_reported() -> None:
+    book = mostly_untradeable()
     p = run(*book, mandate=ClientMandate(**WIDE), cash_requests=[withdraw("Trust", 60_000)])
     [r] = p.cash_requests
     assert not r.met and r.shortfall > 30_000

@@ -121,22 +121,10 @@ def test_the_plan_tells_the_clients_withdrawal_and_what_cash_is_left() -> None:
 
 def test_a_request_the_account_cannot_meet_is_told_short() -> None:
     from portfolio.cash_requests import make_request
-    from portfolio.models import Position
-    from tests.test_engine_household import pos
+    from tests.test_engine_cash_requests import mostly_untradeable
 
-    # Most of the account is a bond the desk cannot trade: the withdrawal stays short.
-    bond = Position(
-        account="Trust",
-        symbol="123456AB7",
-        description="ACME CORP 5% 2030",
-        quantity=100,
-        price=1000.0,
-        market_value=100_000,
-        asset_class="us_bonds",
-    )
-    book = Holdings(
-        positions=[bond, pos("VTI", 20_000, "Trust"), pos("SPAXX", 5_000, "Trust", cash=True)]
-    )
+    # Most of the account is a bond the desk cannot trade: the larger withdrawal stays short.
+    book = Holdings(positions=mostly_untradeable())
     requests = [
         make_request("Trust", 2_000, "withdrawal", "a gift"),
         make_request("Trust", 60_000, "withdrawal"),

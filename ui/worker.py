@@ -143,10 +143,12 @@ class _Writer:
     """Coalesces token events per agent and flushes them with every other event, or when the crew
     has been quiet for FLUSH_S (a model pausing mid-answer still shows every word it sent)."""
 
-    def __init__(self, ledger: Ledger, run_id: str) -> None:
+    def __init__(self, ledger: Ledger, run_id: str, claim: bool = False) -> None:
         self.ledger, self.run_id = ledger, run_id
         self.pending: Token | None = None
         self.last_flush = time.monotonic()
+        # The first event goes only into an empty log: another process may be writing this run.
+        self.claim = claim
 
     def add(self, ev: Event) -> None:
         if isinstance(ev, Token):
@@ -161,13 +163,22 @@ class _Writer:
                 self.flush()
             return
         self.flush()
-        self.ledger.append_event(self.run_id, ev.model_dump(mode="json"))
+        self._append(ev)
 
     def flush(self) -> None:
         if self.pending is not None:
-            self.ledger.append_event(self.run_id, self.pending.model_dump(mode="json"))
+            self._append(self.pending)
             self.pending = None
         self.last_flush = time.monotonic()
+
+    def _append(self, ev: Event) -> None:
+        if not self.ledger.append_event(self.run_id, ev.model_dump(mode="json"), first=self.claim):
+            raise _Taken(self.run_id)
+        self.claim = False
+
+
+class _Taken(Exception):
+    """Another process began writing this run's words first: this one stops, writing nothing."""
 
 
 def _work(
@@ -183,22 +194,23 @@ def _work(
     fixed: RebalanceProposal | None = None,
 ) -> None:
     """`fixed`: the run's saved plan, which the crew only explains (nothing is saved again)."""
-    writer = _Writer(ledger, run_id)
+    writer = _Writer(ledger, run_id, claim=fixed is not None)
     usage: dict[str, dict[str, Any]] = {}
+    crew = run_crew(
+        holdings,
+        notes,
+        mandate_override=mandate,
+        settings=settings,
+        run_id=run_id,
+        model=model,
+        account_types=account_types,
+        cash_requests=cash_requests or [],
+        fixed=fixed,
+        on_idle=writer.flush,
+        idle_s=FLUSH_S,
+    )
     try:
-        for ev in run_crew(
-            holdings,
-            notes,
-            mandate_override=mandate,
-            settings=settings,
-            run_id=run_id,
-            model=model,
-            account_types=account_types,
-            cash_requests=cash_requests or [],
-            fixed=fixed,
-            on_idle=writer.flush,
-            idle_s=FLUSH_S,
-        ):
+        for ev in crew:
             writer.add(ev)
             if isinstance(ev, UsageReported) and ev.agent:
                 usage[ev.agent] = ev.usage.model_dump(mode="json")
@@ -228,11 +240,14 @@ def _work(
                 else:
                     ledger.set_run_status(run_id, "FAILED", error=ev.message or ev.status)
         writer.flush()
+    except _Taken:
+        log.info("the words of run %s are being written elsewhere", run_id)
     except Exception as exc:  # the page shows the reason; the server log keeps the trace
         log.exception("crew run %s failed", run_id)
         writer.flush()
         if fixed is None:  # a saved plan stays as it is when only its words failed
             ledger.set_run_status(run_id, "FAILED", error=f"{exc.__class__.__name__}: {exc}")
     finally:
+        crew.close()  # stops the crew at once when this process stops writing
         with _lock:
             _threads.pop(run_id, None)

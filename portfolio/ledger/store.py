@@ -555,13 +555,19 @@ class Ledger:
                 for r in rows
             ]
 
-    def append_event(self, run_id: str, event_json: Any) -> int:
-        """Append to the run's event log; returns its sequence number (1, 2, ...)."""
+    def append_event(self, run_id: str, event_json: Any, *, first: bool = False) -> int:
+        """Append to the run's event log; returns its sequence number (1, 2, ...).
+
+        `first`: only into an empty log, else nothing is written and 0 is returned. The run's row
+        is locked while the log is read, so of two processes starting the same run's words (two
+        replicas of the app opening one batch run) exactly one writes them."""
         with self._write() as s:
             self._run(s, run_id, lock=True)
             last = s.execute(
                 select(func.max(RunEvent.seq)).where(RunEvent.run_id == run_id)
             ).scalar_one()
+            if first and last is not None:
+                return 0
             seq = (last or 0) + 1
             event = redact_data(event_json)  # error texts may quote a provider's request headers
             s.add(RunEvent(run_id=run_id, seq=seq, event=event, created_at=_now()))
