@@ -10,6 +10,7 @@ supplied it. Each method is one transaction; one that raises has written nothing
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import threading
@@ -729,10 +730,9 @@ class ClientRecords:
 
 
 def _mandate_from_text(text: str | None) -> ClientMandate | None:
-    """A stored mandate from its JSON text (SQL NULL, or JSON null, is no mandate)."""
-    if text is None or text.strip() == "null":
-        return None
-    return ClientMandate.model_validate_json(text)
+    """A stored mandate from its JSON text; SQL NULL, JSON null or an empty object is none."""
+    data = json.loads(text) if text else None
+    return ClientMandate.model_validate(data) if data else None
 
 
 def _accounts_by_snapshot(
