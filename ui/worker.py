@@ -244,7 +244,10 @@ def _work(
         log.info("the words of run %s are being written elsewhere", run_id)
     except Exception as exc:  # the page shows the reason; the server log keeps the trace
         log.exception("crew run %s failed", run_id)
-        writer.flush()
+        try:
+            writer.flush()
+        except _Taken:
+            return
         if fixed is None:  # a saved plan stays as it is when only its words failed
             ledger.set_run_status(run_id, "FAILED", error=f"{exc.__class__.__name__}: {exc}")
     finally:
