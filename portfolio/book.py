@@ -75,6 +75,10 @@ def _basis(p: Position) -> float:
     return np.nan if p.cost_basis is None else float(p.cost_basis)
 
 
+def _text(values: np.ndarray, book: pd.DataFrame) -> pd.Series:
+    return pd.Series(values, index=book.index, dtype=object)
+
+
 def enrich(
     frame: pd.DataFrame,
     securities: SecurityMaster,
@@ -92,13 +96,19 @@ def enrich(
     """
     ref = securities.frame
     book = frame.copy()
-    book["symbol"] = book["symbol"].astype(str).str.upper()
+    # Text columns are kept as object arrays: pandas' string type is converted to and from
+    # objects at nearly every step the planner takes, a quarter of its time on a large book.
+    symbols = book["symbol"].astype(str).str.upper().to_numpy(dtype=object)
+    book["symbol"] = _text(symbols, book)
+    for col in ("account", "description", "household"):
+        if col in book and book[col].dtype != object:
+            book[col] = _text(book[col].to_numpy(dtype=object), book)
     known = book["symbol"].isin(ref.index)
     book["known"] = known.to_numpy()
-    r = ref.reindex(book["symbol"])
+    r = ref.reindex(pd.Index(symbols, dtype=object))
     book["is_fund"] = r["is_fund"].fillna(False).astype(bool).to_numpy()
     book["esg_fund"] = r["esg_fund"].fillna(False).astype(bool).to_numpy()
-    book["sector"] = r["sector"].fillna("Unclassified").astype(str).to_numpy()
+    book["sector"] = _text(r["sector"].fillna("Unclassified").to_numpy(dtype=object), book)
     book["yield"] = r["yield"].fillna(0.0).astype(float).to_numpy()
     ref_cash = r["is_cash"].fillna(False).astype(bool).to_numpy()
     sweep = book["symbol"].isin(sweep_symbols()).to_numpy()
@@ -109,7 +119,7 @@ def enrich(
     ref_class = r["asset_class"].astype(object).to_numpy()
     file_class = book["asset_class"].astype(str).to_numpy()
     use_ref = known.to_numpy() & (file_class == AssetClass.UNCLASSIFIED.value)
-    book["asset_class"] = np.where(use_ref, ref_class, file_class)
+    book["asset_class"] = _text(np.where(use_ref, ref_class, file_class), book)
     # What the reference data lacks is classified by its identifier and description (a CUSIP
     # starting 912 is a Treasury): the same call the agents' facts make, so nothing held is
     # left out of its class's weight.
@@ -166,7 +176,7 @@ def enrich(
         & ~book["symbol"].isin(mandate.excluded_symbols).to_numpy()
     )
     book["excluded"] = flags
-    book["exclusion"] = reasons
+    book["exclusion"] = _text(reasons, book)
     book["single_name"] = known.to_numpy() & ~book["is_fund"] & ~book["is_cash"]
     book["tradable"] = (
         book["known"] & ~book["is_cash"] & (book["quantity"] > 0) & book["price"].gt(0)

@@ -42,10 +42,13 @@ def spread_rows(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, asset class, weight) pieces for the rows of `symbols` that are blended funds."""
     table = load_lookthrough() if table is None else table
-    rows = np.flatnonzero(pd.Index(symbols).isin(table["symbol"]))
+    # Object arrays throughout: pandas' string type would convert the whole column each call.
+    rows = np.flatnonzero(pd.Index(symbols, dtype=object).isin(table["symbol"]))
     if not len(rows):
         return rows, np.empty(0, dtype=object), np.empty(0)
-    sub = pd.DataFrame({"row": rows, "symbol": symbols[rows]}).merge(table, on="symbol")
+    sub = pd.DataFrame({"row": rows, "symbol": pd.Series(symbols[rows], dtype=object)}).merge(
+        table.astype({"symbol": object}), on="symbol"
+    )
     return (
         sub["row"].to_numpy(),
         sub["asset_class"].to_numpy(dtype=object),

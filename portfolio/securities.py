@@ -195,7 +195,13 @@ class SecurityMaster:
         screens = _read_screens(
             Path(screens_path) if screens_path else path.parent / FUND_SCREENS_CSV
         )
-        return cls(df.drop_duplicates("symbol").set_index("symbol", drop=False), screens)
+        df = df.drop_duplicates("symbol")
+        # Text as object arrays: a book's join to the reference data takes every column for each
+        # of its rows, and pandas' string type makes that a conversion per column per call.
+        text = [c for c in df.columns if pd.api.types.is_string_dtype(df[c].dtype)]
+        df = df.astype({c: object for c in text})
+        df.index = pd.Index(df["symbol"].to_numpy(dtype=object), dtype=object, name="symbol")
+        return cls(df, screens)
 
     def __contains__(self, symbol: str) -> bool:
         return symbol.upper() in self._records
@@ -351,7 +357,7 @@ class SecurityMaster:
     ) -> np.ndarray:
         """`meets_exclusions` for a column of symbols, vectorised for the engine's book."""
         required = screen_categories(categories)
-        sym = pd.Index([str(s).upper() for s in symbols])
+        sym = pd.Index([str(s).upper() for s in symbols], dtype=object)
         r = self.frame.reindex(sym)
         known = sym.isin(self.frame.index)
         if not required:

@@ -52,7 +52,7 @@ def _within_equity_ceiling(s: HouseholdState, want: np.ndarray, sell_val: np.nda
     client = s.client_of_acct[s.acct]
     n_client = int(s.client_of_acct.max()) + 1
     V = np.bincount(client, weights=s.value, minlength=n_client)
-    eq_rows = pd.Series(s.cls_row).isin(EQUITY_CLASSES).to_numpy() & ~s.is_cash
+    eq_rows = pd.Series(s.cls_row, dtype=object).isin(EQUITY_CLASSES).to_numpy() & ~s.is_cash
     E = np.bincount(client, weights=np.where(eq_rows, s.value - sell_val, 0.0), minlength=n_client)
     # Whole-share top-ups add at most a share per buy: keep a little room for them.
     room = np.maximum(ceiling * V - E - (1_000.0 + 0.002 * V), 0.0)
@@ -125,7 +125,9 @@ def _vehicle_prices(
     """One price per symbol: the book's (file or override) price, else the reference price."""
     wanted = set(vehicles.values())
     wanted |= {p for v in list(wanted) if (p := fund_groups.partner(v))}
-    hit = np.flatnonzero(pd.Series(s.symbol).isin(wanted).to_numpy() & (s.unit_value > 0))
+    hit = np.flatnonzero(
+        pd.Series(s.symbol, dtype=object).isin(wanted).to_numpy() & (s.unit_value > 0)
+    )
     found = pd.Series(s.unit_value[hit], index=pd.Index(s.symbol[hit], dtype=object))
     held = found[~found.index.duplicated()].to_dict()  # the first row of a symbol wins
     out: dict[str, float] = {}

@@ -127,7 +127,9 @@ def build_state(
     types = account_types or {}
     acct_type = np.array([TYPE_CODES.get(types.get(a, "taxable"), 0) for a in accounts], int)
     if "household" in book:
-        first = pd.Series(book["household"].to_numpy()).groupby(acct).first()
+        first = (
+            pd.Series(book["household"].to_numpy(dtype=object), dtype=object).groupby(acct).first()
+        )
         client = pd.factorize(first.reindex(range(n_acct)).to_numpy())[0]
     else:
         client = np.zeros(n_acct, dtype=np.int64)
@@ -139,7 +141,7 @@ def build_state(
     price = book["price"].to_numpy(float)
     is_cash = book["is_cash"].to_numpy(bool)
     tradable = book["tradable"].to_numpy(bool)
-    cls_row = book["asset_class"].astype(str).to_numpy()
+    cls_row = book["asset_class"].to_numpy(dtype=object)
     # The price a unit trades at: the quoted price when it agrees with value / quantity, else the
     # implied one (bonds quoted per 100 of face value, where the stated value wins).
     implied = np.where(qty > 0, value / np.where(qty > 0, qty, 1.0), 0.0)
@@ -156,13 +158,13 @@ def build_state(
         (set(cls_row[tradable & ~is_cash & ~cash_hold]) | set(b_cls)) - set(model_classes)
     )
     classes = model_classes + held
-    row_k = pd.Index(classes, dtype=object).get_indexer(cls_row.astype(object))
+    row_k = pd.Index(classes, dtype=object).get_indexer(pd.Index(cls_row, dtype=object))
     row_k = np.where(cash_hold, -1, row_k)
     basis = (
         book["cost_basis"].to_numpy(float) if "cost_basis" in book else np.full(len(book), np.nan)
     )
     pos = book["pos"].to_numpy() if "pos" in book else np.arange(len(book))
-    blend_k = pd.Index(classes, dtype=object).get_indexer(b_cls.astype(object))
+    blend_k = pd.Index(classes, dtype=object).get_indexer(pd.Index(b_cls, dtype=object))
     arrays = dict(
         symbol=symbols,
         acct=acct.astype(np.int64),
