@@ -67,8 +67,11 @@ def _pick(page: Page, label: str, option: str) -> None:
 
 
 def _settled(page: Page) -> None:
-    """The app has finished its rerun (Streamlit's running indicator is gone)."""
+    """The app has finished its rerun: Streamlit's running indicator is gone, and no element is
+    still marked stale (drawn by the previous run and not yet by this one), which also covers
+    the moment before the indicator shows."""
     expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0)
+    expect(page.locator('[data-testid="stElementContainer"][data-stale="true"]')).to_have_count(0)
 
 
 def test_book_filter_batch_and_ticket(server: AppServer) -> None:
@@ -99,8 +102,16 @@ def test_book_filter_batch_and_ticket(server: AppServer) -> None:
 
         for name in NAMES[:3]:
             _pick(page, "Households on this page to run", name)
+        # Click once the run that drew "(3)" has finished (the heat map comes after the
+        # button): a click while the page is still being drawn can land on a button that is
+        # being replaced.
+        expect(page.get_by_role("button", name="Run selected (3)")).to_be_visible()
+        _settled(page)
         page.get_by_role("button", name="Run selected (3)").click()
-        expect(page.get_by_text("Saved 3 run(s) in PENDING_REVIEW.")).to_be_visible()
+        # Planning and saving three households is the heaviest step here: on a machine running
+        # two test suites at once it took longer than the file's default wait. An upper bound,
+        # not an expected time: the wait ends as soon as the message shows.
+        expect(page.get_by_text("Saved 3 run(s) in PENDING_REVIEW.")).to_be_visible(timeout=120_000)
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
         ledger = open_ledger(server.db_url, key=ledger_key(folder=server.data_dir))
