@@ -64,6 +64,11 @@ else:
 
 names = dict(zip(summary["household"], summary["name"], strict=True))
 on_page = list(rows["household"])
+# After the table, which paints first; before the actions, so a click on them never lands
+# while the chart is still being drawn.
+heat = rows.head(book_view.MAX_HEAT_ROWS)["household"]
+with st.expander("Drift heat map (this page's households, most in need first)", expanded=True):
+    st.plotly_chart(book_view.drift_heatmap(view.drift.loc[list(heat)], names), width="stretch")
 
 st.subheader("Open a client")
 pick = st.selectbox(
@@ -113,8 +118,3 @@ if saved:
         [{"household": names.get(h, h), "run": r} for h, r in saved.items()],
         hide_index=True,
     )
-
-# Last: the chart's library is the heaviest thing on the page, so the table paints first.
-heat = rows.head(book_view.MAX_HEAT_ROWS)["household"]
-with st.expander("Drift heat map (this page's households, most in need first)", expanded=True):
-    st.plotly_chart(book_view.drift_heatmap(view.drift.loc[list(heat)], names), width="stretch")

@@ -102,9 +102,8 @@ def test_book_filter_batch_and_ticket(server: AppServer) -> None:
 
         for name in NAMES[:3]:
             _pick(page, "Households on this page to run", name)
-        # Click once the run that drew "(3)" has finished (the heat map comes after the
-        # button): a click while the page is still being drawn can land on a button that is
-        # being replaced.
+        # Click once the run that drew "(3)" has finished: a click while the page is still
+        # being drawn can land on a button that is being replaced.
         expect(page.get_by_role("button", name="Run selected (3)")).to_be_visible()
         _settled(page)
         page.get_by_role("button", name="Run selected (3)").click()
