@@ -101,7 +101,7 @@ def table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def _money(v: float) -> str:
-    return f"${v:,.0f}" if v and v == v else "–"
+    return f"${v:,.0f}" if v and v == v else "—"
 
 
 def _text(v: Any) -> str:
@@ -110,7 +110,7 @@ def _text(v: Any) -> str:
 
 
 def _points(v: float) -> str:
-    return f"{v:+.1f}" if v == v else "–"
+    return f"{v:+.1f}" if v == v else "—"
 
 
 # Numbers right-aligned, as in a ledger.
