@@ -17,14 +17,14 @@ st.set_page_config(page_title="Rebalance Desk", page_icon="⚖️", layout="wide
 
 PAGES = [
     st.Page(
-        "pages/client.py", title="Client & holdings", icon=":material/folder_open:", default=True
+        "views/client.py", title="Client & holdings", icon=":material/folder_open:", default=True
     ),
-    st.Page("pages/book.py", title="Book", icon=":material/table_view:"),
-    st.Page("pages/allocation.py", title="Allocation", icon=":material/donut_large:"),
-    st.Page("pages/rebalance.py", title="Rebalance", icon=":material/smart_toy:"),
-    st.Page("pages/ticket.py", title="Trade ticket", icon=":material/receipt_long:"),
-    st.Page("pages/history.py", title="History", icon=":material/history:"),
-    st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+    st.Page("views/book.py", title="Book", icon=":material/table_view:"),
+    st.Page("views/allocation.py", title="Allocation", icon=":material/donut_large:"),
+    st.Page("views/rebalance.py", title="Rebalance", icon=":material/smart_toy:"),
+    st.Page("views/ticket.py", title="Trade ticket", icon=":material/receipt_long:"),
+    st.Page("views/history.py", title="History", icon=":material/history:"),
+    st.Page("views/settings.py", title="Settings", icon=":material/settings:"),
 ]
 
 nav = st.navigation(PAGES)

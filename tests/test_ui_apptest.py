@@ -34,11 +34,8 @@ SEED_NOTES = (SAMPLES / "seed001_notes.txt").read_text(encoding="utf-8")
 
 
 def run(at: AppTest, advisor: str | None = ADVISOR) -> AppTest:
-    """Rerun the app and insist that nothing reached the page as an exception.
-
-    AppTest executes the entry script (and so the sidebar's name box) only on its first run, so
-    the advisor's name is put back into the session before each run, as the box would keep it.
-    """
+    """Rerun the app, the sidebar's name box holding `advisor`, and insist that nothing reached
+    the page as an exception."""
     if advisor is not None:
         at.session_state["advisor_name"] = advisor
     at.run()
@@ -47,7 +44,7 @@ def run(at: AppTest, advisor: str | None = ADVISOR) -> AppTest:
 
 
 def go(at: AppTest, page: str, advisor: str | None = ADVISOR) -> AppTest:
-    at.switch_page(f"pages/{page}.py")
+    at.switch_page(f"views/{page}.py")
     return run(at, advisor)
 
 
@@ -619,6 +616,7 @@ def test_compliance_veto_cannot_be_approved(ran: tuple[AppTest, str], ui_ledger:
     bad = next(t for t in trades if t["compliance"] == "VETOED")
     assert bad["symbol"] == "MO"
     at.session_state["run_id"] = vetoed_run
+    at.query_params["run"] = vetoed_run  # the address names the run, as a link to it does
     go(at, "ticket")
     keys = [b.key for b in at.button]
     assert f"approve_{bad['trade_id']}" not in keys

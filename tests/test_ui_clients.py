@@ -153,11 +153,11 @@ def test_a_reload_restores_client_mandate_run_and_advisor(new_app, ui_ledger: Le
     assert fresh.session_state["mandate"].esg_only is True
     assert fresh.text_area(key="notes_box").value.strip() != ""
     assert metrics(fresh)["Total value"] == "$500,000"
-    fresh.switch_page("pages/rebalance.py")
+    fresh.switch_page("views/rebalance.py")
     fresh.run()
     assert any(rid in s and "finished" in s for s in texts(fresh, "success"))
     assert not fresh.button(key="run_crew").disabled
-    fresh.switch_page("pages/ticket.py")
+    fresh.switch_page("views/ticket.py")
     fresh.run()
     assert not fresh.button(key="approve_T1").disabled  # the advisor is known again
     fresh.button(key="approve_T1").click()
@@ -172,19 +172,23 @@ def test_history_opens_the_ticket_with_the_advisor(new_app, ui_ledger: Ledger) -
     rid = finish_run(at, ui_ledger)
     go(at, "history")
     at.button(key="open_run").click()
-    del at.session_state["advisor_name"]  # the name box's state dropped on the page switch
-    at.run()
-    assert not at.exception
+    run(at, advisor=None)  # the name box keeps what was typed
     assert texts(at, "title") == ["Trade ticket"]
     assert at.query_params["run"] == rid and at.query_params["advisor"] == ADVISOR
     assert not at.button(key="approve_T1").disabled
-    at.button(key="approve_T1").click()
-    at.run()
+    link = new_app()  # the same address in a new tab: no name box state, only the link
+    link.query_params.update(dict(at.query_params))
+    link.switch_page("views/ticket.py")
+    link.run()
+    assert not link.exception
+    assert not link.button(key="approve_T1").disabled
+    link.button(key="approve_T1").click()
+    link.run()
     assert [d["by"] for d in ui_ledger.decisions(rid)] == [ADVISOR]
 
 
 def test_a_name_with_nothing_visible_is_refused(new_app) -> None:  # type: ignore[no-untyped-def]
-    # AppTest draws the sidebar (the entry script) on a session's first run only: one app each.
+    # Each name is typed into a new session, as a new advisor opening the desk would.
     at = run(new_app(), advisor="\u200b\u2060 ")
     assert any("not a name" in e and "visible" in e for e in texts(at.sidebar, "error"))
     assert "advisor" not in at.query_params

@@ -70,7 +70,7 @@ def test_a_book_with_nothing_usable_is_an_error_and_cannot_be_rebalanced(new_app
     assert any("nothing.csv" in e and "no holdings" in e for e in texts(at, "error"))
     assert not at.success and not at.metric  # no banner, no book of the previous client
     assert any("Upload a holdings file" in s for s in texts(at, "info"))
-    at.switch_page("pages/rebalance.py")
+    at.switch_page("views/rebalance.py")
     run(at)
     assert not at.button  # nothing to run the crew on
 
@@ -82,16 +82,16 @@ def test_a_partial_book_needs_the_advisors_word_and_it_is_saved_with_the_run(
     at = run(new_app())
     upload(at, "malformed_rows.csv", (SAMPLES / "malformed_rows.csv").read_bytes())
     assert any("Partial book" in w and "lines 3, 4, 6, 7" in w for w in texts(at, "warning"))
-    at.switch_page("pages/rebalance.py")
+    at.switch_page("views/rebalance.py")
     run(at)
     assert at.button(key="run_crew").disabled
     assert any("Proceed without these rows" in e for e in texts(at, "error"))
 
-    at.switch_page("pages/client.py")
+    at.switch_page("views/client.py")
     run(at)
     at.checkbox(key="partial_ack_box").check()
     run(at)
-    at.switch_page("pages/rebalance.py")
+    at.switch_page("views/rebalance.py")
     run(at)
     assert not at.button(key="run_crew").disabled
     at.button(key="run_crew").click()
@@ -122,12 +122,12 @@ def test_the_partial_book_agreement_survives_a_reload_for_that_book_only(
     run(fresh)
     assert fresh.checkbox(key="partial_ack_box").value
     assert any("Agreed by **Test Advisor**" in c for c in texts(fresh, "caption"))
-    fresh.switch_page("pages/rebalance.py")
+    fresh.switch_page("views/rebalance.py")
     run(fresh)
     assert not fresh.button(key="run_crew").disabled
 
     # Withdrawn in one session, it is withdrawn for the next.
-    fresh.switch_page("pages/client.py")
+    fresh.switch_page("views/client.py")
     run(fresh)
     fresh.checkbox(key="partial_ack_box").uncheck()
     run(fresh)
@@ -170,7 +170,7 @@ def test_a_bought_money_market_fund_is_a_position_in_the_cash_class_not_cash(new
     table = at.dataframe[0].value
     swvxx = table[table["Symbol"] == "SWVXX"].iloc[0]
     assert swvxx["Asset class"] == "Cash"  # the cash class, not swept cash
-    at.switch_page("pages/rebalance.py")
+    at.switch_page("views/rebalance.py")
     run(at)
     assert any(m.value.startswith("**5** positions") for m in at.markdown)
 

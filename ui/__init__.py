@@ -1,4 +1,4 @@
 """Streamlit edges of Rebalance Desk: state, cached resources, identity, charts and widgets.
 
-Pages in pages/ only lay out and call into this package and the domain core.
+Pages in views/ only lay out and call into this package and the domain core.
 """

@@ -208,4 +208,4 @@ def panels() -> None:
 
 panels()
 if not running and state.run_id():
-    st.page_link("pages/ticket.py", label="Review the trade ticket", icon=":material/receipt_long:")
+    st.page_link("views/ticket.py", label="Review the trade ticket", icon=":material/receipt_long:")

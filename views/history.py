@@ -114,7 +114,7 @@ c1, c2, c3 = st.columns([1, 1, 2])
 if c1.button("Open on the ticket", key="open_run"):
     state.set_run_id(rid)
     # The address carries the run, its client and the advisor, so the ticket opens as signed.
-    st.switch_page("pages/ticket.py", query_params=address.params(rid))
+    st.switch_page("views/ticket.py", query_params=address.params(rid))
 c2.download_button(
     "Auditor's JSON",
     json.dumps(audit_record(ledger, rid), indent=2, default=str),

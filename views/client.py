@@ -313,7 +313,7 @@ with f1.expander(f"Files ({len(uploads)})"):
 with f2.expander(f"Runs ({len(past)})"):
     for r in past[:20]:
         st.page_link(
-            "pages/ticket.py",
+            "views/ticket.py",
             label=f"{(r['created_at'] or '')[:16].replace('T', ' ')} · "
             f"{str(r['status']).replace('_', ' ').lower()} · {r['trades']} trade(s) · "
             f"{r['run_id']}",

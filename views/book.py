@@ -80,7 +80,7 @@ pick = st.selectbox(
 if st.button("Open its rebalance", key="book_open_go") and pick is not None:
     hh = next(h for h in households if h.id == pick)
     if hh.client_id is not None and clients.open_client(hh.client_id):
-        st.switch_page("pages/rebalance.py", query_params=address.params())
+        st.switch_page("views/rebalance.py", query_params=address.params())
 
 st.subheader("Batch")
 st.caption(
