@@ -5,7 +5,8 @@
 Each decision is its own transaction, as when an advisor clicks approve on one trade; each
 execution is an order journaled, sent to the paper broker (its book in the same database) and its
 fill journaled, both on the keyed chain. A bulk step then approves a whole book (10,000 trades by
-default) in one transaction and times a full `verify` of every chain and the tables behind it.
+default) in one transaction, times a full `verify` of every chain and the tables behind it, and
+executes the book (its orders sent to the broker as one basket).
 SQLite is a WAL file in a temporary directory; PostgreSQL is a throwaway server with durable
 settings (fsync on), skipped with a message if not installed.
 """
@@ -51,9 +52,9 @@ def _proposal(n_trades: int) -> RebalanceProposal:
             account="B1",
             symbol=f"S{i}",
             action="BUY",
-            quantity=10,
+            quantity=1,
             price=50.0,
-            value=500.0,
+            value=50.0,
             reason="bench",
         )
         for i in range(n_trades)
@@ -71,7 +72,7 @@ def _proposal(n_trades: int) -> RebalanceProposal:
         model=model,
         total_value=1e6,
         cash_value=1e6,
-        cash_after=1e6 - 500 * n_trades,
+        cash_after=1e6 - 50 * n_trades,
         positions=[],
         trades=trades,
         post_trade_weights={},
@@ -97,8 +98,9 @@ def _holdings() -> Holdings:
     )
 
 
-def bulk(ledger: Ledger, trades: int) -> tuple[float, float]:
-    """Approve a whole book in one transaction, then verify the chains (links per second)."""
+def bulk(ledger: Ledger, trades: int) -> tuple[float, float, float]:
+    """Approve a whole book in one transaction, verify the chains (links per second), then
+    execute the book: its orders journaled, sent as one basket and their fills journaled."""
     run_id = ledger.create_run(holdings=_holdings(), source_bytes=b"bench", filename="bench.csv")
     ledger.save_proposal(run_id, _proposal(trades))
     start = time.perf_counter()
@@ -108,7 +110,11 @@ def bulk(ledger: Ledger, trades: int) -> tuple[float, float]:
     report = ledger.verify()
     assert report.ok
     links = sum(c.length for c in report.chains) / (time.perf_counter() - start)
-    return decisions, links
+    start = time.perf_counter()
+    done = execute_run(ledger, run_id, paper_broker(ledger))
+    executions = len(done.recorded) / (time.perf_counter() - start)
+    assert done.status == "EXECUTED" and len(done.recorded) == trades
+    return decisions, links, executions
 
 
 def measure(ledger: Ledger, runs: int, trades: int) -> tuple[float, float]:
@@ -144,16 +150,16 @@ def main() -> int:
     )
     print(
         f"{'backend':<12}{'decisions/s':>14}{'executions/s':>15}"
-        f"{'bulk decisions/s':>19}{'verify links/s':>17}"
+        f"{'bulk decisions/s':>19}{'verify links/s':>17}{'book executions/s':>20}"
     )
     key = LedgerKey(secrets.token_bytes(32), "bench")
 
     with tempfile.TemporaryDirectory() as tmp:
         ledger = open_ledger(f"sqlite:///{Path(tmp) / 'bench.db'}", key=key)
         d, e = measure(ledger, args.runs, args.trades)
-        b, v = bulk(ledger, args.book)
+        b, v, x = bulk(ledger, args.book)
         ledger.close()
-    print(f"{'sqlite':<12}{d:>14,.0f}{e:>15,.0f}{b:>19,.0f}{v:>17,.0f}")
+    print(f"{'sqlite':<12}{d:>14,.0f}{e:>15,.0f}{b:>19,.0f}{v:>17,.0f}{x:>20,.0f}")
 
     if find_bindir() is None:
         print(f"{'postgresql':<12}  skipped: no server binaries ({INSTALL_HINT})")
@@ -162,11 +168,11 @@ def main() -> int:
     try:
         ledger = open_ledger(server.url(server.create_database()), key=key)
         d, e = measure(ledger, args.runs, args.trades)
-        b, v = bulk(ledger, args.book)
+        b, v, x = bulk(ledger, args.book)
         ledger.close()
     finally:
         server.stop()
-    print(f"{'postgresql':<12}{d:>14,.0f}{e:>15,.0f}{b:>19,.0f}{v:>17,.0f}")
+    print(f"{'postgresql':<12}{d:>14,.0f}{e:>15,.0f}{b:>19,.0f}{v:>17,.0f}{x:>20,.0f}")
     return 0
 
 

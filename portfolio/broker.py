@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Literal, Protocol
 
 FillStatus = Literal["FILLED", "REJECTED"]
@@ -57,10 +58,18 @@ class Broker(Protocol):
         """Place `order`, or return the existing outcome if its client order id was seen before."""
         ...
 
+    def submit_many(self, orders: Sequence[Order]) -> list[Fill]:
+        """`submit` for a basket sent together (a run's orders), answered in the same order."""
+        ...
+
 
 class OrderBook(Protocol):
     def get_or_create(self, client_order_id: str, make: Callable[[], Fill]) -> Fill:
         """The stored fill for the id, else store make()'s; exactly one wins under concurrency."""
+        ...
+
+    def get_or_create_many(self, makes: Sequence[tuple[str, Callable[[], Fill]]]) -> list[Fill]:
+        """`get_or_create` for many ids at once (one write where the book is a database)."""
         ...
 
 
@@ -76,6 +85,9 @@ class MemoryOrderBook:
             if client_order_id not in self._fills:
                 self._fills[client_order_id] = make()
             return self._fills[client_order_id]
+
+    def get_or_create_many(self, makes: Sequence[tuple[str, Callable[[], Fill]]]) -> list[Fill]:
+        return [self.get_or_create(cid, make) for cid, make in makes]
 
 
 def now_iso() -> str:
@@ -147,3 +159,13 @@ class PaperBroker:
         if self.latency:
             time.sleep(self.latency)
         return self.book.get_or_create(order.client_order_id, lambda: self._execute(order))
+
+    def submit_many(self, orders: Sequence[Order]) -> list[Fill]:
+        """A basket: the venue answers the orders together, so `latency` is waited once."""
+        if not orders:
+            return []
+        if self.latency:
+            time.sleep(self.latency)
+        return self.book.get_or_create_many(
+            [(o.client_order_id, partial(self._execute, o)) for o in orders]
+        )

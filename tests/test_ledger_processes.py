@@ -73,27 +73,34 @@ def test_two_processes_executing_one_run_fill_each_trade_once(ledger, db_url, sa
     assert ledger.verify().ok
 
 
-# An executor whose broker stops forever right after the second fill, before the ledger records
-# it: the paper book holds a fill the ledger does not know yet, the worst moment to die. The test
-# kills it there, on its signal, so the crash point does not depend on timing.
+# An executor whose broker stops forever right after it filled the run's basket, before the
+# ledger records any fill: the paper book holds fills the ledger does not know yet, the worst
+# moment to die. The test kills it there, on its signal, so the crash point does not depend on
+# timing.
 _STALLING_EXECUTOR = """
 import sys
 from portfolio import broker
 from portfolio.cli_ledger import main
 
-submit, calls = broker.PaperBroker.submit, []
+submit_many = broker.PaperBroker.submit_many
 
-def stalling_submit(self, order):
-    fill = submit(self, order)
-    calls.append(order.client_order_id)
-    if len(calls) == 2:
-        print("STALLED", flush=True)
-        sys.stdin.read()  # never returns: the test kills the process here
-    return fill
+def stalling_submit_many(self, orders):
+    fills = submit_many(self, orders)
+    print("STALLED", len(fills), flush=True)
+    sys.stdin.read()  # never returns: the test kills the process here
+    return fills
 
-broker.PaperBroker.submit = stalling_submit
+broker.PaperBroker.submit_many = stalling_submit_many
 sys.exit(main(["execute", sys.argv[1], "--by", "Olga Ops", "--format", "json"]))
 """
+
+
+def _book_fills(ledger) -> dict[str, tuple[str, str]]:  # type: ignore[no-untyped-def]
+    with ledger.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT client_order_id, broker_order_id, filled_at FROM paper_orders")
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
 
 
 def test_a_process_killed_mid_execution_is_finished_without_duplicates(
@@ -113,14 +120,14 @@ def test_a_process_killed_mid_execution_is_finished_without_duplicates(
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
-    if line.strip() != "STALLED":
+    if line.split() != ["STALLED", str(len(approved))]:
         proc.kill()
-        pytest.fail(f"the executor ended before its second fill: {line!r} {proc.communicate()}")
+        pytest.fail(f"the executor ended before the broker filled: {line!r} {proc.communicate()}")
     proc.kill()
     proc.communicate(timeout=60)
-    done = _results(ledger, run_id)
-    assert len(done) == 1  # the first fill is recorded; the second exists only at the broker
-    assert _paper_orders(ledger) == 2
+    assert _results(ledger, run_id) == []  # every order filled at the broker, none recorded
+    at_broker = _book_fills(ledger)
+    assert len(at_broker) == len(approved)
     assert ledger.pending_runs() == [run_id]
     assert ledger.run(run_id)["status"] == "EXECUTING"
 
@@ -130,8 +137,9 @@ def test_a_process_killed_mid_execution_is_finished_without_duplicates(
     assert json.loads(out)["status"] == "EXECUTED"
     results = _results(ledger, run_id)
     assert Counter(e["trade_id"] for e in results) == Counter(approved)
-    assert [e["hash"] for e in results[: len(done)]] == [e["hash"] for e in done]
-    assert _paper_orders(ledger) == len(approved)
+    # The broker's first fills are the ones recorded: asking again traded nothing twice.
+    assert {e["client_order_id"]: (e["broker_order_id"], e["at"]) for e in results} == at_broker
+    assert _book_fills(ledger) == at_broker
     assert ledger.pending_runs() == []
     assert ledger.verify().ok
 

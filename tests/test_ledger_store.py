@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import pytest
@@ -348,6 +349,28 @@ def test_crash_between_order_and_fill_is_recovered_without_duplicate(ledger, sav
     assert ledger.pending_runs() == []
     assert ledger.run(run_id)["status"] == "PARTIALLY_EXECUTED"
     assert recover(ledger, broker) == []
+
+
+def test_fills_recorded_together_are_each_journaled_once(ledger, saved_run) -> None:
+    run_id = saved_run(ledger)
+    ledger.decide(run_id, approve=["T1", "T2", "T3"], by="ann")
+    broker = paper_broker(ledger)
+    orders = ledger.send_orders(run_id, broker.name)
+    fills = broker.submit_many(orders)
+    assert [f.client_order_id for f in fills] == [o.client_order_id for o in orders]
+    assert ledger.record_fill(fills[0], broker.name)
+    stranger = dataclasses.replace(fills[1], client_order_id="no-such-order")
+    with pytest.raises(UnknownTrade, match="no-such-order"):
+        ledger.record_fills([fills[1], stranger], broker.name)
+    assert len([e for e in ledger.executions(run_id) if e["stage"] == "result"]) == 1
+    # The one already journaled, and a fill repeated in the batch, are each recorded once.
+    recorded = ledger.record_fills([*fills, fills[2]], broker.name)
+    assert recorded == [fills[1].client_order_id, fills[2].client_order_id]
+    results = [e for e in ledger.executions(run_id) if e["stage"] == "result"]
+    assert [e["client_order_id"] for e in results] == [f.client_order_id for f in fills]
+    assert broker.submit_many(orders) == fills  # the book answers a repeated basket as before
+    assert _count(ledger, "paper_orders") == 3
+    assert ledger.verify().ok
 
 
 def test_execution_writes_the_resulting_holdings_as_a_snapshot(ledger, saved_run) -> None:

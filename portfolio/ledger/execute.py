@@ -60,13 +60,11 @@ def paper_broker(ledger: Ledger) -> PaperBroker:
 
 
 def _drive(ledger: Ledger, broker: Broker, orders: list[Order]) -> tuple[list[str], list[str]]:
-    submitted, recorded = [], []
-    for order in orders:
-        fill = broker.submit(order)
-        submitted.append(order.client_order_id)
-        if ledger.record_fill(fill, broker.name):
-            recorded.append(order.client_order_id)
-    return submitted, recorded
+    """Send the run's orders as one basket and journal the outcomes together: the orders were
+    journaled first, so a crash in between leaves them pending for `recover`, and the broker
+    answers a repeated id with its first fill."""
+    fills = broker.submit_many(orders)
+    return [o.client_order_id for o in orders], ledger.record_fills(fills, broker.name)
 
 
 def execute_run(

@@ -30,11 +30,8 @@ def _swept(p: Position) -> bool:
     return is_swept(p.symbol, p.is_cash, p.symbol in load_securities())
 
 
-def _cash_position(positions: list[Position], account: str) -> Position:
-    for p in positions:
-        if p.account == account and _swept(p):
-            return p
-    cash = Position(
+def _new_cash(account: str) -> Position:
+    return Position(
         account=account,
         symbol=CASH_SYMBOL,
         description="Cash",
@@ -44,8 +41,6 @@ def _cash_position(positions: list[Position], account: str) -> Position:
         asset_class=AssetClass.CASH,
         is_cash=True,
     )
-    positions.append(cash)
-    return cash
 
 
 def _sell_lots(lots: list[Lot], quantity: float) -> list[Lot]:
@@ -62,20 +57,24 @@ def _sell_lots(lots: list[Lot], quantity: float) -> list[Lot]:
 
 
 def apply_fills(holdings: Holdings, fills: Iterable[AppliedFill], source: str = "") -> Holdings:
+    """Each fill moves its account's swept cash (the first swept row, else a new CASH row) and
+    the account's first holding of the symbol; a purchased money-market fund is traded like any
+    fund. Positions are found through an index, so a book of fills applies in linear time."""
     positions = [p.model_copy(deep=True) for p in holdings.positions]
+    cash_of: dict[str, Position] = {}
+    held: dict[tuple[str, str], Position] = {}
+    for p in positions:
+        if _swept(p):
+            cash_of.setdefault(p.account, p)
+        else:
+            held.setdefault((p.account, p.symbol.upper()), p)
     for f in fills:
         notional = f.quantity * f.price
-        cash = _cash_position(positions, f.account)
-        pos = next(
-            (
-                p
-                for p in positions
-                if p.account == f.account
-                and p.symbol.upper() == f.symbol.upper()
-                and not _swept(p)  # a purchased money-market fund is traded like any fund
-            ),
-            None,
-        )
+        cash = cash_of.get(f.account)
+        if cash is None:
+            cash = cash_of[f.account] = _new_cash(f.account)
+            positions.append(cash)
+        pos = held.get((f.account, f.symbol.upper()))
         if f.action == "BUY":
             if pos is None:
                 pos = Position(
@@ -87,6 +86,7 @@ def apply_fills(holdings: Holdings, fills: Iterable[AppliedFill], source: str = 
                     asset_class=f.asset_class,
                 )
                 positions.append(pos)
+                held[(f.account, f.symbol.upper())] = pos
             pos.lots.append(
                 Lot(quantity=f.quantity, cost_basis=notional + f.commission, acquired=f.on)
             )

@@ -922,13 +922,12 @@ class Ledger:
             self._recheck(s, run_id, to_send)
             trades = _as_edited(body["trades"], self._edited(s, run_id))
             at = now_iso()
+            orders = []
             for tid in to_send:
                 t = trades[tid]
                 if t["compliance"] != "APPROVED":  # belt and braces: never reachable
                     raise ConflictError(f"{tid} is vetoed by compliance")
-                self._append(
-                    s,
-                    Execution,
+                orders.append(
                     {
                         "run_id": run_id,
                         "trade_id": tid,
@@ -946,8 +945,9 @@ class Ledger:
                         "detail": None,
                         "at": at,
                         "executed_by": executor,
-                    },
+                    }
                 )
+            chain.append_many(s, Execution, orders, self._key)
             self._refresh_status(s, run_id)
             return self._pending(s, run_id)
 
@@ -1057,54 +1057,72 @@ class Ledger:
         return sorted({run for run, coid, stage in rows if stage == "order" and coid not in done})
 
     def record_fill(self, fill: Fill, broker: str) -> bool:
-        """Journal the outcome of an order once; False if it was already recorded.
+        """Journal the outcome of an order once; False if it was already recorded."""
+        return bool(self.record_fills([fill], broker))
+
+    def record_fills(self, fills: Sequence[Fill], broker: str) -> list[str]:
+        """Journal the outcomes of orders in one transaction, each once; returns the client order
+        ids newly recorded (an outcome another caller recorded first is left as it was).
 
         Callers refresh the run's status after their last fill (execute_run and recover do).
         """
+        if not fills:
+            return []
+        ids = [f.client_order_id for f in fills]
         with self._write() as s:
-            order = s.execute(
-                select(Execution).where(
-                    Execution.client_order_id == fill.client_order_id, Execution.stage == "order"
-                )
-            ).scalar_one_or_none()
-            if order is None:
-                raise UnknownTrade(f"no order for client order id {fill.client_order_id}")
+            orders = {
+                o.client_order_id: o
+                for o in s.execute(
+                    select(Execution).where(
+                        Execution.client_order_id.in_(ids), Execution.stage == "order"
+                    )
+                ).scalars()
+            }
+            if missing := [cid for cid in ids if cid not in orders]:
+                raise UnknownTrade(f"no order for client order id {missing[0]}")
             # Same lock order as send_orders (run, then chain head), so the two never deadlock.
-            self._run(s, order.run_id, lock=True)
+            for run_id in sorted({o.run_id for o in orders.values()}):
+                self._run(s, run_id, lock=True)
             s.execute(
                 select(ChainHead).where(ChainHead.name == "executions").with_for_update()
             ).scalar_one_or_none()
-            exists = s.execute(
-                select(Execution.id).where(
-                    Execution.client_order_id == fill.client_order_id, Execution.stage == "result"
-                )
-            ).first()
-            if exists:
-                return False
-            self._append(
-                s,
-                Execution,
-                {
-                    "run_id": order.run_id,
-                    "trade_id": order.trade_id,
-                    "client_order_id": order.client_order_id,
-                    "stage": "result",
-                    "status": fill.status,
-                    "account": order.account,
-                    "symbol": order.symbol,
-                    "action": order.action,
-                    "quantity": fill.quantity,
-                    "price": fill.price,
-                    "commission": fill.commission,
-                    "broker": broker,
-                    "broker_order_id": fill.broker_order_id,
-                    "detail": fill.detail,
-                    "at": fill.at,
-                    "executed_by": order.executed_by,
-                },
+            done = set(
+                s.execute(
+                    select(Execution.client_order_id).where(
+                        Execution.client_order_id.in_(ids), Execution.stage == "result"
+                    )
+                ).scalars()
             )
+            rows, recorded = [], []
+            for fill in fills:
+                if fill.client_order_id in done:
+                    continue
+                done.add(fill.client_order_id)
+                order = orders[fill.client_order_id]
+                recorded.append(fill.client_order_id)
+                rows.append(
+                    {
+                        "run_id": order.run_id,
+                        "trade_id": order.trade_id,
+                        "client_order_id": order.client_order_id,
+                        "stage": "result",
+                        "status": fill.status,
+                        "account": order.account,
+                        "symbol": order.symbol,
+                        "action": order.action,
+                        "quantity": fill.quantity,
+                        "price": fill.price,
+                        "commission": fill.commission,
+                        "broker": broker,
+                        "broker_order_id": fill.broker_order_id,
+                        "detail": fill.detail,
+                        "at": fill.at,
+                        "executed_by": order.executed_by,
+                    }
+                )
+            chain.append_many(s, Execution, rows, self._key)
             # The run's status is refreshed once the caller has recorded every fill.
-            return True
+            return recorded
 
     def executions(self, run_id: str) -> list[dict[str, Any]]:
         with self._read() as s:
