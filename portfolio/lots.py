@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from portfolio.models import Lot
 
@@ -30,6 +30,11 @@ def anniversary(acquired: date) -> date:
         return acquired.replace(year=acquired.year + 1)
     except ValueError:  # 29 February in a leap year
         return date(acquired.year + 1, 2, 28)
+
+
+def long_term_from(acquired: date) -> date:
+    """The first trade date on which the lot is long-term: the day after its anniversary."""
+    return anniversary(acquired) + timedelta(days=1)
 
 
 def is_long_term(acquired: date, sold: date) -> bool:
@@ -71,7 +76,8 @@ def sell_from_lots(
     """Pick lots for a sale of `wanted` units, `forced` of which a rule requires (cap, exclusion).
 
     Tax-aware: losses first (highest unit cost), then long-term lots, and the discretionary part
-    never realises a short-term gain. Otherwise first-in, first-out, the custodians' default.
+    never realises a short-term gain (the planner asks for those as `forced` units when a band
+    needs them). Otherwise first-in, first-out, the custodians' default.
     """
     if not lots:
         return LotSale(wanted, None, None)

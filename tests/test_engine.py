@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
@@ -378,7 +379,7 @@ def msft_lots() -> list[Lot]:
     ]
 
 
-def test_tax_aware_sells_highest_cost_long_term_lots_and_avoids_short_term_gains() -> None:
+def test_tax_aware_sells_long_term_lots_first_and_short_term_gains_only_to_reach_the_band() -> None:
     lots = [
         Lot(quantity=40, cost_basis=40 * 100.0, acquired=date(2020, 1, 2)),  # long-term
         Lot(quantity=60, cost_basis=60 * 300.0, acquired=date(2025, 3, 3)),  # short-term gain
@@ -389,13 +390,37 @@ def test_tax_aware_sells_highest_cost_long_term_lots_and_avoids_short_term_gains
     (sale,) = trades(p, "SELL", "MSFT")
     # A sale at a gain stops inside the band: US equity at its 32% target plus 90% of its 5-point
     # band is $27,598 of the $75,611.50 book, so 95 of the 150 shares are to go (101 to target).
-    # Only the 90 long-term shares are free of short-term gain.
-    assert sale.quantity == 90
-    assert sale.realized_gain == pytest.approx(50 * (MSFT - 450) + 40 * (MSFT - 100), abs=0.01)
-    assert sale.short_term_gain == 0.0
+    # The 90 long-term shares go first; without 5 of the short-term ones the class would stay
+    # out of its band, so those 5 are sold too, and no more.
+    assert sale.quantity == 95
+    short = 5 * (MSFT - 300)
+    long_ = 50 * (MSFT - 450) + 40 * (MSFT - 100)
+    assert sale.short_term_gain == pytest.approx(short, abs=0.01)
+    assert sale.realized_gain == pytest.approx(long_ + short, abs=0.01)
     assert p.realized_gains == pytest.approx(sale.realized_gain, abs=0.01)
+    us = p.asset_class_weights["us_equity"]
+    assert abs(us.post_trade - us.target) <= us.band
     notes = [c.message for c in p.checks if c.rule == "engine_note"]
-    assert any("sale limited to 90 of 95 units to avoid short-term gains" in m for m in notes)
+    assert any("short-term gains realised to bring US equity inside its band" in m for m in notes)
+
+
+def test_a_sale_toward_target_stops_before_short_term_gains_once_inside_the_band() -> None:
+    lots = [
+        Lot(quantity=98, cost_basis=98 * 650.0, acquired=date(2020, 1, 2)),  # long-term loss
+        Lot(quantity=52, cost_basis=52 * 300.0, acquired=date(2025, 3, 3)),  # short-term gain
+    ]
+    holdings = book(pos("MSFT", 150, lots=lots), pos("SPAXX", 1_000, cash=True))
+    p = rebalance(holdings, ClientMandate(), as_of=AS_OF)
+    (sale,) = trades(p, "SELL", "MSFT")
+    # The holding is at a loss overall, so its sale aims at target (101 shares); the loss lot
+    # gives 98 and the class is then inside its band: no short-term gain is realised for the rest.
+    assert sale.quantity == 98
+    assert sale.short_term_gain == 0.0
+    assert sale.realized_gain == pytest.approx(98 * (MSFT - 650), abs=0.01)
+    us = p.asset_class_weights["us_equity"]
+    assert abs(us.post_trade - us.target) <= us.band
+    notes = [c.message for c in p.checks if c.rule == "engine_note"]
+    assert any(re.search(r"sale limited to 98 of \d+ units to avoid short-term", m) for m in notes)
 
 
 @pytest.mark.parametrize(

@@ -153,13 +153,37 @@ def test_the_trade_date_decides_short_or_long_term() -> None:
         pos("MSFT", 100 * 497.41, "Joint", lots=lots),
         pos("SPAXX", 1_000, "Joint", cash=True),
     ]
-    # Held exactly one year on 2025-07-01: short-term, so a discretionary sale is not made.
+    # Held exactly one year on 2025-07-01: still short-term, and long-term the next day, so the
+    # band's sale waits for it (the class stays out of band one more day) and says so.
     p = run(*holdings, as_of=date(2025, 7, 1))
     assert not [t for t in p.trades if t.symbol == "MSFT"]
+    notes = [c.message for c in p.checks if c.rule == "engine_note"]
+    assert any("100 units turn long-term from 2025-07-02" in m for m in notes)
     # A day later it is long-term and the band's sale goes ahead.
     p = run(*holdings, as_of=date(2025, 7, 2))
     (sale,) = [t for t in p.trades if t.symbol == "MSFT"]
     assert sale.short_term_gain == 0.0 and sale.realized_gain > 0
+
+
+@pytest.mark.parametrize(("as_of", "waits"), [(date(2025, 6, 2), True), (date(2025, 6, 1), False)])
+def test_short_term_gains_reach_the_band_unless_long_term_is_a_month_away(
+    as_of: date, waits: bool
+) -> None:
+    # Long-term from 2025-07-02: 30 days after 2025-06-02 (it waits), 31 after 2025-06-01.
+    lots = [Lot(quantity=100, cost_basis=100 * 200.0, acquired=date(2024, 7, 1))]
+    p = run(
+        pos("MSFT", 100 * 497.41, "Joint", lots=lots),
+        pos("SPAXX", 1_000, "Joint", cash=True),
+        as_of=as_of,
+    )
+    sales = [t for t in p.trades if t.symbol == "MSFT"]
+    us = p.asset_class_weights["us_equity"]
+    if waits:
+        assert not sales and us.post_trade - us.target > us.band
+    else:
+        (sale,) = sales
+        assert sale.short_term_gain == pytest.approx(sale.realized_gain) and sale.realized_gain > 0
+        assert abs(us.post_trade - us.target) <= us.band
 
 
 def test_gains_in_tax_advantaged_accounts_are_zero_and_not_counted() -> None:

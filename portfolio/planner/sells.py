@@ -1,20 +1,27 @@
 """Sells: where each class's reduction comes from, and which tax lots it takes.
 
-Sales come from where they cost least: tax-advantaged accounts first (no tax; among them where
-the class is worst located), then taxable holdings ordered by their unrealised gain (losses
-first, then long-term gains; holdings whose gains are all short-term last). Sales that realise
-taxable gains stop at 90% of the band's edge instead of going on to target. Holdings an ESG-only
-mandate would not buy go before the rest of their class. Holdings that tie share a sale pro rata.
+Sales come from where they cost least: taxable holdings at a loss first (the loss offsets the
+household's gains), then tax-advantaged accounts (no tax; among them where the class is worst
+located), then the other taxable holdings ordered by their unrealised gain (long-term gains
+first; holdings whose gains are all short-term last). Sales that realise
+taxable gains stop at 90% of the band's edge instead of going on to target. Short-term gains
+are realised only where no other sale brings a class inside its band, and only that far. Holdings
+an ESG-only mandate would not buy go before the rest of their class. Holdings that tie share a
+sale pro rata.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from portfolio.lots import has_gain, is_long_term, sell_from_lots
+from portfolio.labels import class_label
+from portfolio.lots import LotSale, has_gain, is_long_term, long_term_from, sell_from_lots
+from portfolio.models import Lot
 from portfolio.planner.drift import Drift
 from portfolio.planner.forced import Forced
 from portfolio.planner.locate import location_ranks
@@ -23,6 +30,10 @@ from portfolio.planner.state import EPS, HouseholdState, round_qty, segment_rank
 # Share of a class's band a sale that realises taxable gains leaves in place: the class ends
 # inside its band (with room for whole-share rounding) rather than at target.
 GAIN_EDGE = 0.9
+# Short-term gain lots that turn long-term within this many days are not sold to reach a band:
+# the class waits a few weeks out of band rather than pay the short-term rate (ordinary income,
+# IRS Publication 550) on a gain that is long-term at the month's end. A desk policy, not a rule.
+LONG_TERM_WAIT_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -48,7 +59,8 @@ def _all_short_term_gain(s: HouseholdState, i: int) -> bool:
 
 
 def sell_keys(s: HouseholdState) -> np.ndarray:
-    """Lower sells first: tax-advantaged accounts, then taxable by unrealised gain."""
+    """Lower sells first: taxable losses (they offset gains), tax-advantaged accounts, then
+    taxable by unrealised gain."""
     taxable = s.taxable_row
     ranks = location_ranks(s.classes)
     k = np.maximum(s.row_k, 0)
@@ -59,6 +71,8 @@ def sell_keys(s: HouseholdState) -> np.ndarray:
         (s.value - np.where(known, s.basis, 0.0)) / np.where(known, s.value, 1.0), -1, 1
     )
     key = np.where(known, np.round(ratio, 3), key)
+    # A taxable loss is worth more than a tax-free sale: it offsets the household's gains.
+    key = np.where(known & (ratio < 0) & s.mandate.tax_aware, key - 10.0, key)
     if s.lots_of is not None and s.mandate.tax_aware:
         for i in np.flatnonzero(taxable & s.tradable):
             if _all_short_term_gain(s, i):
@@ -160,23 +174,41 @@ def plan_sells(
     realized = np.where(~taxable & (sell_qty > 0), 0.0, realized)
     short_term = np.where(~taxable & (sell_qty > 0), 0.0, short_term)
     loss_lots: dict[int, tuple] = {}
+    limited: dict[int, float] = {}  # row -> units first wanted, where short-term gains cut it
+
+    def record(i: int, sale: LotSale) -> None:
+        sell_qty[i] = sale.quantity
+        disc_qty[i] = max(0.0, sale.quantity - forced.qty[i])
+        if sale.realized_gain is not None:
+            realized[i] = sale.realized_gain
+            short_term[i] = sale.short_term_gain
+        loss_lots.pop(i, None)
+        if sale.loss_lots:
+            loss_lots[i] = sale.loss_lots
+
     if s.lots_of is not None:
         for i in np.flatnonzero((sell_qty > 0) & taxable):
             sale = _walk(s, i, float(sell_qty[i]), float(forced.qty[i]))
             if sale is None:
                 continue
             if sale.quantity < sell_qty[i] - 1e-9:
-                notes.append(
-                    f"{s.symbol[i]} in {s.accounts[s.acct[i]]}: sale limited to "
-                    f"{sale.quantity:g} of {sell_qty[i]:g} units to avoid short-term gains"
-                )
-            sell_qty[i] = sale.quantity
-            disc_qty[i] = max(0.0, sale.quantity - forced.qty[i])
-            if sale.realized_gain is not None:
-                realized[i] = sale.realized_gain
-                short_term[i] = sale.short_term_gain
-            if sale.loss_lots:
-                loss_lots[i] = sale.loss_lots
+                limited[i] = float(sell_qty[i])
+            record(i, sale)
+        extended, waits = _short_term_to_band(s, drift, forced, sell_qty)
+        for i, sale, label in extended:
+            limited.pop(i, None)
+            record(i, sale)
+            notes.append(
+                f"{s.symbol[i]} in {s.accounts[s.acct[i]]}: ${sale.short_term_gain or 0:,.0f} "
+                f"of short-term gains realised to bring {label} inside its band (no sale "
+                "without them was left)"
+            )
+        notes += waits
+        for i, wanted in limited.items():
+            notes.append(
+                f"{s.symbol[i]} in {s.accounts[s.acct[i]]}: sale limited to "
+                f"{sell_qty[i]:g} of {wanted:g} units to avoid short-term gains"
+            )
 
     held_back = np.zeros(s.n_unit)
     if max_gains is not None:
@@ -191,6 +223,81 @@ def plan_sells(
     realized = np.where(sell_qty > 0, realized, np.nan)
     short_term = np.where(sell_qty > 0, short_term, np.nan)
     return Sells(sell_qty, disc_qty, realized, short_term, loss_lots, held_back, notes), drift
+
+
+def _short_term_to_band(
+    s: HouseholdState, drift: Drift, forced: Forced, sell_qty: np.ndarray
+) -> tuple[list[tuple[int, LotSale, str]], list[str]]:
+    """Sales that realise short-term gains, where nothing else brings a class inside its band;
+    and notes on the lots left to turn long-term first.
+
+    Sales without them come first; when a household class is still beyond 90% of its band's
+    edge, taxable holdings of the class sell their remaining lots (losses and long-term lots
+    first, short-term gains last, cheapest gain per dollar first) until it is not. The class
+    stops at the edge, never at target: the gain is only what the band requires. Lots that turn
+    long-term within `LONG_TERM_WAIT_DAYS` are not sold; a note says when they may be.
+    """
+    if not s.mandate.tax_aware or s.n_cls == 0:
+        return [], []
+    uv = s.unit_value
+    unit, k = s.unit, np.maximum(s.row_k, 0)
+    plain = drift.in_class & ~s.blended
+    sold = s.class_matrix(np.where(plain, (sell_qty - forced.qty) * uv, 0.0), plain)
+    edge = GAIN_EDGE * drift.tol_w[None, :] * drift.B[:, None]
+    short = np.clip(-drift.D, 0.0, None) - edge - sold
+    spare = np.where(plain & s.taxable_row, drift.qty_rem - sell_qty, 0.0)
+    cand = np.flatnonzero((spare > EPS) & (short[unit, k] > EPS) & (uv > 0))
+    out: list[tuple[int, LotSale, str]] = []
+    waits: list[tuple[int, int, str]] = []
+    if not len(cand):
+        return out, []
+    keys = sell_keys(s)
+    for i in cand[np.argsort(keys[cand], kind="stable")]:
+        u, c = unit[i], k[i]
+        lots = s.lots(i)
+        if short[u, c] <= EPS or not lots:
+            continue
+        price = float(uv[i])
+        waiting = [lt for lt in lots if _long_term_soon(lt, price, s.as_of)]
+        usable = [lt for lt in lots if not _long_term_soon(lt, price, s.as_of)]
+        room = min(float(spare[i]), sum(lt.quantity for lt in usable) - float(sell_qty[i]))
+        if waiting:
+            first = min(long_term_from(lt.acquired) for lt in waiting if lt.acquired)
+            waits.append(
+                (
+                    u,
+                    c,
+                    f"{s.symbol[i]} in {s.accounts[s.acct[i]]}: "
+                    f"{sum(lt.quantity for lt in waiting):g} units turn long-term from "
+                    f"{first:%Y-%m-%d}; they are not sold before, though "
+                    f"{class_label(s.classes[c])} stays above its band until then",
+                )
+            )
+        if room <= EPS:
+            continue
+        add = min(short[u, c] / price, room)
+        add = min(math.ceil(add - 1e-9), math.floor(room + 1e-9)) if s.whole else round(add, 6)
+        if add <= 0:
+            continue
+        total = float(sell_qty[i] + add)
+        # Every unit may now come from any usable lot; the walk still takes short-term gains
+        # last.
+        sale = sell_from_lots(
+            usable, total, price, s.as_of, tax_aware=True, forced=total, whole=s.whole
+        )
+        short[u, c] -= (sale.quantity - sell_qty[i]) * price
+        out.append((int(i), sale, class_label(s.classes[c])))
+    return out, [text for u, c, text in waits if short[u, c] > EPS]
+
+
+def _long_term_soon(lot: Lot, price: float, as_of: date) -> bool:
+    """A short-term gain lot that turns long-term within `LONG_TERM_WAIT_DAYS`."""
+    return (
+        lot.acquired is not None
+        and not is_long_term(lot.acquired, as_of)
+        and has_gain(lot, price)
+        and (long_term_from(lot.acquired) - as_of).days <= LONG_TERM_WAIT_DAYS
+    )
 
 
 def _walk(s: HouseholdState, i: int, qty: float, forced: float):
