@@ -1,7 +1,13 @@
-"""`python -m portfolio` ledger commands, run as real processes against each backend."""
+"""`python -m portfolio` ledger commands against each backend.
+
+The commands run in this process through the same `main` that `python -m portfolio` calls (a new
+interpreter per command would cost about a second and a half each, a quarter of this file's
+time); `test_the_cli_runs_as_a_process` runs them as a real process, exit codes and all.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -13,13 +19,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from portfolio.cli import main
+
 pytest_plugins = ["pg_server"]
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "samples" / "Portfolio_Positions_Jun-30-2025.csv"
 
 
-def _cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _process(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(REPO)}
     env.pop("REBALANCE_PAPER_LATENCY", None)
     return subprocess.run(
@@ -32,6 +40,27 @@ def _cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m portfolio ARGS` in this process: its exit code, its stdout and its stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "REBALANCE_PAPER_LATENCY")}
+    os.environ["DATABASE_URL"] = db_url
+    os.environ.pop("REBALANCE_PAPER_LATENCY", None)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse's own refusals
+                code = exc.code if isinstance(exc.code, int) else 2
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return subprocess.CompletedProcess(["portfolio", *args], code, out.getvalue(), err.getvalue())
+
+
 def _json(proc: subprocess.CompletedProcess[str]):  # type: ignore[no-untyped-def]
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
@@ -41,6 +70,15 @@ def _refused(proc: subprocess.CompletedProcess[str], words: str) -> None:
     assert proc.returncode == 2, proc.stdout
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], proc.stderr
+
+
+def test_the_cli_runs_as_a_process(ledger, db_url, saved_run) -> None:  # type: ignore[no-untyped-def]
+    run_id = saved_run(ledger)
+    listed = _json(_process(db_url, "runs", "--format", "json"))
+    assert [r["run_id"] for r in listed] == [run_id]
+    _refused(_process(db_url, "execute", run_id, "--by", "Olga Ops"), "no decision yet")
+    verified = _process(db_url, "verify")
+    assert verified.returncode == 0 and "intact" in verified.stdout, verified.stderr
 
 
 def test_decide_execute_export_verify_through_the_cli(ledger, db_url, saved_run, tmp_path) -> None:
