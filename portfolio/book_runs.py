@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
+from portfolio.gc_pause import gc_paused
 from portfolio.ledger import Ledger
 from portfolio.ledger import status as run_status
 from portfolio.ledger.clients import ClientRecords
@@ -19,6 +20,7 @@ from portfolio.models import ClientMandate, RebalanceProposal
 from portfolio.practice import HouseholdBook
 
 
+@gc_paused()
 def ledger_households(
     ledger: Ledger, may_see: Callable[[str | None], bool] = lambda owner: True
 ) -> list[HouseholdBook]:

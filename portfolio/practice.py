@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from portfolio.accounts import account_types as resolve_account_types
 from portfolio.book import enrich, positions_frame
 from portfolio.fund_groups import FundGroups
+from portfolio.gc_pause import gc_paused
 from portfolio.harvest import DEFAULT_TAX_RATE, lot_rows, scan
 from portfolio.lookthrough import load_lookthrough
 from portfolio.model_portfolios import load_model
@@ -157,6 +158,7 @@ def household_class_values(book: pd.DataFrame) -> pd.DataFrame:
     return plain.unstack(fill_value=0.0)
 
 
+@gc_paused()
 def summarise(
     households: Sequence[HouseholdBook],
     *,

@@ -8,12 +8,10 @@ text. Nothing is dropped silently, and cell text is only ever data.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
+from portfolio.gc_pause import gc_paused
 from portfolio.importers.account_types import read_account_types
 from portfolio.importers.build import build
 from portfolio.importers.classify import classify
@@ -74,7 +72,7 @@ def read_holdings(
     text, filename = _text_of(source, filename)
     issues: list[ImportIssue] = []
     securities = _securities(securities, issues)
-    with _gc_paused():
+    with gc_paused():
         return _read(text, filename, securities, issues, decimal, total)
 
 
@@ -94,7 +92,7 @@ def read_holdings_frame(
     text, filename = _text_of(source, filename)
     issues: list[ImportIssue] = []
     securities = _securities(securities, issues)
-    with _gc_paused():
+    with gc_paused():
         if decimal != "comma":
             book = clean_frame(text, sniff_delimiter(text), filename, securities, issues)
             if book is not None:
@@ -150,7 +148,7 @@ def read_request(
     issues = [*_reference_warning(securities), *check_agreement(rows, book_total)]
     if securities is None:
         securities = _load_reference()
-    with _gc_paused():
+    with gc_paused():
         holdings = assemble(rows, FORMAT, filename, securities, issues, False, book_total, source)
     return holdings, profile
 
@@ -177,18 +175,6 @@ def _reference_warning(securities: SecurityMaster | None) -> list[ImportIssue]:
             message="Reference data is unavailable; classes come from the file only.",
         )
     ]
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """A big file allocates ~10 objects per row, all kept; cyclic GC passes over them are waste."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _read(
