@@ -401,7 +401,9 @@ def test_tax_aware_sells_long_term_lots_first_and_short_term_gains_only_to_reach
     us = p.asset_class_weights["us_equity"]
     assert abs(us.post_trade - us.target) <= us.band
     notes = [c.message for c in p.checks if c.rule == "engine_note"]
-    assert any("short-term gains realised to bring US equity inside its band" in m for m in notes)
+    assert any(
+        "short-term gains realised to bring US equity back toward its band" in m for m in notes
+    )
 
 
 def test_a_sale_toward_target_stops_before_short_term_gains_once_inside_the_band() -> None:

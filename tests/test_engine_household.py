@@ -11,7 +11,7 @@ import pytest
 from portfolio.accounts import account_types, infer_account_type
 from portfolio.engine import rebalance
 from portfolio.fund_groups import load_fund_groups
-from portfolio.models import ClientMandate, Holdings, Lot, Position, RebalanceProposal
+from portfolio.models import ClientMandate, Holdings, Lot, Position, RebalanceProposal, Trade
 from portfolio.securities import load_securities
 
 REF = load_securities()
@@ -435,3 +435,102 @@ def test_income_need_keeps_a_cash_reserve_and_reports_yield_before_and_after() -
     assert two_years.asset_class_weights["cash"].target == pytest.approx(0.08)
     assert two_years.cash_after >= 0.08 * two_years.total_value - 1.0
     assert two_years.mandate.cash_floor == 0.0  # the client's own floor is unchanged
+
+
+def _sells(p: RebalanceProposal) -> dict[str, Trade]:
+    return {t.symbol: t for t in p.trades if t.action == "SELL"}
+
+
+def test_a_gains_budget_cuts_a_short_term_sale_and_reports_what_it_realises() -> None:
+    msft = px("MSFT")
+    lots = [Lot(quantity=100, cost_basis=100 * 200.0, acquired=date(2025, 3, 3))]
+    book = (pos("MSFT", 100 * msft, "Joint", lots=lots), pos("SPAXX", 1_000, "Joint", cash=True))
+    free = _sells(run(*book))["MSFT"]
+    assert free.short_term_gain == pytest.approx(free.realized_gain) and free.realized_gain > 5_000
+    p = run(*book, max_gains=5_000.0)
+    sale = _sells(p)["MSFT"]
+    assert 0 < sale.quantity < free.quantity
+    expected = round(sale.quantity * (msft - 200.0), 2)
+    assert sale.realized_gain == pytest.approx(expected, abs=0.01)
+    assert sale.short_term_gain == pytest.approx(expected, abs=0.01)
+    assert p.realized_gains == pytest.approx(expected, abs=0.01) and p.realized_gains <= 5_000
+
+
+def test_long_term_lots_of_another_holding_go_before_short_term_gains() -> None:
+    msft, vti = px("MSFT"), px("VTI")
+    hold = located(1_000_000)
+    n_vti = round(320_000 / vti)
+    hold[0] = pos(
+        "VTI",
+        320_000,
+        "Joint Brokerage",
+        lots=[Lot(quantity=n_vti, cost_basis=n_vti * vti * 0.97, acquired=date(2018, 1, 2))],
+    )
+    n = round(150_000 / msft)
+    a = n // 5
+    msft_lots = [
+        Lot(quantity=a, cost_basis=a * (msft + 300), acquired=date(2020, 1, 2)),  # loss
+        Lot(quantity=n - a, cost_basis=(n - a) * (msft - 60), acquired=date(2025, 3, 3)),
+    ]
+    hold.append(pos("MSFT", 150_000, "Joint Brokerage", lots=msft_lots))
+    p = run(*hold)
+    sells = _sells(p)
+    # MSFT, at a loss overall, goes first but only its loss lot: the rest of the way back to the
+    # band comes from VTI's long-term lots, never from MSFT's short-term gains.
+    assert sells["MSFT"].quantity == a and sells["MSFT"].short_term_gain == 0.0
+    assert sells["VTI"].short_term_gain == 0.0 and sells["VTI"].realized_gain > 0
+    assert p.short_term_gains == 0.0
+    us = p.asset_class_weights["us_equity"]
+    assert abs(us.post_trade - us.target) <= us.band
+
+
+def test_a_capped_holding_sells_all_it_can_and_lots_near_long_term_wait() -> None:
+    msft, vti = px("MSFT"), px("VTI")
+    msft_lots = [Lot(quantity=300, cost_basis=60_000.0, acquired=date(2025, 1, 2))]
+    # Long-term from 2025-07-21, three weeks after the trade date: not sold for the band.
+    vti_lots = [
+        Lot(quantity=round(150_000 / vti), cost_basis=100_000.0, acquired=date(2024, 7, 20))
+    ]
+    hold = [
+        pos("MSFT", 300 * msft, "Joint", lots=msft_lots),
+        pos("SPAXX", 1_000, "Joint", cash=True),
+        pos("BND", 100_000, "IRA"),
+        pos("VTI", 150_000, "Joint", lots=vti_lots),
+    ]
+    p = run(
+        *hold,
+        mandate=ClientMandate(single_name_cap=0.3),
+        account_types={"Joint": "taxable", "IRA": "traditional_ira"},
+    )
+    sells = _sells(p)
+    # The cap forces part of the MSFT sale; the band then takes the rest of it (every lot a
+    # short-term gain) and VTI waits three weeks for its lots to turn long-term.
+    assert sells["MSFT"].quantity == 300 and sells["MSFT"].forced
+    assert "VTI" not in sells
+    us = p.asset_class_weights["us_equity"]
+    assert us.post_trade - us.target > us.band  # still out of band, for three weeks
+    notes = [c.message for c in p.checks if c.rule == "engine_note"]
+    assert any("VTI in Joint:" in m and "turn long-term from 2025-07-21" in m for m in notes)
+
+
+def test_under_esg_only_the_holdings_it_would_not_buy_go_first_even_before_losses() -> None:
+    vti, esgv = px("VTI"), px("ESGV")
+    hold = located(1_000_000)
+    n = round(320_000 / vti)
+    hold[0] = pos(
+        "VTI",
+        320_000,
+        "Joint Brokerage",
+        lots=[Lot(quantity=n, cost_basis=n * vti * 0.7, acquired=date(2018, 1, 2))],
+    )
+    m = round(100_000 / esgv)
+    hold.append(
+        pos(
+            "ESGV",
+            100_000,
+            "Joint Brokerage",
+            lots=[Lot(quantity=m, cost_basis=m * esgv * 1.2, acquired=date(2022, 1, 3))],
+        )
+    )
+    sells = _sells(run(*hold, mandate=ClientMandate(esg_only=True)))
+    assert "VTI" in sells and "ESGV" not in sells

@@ -50,8 +50,8 @@ def _cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 code = main(list(args))
-            except SystemExit as exc:  # argparse's own refusals
-                code = exc.code if isinstance(exc.code, int) else 2
+            except SystemExit as exc:  # argparse's own exits: --help (0), a usage error (2)
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     finally:
         for k, v in saved.items():
             if v is None:

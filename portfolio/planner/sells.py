@@ -34,6 +34,10 @@ GAIN_EDGE = 0.9
 # the class waits a few weeks out of band rather than pay the short-term rate (ordinary income,
 # IRS Publication 550) on a gain that is long-term at the month's end. A desk policy, not a rule.
 LONG_TERM_WAIT_DAYS = 30
+# Sort-key shifts: taxable losses before tax-advantaged sales (keys near -5), and holdings an
+# ESG-only mandate would not buy before everything else.
+LOSS_FIRST = -10.0
+ESG_FIRST = -100.0
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,11 @@ def _all_short_term_gain(s: HouseholdState, i: int) -> bool:
     )
 
 
-def sell_keys(s: HouseholdState) -> np.ndarray:
+def sell_keys(s: HouseholdState, *, losses_first: bool = True) -> np.ndarray:
     """Lower sells first: taxable losses (they offset gains), tax-advantaged accounts, then
-    taxable by unrealised gain."""
+    taxable by unrealised gain; under an ESG-only mandate, holdings it would not buy before all.
+    `losses_first=False` keeps taxable holdings in gain order only (a withdrawal, which compares
+    them with lots of the same account)."""
     taxable = s.taxable_row
     ranks = location_ranks(s.classes)
     k = np.maximum(s.row_k, 0)
@@ -72,13 +78,14 @@ def sell_keys(s: HouseholdState) -> np.ndarray:
     )
     key = np.where(known, np.round(ratio, 3), key)
     # A taxable loss is worth more than a tax-free sale: it offsets the household's gains.
-    key = np.where(known & (ratio < 0) & s.mandate.tax_aware, key - 10.0, key)
+    if losses_first:
+        key = np.where(known & (ratio < 0) & s.mandate.tax_aware, key + LOSS_FIRST, key)
     if s.lots_of is not None and s.mandate.tax_aware:
         for i in np.flatnonzero(taxable & s.tradable):
             if _all_short_term_gain(s, i):
                 key[i] += 2.0
     if s.mandate.esg_only:
-        key = np.where(s.esg_ok, key, key - 10.0)
+        key = np.where(s.esg_ok, key, key + ESG_FIRST)
     return key
 
 
@@ -194,28 +201,34 @@ def plan_sells(
             if sale.quantity < sell_qty[i] - 1e-9:
                 limited[i] = float(sell_qty[i])
             record(i, sale)
-        extended, waits = _short_term_to_band(s, drift, forced, sell_qty)
-        for i, sale, label in extended:
-            limited.pop(i, None)
+        st_lots: dict[int, tuple[list[Lot], str]] = {}  # rows selling short-term gains
+        for i, sale, usable, label in _to_band(s, drift, forced, sell_qty):
             record(i, sale)
-            notes.append(
-                f"{s.symbol[i]} in {s.accounts[s.acct[i]]}: ${sale.short_term_gain or 0:,.0f} "
-                f"of short-term gains realised to bring {label} inside its band (no sale "
-                "without them was left)"
-            )
-        notes += waits
+            if usable is not None:
+                st_lots[i] = (usable, label)
+                limited.pop(i, None)
+        notes += _waiting_notes(s, drift, forced, sell_qty)
         for i, wanted in limited.items():
             notes.append(
                 f"{s.symbol[i]} in {s.accounts[s.acct[i]]}: sale limited to "
                 f"{sell_qty[i]:g} of {wanted:g} units to avoid short-term gains"
             )
+    else:
+        st_lots = {}
 
     held_back = np.zeros(s.n_unit)
     if max_gains is not None:
         sell_qty, disc_qty, realized, short_term, budget_notes, held_back = _gains_budget(
-            s, forced, sell_qty, disc_qty, realized, short_term, max_gains
+            s, forced, sell_qty, disc_qty, realized, short_term, max_gains, st_lots
         )
         notes += budget_notes
+    for i, (_, label) in st_lots.items():
+        if sell_qty[i] > 0 and np.nan_to_num(short_term[i]) > 0.005:
+            notes.append(
+                f"{s.symbol[i]} in {s.accounts[s.acct[i]]}: ${short_term[i]:,.0f} of "
+                f"short-term gains realised to bring {label} back toward its band (no sale "
+                "without them was left)"
+            )
 
     tiny = (sell_qty * uv > 0) & (sell_qty * uv < m.min_trade_value) & (forced.qty == 0)
     sell_qty = np.where(tiny, 0.0, sell_qty)
@@ -225,69 +238,111 @@ def plan_sells(
     return Sells(sell_qty, disc_qty, realized, short_term, loss_lots, held_back, notes), drift
 
 
-def _short_term_to_band(
+def _band_shortfall(
     s: HouseholdState, drift: Drift, forced: Forced, sell_qty: np.ndarray
-) -> tuple[list[tuple[int, LotSale, str]], list[str]]:
-    """Sales that realise short-term gains, where nothing else brings a class inside its band;
-    and notes on the lots left to turn long-term first.
+) -> np.ndarray:
+    """(units x classes): value still to sell for each class to be back to 90% of its band's
+    edge, after the sales planned so far (the drift is measured after the forced sales)."""
+    plain = drift.in_class & ~s.blended
+    sold = s.class_matrix(np.where(plain, (sell_qty - forced.qty) * s.unit_value, 0.0), plain)
+    edge = GAIN_EDGE * drift.tol_w[None, :] * drift.B[:, None]
+    return np.clip(-drift.D, 0.0, None) - edge - sold
 
-    Sales without them come first; when a household class is still beyond 90% of its band's
-    edge, taxable holdings of the class sell their remaining lots (losses and long-term lots
-    first, short-term gains last, cheapest gain per dollar first) until it is not. The class
-    stops at the edge, never at target: the gain is only what the band requires. Lots that turn
-    long-term within `LONG_TERM_WAIT_DAYS` are not sold; a note says when they may be.
-    """
-    if not s.mandate.tax_aware or s.n_cls == 0:
-        return [], []
+
+def _to_band(
+    s: HouseholdState, drift: Drift, forced: Forced, sell_qty: np.ndarray
+) -> list[tuple[int, LotSale, list[Lot] | None, str]]:
+    """Further taxable sales where the first pass leaves a household class beyond 90% of its
+    band's edge (a holding it chose first could not sell without short-term gains):
+    (row, its sale now, the lots a short-term sale may use or None, the class's label).
+
+    First every holding of the class sells what it can without a short-term gain; only then
+    do holdings sell short-term gain lots, and only as far as the edge. Lots that turn
+    long-term within `LONG_TERM_WAIT_DAYS` are not sold for a band (`_waiting_notes`)."""
+    if not s.mandate.tax_aware or s.n_cls == 0 or s.lots_of is None:
+        return []
     uv = s.unit_value
     unit, k = s.unit, np.maximum(s.row_k, 0)
-    plain = drift.in_class & ~s.blended
-    sold = s.class_matrix(np.where(plain, (sell_qty - forced.qty) * uv, 0.0), plain)
-    edge = GAIN_EDGE * drift.tol_w[None, :] * drift.B[:, None]
-    short = np.clip(-drift.D, 0.0, None) - edge - sold
-    spare = np.where(plain & s.taxable_row, drift.qty_rem - sell_qty, 0.0)
-    cand = np.flatnonzero((spare > EPS) & (short[unit, k] > EPS) & (uv > 0))
-    out: list[tuple[int, LotSale, str]] = []
-    waits: list[tuple[int, int, str]] = []
+    qty = sell_qty.copy()
+    short = _band_shortfall(s, drift, forced, qty)
+    plain = drift.in_class & ~s.blended & s.taxable_row & (uv > 0)
+    cand = np.flatnonzero(plain & (short[unit, k] > EPS) & (s.qty - qty > EPS))
     if not len(cand):
-        return out, []
-    keys = sell_keys(s)
-    for i in cand[np.argsort(keys[cand], kind="stable")]:
-        u, c = unit[i], k[i]
-        lots = s.lots(i)
-        if short[u, c] <= EPS or not lots:
-            continue
-        price = float(uv[i])
-        waiting = [lt for lt in lots if _long_term_soon(lt, price, s.as_of)]
-        usable = [lt for lt in lots if not _long_term_soon(lt, price, s.as_of)]
-        room = min(float(spare[i]), sum(lt.quantity for lt in usable) - float(sell_qty[i]))
-        if waiting:
-            first = min(long_term_from(lt.acquired) for lt in waiting if lt.acquired)
-            waits.append(
-                (
-                    u,
-                    c,
-                    f"{s.symbol[i]} in {s.accounts[s.acct[i]]}: "
-                    f"{sum(lt.quantity for lt in waiting):g} units turn long-term from "
-                    f"{first:%Y-%m-%d}; they are not sold before, though "
-                    f"{class_label(s.classes[c])} stays above its band until then",
-                )
-            )
-        if room <= EPS:
-            continue
+        return []
+    cand = cand[np.argsort(sell_keys(s)[cand], kind="stable")]
+    out: dict[int, tuple[LotSale, list[Lot] | None, str]] = {}
+
+    def extend(i: int, usable: list[Lot], any_lot: bool) -> LotSale | None:
+        """Sell more of row `i` toward its class's edge; `any_lot`: short-term gains allowed."""
+        u, c, price = unit[i], k[i], float(uv[i])
+        room = min(float(s.qty[i] - qty[i]), sum(lt.quantity for lt in usable) - float(qty[i]))
+        if short[u, c] <= EPS or room <= EPS:
+            return None
         add = min(short[u, c] / price, room)
         add = min(math.ceil(add - 1e-9), math.floor(room + 1e-9)) if s.whole else round(add, 6)
         if add <= 0:
-            continue
-        total = float(sell_qty[i] + add)
-        # Every unit may now come from any usable lot; the walk still takes short-term gains
-        # last.
+            return None
+        total = float(qty[i] + add)
+        # Forced units may walk any lot (short-term gains last); the discretionary part only
+        # lots free of short-term gains.
+        forced_units = total if any_lot else float(forced.qty[i])
         sale = sell_from_lots(
-            usable, total, price, s.as_of, tax_aware=True, forced=total, whole=s.whole
+            usable, total, price, s.as_of, tax_aware=True, forced=forced_units, whole=s.whole
         )
-        short[u, c] -= (sale.quantity - sell_qty[i]) * price
-        out.append((int(i), sale, class_label(s.classes[c])))
-    return out, [text for u, c, text in waits if short[u, c] > EPS]
+        if sale.quantity <= qty[i] + EPS:
+            return None
+        short[u, c] -= (sale.quantity - qty[i]) * price
+        qty[i] = sale.quantity
+        return sale
+
+    # Without short-term gains: the forced units stay forced, the rest walks free lots only.
+    for i in cand:
+        lots = s.lots(i)
+        if lots and (sale := extend(int(i), lots, any_lot=False)) is not None:
+            out[int(i)] = (sale, None, class_label(s.classes[k[i]]))
+    # Then short-term gain lots (every unit may come from any usable lot, short-term ones last),
+    # never one about to turn long-term unless a forced sale already walks it.
+    for i in cand:
+        lots = s.lots(i)
+        if not lots:
+            continue
+        price = float(uv[i])
+        usable = lots
+        if forced.qty[i] == 0:
+            usable = [lt for lt in lots if not _long_term_soon(lt, price, s.as_of)]
+        if (sale := extend(int(i), usable, any_lot=True)) is not None:
+            out[int(i)] = (sale, usable, class_label(s.classes[k[i]]))
+    return [(i, sale, usable, label) for i, (sale, usable, label) in out.items()]
+
+
+def _waiting_notes(
+    s: HouseholdState, drift: Drift, forced: Forced, sell_qty: np.ndarray
+) -> list[str]:
+    """Lots left unsold because they turn long-term soon, where their class is still beyond the
+    edge its sales aim for."""
+    if not s.mandate.tax_aware or s.n_cls == 0 or s.lots_of is None:
+        return []
+    short = _band_shortfall(s, drift, forced, sell_qty)
+    unit, k, uv = s.unit, np.maximum(s.row_k, 0), s.unit_value
+    rows = np.flatnonzero(
+        drift.in_class & ~s.blended & s.taxable_row & (uv > 0) & (short[unit, k] > EPS)
+    )
+    notes = []
+    for i in rows:
+        waiting = [lt for lt in s.lots(i) if _long_term_soon(lt, float(uv[i]), s.as_of)]
+        if not waiting:
+            continue
+        dates = sorted(long_term_from(lt.acquired) for lt in waiting if lt.acquired)
+        when = f"{dates[0]:%Y-%m-%d}" + (
+            f" to {dates[-1]:%Y-%m-%d}" if dates[-1] != dates[0] else ""
+        )
+        notes.append(
+            f"{s.symbol[i]} in {s.accounts[s.acct[i]]}: "
+            f"{sum(lt.quantity for lt in waiting):g} units turn long-term from {when}; they are "
+            f"not sold for the band before, so {class_label(s.classes[k[i]])} stays further "
+            "from its target until then"
+        )
+    return notes
 
 
 def _long_term_soon(lot: Lot, price: float, as_of: date) -> bool:
@@ -323,6 +378,7 @@ def _gains_budget(
     realized: np.ndarray,
     short_term: np.ndarray,
     budget: float,
+    st_lots: dict[int, tuple[list[Lot], str]],
 ):
     """Keep each client's net realised gain within `budget`; forced sales are exempt.
 
@@ -349,7 +405,21 @@ def _gains_budget(
             g = float(gain[i])
             keep = max(0.0, (g - excess) / g)
             q = round_qty(np.array([sell_qty[i] * keep]), s.whole, up=False)[0]
-            sale = _walk(s, i, float(q), 0.0) if q > 0 else None
+            sale = None
+            if q > 0 and i in st_lots:  # a sale the band needed short-term lots for
+                sale = sell_from_lots(
+                    st_lots[i][0],
+                    float(q),
+                    float(s.unit_value[i]),
+                    s.as_of,
+                    tax_aware=True,
+                    forced=float(q),
+                    whole=s.whole,
+                )
+            elif q > 0:
+                sale = _walk(s, i, float(q), 0.0)
+            if sale is not None:
+                q = sale.quantity
             new_gain = float(sale.realized_gain or 0.0) if sale is not None else 0.0
             held_back[s.unit_of_acct[s.acct[i]]] += g - new_gain
             excess -= g - new_gain

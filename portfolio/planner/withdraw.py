@@ -19,7 +19,7 @@ import numpy as np
 
 from portfolio.lots import is_long_term
 from portfolio.planner.forced import Forced
-from portfolio.planner.sells import sell_keys
+from portfolio.planner.sells import ESG_FIRST, sell_keys
 from portfolio.planner.state import HouseholdState, round_qty
 
 CASH_FIRST = -100.0
@@ -39,7 +39,7 @@ def _pieces(s: HouseholdState, i: int, avail: float, row_key: float) -> list[tup
     lots = s.lots(i) if s.taxable_row[i] and s.mandate.tax_aware else []
     if s.cash_hold[i] or not lots:
         return [(row_key, avail)]
-    shift = -10.0 if s.mandate.esg_only and not s.esg_ok[i] else 0.0
+    shift = ESG_FIRST if s.mandate.esg_only and not s.esg_ok[i] else 0.0
     out: list[tuple[float, float]] = []
     left = avail
     # Highest unit cost first: the order sell_from_lots walks a position's lots in.
@@ -88,7 +88,7 @@ def withdrawal_sales(
     )
     qty = np.zeros(s.n)
     if cand.any():
-        keys = sell_keys(s)
+        keys = sell_keys(s, losses_first=False)  # the lots of one account, by gain
         pieces: list[tuple[int, float, float, int]] = []  # (account, key, units, row)
         for i in np.flatnonzero(cand):
             row_key = CASH_FIRST if s.cash_hold[i] else float(keys[i])
