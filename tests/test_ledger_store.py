@@ -373,6 +373,21 @@ def test_fills_recorded_together_are_each_journaled_once(ledger, saved_run) -> N
     assert ledger.verify().ok
 
 
+def test_a_run_larger_than_a_basket_goes_in_several(ledger, saved_run, monkeypatch) -> None:
+    from portfolio.ledger import execute as execute_module
+
+    monkeypatch.setattr(execute_module, "BASKET", 2)
+    run_id = saved_run(ledger, vetoed=False)
+    ledger.decide(run_id, approve=["T1", "T2", "T3"], by="ann")
+    report = execute_run(ledger, run_id, paper_broker(ledger))
+    assert report.status == "EXECUTED"
+    assert sorted(report.recorded) == sorted(report.submitted) and len(report.submitted) == 3
+    results = [e for e in ledger.executions(run_id) if e["stage"] == "result"]
+    assert sorted(e["trade_id"] for e in results) == ["T1", "T2", "T3"]
+    assert _count(ledger, "paper_orders") == 3
+    assert ledger.verify().ok
+
+
 def test_execution_writes_the_resulting_holdings_as_a_snapshot(ledger, saved_run) -> None:
     run_id = saved_run(ledger)
     ledger.decide(run_id, approve=["T1", "T2", "T3"], by="ann")

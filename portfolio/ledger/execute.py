@@ -18,6 +18,10 @@ from portfolio.ledger.paper_book import LedgerOrderBook
 from portfolio.ledger.store import Ledger
 from portfolio.models import CashRequest
 
+# Orders per basket: each basket's ids are looked up in one IN (...) list, which SQLite caps at
+# 32,766 bound values and PostgreSQL's driver at 65,535.
+BASKET = 5_000
+
 
 @dataclass
 class ExecutionReport:
@@ -60,11 +64,14 @@ def paper_broker(ledger: Ledger) -> PaperBroker:
 
 
 def _drive(ledger: Ledger, broker: Broker, orders: list[Order]) -> tuple[list[str], list[str]]:
-    """Send the run's orders as one basket and journal the outcomes together: the orders were
-    journaled first, so a crash in between leaves them pending for `recover`, and the broker
-    answers a repeated id with its first fill."""
-    fills = broker.submit_many(orders)
-    return [o.client_order_id for o in orders], ledger.record_fills(fills, broker.name)
+    """Send the run's orders in baskets and journal each basket's outcomes together: the orders
+    were journaled first, so a crash in between leaves them pending for `recover`, and the
+    broker answers a repeated id with its first fill."""
+    recorded: list[str] = []
+    for start in range(0, len(orders), BASKET):
+        fills = broker.submit_many(orders[start : start + BASKET])
+        recorded += ledger.record_fills(fills, broker.name)
+    return [o.client_order_id for o in orders], recorded
 
 
 def execute_run(
