@@ -456,16 +456,19 @@ def test_a_gains_budget_cuts_a_short_term_sale_and_reports_what_it_realises() ->
     assert p.realized_gains == pytest.approx(expected, abs=0.01) and p.realized_gains <= 5_000
 
 
-def test_long_term_lots_of_another_holding_go_before_short_term_gains() -> None:
-    msft, vti = px("MSFT"), px("VTI")
+def _located_with_vti_bought_at(cost_over_price: float) -> list[Position]:
+    """`located()` whose taxable VTI is one long-term lot bought at that share of today's price."""
+    vti = px("VTI")
     hold = located(1_000_000)
-    n_vti = round(320_000 / vti)
-    hold[0] = pos(
-        "VTI",
-        320_000,
-        "Joint Brokerage",
-        lots=[Lot(quantity=n_vti, cost_basis=n_vti * vti * 0.97, acquired=date(2018, 1, 2))],
-    )
+    n = round(320_000 / vti)
+    lot = Lot(quantity=n, cost_basis=n * vti * cost_over_price, acquired=date(2018, 1, 2))
+    hold[0] = pos("VTI", 320_000, "Joint Brokerage", lots=[lot])
+    return hold
+
+
+def test_long_term_lots_of_another_holding_go_before_short_term_gains() -> None:
+    msft = px("MSFT")
+    hold = _located_with_vti_bought_at(0.97)
     n = round(150_000 / msft)
     a = n // 5
     msft_lots = [
@@ -514,15 +517,8 @@ def test_a_capped_holding_sells_all_it_can_and_lots_near_long_term_wait() -> Non
 
 
 def test_under_esg_only_the_holdings_it_would_not_buy_go_first_even_before_losses() -> None:
-    vti, esgv = px("VTI"), px("ESGV")
-    hold = located(1_000_000)
-    n = round(320_000 / vti)
-    hold[0] = pos(
-        "VTI",
-        320_000,
-        "Joint Brokerage",
-        lots=[Lot(quantity=n, cost_basis=n * vti * 0.7, acquired=date(2018, 1, 2))],
-    )
+    esgv = px("ESGV")
+    hold = _located_with_vti_bought_at(0.7)
     m = round(100_000 / esgv)
     hold.append(
         pos(
