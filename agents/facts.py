@@ -545,5 +545,8 @@ def tax_facts(proposal: RebalanceProposal) -> dict[str, Any]:
         "sales_in_tax_advantaged": {k: _r(v, 2) for k, v in sorted(sheltered.items())},
         "max_gains": proposal.max_gains,
         "wash_sales_avoided": wash,
+        # Losses sold against the plan's own gains (the mandate's offset switch), in the
+        # engine's words.
+        "gains_offset": [c.message for c in proposal.checks if c.rule == "offset_harvest"],
         "location": located,
     }

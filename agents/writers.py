@@ -651,6 +651,7 @@ def write_tax(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         )
     if (f.get("losses_harvested") or 0.0) < 0:
         points.append(f"Losses harvested: {money(abs(f['losses_harvested']))}.")
+    points += [f"{text}." for text in f.get("gains_offset", [])]
     for w in f.get("wash_sales_avoided", []):
         points.append(
             f"{w['bought']} is bought in {w['account']} instead of {w['instead_of']}, which is "

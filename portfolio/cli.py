@@ -182,6 +182,7 @@ def mandate_from_args(args: argparse.Namespace) -> ClientMandate:
         min_trade_value=args.min_trade,
         fractional=args.fractional,
         tax_aware=not args.no_tax_aware,
+        offset_gains=args.offset_gains,
     )
 
 
@@ -411,6 +412,12 @@ def build_parser() -> argparse.ArgumentParser:
     reb.add_argument("--min-trade", type=float, default=100.0, help="minimum trade value, $")
     reb.add_argument("--fractional", action="store_true", help="allow fractional shares")
     reb.add_argument("--no-tax-aware", action="store_true", help="sell lots first-in first-out")
+    reb.add_argument(
+        "--offset-gains",
+        action="store_true",
+        help="harvest taxable losses to offset the gains the rebalance realises, buying each "
+        "class back through a fund that is not substantially identical",
+    )
     reb.add_argument(
         "--as-of",
         type=_date,

@@ -321,6 +321,9 @@ def rebalance(
         for m in target_notes + plan.notes
     ]
     checks += [
+        PortfolioCheck(rule="offset_harvest", status="pass", message=m) for m in plan.harvest_notes
+    ]
+    checks += [
         PortfolioCheck(rule="reference_price", status="warn", message=m) for m in price_notes
     ]
     checks += [

@@ -22,6 +22,8 @@ class LotSale:
     short_term_gain: float | None
     # Lots a loss was taken from: (acquired, quantity) so wash-sale checks can tell them apart.
     loss_lots: tuple[tuple[date | None, float], ...] = ()
+    # Every lot the sale walks, (acquired, quantity): a lot sold is no replacement for a loss.
+    sold_lots: tuple[tuple[date | None, float], ...] = ()
 
 
 def anniversary(acquired: date) -> date:
@@ -108,11 +110,13 @@ def sell_from_lots(
     short = 0.0
     known = True
     loss_lots: list[tuple[date | None, float]] = []
+    sold: list[tuple[date | None, float]] = []
     for lt in order:
         if remaining <= 1e-12:
             break
         take = min(lt.quantity, remaining)
         remaining -= take
+        sold.append((lt.acquired, take))
         cost = _unit_cost(lt)
         if cost is None:
             known = False
@@ -125,4 +129,4 @@ def sell_from_lots(
             short += g
     if not known:
         return LotSale(allowed, None, None)
-    return LotSale(allowed, round(gain, 2), round(short, 2), tuple(loss_lots))
+    return LotSale(allowed, round(gain, 2), round(short, 2), tuple(loss_lots), tuple(sold))

@@ -199,6 +199,11 @@ class ClientMandate(BaseModel):
     min_trade_value: float = Field(default=100.0, ge=0)
     fractional: bool = False
     tax_aware: bool = True
+    offset_gains: bool = Field(
+        default=False,
+        description="Harvest taxable losses to offset the gains a rebalance realises "
+        "(each class bought back through a fund that is not substantially identical)",
+    )
     notes: str = ""
 
     @field_validator("excluded_symbols")

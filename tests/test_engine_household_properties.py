@@ -112,6 +112,7 @@ def households(draw: st.DrawFn) -> tuple[Holdings, ClientMandate]:
         min_trade_value=draw(st.sampled_from([0.0, 100.0])),
         fractional=draw(st.booleans()),
         cash_floor=draw(st.sampled_from([0.0, 0.02])),
+        offset_gains=draw(st.booleans()),
     )
     return Holdings(positions=positions), mandate
 

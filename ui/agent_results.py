@@ -27,6 +27,7 @@ MANDATE_LABELS = {
     "min_trade_value": "Minimum trade",
     "fractional": "Fractional shares",
     "tax_aware": "Tax-aware",
+    "offset_gains": "Offset gains with harvested losses",
 }
 PERCENT_FIELDS = {"income_need", "single_name_cap", "cash_floor", "band_abs", "band_rel"}
 

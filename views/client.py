@@ -486,9 +486,16 @@ with st.form("mandate_form"):
         "of the two bands (the 5/25 rule).",
     )
     min_trade = c4.number_input("Minimum trade ($)", 0.0, 1e6, value=m.min_trade_value, step=50.0)
-    c1, c2, _ = st.columns([1, 1, 2])
+    c1, c2, c3 = st.columns([1, 1, 2])
     fractional = c1.checkbox("Fractional shares", value=m.fractional)
     tax_aware = c2.checkbox("Tax-aware lot selection", value=m.tax_aware)
+    offset_gains = c3.checkbox(
+        "Offset gains with harvested losses",
+        value=m.offset_gains,
+        help="Sell taxable lots standing at a loss, up to the gains the rebalance realises, and "
+        "buy each class back through a fund that is not substantially identical "
+        "(wash-sale rule). Needs tax-aware lot selection.",
+    )
     if st.form_submit_button("Save mandate", type="primary"):
         try:
             state.put(
@@ -508,6 +515,7 @@ with st.form("mandate_form"):
                     min_trade_value=min_trade,
                     fractional=fractional,
                     tax_aware=tax_aware,
+                    offset_gains=offset_gains,
                     notes=notes,
                 ),
             )

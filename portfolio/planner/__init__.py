@@ -3,6 +3,7 @@
 Stages, each a module, all reading one frozen `HouseholdState`:
 forced (exclusions, the cap) -> withdraw (cash a requested withdrawal needs, in its account)
 -> drift (unit classes against bands) -> sells (where each reduction comes from, which lots)
+-> offset (with the mandate's switch: taxable losses harvested against the gains, bought back)
 -> buys (funding per account, location, vehicles, wash sales) -> wash (look-back flags)
 -> reasons (the trade frame). The planning unit is the household
 (default) or each account (`per_account`). Work is done on arrays and grouped pandas
@@ -23,6 +24,7 @@ from portfolio.models import AssetClass, ClientMandate, Lot, ModelPortfolio
 from portfolio.planner.buys import plan_buys
 from portfolio.planner.drift import class_drift
 from portfolio.planner.forced import forced_sales
+from portfolio.planner.offset import offset_gains
 from portfolio.planner.reasons import TRADE_COLUMNS, trade_frame
 from portfolio.planner.sells import plan_sells
 from portfolio.planner.state import HouseholdState, build_state
@@ -52,6 +54,8 @@ class Plan:
     for_withdrawal: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     # Account -> why it cannot raise its withdrawal (only accounts that fall short).
     withdrawal_short: dict[str, str] = field(default_factory=dict)
+    # Losses harvested against the plan's gains (planner.offset): news, not warnings.
+    harvest_notes: list[str] = field(default_factory=list)
 
 
 def _may_buy(securities: SecurityMaster, mandate: ClientMandate) -> dict[str, bool]:
@@ -106,6 +110,8 @@ def plan_trades(
     forced, raised = withdrawal_sales(state, forced_sales(state), withdrawals or {})
     drift = class_drift(state, forced, weights, reach)
     sells, drift = plan_sells(state, forced, drift, max_gains)
+    may_buy = _may_buy(securities, mandate)
+    sells, offset = offset_gains(state, forced, sells, vehicles, ref, groups, may_buy)
     buys = plan_buys(
         state,
         forced,
@@ -114,10 +120,11 @@ def plan_trades(
         vehicles,
         ref,
         groups,
-        _may_buy(securities, mandate),
+        may_buy,
         securities,
+        offset.buyback,
     )
-    trades = trade_frame(state, forced, drift, sells, buys)
+    trades = trade_frame(state, forced, drift, sells, buys, offset)
     flags = recent_purchase_flags(state, sells, buys.sell_qty, groups)
     if flags:
         rows = trades["row"].to_numpy()
@@ -137,6 +144,7 @@ def plan_trades(
         float(np.sum(sells.held_back)),
         for_withdrawal,
         raised.notes,
+        offset.notes,
     )
 
 

@@ -65,7 +65,7 @@ def _within_equity_ceiling(s: HouseholdState, want: np.ndarray, sell_val: np.nda
     return out
 
 
-def _funding(s: HouseholdState, drift: Drift, sell_val: np.ndarray):
+def _funding(s: HouseholdState, drift: Drift, sell_val: np.ndarray, buyback: np.ndarray):
     """(want per unit and class, supply per account, cash-class sales per row).
 
     An account spends its sales and its swept cash above its own share of the floor (the gate
@@ -91,7 +91,9 @@ def _funding(s: HouseholdState, drift: Drift, sell_val: np.ndarray):
     budget = np.minimum(budget, np.maximum(money - keep, 0.0))
     want = np.clip(drift.D, 0.0, None)
     W = want.sum(1)
-    want = want * np.where(budget < W, budget / np.where(W > 0, W, 1.0), 1.0)[:, None]
+    # Harvested classes are bought back first, from the harvest's own proceeds.
+    free = np.maximum(budget - buyback.sum(1), 0.0)
+    want = want * np.where(free < W, free / np.where(W > 0, W, 1.0), 1.0)[:, None] + buyback
     want = _within_equity_ceiling(s, want, sell_val)
     supply0 = np.maximum(base, 0.0)
     rest_u = np.clip(want.sum(1) - np.bincount(ua, weights=supply0, minlength=U), 0.0, None)
@@ -119,7 +121,7 @@ def _funding(s: HouseholdState, drift: Drift, sell_val: np.ndarray):
     return want, supply, cash_sell
 
 
-def _vehicle_prices(
+def vehicle_prices(
     s: HouseholdState, vehicles: Mapping[str, str], ref: pd.DataFrame, fund_groups: FundGroups
 ) -> dict[str, float]:
     """One price per symbol: the book's (file or override) price, else the reference price."""
@@ -149,12 +151,17 @@ def plan_buys(
     fund_groups: FundGroups,
     eligible_vehicle: Mapping[str, bool],
     securities: SecurityMaster | None = None,
+    buyback: np.ndarray | None = None,
 ) -> Buys:
+    """`buyback` (units x classes): value of each class to buy back after a harvest
+    (planner.offset), on top of what the drift asks."""
     m = s.mandate
     notes: list[str] = []
     sell_qty = sells.qty.copy()
     sell_val = sell_qty * s.unit_value
-    want, supply, cash_sell = _funding(s, drift, sell_val)
+    if buyback is None:
+        buyback = np.zeros((s.n_unit, s.n_cls))
+    want, supply, cash_sell = _funding(s, drift, sell_val, buyback)
 
     # ---- place: (account, class) pairs by location rank, filled from each account's money ----
     ua = s.unit_of_acct
@@ -199,7 +206,7 @@ def plan_buys(
     buy_a, buy_k = np.nonzero(X > EPS)
     bv = X[buy_a, buy_k]
     hr = held_row[buy_a, buy_k]
-    prices = _vehicle_prices(s, vehicles, ref, fund_groups)
+    prices = vehicle_prices(s, vehicles, ref, fund_groups)
     model_sym = np.array([vehicles.get(c) for c in s.classes], dtype=object)
     b_sym = np.where(hr >= 0, s.symbol[np.maximum(hr, 0)], model_sym[buy_k])
     replaced = np.full(len(buy_a), "", dtype=object)
@@ -229,7 +236,7 @@ def plan_buys(
                 )
             unpriced = {o: o for o in options if o and o not in prices}
             if unpriced:
-                prices.update(_vehicle_prices(s, unpriced, ref, fund_groups))
+                prices.update(vehicle_prices(s, unpriced, ref, fund_groups))
             pick = next(
                 (
                     o

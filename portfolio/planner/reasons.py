@@ -10,8 +10,9 @@ from portfolio.planner.buys import Buys
 from portfolio.planner.drift import Drift
 from portfolio.planner.forced import Forced
 from portfolio.planner.locate import home_of, location_ranks
+from portfolio.planner.offset import Offset
 from portfolio.planner.sells import Sells
-from portfolio.planner.state import TYPE_NAMES, HouseholdState
+from portfolio.planner.state import EPS, TYPE_NAMES, HouseholdState
 
 TRADE_COLUMNS = [
     "account",
@@ -58,9 +59,15 @@ def _obj(parts: list[np.ndarray]) -> pd.Series:
 
 
 def trade_frame(
-    s: HouseholdState, forced: Forced, drift: Drift, sells: Sells, buys: Buys
+    s: HouseholdState,
+    forced: Forced,
+    drift: Drift,
+    sells: Sells,
+    buys: Buys,
+    offset: Offset | None = None,
 ) -> pd.DataFrame:
     m = s.mandate
+    offset = offset or Offset.none(s)
     B = drift.B
     safe_B = np.where(B > 0, B, 1.0)[:, None]
     tgt_w = np.where(B[:, None] > 0, drift.T / safe_B, 0.0)
@@ -147,8 +154,28 @@ def trade_frame(
         mine = plain | s_req
         mask = mine & multi[s_u] & (s.acct_type[s.acct[s_idx]] != 0)
         s_reason[mask] = s_reason[mask] + "; sold in a " + where[mask] + " account: no tax"
-        loss = mine & (np.nan_to_num(sells.realized[s_idx]) < 0)
+        # Harvested for the offset: a sale of its own, or more of a sale the drift asked for.
+        harvested = offset.qty[s_idx] > 0
+        alone = harvested & (sells.qty[s_idx] - offset.qty[s_idx] <= 1e-9) & plain
+        loss = mine & (np.nan_to_num(sells.realized[s_idx]) < 0) & ~alone
         s_reason[loss] = s_reason[loss] + "; realises a loss"
+        if harvested.any():
+            text = np.array(
+                [
+                    f"a ${x:,.0f} loss harvested to offset the gains this proposal realises; "
+                    f"{labels[k]} is bought back through a fund that is not substantially "
+                    "identical"
+                    for x, k in zip(
+                        offset.loss[s_idx[harvested]].tolist(),
+                        s_k[harvested].tolist(),
+                        strict=True,
+                    )
+                ],
+                dtype=object,
+            )
+            mixed = harvested & ~alone
+            s_reason[alone] = "Sell: " + text[alone[harvested]]
+            s_reason[mixed] = s_reason[mixed] + "; with " + text[mixed[harvested]]
 
     c_idx = np.flatnonzero(cash_sell > 0)
     c_reason = np.array(
@@ -164,6 +191,19 @@ def trade_frame(
     b_u = s.unit_of_acct[b_a]
     b_reason = class_reasons(b_u, b_k, "BUY")
     if len(b_a):
+        back = offset.buyback[b_u, b_k]
+        # Cells the drift did not ask to buy: the whole buy replaces a harvested sale.
+        only = (back > 0) & (drift.D[b_u, b_k] <= EPS)
+        b_reason[only] = np.array(
+            [
+                f"Buy back {labels[k]} sold to harvest a loss, keeping the allocation on plan"
+                for k in b_k[only]
+            ],
+            dtype=object,
+        )
+        part = (back > 0) & ~only
+        b_reason[part] = b_reason[part] + "; includes buying back a harvested sale"
+
         ranks = location_ranks(s.classes)
         best = ranks[s.acct_type[b_a], b_k] == ranks[:, b_k].min(axis=0)
         here = multi[b_u] & best

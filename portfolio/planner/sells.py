@@ -13,7 +13,7 @@ sale pro rata.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -49,6 +49,7 @@ class Sells:
     loss_lots: dict[int, tuple]  # row -> lots a taxable loss was taken from
     held_back: np.ndarray  # per unit: discretionary gains the budget kept from being realised
     notes: list[str]
+    sold_lots: dict[int, tuple] = field(default_factory=dict)  # row -> every lot a sale walks
 
 
 def _all_short_term_gain(s: HouseholdState, i: int) -> bool:
@@ -181,6 +182,7 @@ def plan_sells(
     realized = np.where(~taxable & (sell_qty > 0), 0.0, realized)
     short_term = np.where(~taxable & (sell_qty > 0), 0.0, short_term)
     loss_lots: dict[int, tuple] = {}
+    sold_lots: dict[int, tuple] = {}
     limited: dict[int, float] = {}  # row -> units first wanted, where short-term gains cut it
 
     def record(i: int, sale: LotSale) -> None:
@@ -192,6 +194,7 @@ def plan_sells(
         loss_lots.pop(i, None)
         if sale.loss_lots:
             loss_lots[i] = sale.loss_lots
+        sold_lots[i] = sale.sold_lots
 
     if s.lots_of is not None:
         for i in np.flatnonzero((sell_qty > 0) & taxable):
@@ -235,7 +238,8 @@ def plan_sells(
     disc_qty = np.where(tiny, 0.0, disc_qty)
     realized = np.where(sell_qty > 0, realized, np.nan)
     short_term = np.where(sell_qty > 0, short_term, np.nan)
-    return Sells(sell_qty, disc_qty, realized, short_term, loss_lots, held_back, notes), drift
+    sells = Sells(sell_qty, disc_qty, realized, short_term, loss_lots, held_back, notes, sold_lots)
+    return sells, drift
 
 
 def _band_shortfall(

@@ -40,7 +40,10 @@ def recent_purchase_flags(
                 if lt.acquired is not None and start <= lt.acquired <= s.as_of:
                     units += lt.quantity
                     bought.append(lt.acquired)
-        # Lots sold in this very sale are not their own replacement.
+        # Lots sold in this very sale (at a loss or not) are no replacement: none is held.
+        walked = sells.sold_lots.get(i, ())
+        if abs(sum(q for _, q in walked) - sell_qty[i]) < 1e-6:  # not cut back since
+            taken = walked
         units -= sum(q for d, q in taken if d is not None and start <= d <= s.as_of)
         if units > 1e-9:
             out[int(i)] = (
