@@ -44,8 +44,12 @@ def run(positions: list[Position], mandate: ClientMandate = OFFSET) -> Rebalance
     return rebalance(Holdings(positions=positions), mandate, as_of=AS_OF)
 
 
-def trade(p: RebalanceProposal, symbol: str, action: str) -> Trade | None:
-    found = [t for t in p.trades if t.symbol == symbol and t.action == action]
+def trade(
+    p: RebalanceProposal, symbol: str, action: str, account: str = "Joint Brokerage"
+) -> Trade | None:
+    found = [
+        t for t in p.trades if t.symbol == symbol and t.action == action and t.account == account
+    ]
     assert len(found) <= 1
     return found[0] if found else None
 
@@ -183,3 +187,26 @@ def test_the_tax_agent_tells_the_offset_from_the_engine_figures() -> None:
     assert said.startswith("Harvested $")
     text, _ = write_tax(facts)
     assert said in text
+
+
+def test_a_loss_a_recent_purchase_elsewhere_would_wash_is_not_sold_first() -> None:
+    # Both taxable holdings of US equity could shrink the class; VTI stands at a loss, but VTI
+    # bought in the Rollover IRA ten days ago would wash it: the other holding sells first.
+    vti, itot = px("VTI"), px("ITOT")
+    h = located(1_000_000)
+    n = round(200_000 / vti)
+    h[0] = pos(
+        "VTI",
+        200_000,
+        "Joint Brokerage",
+        lots=[Lot(quantity=n, cost_basis=n * vti * 1.2, acquired=date(2019, 1, 2))],
+    )
+    m = round(220_000 / itot)
+    itot_lot = Lot(quantity=m, cost_basis=m * itot * 0.98, acquired=date(2019, 1, 2))
+    ira = Lot(quantity=30, cost_basis=30 * vti, acquired=AS_OF - timedelta(days=10))
+    base = [*h, pos("ITOT", 220_000, "Joint Brokerage", lots=[itot_lot])]
+    free = run(base, ClientMandate())
+    assert trade(free, "VTI", "SELL") is not None  # the loss goes first when nothing washes it
+    p = run([*base, pos("VTI", 30 * vti, "Rollover IRA", lots=[ira])], ClientMandate())
+    assert trade(p, "VTI", "SELL") is None
+    assert trade(p, "ITOT", "SELL") is not None

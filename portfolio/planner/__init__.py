@@ -106,6 +106,7 @@ def plan_trades(
         account_types=account_types,
         per_account=per_account,
         lots_of=lots_of,
+        fund_groups=groups,
     )
     forced, raised = withdrawal_sales(state, forced_sales(state), withdrawals or {})
     drift = class_drift(state, forced, weights, reach)
@@ -125,7 +126,7 @@ def plan_trades(
         offset.buyback,
     )
     trades = trade_frame(state, forced, drift, sells, buys, offset)
-    flags = recent_purchase_flags(state, sells, buys.sell_qty, groups)
+    flags = recent_purchase_flags(state, sells, buys.sell_qty)
     if flags:
         rows = trades["row"].to_numpy()
         sell = (trades["action"] == "SELL").to_numpy()

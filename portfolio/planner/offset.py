@@ -25,9 +25,9 @@ from portfolio.lots import has_gain, is_long_term, sell_from_lots
 from portfolio.models import Lot
 from portfolio.planner.buys import vehicle_prices
 from portfolio.planner.forced import Forced
+from portfolio.planner.lookback import bought_recently, recent_rows
 from portfolio.planner.sells import Sells
 from portfolio.planner.state import EPS, HouseholdState
-from portfolio.planner.wash import WINDOW
 
 
 @dataclass(frozen=True)
@@ -86,25 +86,11 @@ def _units_for(order: list[Lot], sold: float, price: float, wanted: float) -> tu
     return units, loss
 
 
-def _recent(lt: Lot, s: HouseholdState) -> bool:
-    return lt.acquired is not None and s.as_of - WINDOW <= lt.acquired <= s.as_of
-
-
-def _recent_rows(s: HouseholdState, groups: np.ndarray) -> dict[tuple[int, str], set[int]]:
-    """(client, fund group) -> rows holding a lot bought in the 30 days before the trade date."""
-    client = s.client_of_acct[s.acct]
-    out: dict[tuple[int, str], set[int]] = {}
-    for i in np.flatnonzero(s.tradable & ~s.is_cash):
-        if any(_recent(lt, s) for lt in s.lots(i)):
-            out.setdefault((int(client[i]), str(groups[i])), set()).add(int(i))
-    return out
-
-
 def _clearing_units(order: list[Lot], price: float, s: HouseholdState) -> float | None:
     """Units to sell so the walk takes every recently bought lot of the row, realising no gain
     on the way (None when it cannot): sold in the same sale, they replace nothing."""
     units = 0.0
-    last = max((n for n, lt in enumerate(order) if _recent(lt, s)), default=-1)
+    last = max((n for n, lt in enumerate(order) if bought_recently(lt, s)), default=-1)
     for lt in order[: last + 1]:
         cost = _unit_cost(lt)
         if cost is None or cost < price - 0.005:
@@ -176,8 +162,7 @@ def offset_gains(
     )
     if not cand.any():
         return sells, none
-    groups = np.array([fund_groups.group(str(x)) for x in s.symbol], dtype=object)
-    recent = _recent_rows(s, groups)
+    recent = recent_rows(s)
     prices = vehicle_prices(s, vehicles, ref, fund_groups)
     # Best harvest first: the largest loss per dollar sold (least turnover per dollar offset).
     idx = np.flatnonzero(cand)
@@ -193,7 +178,7 @@ def offset_gains(
     left = gains.copy()
     for i in idx.tolist():
         c = int(client[i])
-        bought = recent.get((c, str(groups[i])), set())
+        bought = recent.get((c, str(s.group[i])), set())
         if left[c] <= 0.005 or not bought <= {i}:
             continue  # a purchase in another account would wash the loss
         sym, cls = str(s.symbol[i]), s.classes[int(s.row_k[i])]

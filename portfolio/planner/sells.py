@@ -25,6 +25,7 @@ from portfolio.models import Lot
 from portfolio.planner.drift import Drift
 from portfolio.planner.forced import Forced
 from portfolio.planner.locate import location_ranks
+from portfolio.planner.lookback import washed_elsewhere
 from portfolio.planner.state import EPS, HouseholdState, round_qty, segment_rank
 
 # Share of a class's band a sale that realises taxable gains leaves in place: the class ends
@@ -38,6 +39,7 @@ LONG_TERM_WAIT_DAYS = 30
 # ESG-only mandate would not buy before everything else.
 LOSS_FIRST = -10.0
 ESG_FIRST = -100.0
+WASHED_LAST = 1.5  # after taxable gains (keys up to 1), before all-short-term holdings (+2)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,12 @@ def sell_keys(s: HouseholdState, *, losses_first: bool = True) -> np.ndarray:
     key = np.where(known, np.round(ratio, 3), key)
     # A taxable loss is worth more than a tax-free sale: it offsets the household's gains.
     if losses_first:
-        key = np.where(known & (ratio < 0) & s.mandate.tax_aware, key + LOSS_FIRST, key)
+        loss = known & (ratio < 0) & s.mandate.tax_aware
+        washed = washed_elsewhere(s, loss)
+        key = np.where(loss & ~washed, key + LOSS_FIRST, key)
+        # A loss that a recent purchase in another holding would wash is disallowed (and lost
+        # for good when that holding is an IRA): such a holding sells after every other one.
+        key = np.where(washed, WASHED_LAST, key)
     if s.lots_of is not None and s.mandate.tax_aware:
         for i in np.flatnonzero(taxable & s.tradable):
             if _all_short_term_gain(s, i):

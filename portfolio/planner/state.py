@@ -9,6 +9,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from portfolio.fund_groups import FundGroups, load_fund_groups
 from portfolio.lookthrough import spread_rows
 from portfolio.models import AssetClass, ClientMandate, Lot
 
@@ -47,6 +48,7 @@ class HouseholdState:
     basis: np.ndarray
     pos: np.ndarray
     exclusion: np.ndarray
+    group: np.ndarray  # fund group for the wash-sale rule (the symbol itself when in none)
     # accounts
     accounts: np.ndarray
     acct_type: np.ndarray
@@ -119,6 +121,7 @@ def build_state(
     account_types: Mapping[str, str] | None = None,
     per_account: bool = False,
     lots_of: Callable[[int], list[Lot]] | None = None,
+    fund_groups: FundGroups | None = None,
 ) -> HouseholdState:
     """Arrays from the enriched book; `weights` fixes the class order (model classes first)."""
     acct, accounts = pd.factorize(book["account"], sort=True)
@@ -183,6 +186,9 @@ def build_state(
         basis=basis,
         pos=pos,
         exclusion=book["exclusion"].to_numpy(dtype=object),
+        group=(fund_groups or load_fund_groups())
+        .groups(pd.Series(symbols, dtype=object))
+        .to_numpy(dtype=object),
         blend_row=b_row.astype(np.int64),
         blend_k=blend_k.astype(np.int64),
         blend_w=b_w,

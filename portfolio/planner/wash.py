@@ -8,27 +8,21 @@ the buy stage; purchases before it, known from the lots, are flagged here, not g
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import numpy as np
 
-from portfolio.fund_groups import FundGroups
+from portfolio.planner.lookback import WINDOW
 from portfolio.planner.sells import Sells
 from portfolio.planner.state import HouseholdState
 
-WINDOW = timedelta(days=30)
 
-
-def recent_purchase_flags(
-    s: HouseholdState, sells: Sells, sell_qty: np.ndarray, groups: FundGroups
-) -> dict[int, str]:
+def recent_purchase_flags(s: HouseholdState, sells: Sells, sell_qty: np.ndarray) -> dict[int, str]:
     """Row -> a warning for each taxable loss sale with a purchase in the 30 days before it."""
     out: dict[int, str] = {}
     if s.lots_of is None or not sells.loss_lots:
         return out
     start = s.as_of - WINDOW
     client = s.client_of_acct[s.acct]
-    group = np.array([groups.group(str(x)) for x in s.symbol], dtype=object)
+    group = s.group
     for i, taken in sells.loss_lots.items():
         if sell_qty[i] <= 0:
             continue
