@@ -16,7 +16,12 @@ from portfolio.ledger.errors import (
     UnknownRun,
     UnknownTrade,
 )
-from portfolio.ledger.execute import ExecutionReport, execute_run, paper_broker, recover
+from portfolio.ledger.execute import (
+    ExecutionReport,
+    execute_run,
+    paper_broker,
+    recover,
+)
 from portfolio.ledger.keys import LedgerKey, ledger_key
 from portfolio.ledger.migrate import upgrade
 from portfolio.ledger.store import Ledger

@@ -15,6 +15,7 @@ from portfolio.access import Firm, Identity
 from portfolio.broker import Broker, Order, PaperBroker
 from portfolio.ledger.errors import LedgerError
 from portfolio.ledger.paper_book import LedgerOrderBook
+from portfolio.ledger.read_models import ExecutionRecord
 from portfolio.ledger.store import Ledger
 from portfolio.models import CashRequest
 
@@ -30,7 +31,7 @@ class ExecutionReport:
     submitted: list[str] = field(default_factory=list)
     recorded: list[str] = field(default_factory=list)
     snapshot_id: int | None = None
-    executions: list[dict[str, Any]] = field(default_factory=list)
+    executions: list[ExecutionRecord] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -39,7 +40,7 @@ class ExecutionReport:
             "submitted": self.submitted,
             "newly_recorded": self.recorded,
             "snapshot_id": self.snapshot_id,
-            "executions": self.executions,
+            "executions": [e.model_dump(mode="json") for e in self.executions],
         }
 
 
@@ -132,24 +133,18 @@ def settle_cash_requests(ledger: Ledger, run_id: str) -> list[CashRequest]:
     client = records.client_of_run(run_id)
     if client is None:
         return []
-    trades = {t["trade_id"]: t for t in ledger.run(run_id)["trades"]}
+    trades = {t.trade_id: t for t in ledger.run(run_id).trades}
 
     def filled(tid: str) -> bool:
         t = trades.get(tid)
-        return (
-            t is not None
-            and (t.get("execution") or {}).get("status") == "FILLED"
-            and t["quantity"] + 1e-9 >= t["proposed_quantity"]
-        )
+        return t is not None and t.filled and t.quantity + 1e-9 >= t.proposed_quantity
 
     done = [
         CashRequest(account=r.account, amount=r.amount, kind=r.kind, note=r.note)
         for r in proposal.cash_requests
         if r.met and all(filled(tid) for tid in r.trades)
     ]
-    if not done or not any(
-        (t.get("execution") or {}).get("status") == "FILLED" for t in trades.values()
-    ):
+    if not done or not any(t.filled for t in trades.values()):
         return []  # nothing was executed: every request stays on record
     records.settle_cash_requests(client, done)
     return done
