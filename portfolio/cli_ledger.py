@@ -22,7 +22,7 @@ from portfolio.json_out import dumps as strict_json
 from portfolio.ledger import (
     Ledger,
     LedgerError,
-    execute_run,
+    execute_decided,
     open_ledger,
     paper_broker,
     recover,
@@ -268,7 +268,7 @@ def _sign_off(ledger: Ledger, args: argparse.Namespace) -> int:
 
 def _execute(ledger: Ledger, args: argparse.Namespace) -> int:
     who, firm = _acting(ledger, args)
-    done = execute_run(ledger, args.run, paper_broker(ledger), by=who, firm=firm)
+    done = execute_decided(ledger, args.run, paper_broker(ledger), by=who, firm=firm)
     report = done.as_dict()
     results = [e for e in done.executions if e.stage == "result"]
 

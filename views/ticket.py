@@ -10,7 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 from portfolio.cash_requests import restate
-from portfolio.ledger import LedgerError, execute_run, paper_broker
+from portfolio.ledger import LedgerError, execute_decided, paper_broker
+from portfolio.ledger.execute import undecided
 from portfolio.ledger.read_models import RunRecord
 from portfolio.ledger.status import FINAL, final_reason
 from portfolio.orders import to_csv
@@ -99,7 +100,6 @@ def execute() -> None:
     if acting is None:
         return
     run = ledger.run(rid)
-    pending = [t.trade_id for t in run.trades if t.compliance == "APPROVED" and not t.decision]
     approved = [t.trade_id for t in run.trades if t.decided == "APPROVE" and not t.execution]
     edited = rows.edited_proposal(proposal, run)
     problem = funding_problem(unfunded(edited, approved, services.securities()))
@@ -107,20 +107,9 @@ def execute() -> None:
         st.session_state["ticket_error"] = problem
         return
     try:
-        # Nothing is recorded unless the approved trades can be executed as they stand.
-        ledger.check_funding(rid, approved)
-        if pending and not who:
-            st.session_state["ticket_error"] = (
-                f"{', '.join(pending)} still have no decision; the client's advisor decides "
-                "them before the run is executed."
-            )
-            return
-        if pending:
-            # Executing is the advisor's word on the undecided trades too: record it.
-            ledger.decide(
-                rid, veto=pending, by=who, reason="not approved when the advisor executed"
-            )
-        execute_run(ledger, rid, paper_broker(ledger), by=acting, firm=firm)
+        # The one policy for undecided trades: the advisor's execution vetoes them; anyone
+        # else is refused until they are decided.
+        execute_decided(ledger, rid, paper_broker(ledger), by=acting, firm=firm, decider=who)
     except LedgerError as exc:
         st.session_state["ticket_error"] = sentence(str(exc))
 
@@ -223,7 +212,7 @@ def status_line() -> None:
     for r in restate(proposal, rows.live_trades(proposal, run)):
         tone = st.success if r.met else st.warning
         tone(("Met — " if r.met else "Not met — ") + r.message + ".", icon=None)
-    pending = [t for t in trades if t.compliance == "APPROVED" and not t.decision]
+    pending = undecided(run)
     if pending and not any(t.execution for t in trades):
         st.caption(
             f"{len(pending)} compliant trade(s) still undecided: executing now records "

@@ -18,6 +18,7 @@ from portfolio.ledger.errors import (
 )
 from portfolio.ledger.execute import (
     ExecutionReport,
+    execute_decided,
     execute_run,
     paper_broker,
     recover,
@@ -38,6 +39,7 @@ __all__ = [
     "UnknownTrade",
     "VerifyReport",
     "database_url",
+    "execute_decided",
     "execute_run",
     "ledger_key",
     "open_ledger",

@@ -15,7 +15,7 @@ from portfolio.access import Firm, Identity
 from portfolio.broker import Broker, Order, PaperBroker
 from portfolio.ledger.errors import LedgerError
 from portfolio.ledger.paper_book import LedgerOrderBook
-from portfolio.ledger.read_models import ExecutionRecord
+from portfolio.ledger.read_models import ExecutionRecord, RunRecord
 from portfolio.ledger.store import Ledger
 from portfolio.models import CashRequest
 
@@ -97,6 +97,41 @@ def execute_run(
         snapshot_id=snapshot,
         executions=ledger.executions(run_id),
     )
+
+
+# Why an undecided trade was vetoed when its run was executed (chained with the veto).
+LEFT_UNDECIDED = "not approved when the advisor executed"
+
+
+def undecided(run: RunRecord) -> list[str]:
+    """Trades the gate approved that nobody has decided yet: what executing has to settle."""
+    return [t.trade_id for t in run.trades if t.compliance == "APPROVED" and t.decision is None]
+
+
+def execute_decided(
+    ledger: Ledger,
+    run_id: str,
+    broker: Broker,
+    *,
+    by: Identity | str | None = None,
+    firm: Firm | None = None,
+    decider: str | None = None,
+) -> ExecutionReport:
+    """Execute a run under the one policy for undecided trades, which the command line and the
+    ticket both call.
+
+    A compliant trade still undecided never executes. When `decider` (a person who may decide
+    the run: the ticket's advisor) executes, that is their word on it: it is recorded as their
+    veto, and only once the approved trades stand on their own, so a refused execution records
+    nothing. Without a decider (`execute` on the command line, or a person who may not decide
+    the run) the ledger refuses the execution until every trade is decided.
+    """
+    run = ledger.run(run_id) if decider else None
+    if run is not None and (pending := undecided(run)):
+        approved = [t.trade_id for t in run.trades if t.decided == "APPROVE" and not t.execution]
+        ledger.check_funding(run_id, approved)
+        ledger.decide(run_id, veto=pending, by=decider, reason=LEFT_UNDECIDED)
+    return execute_run(ledger, run_id, broker, by=by, firm=firm)
 
 
 def recover(ledger: Ledger, broker: Broker) -> list[ExecutionReport]:
