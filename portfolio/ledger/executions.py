@@ -11,9 +11,7 @@ from sqlalchemy.orm import Session
 
 from portfolio.access import Firm, Identity
 from portfolio.broker import Fill, Order, client_order_id, now_iso
-from portfolio.compliance import check_trades
 from portfolio.ledger import chain
-from portfolio.ledger import proposal_entry as entry
 from portfolio.ledger import run_state as rs
 from portfolio.ledger.errors import (
     ConflictError,
@@ -21,13 +19,11 @@ from portfolio.ledger.errors import (
     TamperedError,
     UnknownTrade,
 )
+from portfolio.ledger.order_checks import recheck, verified_proposal
 from portfolio.ledger.read_models import ExecutionRecord
-from portfolio.ledger.schema import ChainHead, Decision, Execution, Proposal, RunEntry
+from portfolio.ledger.schema import ChainHead, Execution
 from portfolio.ledger.session import LedgerSession
 from portfolio.ledger.sign_offs import blockers
-from portfolio.models import RebalanceProposal
-from portfolio.securities import load_securities
-from portfolio.trade_edits import with_quantities
 
 
 class ExecutionStore(LedgerSession):
@@ -65,7 +61,7 @@ class ExecutionStore(LedgerSession):
                     raise ConflictError("execution refused: the executor is not a firm identity")
                 if blocked := blockers(s, run, by, firm):
                     raise ConflictError(f"execution refused: {blocked[0]}")
-            _, body = self._verified(s, run_id)
+            _, body = verified_proposal(s, self._key, run_id)
             states = rs.states(s, self._key, run_id)
             if not states:
                 raise NothingToExecute(f"run {run_id} has no trades")
@@ -77,7 +73,7 @@ class ExecutionStore(LedgerSession):
             if not any(x.approved for x in states):
                 raise NothingToExecute(f"run {run_id} has no approved trades to execute")
             to_send = [x.trade_id for x in states if x.approved and not x.order_sent]
-            self._recheck(s, run_id, to_send)
+            recheck(s, self._key, run_id, to_send)
             trades = _as_edited(body["trades"], rs.edited(s, run_id))
             at = now_iso()
             orders = []
@@ -109,76 +105,12 @@ class ExecutionStore(LedgerSession):
             rs.refresh_status(s, self._key, run_id)
             return self._pending(s, run_id)
 
-    def _verified(self, s: Session, run_id: str) -> tuple[RunEntry, dict[str, Any]]:
-        """The run's chained proposal, once every link it relies on and every copy agree."""
-        chained = rs.chained_proposal(s, self._key, run_id)
-        if chained is None:
-            raise TamperedError(f"execution refused: run {run_id} has no chained proposal")
-        link, body = chained
-        segments = (
-            (RunEntry, link.seq - 1),
-            (Decision, int(body["decisions_from"])),
-            (Execution, int(body["executions_from"])),
-        )
-        for model, after in segments:
-            report = chain.verify_segment(s, model, self._key, after)
-            if report.broken is not None:
-                b = report.broken
-                raise TamperedError(
-                    f"execution refused: the {report.name} chain is broken at link {b['seq']}: "
-                    f"{b['reason']}; run `verify`"
-                )
-        if problems := rs.table_problems(s, run_id, body):
-            raise TamperedError(f"execution refused: {problems[0]['reason']}; run `verify`")
-        stray = s.execute(
-            select(Decision.trade_id).where(
-                Decision.run_id == run_id,
-                Decision.proposal_hash.is_not(None),
-                Decision.proposal_hash != link.hash,
-            )
-        ).first()
-        if stray is not None:
-            raise TamperedError(
-                f"execution refused: a decision on {stray[0]} refers to another proposal"
-            )
-        return link, body
-
     def check_funding(self, run_id: str, trade_ids: Sequence[str]) -> None:
         """Raise ConflictError if these trades, alone, fail the compliance gate (a buy without its
         cash, a cap, a screen); the ticket asks before it records anything."""
         with self._read() as s:
             rs.get_run(s, run_id)
-            self._recheck(s, run_id, rs.normalise_ids(run_id, trade_ids))
-
-    def _recheck(self, s: Session, run_id: str, to_send: Sequence[str]) -> None:
-        """The gate judged each trade assuming every other one ran too; judge again, whole, what
-        the advisor actually approved: screens, caps, suitability, cash and shorts."""
-        chained = rs.chained_proposal(s, self._key, run_id)
-        row = s.get(Proposal, run_id)
-        if row is None or chained is None or not to_send:
-            return
-        if entry.body_sha256(row.body) != chained[1]["proposal_sha256"]:
-            raise TamperedError(f"run {run_id}: the stored proposal differs from the chained one")
-        proposal = RebalanceProposal.model_validate(row.body)
-        if not proposal.positions:  # nothing to judge against
-            return
-        chosen = with_quantities(
-            [t for t in proposal.trades if t.id in set(to_send)], rs.edited(s, run_id)
-        )
-        judged = check_trades(chosen, proposal.positions, proposal.mandate, load_securities())
-        refused = [t for t in judged if t.compliance.status != "APPROVED"]
-        if not refused:
-            return
-        why = "; ".join(
-            f"{t.id} {t.symbol} [{', '.join(t.compliance.rules)}]: {t.compliance.reasons[0]}"
-            for t in refused
-        )
-        if any({"cash_floor", "no_shorts"} & set(t.compliance.rules) for t in refused):
-            raise ConflictError(
-                f"the approved trades do not stand on their own ({why}); approve the sells "
-                "that fund them or veto these buys"
-            )
-        raise ConflictError(f"the approved trades fail the compliance gate again ({why})")
+            recheck(s, self._key, run_id, rs.normalise_ids(run_id, trade_ids))
 
     def _pending(self, s: Session, run_id: str | None) -> list[Order]:
         """Orders journaled without an outcome, rebuilt from their runs' chained proposals."""
