@@ -264,8 +264,8 @@ def test_advisor_session_end_to_end(
         rows = list(csv.reader(io.StringIO(order_file.read_text(encoding="utf-8"))))
         header, lines = rows[0], rows[1:]
         assert [h.lower() for h in header][:3] == ["account", "action", "symbol"]
-        assert [(r[1], r[2]) for r in lines] == [(trades["T1"]["action"], trades["T1"]["symbol"])]
-        assert float(lines[0][3]) == pytest.approx(trades["T1"]["quantity"])
+        assert [(r[1], r[2]) for r in lines] == [(trades["T1"].action, trades["T1"].symbol)]
+        assert float(lines[0][3]) == pytest.approx(trades["T1"].quantity)
         # The client proposal, built on the click.
         with page.expect_download() as dl:
             page.get_by_role("button", name="Download client proposal (PDF)").click()
