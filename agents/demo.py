@@ -430,19 +430,19 @@ def _decide_and_execute(
     if result.proposal is None:
         w(f"\nFinal Status: {result.status}\n")
         return 1
-    trades = ledger.run(run_id)["trades"]
-    allowed = [t["trade_id"] for t in trades if t["compliance"] == "APPROVED"]
-    vetoed = [t for t in trades if t["compliance"] == "VETOED"]
+    trades = ledger.run(run_id).trades
+    allowed = [t.trade_id for t in trades if t.compliance == "APPROVED"]
+    vetoed = [t for t in trades if t.compliance == "VETOED"]
     w(f"Advisor Decisions (run {run_id}):\n")
     if not trades:
         w("  No trades proposed: the book is within its bands.\n")
-        w(f"\nFinal Status: {ledger.run(run_id)['status']}\n")
+        w(f"\nFinal Status: {ledger.run(run_id).status}\n")
         return 0
     if allowed:
         for d in ledger.decide(run_id, approve=allowed, by=args.by.strip()):
-            w(f"  {d['trade_id']}: {d['decision']} by {d['by']}\n")
+            w(f"  {d.trade_id}: {d.decision} by {d.by}\n")
     for t in vetoed:
-        w(f"  {t['trade_id']}: vetoed by compliance ({', '.join(t['rules']) or 'compliance'})\n")
+        w(f"  {t.trade_id}: vetoed by compliance ({', '.join(t.rules) or 'compliance'})\n")
     if not args.execute or not allowed:
         status = ledger.refresh_status(run_id)
         w(f"\nFinal Status: {status}\n")
@@ -450,23 +450,19 @@ def _decide_and_execute(
     report = execute_run(ledger, run_id, paper_broker(ledger), by=args.by.strip())
     w("\nExecution (paper broker):\n")
     for e in report.executions:
-        if e["stage"] == "result":
-            price = "" if e["price"] is None else f" at {e['price']:,.2f}"
-            w(
-                f"  {e['trade_id']}: {e['action']} {e['quantity']:g} {e['symbol']} {e['status']}"
-                f"{price}\n"
-            )
+        if e.stage == "result":
+            price = "" if e.price is None else f" at {e.price:,.2f}"
+            w(f"  {e.trade_id}: {e.action} {e.quantity:g} {e.symbol} {e.status}{price}\n")
     w(f"\nRecorded in the ledger as run {run_id}; `python -m portfolio verify` checks it.\n")
     w(f"\nFinal Status: {report.status}\n")
     if report.status == "PARTIALLY_EXECUTED":
         reasons = [
-            f"{t['trade_id']} {t['symbol']} vetoed by compliance ({'; '.join(t['reasons'])})"
-            for t in vetoed
+            f"{t.trade_id} {t.symbol} vetoed by compliance ({'; '.join(t.reasons)})" for t in vetoed
         ]
         failed = [
-            f"{e['trade_id']} {e['symbol']} {e['status']} ({e['detail'] or 'no detail'})"
+            f"{e.trade_id} {e.symbol} {e.status} ({e.detail or 'no detail'})"
             for e in report.executions
-            if e["stage"] == "result" and e["status"] != "FILLED"
+            if e.stage == "result" and e.status != "FILLED"
         ]
         w("Not executed: " + "; ".join(reasons + failed) + "\n")
     return 0 if report.status in ("EXECUTED", "PARTIALLY_EXECUTED") else 1

@@ -161,8 +161,8 @@ def main() -> None:
         # 4. Approve / veto clicks on the ticket.
         nav(page, "Trade ticket")
         ledger = open_ledger(app.db_url, key=ledger_key(folder=app.data_dir))
-        run_id = ledger.runs(limit=1)[0]["run_id"]
-        n_trades = len(ledger.run(run_id)["trades"])
+        run_id = ledger.runs(limit=1)[0].run_id
+        n_trades = len(ledger.run(run_id).trades)
         on_screen, in_ledger, server_cpu = [], [], []
         pid = app.proc.pid  # type: ignore[attr-defined]
         for i in range(min(args.repeats, n_trades)):
@@ -182,7 +182,7 @@ def main() -> None:
             server_cpu.append(idle_cpu(pid) - cpu_before)
             # The ledger's own timestamp on the decision, so no polling competes with the write.
             row = ledger.decisions(run_id)[before]
-            in_ledger.append(datetime.fromisoformat(row["at"]).timestamp() - clicked_at)
+            in_ledger.append(datetime.fromisoformat(row.at).timestamp() - clicked_at)
         ledger.close()
         rows.append(
             (

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from portfolio.ledger import Ledger, LedgerError
+from portfolio.ledger.read_models import as_json
 from portfolio.redact import redact_data
 
 
@@ -24,15 +25,17 @@ def audit_record(ledger: Ledger, run_id: str) -> dict[str, Any]:
             "version": 1,
             "generated_at": datetime.now(UTC).isoformat(),
             "database": ledger.backend,
-            "run": {k: v for k, v in run.items() if k not in ("trades", "snapshot")},
-            "source_snapshot": run["snapshot"],
+            "run": run.model_dump(mode="json", exclude={"trades", "snapshot"}),
+            "source_snapshot": as_json(run.snapshot),
             "proposal": proposal,
-            "trades": run["trades"],
-            "agents": ledger.agent_results(run_id),
-            "events": ledger.events(run_id),
-            "decisions": ledger.decisions(run_id),
-            "executions": ledger.executions(run_id),
-            "result_snapshots": [s for s in ledger.snapshots(run_id) if s["kind"] == "execution"],
+            "trades": as_json(run.trades),
+            "agents": as_json(ledger.agent_results(run_id)),
+            "events": as_json(ledger.events(run_id)),
+            "decisions": as_json(ledger.decisions(run_id)),
+            "executions": as_json(ledger.executions(run_id)),
+            "result_snapshots": as_json(
+                [s for s in ledger.snapshots(run_id) if s.kind == "execution"]
+            ),
             "chain": {
                 **report.as_dict(),
                 "this_run_affected": bool(broken and broken.get("run_id") in (run_id, None)),

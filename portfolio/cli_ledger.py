@@ -22,7 +22,7 @@ from portfolio.json_out import dumps as strict_json
 from portfolio.ledger import (
     Ledger,
     LedgerError,
-    execute_run,
+    execute_decided,
     open_ledger,
     paper_broker,
     recover,
@@ -30,6 +30,7 @@ from portfolio.ledger import (
 from portfolio.ledger import status as run_status
 from portfolio.ledger.anchor import anchor_json, check_anchor, read_anchor
 from portfolio.ledger.keys import SECRETS
+from portfolio.ledger.read_models import RunRecord, as_json
 from portfolio.models import Holdings, RebalanceProposal
 
 Handler = Callable[[argparse.Namespace], int]
@@ -72,7 +73,7 @@ def save_run(
 
 def _emit(args: argparse.Namespace, data: Any, table: Callable[[Any], str]) -> None:
     if args.format == "json":
-        print(strict_json(data, indent=2, default=str))
+        print(strict_json(as_json(data), indent=2, default=str))
     else:
         print(table(data))
 
@@ -137,14 +138,7 @@ def _runs(ledger: Ledger, args: argparse.Namespace) -> int:
         lambda rows: (
             _grid(
                 [
-                    (
-                        r["run_id"],
-                        r["created_at"][:19],
-                        r["status"],
-                        r["client"],
-                        r["file"],
-                        r["trades"],
-                    )
+                    (r.run_id, (r.created_at or "")[:19], r.status, r.client, r.file, r.trades)
                     for r in rows
                 ],
                 ["RUN", "CREATED (UTC)", "STATUS", "CLIENT", "FILE", "TRADES"],
@@ -156,28 +150,27 @@ def _runs(ledger: Ledger, args: argparse.Namespace) -> int:
     return 0
 
 
-def _show_table(run: Mapping[str, Any]) -> str:
+def _show_table(run: RunRecord) -> str:
     head = (
-        f"run {run['run_id']}  {run['status']}  client {run['client']}  "
-        f"file {(run['snapshot'] or {}).get('filename', '')}"
+        f"run {run.run_id}  {run.status}  client {run.client}  "
+        f"file {run.snapshot.filename if run.snapshot else ''}"
     )
     rows = []
-    for t in run["trades"]:
-        d, e = t["decision"] or {}, t["execution"] or {}
+    for t in run.trades:
+        d, e = t.decision, t.execution
         rows.append(
             (
-                t["trade_id"],
-                t["account"],
-                t["action"],
-                t["symbol"],
-                _qty(t["quantity"])
-                + (f" (proposed {_qty(t['proposed_quantity'])})" if t.get("edited") else ""),
-                _money(t["price"]),
-                t["compliance"] + (f" ({', '.join(t['rules'])})" if t["rules"] else ""),
-                f"{d['decision']} by {d['by']}" if d else "-",
-                f"{e['status']} {_qty(e['quantity'])} @ {_money(e['price'])}"
-                if e.get("status") == "FILLED"
-                else e.get("status", "-"),
+                t.trade_id,
+                t.account,
+                t.action,
+                t.symbol,
+                _qty(t.quantity) + (f" (proposed {_qty(t.proposed_quantity)})" if t.edited else ""),
+                _money(t.price),
+                t.compliance + (f" ({', '.join(t.rules)})" if t.rules else ""),
+                f"{d.decision} by {d.by}" if d else "-",
+                f"{e.status} {_qty(e.quantity)} @ {_money(e.price)}"
+                if e and e.status == "FILLED"
+                else (e.status if e else "-"),
             )
         )
     table = _grid(
@@ -190,14 +183,12 @@ def _show_table(run: Mapping[str, Any]) -> str:
 def _show(ledger: Ledger, args: argparse.Namespace) -> int:
     run = ledger.run(args.run)
     if args.format == "json":
-        run = {
-            **run,
-            "decisions": ledger.decisions(args.run),
-            "executions": ledger.executions(args.run),
-        }
-        if run["snapshot"]:
-            run["snapshot"] = {k: v for k, v in run["snapshot"].items() if k != "holdings"}
-    _emit(args, run, _show_table)
+        doc = run.model_dump(mode="json", exclude={"snapshot": {"holdings"}})
+        doc["decisions"] = as_json(ledger.decisions(args.run))
+        doc["executions"] = as_json(ledger.executions(args.run))
+        _emit(args, doc, str)
+    else:
+        _emit(args, run, _show_table)
     return 0
 
 
@@ -227,15 +218,15 @@ def _decide(ledger: Ledger, args: argparse.Namespace) -> int:
         reason=args.reason,
         quantities=_quantities(args.quantity),
     )
-    result = {"run_id": args.run, "status": ledger.run(args.run)["status"], "decisions": written}
+    result = {"run_id": args.run, "status": ledger.run(args.run).status, "decisions": written}
     _emit(
         args,
         result,
         lambda r: "\n".join(
             [
-                f"{d['trade_id']}: {d['decision']}"
-                + (f" {_qty(d['quantity'])}" if d.get("quantity") is not None else "")
-                + f" by {d['by']}"
+                f"{d.trade_id}: {d.decision}"
+                + (f" {_qty(d.quantity)}" if d.quantity is not None else "")
+                + f" by {d.by}"
                 for d in r["decisions"]
             ]
             + [f"run {r['run_id']} is now {r['status']}"]
@@ -268,28 +259,31 @@ def _sign_off(ledger: Ledger, args: argparse.Namespace) -> int:
     who, firm = _acting(ledger, args)
     done = ledger.sign_off(args.run, who, firm)
     _emit(
-        args, {"run_id": args.run, **done}, lambda r: f"run {r['run_id']} signed off by {r['by']}"
+        args,
+        {"run_id": args.run, **done.model_dump(mode="json")},
+        lambda r: f"run {r['run_id']} signed off by {r['by']}",
     )
     return 0
 
 
 def _execute(ledger: Ledger, args: argparse.Namespace) -> int:
     who, firm = _acting(ledger, args)
-    report = execute_run(ledger, args.run, paper_broker(ledger), by=who, firm=firm).as_dict()
-    results = [e for e in report["executions"] if e["stage"] == "result"]
+    done = execute_decided(ledger, args.run, paper_broker(ledger), by=who, firm=firm)
+    report = done.as_dict()
+    results = [e for e in done.executions if e.stage == "result"]
 
     def table(r: Mapping[str, Any]) -> str:
         rows = [
             (
-                e["trade_id"],
-                e["client_order_id"],
-                e["action"],
-                e["symbol"],
-                e["status"],
-                _qty(e["quantity"]),
-                _money(e["price"]),
-                _money(e["commission"]),
-                e["detail"] or "",
+                e.trade_id,
+                e.client_order_id,
+                e.action,
+                e.symbol,
+                e.status,
+                _qty(e.quantity),
+                _money(e.price),
+                _money(e.commission),
+                e.detail or "",
             )
             for e in results
         ]

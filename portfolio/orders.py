@@ -10,9 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from portfolio.ledger.read_models import RunRecord, TradeRecord
 
 Layout = Literal["neutral", "wealthscape"]
 Which = Literal["auto", "approved", "executed"]
@@ -70,28 +73,28 @@ def format_number(value: float | None, decimals: int = 6) -> str:
     return text or "0"
 
 
-def lines_from_run(run: Mapping[str, Any], which: Which = "auto") -> list[OrderLine]:
+def lines_from_run(run: RunRecord, which: Which = "auto") -> list[OrderLine]:
     """Executed trades (filled quantities) or approved trades, from `Ledger.run()`.
 
     "auto" means executed if anything was filled, else approved. Compliance-vetoed trades are
     never included, whatever was recorded.
     """
-    trades = [t for t in run["trades"] if t["compliance"] == "APPROVED"]
-    filled = [t for t in trades if (t.get("execution") or {}).get("status") == "FILLED"]
+    trades = [t for t in run.trades if t.compliance == "APPROVED"]
+    filled = [t for t in trades if t.filled]
     if which == "executed" or (which == "auto" and filled):
-        return [_line(t, t["execution"]["quantity"]) for t in filled]
-    approved = [t for t in trades if (t.get("decision") or {}).get("decision") == "APPROVE"]
-    return [_line(t, t["quantity"]) for t in approved]
+        return [_line(t, t.execution.quantity) for t in filled if t.execution]
+    approved = [t for t in trades if t.decided == "APPROVE"]
+    return [_line(t, t.quantity) for t in approved]
 
 
-def _line(t: Mapping[str, Any], quantity: float) -> OrderLine:
+def _line(t: TradeRecord, quantity: float) -> OrderLine:
     return OrderLine(
-        account=t["account"],
-        action=t["action"],
-        symbol=t["symbol"],
+        account=t.account,
+        action=t.action,
+        symbol=t.symbol,
         quantity=quantity,
-        order_type=t.get("order_type") or "MARKET",
-        limit_price=t.get("limit_price") if t.get("order_type") == "LIMIT" else None,
+        order_type=t.order_type or "MARKET",
+        limit_price=t.limit_price if t.order_type == "LIMIT" else None,
     )
 
 

@@ -6,8 +6,10 @@ show these words instead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from portfolio.ledger.read_models import RunRecord
 
 RULE_LABELS: dict[str, str] = {
     "engine_note": "Planner's note",
@@ -73,20 +75,20 @@ def run_status(status: str | None) -> str:
     return RUN_STATUS_WORDS.get(s, s.replace("_", " ").lower())
 
 
-def run_outcome(run: Mapping[str, Any]) -> tuple[Tone, str]:
+def run_outcome(run: RunRecord) -> tuple[Tone, str]:
     """What happened to a run's trades, in a sentence: "Executed 7 of 9 trades; you vetoed 2.".
 
     Deliberate vetoes are the advisor's choice, not a problem, so a run whose only missing
     trades were vetoed reads as a success; orders the broker did not fill are a warning.
     """
-    trades = list(run.get("trades") or [])
+    trades = run.trades
     n = len(trades)
-    filled = sum((t.get("execution") or {}).get("status") == "FILLED" for t in trades)
-    sent = [t for t in trades if t.get("execution")]
+    filled = sum(t.filled for t in trades)
+    sent = [t for t in trades if t.execution]
     not_filled = len(sent) - filled
-    vetoed = sum((t.get("decision") or {}).get("decision") == "VETO" for t in trades)
-    gate = sum(t.get("compliance") == "VETOED" for t in trades)
-    status = str(run.get("status") or "")
+    vetoed = sum(t.decided == "VETO" for t in trades)
+    gate = sum(t.compliance == "VETOED" for t in trades)
+    status = run.status
     if status == "EXECUTING":
         return "info", f"Sending {len(sent) or 'the approved'} orders to the broker."
     if not sent and status not in ("REJECTED", "EXECUTION_FAILED"):

@@ -8,14 +8,16 @@ After execution it is the filled orders at their filled quantities.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from portfolio.compliance import check_trades
 from portfolio.models import RebalanceProposal, Trade
 from portfolio.orders import OrderLine, lines_from_run
 from portfolio.securities import SecurityMaster
+
+if TYPE_CHECKING:
+    from portfolio.ledger.read_models import RunRecord
 
 FUNDING_RULES = frozenset({"cash_floor", "no_shorts"})
 
@@ -29,14 +31,12 @@ class OrderSet:
     reason: str | None = None  # set when nothing may be downloaded
 
 
-def approved_ids(run: Mapping[str, Any]) -> list[str]:
+def approved_ids(run: RunRecord) -> list[str]:
     """Trades the advisor approved that the gate approved and nobody has sent yet."""
     return [
-        t["trade_id"]
-        for t in run["trades"]
-        if t["compliance"] == "APPROVED"
-        and (t.get("decision") or {}).get("decision") == "APPROVE"
-        and not t.get("execution")
+        t.trade_id
+        for t in run.trades
+        if t.compliance == "APPROVED" and t.decided == "APPROVE" and t.execution is None
     ]
 
 
@@ -81,12 +81,12 @@ def funding_problem(refused: list[tuple[Trade, list[str]]]) -> str | None:
 
 
 def order_set(
-    run: Mapping[str, Any], proposal: RebalanceProposal | None, securities: SecurityMaster
+    run: RunRecord, proposal: RebalanceProposal | None, securities: SecurityMaster
 ) -> OrderSet:
     """The filled orders once anything was executed; before, the approved set if it is funded."""
-    if any((t.get("execution") or {}).get("status") == "FILLED" for t in run["trades"]):
+    if any(t.filled for t in run.trades):
         return OrderSet(lines_from_run(run, "executed"), executed=True)
-    if any(t.get("execution") for t in run["trades"]):
+    if any(t.execution for t in run.trades):
         return OrderSet(
             [], executed=True, reason="No order was filled, so there is nothing to send."
         )

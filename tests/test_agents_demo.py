@@ -54,14 +54,14 @@ def test_the_seeds_request_runs_to_executed_through_the_ledger(request_file: Pat
     ledger = open_ledger()
     try:
         (run,) = ledger.runs()
-        detail = ledger.run(run["run_id"])
-        assert detail["status"] == "EXECUTED"
-        assert detail["trades"] and all(
-            t["decision"]["by"] == "Dana Advisor" and t["execution"]["status"] == "FILLED"
-            for t in detail["trades"]
+        detail = ledger.run(run.run_id)
+        assert detail.status == "EXECUTED"
+        assert detail.trades and all(
+            t.decision.by == "Dana Advisor" and t.execution.status == "FILLED"
+            for t in detail.trades
         )
-        assert detail["settings"]["started_by"] == "Dana Advisor"
-        assert ledger.events(run["run_id"])  # the crew's stream is kept with the run
+        assert detail.settings["started_by"] == "Dana Advisor"
+        assert ledger.events(run.run_id)  # the crew's stream is kept with the run
         assert ledger.verify().ok
     finally:
         ledger.close()

@@ -143,9 +143,9 @@ def test_an_echoed_key_is_nowhere(echo_url, tmp_path, monkeypatch, caplog, fallb
     events = ledger.events(run_id)
     assert events, "the run recorded nothing"
     reasons = [
-        e["event"].get("reason") or e["event"].get("error") or ""
+        e.event.get("reason") or e.event.get("error") or ""
         for e in events
-        if e["event"]["type"] in ("agent_fell_back", "agent_failed")
+        if e.event["type"] in ("agent_fell_back", "agent_failed")
     ]
     assert reasons and any("400" in r for r in reasons)  # the error itself is kept, redacted
     stored = json.dumps(
@@ -162,7 +162,7 @@ def test_an_echoed_key_is_nowhere(echo_url, tmp_path, monkeypatch, caplog, fallb
         assert secret not in stored
         assert secret not in logs
     if fallback:
-        assert ledger.run(run_id)["status"] == "PENDING_REVIEW"
+        assert ledger.run(run_id).status == "PENDING_REVIEW"
     ledger.close()
 
 

@@ -234,8 +234,8 @@ def test_advisor_session_end_to_end(
     # The app's own key: it generated one in its data directory on start.
     ledger = open_ledger(server.db_url, key=ledger_key(folder=server.data_dir))
     try:
-        (run_id,) = [r["run_id"] for r in ledger.runs(limit=5)]
-        trades = {t["trade_id"]: t for t in ledger.run(run_id)["trades"]}
+        (run_id,) = [r.run_id for r in ledger.runs(limit=5)]
+        trades = {t.trade_id: t for t in ledger.run(run_id).trades}
 
         # ---- Trade ticket: approve one, veto another, execute, download
         nav(page, "Trade ticket")
@@ -254,7 +254,7 @@ def test_advisor_session_end_to_end(
         page.get_by_role("button", name="Execute approved trades").click()
         n = len(trades)
         expect(page.get_by_text(f"Executed 1 of {n} trades; you vetoed {n - 1}.")).to_be_visible()
-        assert ledger.run(run_id)["status"] == "PARTIALLY_EXECUTED"
+        assert ledger.run(run_id).status == "PARTIALLY_EXECUTED"
         expect(page.get_by_role("button", name="Execute approved trades")).to_be_disabled()
         with page.expect_download() as dl:
             page.get_by_role("button", name="Download order file (CSV)").click()
@@ -264,8 +264,8 @@ def test_advisor_session_end_to_end(
         rows = list(csv.reader(io.StringIO(order_file.read_text(encoding="utf-8"))))
         header, lines = rows[0], rows[1:]
         assert [h.lower() for h in header][:3] == ["account", "action", "symbol"]
-        assert [(r[1], r[2]) for r in lines] == [(trades["T1"]["action"], trades["T1"]["symbol"])]
-        assert float(lines[0][3]) == pytest.approx(trades["T1"]["quantity"])
+        assert [(r[1], r[2]) for r in lines] == [(trades["T1"].action, trades["T1"].symbol)]
+        assert float(lines[0][3]) == pytest.approx(trades["T1"].quantity)
         # The client proposal, built on the click.
         with page.expect_download() as dl:
             page.get_by_role("button", name="Download client proposal (PDF)").click()
@@ -280,12 +280,12 @@ def test_advisor_session_end_to_end(
 
         # ---- The ledger has every click under the advisor's name
         decisions = ledger.decisions(run_id)
-        mine = [(d["trade_id"], d["decision"], d["by"]) for d in decisions[:2]]
+        mine = [(d.trade_id, d.decision, d.by) for d in decisions[:2]]
         assert mine == [("T1", "APPROVE", ADVISOR), ("T2", "VETO", ADVISOR)]
-        assert all(d["by"] == ADVISOR for d in decisions)
+        assert all(d.by == ADVISOR for d in decisions)
         assert ledger.verify().ok
         executed = ledger.executions(run_id)
-        assert {e["trade_id"] for e in executed} == {"T1"}
+        assert {e.trade_id for e in executed} == {"T1"}
     finally:
         ledger.close()
 

@@ -150,7 +150,7 @@ def test_sign_in_roles_and_four_eyes(desk, provider: OIDCProvider) -> None:  # t
             expect(page.get_by_text("FILLED").first).to_be_visible()
             page.context.close()
             entries = ledger.executions(ann_run)
-            assert entries and {e["executed_by"] for e in entries} == {"ops@example.com"}
+            assert entries and {e.executed_by for e in entries} == {"ops@example.com"}
 
             # Rita (admin) approves Bob's run herself: four-eyes refuses her sign-off, and
             # nobody may execute on her approval alone.

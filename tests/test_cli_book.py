@@ -82,8 +82,8 @@ def test_save_keeps_each_household_as_a_run_pending_review(
     try:
         for hid, run_id in doc["runs"].items():
             run = led.run(run_id)
-            assert run["status"] == "PENDING_REVIEW"
-            assert run["client"] == hid
+            assert run.status == "PENDING_REVIEW"
+            assert run.client == hid
             assert led.proposal(run_id).trades
     finally:
         led.close()

@@ -7,6 +7,7 @@ from typing import Any
 
 from agents.events import AgentFinished, AgentStarted, Token
 from agents.inert_text import inert_markdown
+from portfolio.ledger.read_models import EventRecord
 from ui.run_view import fold, new_view
 
 HOSTILE = (
@@ -19,8 +20,8 @@ def _base(seq: int) -> dict[str, Any]:
     return {"run_id": "r", "seq": seq, "t": 0.1 * seq, "agent": "market_analyst"}
 
 
-def _rows(*events: Any) -> list[dict[str, Any]]:
-    return [{"seq": e.seq, "event": e.model_dump(mode="json")} for e in events]
+def _rows(*events: Any) -> list[EventRecord]:
+    return [EventRecord(seq=e.seq, event=e.model_dump(mode="json"), at=None) for e in events]
 
 
 def _live(text: str) -> list[str]:

@@ -83,6 +83,6 @@ def test_an_executed_withdrawal_leaves_the_record_and_a_short_one_stays(ledger) 
         else:
             ledger.decide(rid, approve=[t.id for t in proposal.trades], by="ann")
         execute_run(ledger, rid, PaperBroker())
-        assert any(t["execution"] for t in ledger.run(rid)["trades"])
+        assert any(t.execution for t in ledger.run(rid).trades)
         left = [r.request.amount for r in records.cash_requests(c.id)]
         assert left == ([20_000] if cut_the_sale else []), cut_the_sale

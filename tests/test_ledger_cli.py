@@ -158,7 +158,7 @@ def test_refusals_print_one_error_line_exit_2_and_change_nothing(ledger, db_url,
     _refused(_cli(db_url, "execute", run_id, "--by", "Olga Ops"), "have no decision yet")
     _refused(_cli(db_url, "export", run_id), "no approved or executed trades")
     assert ledger.decisions(run_id) == [] and ledger.executions(run_id) == []
-    assert ledger.run(run_id)["status"] == "PENDING_REVIEW"
+    assert ledger.run(run_id).status == "PENDING_REVIEW"
 
 
 def test_a_final_run_refuses_a_decision_in_one_line(ledger, db_url, saved_run) -> None:
@@ -190,8 +190,8 @@ def test_rebalance_save_records_the_run_with_ids(ledger, db_url) -> None:
     run_id = doc["run_id"]
     assert all(t["id"].startswith(f"{run_id}-T") for t in doc["trades"])
     run = ledger.run(run_id)
-    assert run["snapshot"]["filename"] == SAMPLE.name
-    assert len(run["trades"]) == len(doc["trades"])
+    assert run.snapshot.filename == SAMPLE.name
+    assert len(run.trades) == len(doc["trades"])
     first = doc["trades"][0]["id"]
     decided = _json(
         _cli(db_url, "decide", run_id, "--veto", first, "--by", "ann", "--format", "json")

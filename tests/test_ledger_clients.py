@@ -147,7 +147,7 @@ def test_a_run_starts_from_the_clients_book_and_is_listed_with_it(ledger) -> Non
     clients_before = count(ledger, "clients")
     rid = ledger.create_run(holdings=whole.holdings, snapshot_id=merged, filename="a.csv, b.csv")
     assert count(ledger, "clients") == clients_before  # no stray client row for the run
-    assert ledger.run(rid)["client"] == "Household"
+    assert ledger.run(rid).client == "Household"
     assert [r["run_id"] for r in records.runs(c.id)] == [rid]
     assert next(s for s in records.clients() if s.id == c.id).runs == 1
     # The assembled book is not an upload of the client's.

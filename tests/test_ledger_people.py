@@ -80,7 +80,7 @@ def test_put_and_remove_are_chained_with_who_made_them(ledger) -> None:  # type:
     report = ledger.verify()
     assert report.ok, report.as_dict()
     assert ("firm_entries", 4) in [(c.name, c.length) for c in report.chains]
-    assert [h["seq"] for h in ledger.heads() if h["name"] == "firm_entries"] == [4]
+    assert [h.seq for h in ledger.heads() if h.name == "firm_entries"] == [4]
     with pytest.raises(LedgerError, match="was not added on this page"):
         ledger.people.remove("sue@example.com", ROOT, FIRM)
 

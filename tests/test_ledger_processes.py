@@ -48,7 +48,7 @@ def _execute(db_url: str, run_id: str, latency: float) -> subprocess.Popen[str]:
 
 
 def _results(ledger, run_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
-    return [e for e in ledger.executions(run_id) if e["stage"] == "result"]
+    return [e for e in ledger.executions(run_id) if e.stage == "result"]
 
 
 def _paper_orders(ledger) -> int:  # type: ignore[no-untyped-def]
@@ -66,9 +66,9 @@ def test_two_processes_executing_one_run_fill_each_trade_once(ledger, db_url, sa
         assert p.returncode == 0, err
         assert json.loads(out)["status"] == "PARTIALLY_EXECUTED"  # T6 is a compliance veto
     results = _results(ledger, run_id)
-    assert Counter(e["trade_id"] for e in results) == Counter(approved)
-    orders = [e for e in ledger.executions(run_id) if e["stage"] == "order"]
-    assert Counter(e["trade_id"] for e in orders) == Counter(approved)
+    assert Counter(e.trade_id for e in results) == Counter(approved)
+    orders = [e for e in ledger.executions(run_id) if e.stage == "order"]
+    assert Counter(e.trade_id for e in orders) == Counter(approved)
     assert _paper_orders(ledger) == len(approved)
     assert ledger.verify().ok
 
@@ -129,16 +129,16 @@ def test_a_process_killed_mid_execution_is_finished_without_duplicates(
     at_broker = _book_fills(ledger)
     assert len(at_broker) == len(approved)
     assert ledger.pending_runs() == [run_id]
-    assert ledger.run(run_id)["status"] == "EXECUTING"
+    assert ledger.run(run_id).status == "EXECUTING"
 
     rerun = _execute(db_url, run_id, latency=0.0)
     out, err = rerun.communicate(timeout=180)
     assert rerun.returncode == 0, err
     assert json.loads(out)["status"] == "EXECUTED"
     results = _results(ledger, run_id)
-    assert Counter(e["trade_id"] for e in results) == Counter(approved)
+    assert Counter(e.trade_id for e in results) == Counter(approved)
     # The broker's first fills are the ones recorded: asking again traded nothing twice.
-    assert {e["client_order_id"]: (e["broker_order_id"], e["at"]) for e in results} == at_broker
+    assert {e.client_order_id: (e.broker_order_id, e.at) for e in results} == at_broker
     assert _book_fills(ledger) == at_broker
     assert ledger.pending_runs() == []
     assert ledger.verify().ok

@@ -32,23 +32,21 @@ def _engine_run(ledger, sample_holdings) -> str:  # type: ignore[no-untyped-def]
 
 
 def _trade(ledger, run_id: str, tid: str) -> dict:  # type: ignore[no-untyped-def]
-    return next(t for t in ledger.run(run_id)["trades"] if t["trade_id"] == tid)
+    return next(t for t in ledger.run(run_id).trades if t.trade_id == tid)
 
 
 def test_an_edited_quantity_is_chained_and_is_what_executes(ledger, sample_holdings) -> None:
     run_id = _engine_run(ledger, sample_holdings)
     proposed, sold = (
-        _trade(ledger, run_id, "T3")["quantity"],
-        _trade(ledger, run_id, "T1")["quantity"],
+        _trade(ledger, run_id, "T3").quantity,
+        _trade(ledger, run_id, "T1").quantity,
     )
     assert proposed > 20
     written = ledger.decide(run_id, quantities={"T3": 20}, by="ann")
-    assert [(d["trade_id"], d["decision"], d["quantity"]) for d in written] == [
-        ("T3", "APPROVE", 20.0)
-    ]
+    assert [(d.trade_id, d.decision, d.quantity) for d in written] == [("T3", "APPROVE", 20.0)]
     t3 = _trade(ledger, run_id, "T3")
-    assert (t3["quantity"], t3["proposed_quantity"], t3["edited"]) == (20.0, proposed, True)
-    assert t3["value"] == pytest.approx(20 * 56.97)
+    assert (t3.quantity, t3.proposed_quantity, t3.edited) == (20.0, proposed, True)
+    assert t3.value == pytest.approx(20 * 56.97)
     others = [f"T{i}" for i in range(1, 9) if i != 3]
     ledger.decide(run_id, approve=others, by="ann")
     # A plain approval later keeps the edit: the latest decision carrying a quantity rules.
@@ -57,7 +55,7 @@ def test_an_edited_quantity_is_chained_and_is_what_executes(ledger, sample_holdi
     assert approved["VEA"] == 20.0
 
     report = execute_run(ledger, run_id, PaperBroker())
-    fills = {e["trade_id"]: e["quantity"] for e in report.executions if e["stage"] == "result"}
+    fills = {e.trade_id: e.quantity for e in report.executions if e.stage == "result"}
     assert fills["T3"] == 20.0 and fills["T1"] == sold
     assert report.status == "EXECUTED"
     assert ledger.verify().ok
@@ -72,7 +70,7 @@ def test_an_edit_can_shrink_a_sell_but_not_sell_more_than_is_held(ledger, sample
     # last buy dropped, a smaller sale still funds the rest.
     ledger.decide(run_id, veto=["T8"], by="ann")
     ledger.decide(run_id, quantities={"T1": 30}, by="ann")
-    assert _trade(ledger, run_id, "T1")["quantity"] == 30.0
+    assert _trade(ledger, run_id, "T1").quantity == 30.0
 
 
 def test_an_edit_that_breaks_the_cash_floor_says_why_and_records_nothing(
@@ -82,7 +80,7 @@ def test_an_edit_that_breaks_the_cash_floor_says_why_and_records_nothing(
     with pytest.raises(ConflictError, match=r"T5 buy 200 BND: needs \$14,638.00.*floor"):
         ledger.decide(run_id, quantities={"T5": 200}, by="ann")
     assert ledger.decisions(run_id) == []
-    assert ledger.run(run_id)["status"] == "PENDING_REVIEW"
+    assert ledger.run(run_id).status == "PENDING_REVIEW"
 
 
 def test_a_smaller_sell_that_leaves_a_buy_without_cash_is_refused(ledger, sample_holdings) -> None:
@@ -171,10 +169,10 @@ def test_an_edit_in_a_batch_with_plain_approvals_is_stored_as_chained(
 ) -> None:
     run_id = _engine_run(ledger, sample_holdings)
     ledger.decide(run_id, approve=["T1", "T2"], quantities={"T3": 20}, by="ann")
-    assert {d["trade_id"]: d["quantity"] for d in ledger.decisions(run_id)} == {
+    assert {d.trade_id: d.quantity for d in ledger.decisions(run_id)} == {
         "T1": None,
         "T2": None,
         "T3": 20.0,
     }
-    assert _trade(ledger, run_id, "T3")["quantity"] == 20.0
+    assert _trade(ledger, run_id, "T3").quantity == 20.0
     assert ledger.verify().ok

@@ -43,8 +43,8 @@ def decided(ledger, saved_run):  # type: ignore[no-untyped-def]
 def test_runs_carry_their_owner(ledger, sample_holdings) -> None:  # type: ignore[no-untyped-def]
     run_id = ledger.create_run(holdings=sample_holdings(), filename="a.csv", owner="ann@x.com")
     assert ledger.owner(run_id) == "ann@x.com"
-    assert ledger.run(run_id)["owner"] == "ann@x.com"
-    assert [r["owner"] for r in ledger.runs()] == ["ann@x.com"]
+    assert ledger.run(run_id).owner == "ann@x.com"
+    assert [r.owner for r in ledger.runs()] == ["ann@x.com"]
 
 
 def test_execution_waits_for_a_second_persons_sign_off(ledger, decided) -> None:  # type: ignore[no-untyped-def]
@@ -58,15 +58,15 @@ def test_execution_waits_for_a_second_persons_sign_off(ledger, decided) -> None:
     ]
 
     done = ledger.sign_off(decided, who("sue@example.com"), FIRM)
-    assert (done["by"], done["role"]) == ("sue@example.com", "supervisor")
-    assert [s["by"] for s in ledger.sign_offs(decided) if s["current"]] == ["sue@example.com"]
+    assert (done.by, done.role) == ("sue@example.com", "supervisor")
+    assert [s.by for s in ledger.sign_offs(decided) if s.current] == ["sue@example.com"]
     assert ledger.execution_blockers(decided, ops, FIRM) == []
 
     report = execute_run(ledger, decided, broker, by=ops, firm=FIRM)
     assert report.status == "PARTIALLY_EXECUTED"
     entries = ledger.executions(decided)
-    assert entries and {e["executed_by"] for e in entries} == {"ops@example.com"}
-    assert {e["stage"] for e in entries} == {"order", "result"}
+    assert entries and {e.executed_by for e in entries} == {"ops@example.com"}
+    assert {e.stage for e in entries} == {"order", "result"}
     assert ledger.verify().ok  # the sign-off and the executor are inside the chain
 
 
@@ -106,7 +106,7 @@ def test_a_later_decision_makes_the_sign_off_stale(ledger, saved_run) -> None:  
     ledger.decide(run_id, approve=["T1"], veto=["T2", "T3"], by="ann@example.com")
     ledger.sign_off(run_id, who("root@example.com"), FIRM)
     ledger.decide(run_id, approve=["T2"], by="ann@example.com")
-    assert [s["current"] for s in ledger.sign_offs(run_id)] == [False]
+    assert [s.current for s in ledger.sign_offs(run_id)] == [False]
     with pytest.raises(ConflictError, match="must sign off first"):
         execute_run(ledger, run_id, paper_broker(ledger), by=who("ops@example.com"), firm=FIRM)
 
@@ -123,7 +123,7 @@ def test_sign_off_needs_every_trade_decided_and_one_approved(ledger, saved_run) 
 
 def test_without_a_firm_file_the_executor_is_still_recorded(ledger, decided) -> None:  # type: ignore[no-untyped-def]
     execute_run(ledger, decided, paper_broker(ledger), by="Olga Ops")
-    assert {e["executed_by"] for e in ledger.executions(decided)} == {"Olga Ops"}
+    assert {e.executed_by for e in ledger.executions(decided)} == {"Olga Ops"}
 
 
 def test_admins_manage_people_beside_the_secrets(ledger) -> None:  # type: ignore[no-untyped-def]

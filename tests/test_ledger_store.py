@@ -55,7 +55,7 @@ def test_open_ledger_migrates_an_empty_database_to_head(empty_db_url: str, saved
     run_id = saved_run(again)
     again.close()
     third = open_ledger(empty_db_url)
-    assert [r["run_id"] for r in third.runs()] == [run_id]
+    assert [r.run_id for r in third.runs()] == [run_id]
     third.close()
 
 
@@ -107,20 +107,20 @@ def test_a_saved_run_keeps_file_snapshot_and_proposal(
     assert stored == {f"T{i}": f"{run_id}-T{i}" for i in range(1, 5)}
 
     run = ledger.run(run_id)
-    assert run["status"] == "PENDING_REVIEW"
-    assert run["snapshot"]["filename"] == "acme.csv"
-    assert run["snapshot"]["sha256"] == hashlib.sha256(source).hexdigest()
-    assert run["snapshot"]["import_report"]["positions"] == 3
-    assert run["settings"] == {"tilts": {"us_equity": 0.01}}
-    assert run["prompt_version"] == "v3"
-    assert run["agents"]["risk_profiler"]["provider"] == "openai"
-    assert run["mandate"]["esg_only"] is True
-    assert [t["compliance"] for t in run["trades"]] == ["APPROVED"] * 3 + ["VETOED"]
-    assert run["trades"][3]["rules"] == ["esg.tobacco"]
+    assert run.status == "PENDING_REVIEW"
+    assert run.snapshot.filename == "acme.csv"
+    assert run.snapshot.sha256 == hashlib.sha256(source).hexdigest()
+    assert run.snapshot.import_report["positions"] == 3
+    assert run.settings == {"tilts": {"us_equity": 0.01}}
+    assert run.prompt_version == "v3"
+    assert run.agents["risk_profiler"]["provider"] == "openai"
+    assert run.mandate["esg_only"] is True
+    assert [t.compliance for t in run.trades] == ["APPROVED"] * 3 + ["VETOED"]
+    assert run.trades[3].rules == ["esg.tobacco"]
     assert ledger.proposal(run_id) == sample_proposal()
-    assert ledger.holdings(run["snapshot"]["id"]) == holdings
+    assert ledger.holdings(run.snapshot.id) == holdings
     listed = ledger.runs()
-    assert listed[0]["run_id"] == run_id and listed[0]["trades"] == 4
+    assert listed[0].run_id == run_id and listed[0].trades == 4
     with pytest.raises(ConflictError):
         ledger.save_proposal(run_id, sample_proposal())
 
@@ -134,8 +134,8 @@ def test_an_upload_is_kept_before_any_run_and_a_run_starts_from_it(ledger, sampl
 
     run_id = ledger.create_run(holdings=holdings, snapshot_id=snap_id, filename="upload.csv")
     run = ledger.run(run_id)
-    assert run["snapshot"]["id"] == snap_id
-    assert run["snapshot"]["sha256"] == hashlib.sha256(source).hexdigest()
+    assert run.snapshot.id == snap_id
+    assert run.snapshot.sha256 == hashlib.sha256(source).hexdigest()
     assert _count(ledger, "snapshots") == 1  # reused, not copied
     with pytest.raises(LedgerError):
         ledger.create_run(holdings=holdings, snapshot_id=snap_id + 999)
@@ -143,7 +143,7 @@ def test_an_upload_is_kept_before_any_run_and_a_run_starts_from_it(ledger, sampl
 
 def test_agent_results_and_resumable_event_log(ledger) -> None:
     run_id = ledger.create_run(filename="acme.csv")
-    assert ledger.run(run_id)["status"] == "RUNNING"
+    assert ledger.run(run_id).status == "RUNNING"
     ledger.record_agent_result(
         run_id,
         "market_scanner",
@@ -156,12 +156,12 @@ def test_agent_results_and_resumable_event_log(ledger) -> None:
         "gpt-x",
     )
     assert [ledger.append_event(run_id, {"n": n}) for n in range(3)] == [1, 2, 3]
-    assert [e["event"]["n"] for e in ledger.events(run_id, after_seq=1)] == [1, 2]
+    assert [e.event["n"] for e in ledger.events(run_id, after_seq=1)] == [1, 2]
     result = ledger.agent_results(run_id)[0]
-    assert result["result"] == {"regime": "risk-on"}
-    assert result["usage"]["output_tokens"] == 5 and result["model"] == "gpt-x"
+    assert result.result == {"regime": "risk-on"}
+    assert result.usage["output_tokens"] == 5 and result.model == "gpt-x"
     ledger.set_run_status(run_id, "FAILED", error="provider timed out")
-    assert ledger.run(run_id)["error"] == "provider timed out"
+    assert ledger.run(run_id).error == "provider timed out"
     with pytest.raises(UnknownRun):
         ledger.append_event("nope", {})
 
@@ -187,7 +187,7 @@ def test_bad_decisions_are_refused_and_change_nothing(
     with pytest.raises(LedgerError, match=error.replace("(", r"\(").replace(")", r"\)")):
         ledger.decide(run_id, approve=approve, veto=veto, by=by)
     assert ledger.decisions(run_id) == []
-    assert ledger.run(run_id)["status"] == "PENDING_REVIEW"
+    assert ledger.run(run_id).status == "PENDING_REVIEW"
     assert ledger.verify().ok
 
 
@@ -204,13 +204,13 @@ def test_a_change_of_mind_is_a_new_row_never_an_update(ledger, saved_run) -> Non
     first = ledger.decide(run_id, approve=[f"{run_id}-T2"], by="ann", reason="fits the model")
     ledger.decide(run_id, veto=["T2"], by="bob", reason="client called")
     rows = ledger.decisions(run_id)
-    assert [(r["trade_id"], r["decision"], r["by"]) for r in rows] == [
+    assert [(r.trade_id, r.decision, r.by) for r in rows] == [
         ("T2", "APPROVE", "ann"),
         ("T2", "VETO", "bob"),
     ]
-    assert rows[0]["hash"] == first[0]["hash"]
-    assert rows[1]["prev_hash"] == rows[0]["hash"]
-    assert ledger.run(run_id)["trades"][1]["decision"]["decision"] == "VETO"
+    assert rows[0].hash == first[0].hash
+    assert rows[1].prev_hash == rows[0].hash
+    assert ledger.run(run_id).trades[1].decision.decision == "VETO"
 
 
 # ------------------------------------------------------------------------ execution and status
@@ -219,16 +219,16 @@ def test_a_change_of_mind_is_a_new_row_never_an_update(ledger, saved_run) -> Non
 def test_status_moves_from_review_to_partially_executed(ledger, saved_run) -> None:
     run_id = saved_run(ledger)
     ledger.decide(run_id, approve=["T1"], by="ann")
-    assert ledger.run(run_id)["status"] == "PENDING_REVIEW"  # T2, T3 still undecided
+    assert ledger.run(run_id).status == "PENDING_REVIEW"  # T2, T3 still undecided
     with pytest.raises(ConflictError, match=r"T2, T3 in run .* have no decision yet"):
         execute_run(ledger, run_id, PaperBroker())
     ledger.decide(run_id, approve=["T2", "T3"], by="ann")
-    assert ledger.run(run_id)["status"] == "APPROVED"
+    assert ledger.run(run_id).status == "APPROVED"
     report = execute_run(ledger, run_id, PaperBroker())
     assert report.status == "PARTIALLY_EXECUTED"  # T4 was vetoed by compliance
-    executed = [t["execution"]["status"] for t in ledger.run(run_id)["trades"][:3]]
+    executed = [t.execution.status for t in ledger.run(run_id).trades[:3]]
     assert executed == ["FILLED"] * 3
-    assert ledger.run(run_id)["trades"][3]["execution"] is None
+    assert ledger.run(run_id).trades[3].execution is None
 
 
 def test_all_approved_and_filled_is_executed(ledger, saved_run) -> None:
@@ -240,7 +240,7 @@ def test_all_approved_and_filled_is_executed(ledger, saved_run) -> None:
 def test_nothing_approved_is_rejected_and_cannot_execute(ledger, saved_run) -> None:
     run_id = saved_run(ledger)
     ledger.decide(run_id, veto=["T1", "T2", "T3"], by="ann")
-    assert ledger.run(run_id)["status"] == "REJECTED"
+    assert ledger.run(run_id).status == "REJECTED"
     with pytest.raises(NothingToExecute):
         execute_run(ledger, run_id, PaperBroker())
     assert ledger.executions(run_id) == []
@@ -261,8 +261,8 @@ def test_an_order_the_broker_rejects_makes_the_run_partial(
     ledger.decide(run_id, approve=["T1", "T2", "T3"], by="ann")
     report = execute_run(ledger, run_id, PaperBroker())
     assert report.status == "PARTIALLY_EXECUTED"
-    t2 = ledger.run(run_id)["trades"][1]["execution"]
-    assert t2["status"] == "REJECTED" and "limit 90 not reached" in t2["detail"]
+    t2 = ledger.run(run_id).trades[1].execution
+    assert t2.status == "REJECTED" and "limit 90 not reached" in t2.detail
 
 
 def test_a_compliance_veto_is_never_executed_even_if_approved_in_the_journal(
@@ -286,7 +286,7 @@ def test_a_compliance_veto_is_never_executed_even_if_approved_in_the_journal(
             ledger._key,
         )
     execute_run(ledger, run_id, PaperBroker())
-    assert {e["trade_id"] for e in ledger.executions(run_id)} == {"T1", "T2", "T3"}
+    assert {e.trade_id for e in ledger.executions(run_id)} == {"T1", "T2", "T3"}
     assert ledger.verify().ok
 
 
@@ -297,8 +297,8 @@ def test_executing_twice_fills_each_trade_once(ledger, saved_run) -> None:
     first = execute_run(ledger, run_id, broker)
     second = execute_run(ledger, run_id, paper_broker(ledger))
     assert len(first.recorded) == 3 and second.recorded == []
-    fills = [e for e in ledger.executions(run_id) if e["stage"] == "result"]
-    assert sorted(e["trade_id"] for e in fills) == ["T1", "T2", "T3"]
+    fills = [e for e in ledger.executions(run_id) if e.stage == "result"]
+    assert sorted(e.trade_id for e in fills) == ["T1", "T2", "T3"]
     assert _count(ledger, "paper_orders") == 3
 
 
@@ -307,14 +307,14 @@ def test_a_partially_executed_run_is_final(ledger, saved_run, vetoed_then) -> No
     run_id = saved_run(ledger)
     ledger.decide(run_id, approve=["T1", "T2"], veto=["T3"], by="ann")
     execute_run(ledger, run_id, PaperBroker())
-    assert ledger.run(run_id)["status"] == "PARTIALLY_EXECUTED"
+    assert ledger.run(run_id).status == "PARTIALLY_EXECUTED"
     # Neither the vetoed T3 nor a sent trade can be decided again: the run is closed.
     with pytest.raises(ConflictError, match="PARTIALLY_EXECUTED, which is final") as err:
         ledger.decide(run_id, approve=[vetoed_then], by="ann", reason="client agreed")
     assert "\n" not in str(err.value)
     assert len(ledger.decisions(run_id)) == 3
     assert execute_run(ledger, run_id, PaperBroker()).recorded == []
-    assert len([e for e in ledger.executions(run_id) if e["stage"] == "result"]) == 2
+    assert len([e for e in ledger.executions(run_id) if e.stage == "result"]) == 2
 
 
 def test_executed_and_rejected_runs_accept_no_decision(ledger, saved_run) -> None:
@@ -326,7 +326,7 @@ def test_executed_and_rejected_runs_accept_no_decision(ledger, saved_run) -> Non
     for run_id, final in ((done, "EXECUTED"), (rejected, "REJECTED")):
         with pytest.raises(ConflictError, match=f"{final}, which is final"):
             ledger.decide(run_id, veto=["T2"], by="bob")
-        assert ledger.run(run_id)["status"] == final
+        assert ledger.run(run_id).status == final
 
 
 def test_crash_between_order_and_fill_is_recovered_without_duplicate(ledger, saved_run) -> None:
@@ -339,15 +339,15 @@ def test_crash_between_order_and_fill_is_recovered_without_duplicate(ledger, sav
     # and before T2 and T3 were sent at all.
     t1 = broker.submit(orders[0])
     assert ledger.pending_runs() == [run_id]
-    assert ledger.run(run_id)["status"] == "EXECUTING"
+    assert ledger.run(run_id).status == "EXECUTING"
     reports = recover(ledger, paper_broker(ledger))
     assert [r.run_id for r in reports] == [run_id]
-    fills = [e for e in ledger.executions(run_id) if e["stage"] == "result"]
+    fills = [e for e in ledger.executions(run_id) if e.stage == "result"]
     assert len(fills) == 3
-    assert fills[0]["broker_order_id"] == t1.broker_order_id and fills[0]["at"] == t1.at
+    assert fills[0].broker_order_id == t1.broker_order_id and fills[0].at == t1.at
     assert _count(ledger, "paper_orders") == 3
     assert ledger.pending_runs() == []
-    assert ledger.run(run_id)["status"] == "PARTIALLY_EXECUTED"
+    assert ledger.run(run_id).status == "PARTIALLY_EXECUTED"
     assert recover(ledger, broker) == []
 
 
@@ -362,12 +362,12 @@ def test_fills_recorded_together_are_each_journaled_once(ledger, saved_run) -> N
     stranger = dataclasses.replace(fills[1], client_order_id="no-such-order")
     with pytest.raises(UnknownTrade, match="no-such-order"):
         ledger.record_fills([fills[1], stranger], broker.name)
-    assert len([e for e in ledger.executions(run_id) if e["stage"] == "result"]) == 1
+    assert len([e for e in ledger.executions(run_id) if e.stage == "result"]) == 1
     # The one already journaled, and a fill repeated in the batch, are each recorded once.
     recorded = ledger.record_fills([*fills, fills[2]], broker.name)
     assert recorded == [fills[1].client_order_id, fills[2].client_order_id]
-    results = [e for e in ledger.executions(run_id) if e["stage"] == "result"]
-    assert [e["client_order_id"] for e in results] == [f.client_order_id for f in fills]
+    results = [e for e in ledger.executions(run_id) if e.stage == "result"]
+    assert [e.client_order_id for e in results] == [f.client_order_id for f in fills]
     assert broker.submit_many(orders) == fills  # the book answers a repeated basket as before
     assert _count(ledger, "paper_orders") == 3
     assert ledger.verify().ok
@@ -382,8 +382,8 @@ def test_a_run_larger_than_a_basket_goes_in_several(ledger, saved_run, monkeypat
     report = execute_run(ledger, run_id, paper_broker(ledger))
     assert report.status == "EXECUTED"
     assert sorted(report.recorded) == sorted(report.submitted) and len(report.submitted) == 3
-    results = [e for e in ledger.executions(run_id) if e["stage"] == "result"]
-    assert sorted(e["trade_id"] for e in results) == ["T1", "T2", "T3"]
+    results = [e for e in ledger.executions(run_id) if e.stage == "result"]
+    assert sorted(e.trade_id for e in results) == ["T1", "T2", "T3"]
     assert _count(ledger, "paper_orders") == 3
     assert ledger.verify().ok
 
@@ -394,7 +394,7 @@ def test_execution_writes_the_resulting_holdings_as_a_snapshot(ledger, saved_run
     broker = PaperBroker(LedgerOrderBook(ledger.engine), commission_per_order=1.0, slippage_bps=10)
     report = execute_run(ledger, run_id, broker)
     snaps = ledger.snapshots(run_id)
-    assert [s["kind"] for s in snaps] == ["upload", "execution"]
+    assert [s.kind for s in snaps] == ["upload", "execution"]
     after = ledger.holdings(report.snapshot_id)
     by_symbol = {p.symbol: p for p in after.positions}
     assert by_symbol["AAPL"].quantity == 30
@@ -506,5 +506,5 @@ def test_sheets_without_accounts_are_told_apart_by_file(ledger) -> None:
 
     a = ledger.create_run(holdings=sheet("AAPL"), filename="alice.csv")
     b = ledger.create_run(holdings=sheet("MSFT"), filename="bob.csv")
-    clients = {r["run_id"]: r["client"] for r in ledger.runs()}
+    clients = {r.run_id: r.client for r in ledger.runs()}
     assert clients[a] == "alice" and clients[b] == "bob"

@@ -28,7 +28,7 @@ def test_only_an_empty_log_takes_a_first_event(ui_ledger: Ledger) -> None:
         assert other.append_event(rid, {"type": "probe"}) == 2  # the writer that holds it goes on
     finally:
         other.close()
-    assert [e["seq"] for e in ui_ledger.events(rid)] == [1, 2]
+    assert [e.seq for e in ui_ledger.events(rid)] == [1, 2]
 
 
 def test_a_replica_that_finds_the_words_begun_writes_nothing(ui_ledger: Ledger) -> None:
@@ -37,8 +37,8 @@ def test_a_replica_that_finds_the_words_begun_writes_nothing(ui_ledger: Ledger) 
     from ui import worker
 
     rid = _batch_run(ui_ledger)
-    snap = ui_ledger.run(rid)["snapshot"]
-    holdings = ui_ledger.holdings(snap["id"])
+    snap = ui_ledger.run(rid).snapshot
+    holdings = ui_ledger.holdings(snap.id)
     saved = ui_ledger.proposal(rid)
     settings = worker.LLMSettings(offline_pace=0.0)
     first, second = open_ledger(), open_ledger()
@@ -52,6 +52,6 @@ def test_a_replica_that_finds_the_words_begun_writes_nothing(ui_ledger: Ledger) 
         second.close()
     events = ui_ledger.events(rid)
     assert len(events) == n
-    assert sum(e["event"].get("type") == "run_started" for e in events) == 1
-    assert ui_ledger.run(rid)["status"] == "PENDING_REVIEW"
+    assert sum(e.event.get("type") == "run_started" for e in events) == 1
+    assert ui_ledger.run(rid).status == "PENDING_REVIEW"
     assert ui_ledger.proposal(rid) == saved

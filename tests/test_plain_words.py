@@ -2,45 +2,105 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from portfolio.ledger.read_models import DecisionRecord, ExecutionRecord, RunRecord, TradeRecord
 from portfolio.plain_words import check_message, rule_label, run_outcome, run_status, status_word
 
 
 def trade(
     tid: str, decision: str | None, execution: str | None, compliance: str = "APPROVED"
-) -> dict[str, Any]:
-    return {
-        "trade_id": tid,
-        "compliance": compliance,
-        "decision": {"decision": decision} if decision else None,
-        "execution": {"status": execution} if execution else None,
-    }
+) -> TradeRecord:
+    line = {"trade_id": tid, "account": "A1", "symbol": "VTI", "action": "BUY"}
+    return TradeRecord(
+        id=f"r1-{tid}",
+        **line,
+        quantity=1.0,
+        proposed_quantity=1.0,
+        edited=False,
+        price=100.0,
+        value=100.0,
+        order_type="MARKET",
+        limit_price=None,
+        compliance=compliance,
+        rules=[],
+        reasons=[],
+        decision=DecisionRecord(
+            seq=1,
+            run_id="r1",
+            trade_id=tid,
+            decision=decision,
+            by="ann",
+            reason=None,
+            quantity=None,
+            at="2026-01-02T10:00:00+00:00",
+            hash="h",
+            prev_hash="p",
+        )
+        if decision
+        else None,
+        execution=ExecutionRecord(
+            seq=1,
+            client_order_id=f"r1-{tid}",
+            **line,
+            stage="result",
+            status=execution,
+            quantity=1.0,
+            price=100.0,
+            commission=0.0,
+            broker="paper",
+            broker_order_id=None,
+            detail=None,
+            at="2026-01-02T10:00:00+00:00",
+            executed_by=None,
+            hash="h",
+            prev_hash="p",
+        )
+        if execution
+        else None,
+    )
+
+
+def record(status: str, trades: list[TradeRecord]) -> RunRecord:
+    return RunRecord(
+        run_id="r1",
+        status=status,
+        owner=None,
+        created_at=None,
+        updated_at=None,
+        client=None,
+        snapshot=None,
+        mandate=None,
+        model_portfolio=None,
+        settings={},
+        agents={},
+        prompt_version=None,
+        error=None,
+        trades=trades,
+    )
 
 
 def test_deliberate_vetoes_read_as_a_success() -> None:
-    run = {
-        "status": "PARTIALLY_EXECUTED",
-        "trades": [trade(f"T{i}", "APPROVE", "FILLED") for i in range(7)]
+    run = record(
+        "PARTIALLY_EXECUTED",
+        [trade(f"T{i}", "APPROVE", "FILLED") for i in range(7)]
         + [trade("T8", "VETO", None), trade("T9", "VETO", None)],
-    }
+    )
     assert run_outcome(run) == ("success", "Executed 7 of 9 trades; you vetoed 2.")
 
 
 def test_every_trade_executed() -> None:
-    run = {"status": "EXECUTED", "trades": [trade("T1", "APPROVE", "FILLED")]}
+    run = record("EXECUTED", [trade("T1", "APPROVE", "FILLED")])
     assert run_outcome(run) == ("success", "Executed 1 of 1 trade.")
 
 
 def test_an_unfilled_order_is_a_warning() -> None:
-    run = {
-        "status": "PARTIALLY_EXECUTED",
-        "trades": [
+    run = record(
+        "PARTIALLY_EXECUTED",
+        [
             trade("T1", "APPROVE", "FILLED"),
             trade("T2", "APPROVE", "REJECTED"),
             trade("T3", None, None, compliance="VETOED"),
         ],
-    }
+    )
     assert run_outcome(run) == (
         "warning",
         "Executed 1 of 3 trades; the compliance gate vetoed 1; 1 order was not filled.",
@@ -48,10 +108,10 @@ def test_an_unfilled_order_is_a_warning() -> None:
 
 
 def test_failed_and_rejected_runs() -> None:
-    failed = {"status": "EXECUTION_FAILED", "trades": [trade("T1", "APPROVE", "REJECTED")]}
+    failed = record("EXECUTION_FAILED", [trade("T1", "APPROVE", "REJECTED")])
     tone, text = run_outcome(failed)
     assert tone == "error" and text.startswith("Executed 0 of 1 trade; 1 order was not filled.")
-    vetoed = {"status": "REJECTED", "trades": [trade("T1", "VETO", None)]}
+    vetoed = record("REJECTED", [trade("T1", "VETO", None)])
     assert run_outcome(vetoed) == ("info", "Executed 0 of 1 trade; you vetoed 1.")
 
 

@@ -63,11 +63,7 @@ def test_the_approved_funded_set_and_then_the_fills(
     execute_run(ledger, rid, paper_broker(ledger))
     after = order_set(ledger.run(rid), proposal, SEC)
     assert after.executed and after.reason is None
-    fills = {
-        (t["action"], t["symbol"], t["execution"]["quantity"])
-        for t in ledger.run(rid)["trades"]
-        if (t.get("execution") or {}).get("status") == "FILLED"
-    }
+    fills = {(t.action, t.symbol, t.execution.quantity) for t in ledger.run(rid).trades if t.filled}
     assert {(o.action, o.symbol, o.quantity) for o in after.lines} == fills
     assert len(fills) == len(chosen)
 

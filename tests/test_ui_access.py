@@ -148,7 +148,7 @@ def test_a_supervisor_signs_off_and_operations_executes(  # type: ignore[no-unty
     assert not at.button(key="execute").disabled
     at.button(key="execute").click()
     run(at, advisor=None)
-    assert {e["executed_by"] for e in ui_ledger.executions(ann_run)} == {"ops@example.com"}
+    assert {e.executed_by for e in ui_ledger.executions(ann_run)} == {"ops@example.com"}
 
 
 def test_an_admin_manages_people_on_settings(new_app, monkeypatch, ui_ledger: Ledger) -> None:  # type: ignore[no-untyped-def]

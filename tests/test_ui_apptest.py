@@ -91,7 +91,7 @@ def finish_run(at: AppTest, ledger: Ledger) -> str:
     run(at)
     rid = at.session_state["run_id"]
     wait_for(
-        lambda: not worker.is_running(rid) and ledger.run(rid)["status"] != "RUNNING",
+        lambda: not worker.is_running(rid) and ledger.run(rid).status != "RUNNING",
         what=f"crew run {rid} to finish",
     )
     run(at)
@@ -292,7 +292,7 @@ def test_rebalance_needs_holdings(at: AppTest) -> None:
 
 def test_crew_run_fills_every_agent_panel(ran: tuple[AppTest, str], ui_ledger: Ledger) -> None:
     at, rid = ran
-    assert ui_ledger.run(rid)["status"] == "PENDING_REVIEW"
+    assert ui_ledger.run(rid).status == "PENDING_REVIEW"
     done = [s for s in texts(at, "success") if "finished" in s]
     assert done and rid in done[0] and "awaiting your review" in done[0]
     titles = [
@@ -307,7 +307,7 @@ def test_crew_run_fills_every_agent_panel(ran: tuple[AppTest, str], ui_ledger: L
     assert [next(t for t in titles if t in e.label) for e in panels] == titles
     # The run is over: every answer is open to read, and the progress line says so.
     assert all(e.proto.expanded for e in panels)
-    took = ui_ledger.events(rid)[-1]["event"]["totals"]["duration_s"]
+    took = ui_ledger.events(rid)[-1].event["totals"]["duration_s"]
     assert [p.proto.text for p in at.get("progress")] == [
         f"Agents done 6 of 6 · {took:.1f} s elapsed"
     ]
@@ -403,7 +403,7 @@ def test_approve_veto_execute_records_every_click(
 ) -> None:
     at, rid = ran
     go(at, "ticket")
-    trades = ui_ledger.run(rid)["trades"]
+    trades = ui_ledger.run(rid).trades
     assert len(trades) >= 3
     assert at.button(key="execute").disabled  # nothing approved yet
     # Nothing approved, no orders to download (the client proposal is there from the start).
@@ -418,7 +418,7 @@ def test_approve_veto_execute_records_every_click(
     run(at)  # reruns T2's row and what follows from it (see the fragment test below)
     run(at)  # the whole page, as the browser keeps it
     decisions = ui_ledger.decisions(rid)
-    assert [(d["trade_id"], d["decision"], d["by"]) for d in decisions] == [
+    assert [(d.trade_id, d.decision, d.by) for d in decisions] == [
         ("T1", "APPROVE", ADVISOR),
         ("T2", "VETO", ADVISOR),
     ]
@@ -438,13 +438,13 @@ def test_approve_veto_execute_records_every_click(
     at.button(key="execute").click()
     run(at)
     final = ui_ledger.run(rid)
-    assert final["status"] == "PARTIALLY_EXECUTED"
+    assert final.status == "PARTIALLY_EXECUTED"
     # The advisor vetoed the rest on purpose: a plain sentence, not a warning.
     n = len(trades)
     assert f"Executed 1 of {n} trades; you vetoed {n - 1}." in texts(at, "success")
     assert not texts(at, "warning")
-    t1 = next(t for t in final["trades"] if t["trade_id"] == "T1")
-    assert t1["execution"]["status"] == "FILLED"
+    t1 = next(t for t in final.trades if t.trade_id == "T1")
+    assert t1.execution.status == "FILLED"
     assert at.button(key="execute").disabled
     # Executed trades have no buttons any more; a decision after execution is impossible.
     assert "approve_T1" not in [b.key for b in at.button]
@@ -468,11 +468,11 @@ def test_approve_all_compliant(ran: tuple[AppTest, str], ui_ledger: Ledger) -> N
     go(at, "ticket")
     at.button(key="approve_all").click()
     run(at)
-    trades = ui_ledger.run(rid)["trades"]
-    assert all(t["decision"]["decision"] == "APPROVE" for t in trades)
+    trades = ui_ledger.run(rid).trades
+    assert all(t.decision.decision == "APPROVE" for t in trades)
     at.button(key="execute").click()
     run(at)
-    assert ui_ledger.run(rid)["status"] == "EXECUTED"
+    assert ui_ledger.run(rid).status == "EXECUTED"
     assert f"Executed {len(trades)} of {len(trades)} trades." in texts(at, "success")
 
 
@@ -481,7 +481,7 @@ def test_a_row_click_reruns_its_row_and_the_status_line_not_the_page(
 ) -> None:
     at, rid = ran
     go(at, "ticket")
-    n = len(ui_ledger.run(rid)["trades"])
+    n = len(ui_ledger.run(rid).trades)
     at.button(key="approve_T1").click()  # the first approval enables Execute: the whole ticket
     run(at)
     assert {"approve_T1", "approve_T2", "execute"} <= {b.key for b in at.button}
@@ -501,9 +501,9 @@ def test_a_row_click_reruns_its_row_and_the_status_line_not_the_page(
 
 
 def _buy_and_sell(ledger: Ledger, rid: str) -> tuple[dict, dict]:  # type: ignore[type-arg]
-    trades = ledger.run(rid)["trades"]
-    buy = next(t for t in trades if t["action"] == "BUY" and t["quantity"] >= 2)
-    sell = next(t for t in trades if t["action"] == "SELL")
+    trades = ledger.run(rid).trades
+    buy = next(t for t in trades if t.action == "BUY" and t.quantity >= 2)
+    sell = next(t for t in trades if t.action == "SELL")
     return buy, sell
 
 
@@ -516,27 +516,25 @@ def test_a_quantity_edit_is_judged_recorded_and_executed(
     run(at)
     n = len(ui_ledger.decisions(rid))
     buy, _ = _buy_and_sell(ui_ledger, rid)
-    tid, smaller = buy["trade_id"], buy["quantity"] - 1
+    tid, smaller = buy.trade_id, buy.quantity - 1
     at.number_input(key=f"qty_{tid}").set_value(smaller)
     at.button(key=f"save_qty_{tid}").click()
     run(at)
     run(at)
     d = ui_ledger.decisions(rid)[n]
-    assert (d["trade_id"], d["decision"], d["quantity"], d["by"]) == (
+    assert (d.trade_id, d.decision, d.quantity, d.by) == (
         tid,
         "APPROVE",
         smaller,
         ADVISOR,
     )
-    assert any(f"edited from {buy['quantity']:,.6g}" in c.value for c in at.caption)
+    assert any(f"edited from {buy.quantity:,.6g}" in c.value for c in at.caption)
     assert f"The files hold the {n} approved trades, as they will be executed." in [
         c.value for c in at.caption
     ]
     at.button(key="execute").click()
     run(at)
-    fills = {
-        e["trade_id"]: e["quantity"] for e in ui_ledger.executions(rid) if e["stage"] == "result"
-    }
+    fills = {e.trade_id: e.quantity for e in ui_ledger.executions(rid) if e.stage == "result"}
     assert fills[tid] == smaller and len(fills) == n
     assert f"Executed {n} of {n} trades." in texts(at, "success")
 
@@ -547,8 +545,8 @@ def test_a_refused_edit_says_why_in_its_row_and_records_nothing(
     at, rid = ran
     go(at, "ticket")
     _, sell = _buy_and_sell(ui_ledger, rid)
-    tid = sell["trade_id"]
-    at.number_input(key=f"qty_{tid}").set_value(sell["quantity"] * 100)
+    tid = sell.trade_id
+    at.number_input(key=f"qty_{tid}").set_value(sell.quantity * 100)
     at.button(key=f"save_qty_{tid}").click()
     run(at)
     (err,) = texts(at, "error")
@@ -612,22 +610,22 @@ def _run_with_a_vetoed_trade(ledger: Ledger, rid: str) -> str:
 def test_compliance_veto_cannot_be_approved(ran: tuple[AppTest, str], ui_ledger: Ledger) -> None:
     at, rid = ran
     vetoed_run = _run_with_a_vetoed_trade(ui_ledger, rid)
-    trades = ui_ledger.run(vetoed_run)["trades"]
-    bad = next(t for t in trades if t["compliance"] == "VETOED")
-    assert bad["symbol"] == "MO"
+    trades = ui_ledger.run(vetoed_run).trades
+    bad = next(t for t in trades if t.compliance == "VETOED")
+    assert bad.symbol == "MO"
     at.session_state["run_id"] = vetoed_run
     at.query_params["run"] = vetoed_run  # the address names the run, as a link to it does
     go(at, "ticket")
     keys = [b.key for b in at.button]
-    assert f"approve_{bad['trade_id']}" not in keys
-    assert f"veto_{bad['trade_id']}" not in keys
+    assert f"approve_{bad.trade_id}" not in keys
+    assert f"veto_{bad.trade_id}" not in keys
     assert "Cannot be approved" in [c.value for c in at.caption]
     assert any("tobacco" in c.value for c in at.caption)
     at.button(key="approve_all").click()
     run(at)
-    decided = {d["trade_id"] for d in ui_ledger.decisions(vetoed_run)}
-    assert bad["trade_id"] not in decided
-    assert decided == {t["trade_id"] for t in trades if t["compliance"] == "APPROVED"}
+    decided = {d.trade_id for d in ui_ledger.decisions(vetoed_run)}
+    assert bad.trade_id not in decided
+    assert decided == {t.trade_id for t in trades if t.compliance == "APPROVED"}
 
 
 # ---------------------------------------------------------------- History
@@ -881,9 +879,9 @@ def test_execute_refuses_buys_whose_sells_were_vetoed_and_records_nothing(
 ) -> None:
     at, rid = ran
     go(at, "ticket")
-    trades = ui_ledger.run(rid)["trades"]
-    sells = [t["trade_id"] for t in trades if t["action"] == "SELL"]
-    buys = [t["trade_id"] for t in trades if t["action"] == "BUY"]
+    trades = ui_ledger.run(rid).trades
+    sells = [t.trade_id for t in trades if t.action == "SELL"]
+    buys = [t.trade_id for t in trades if t.action == "BUY"]
     ui_ledger.decide(rid, veto=sells[1:], by=ADVISOR)  # sells[0] stays undecided
     ui_ledger.decide(rid, approve=buys, by=ADVISOR)  # far more than the cash on hand
     run(at)
@@ -899,7 +897,7 @@ def test_execute_refuses_buys_whose_sells_were_vetoed_and_records_nothing(
     assert err.startswith("The approved trades do not stand on their own")
     assert "approved buys lack their cash" in err and "vetoed" not in err
     assert len(ui_ledger.decisions(rid)) == before  # the undecided sell was not vetoed
-    assert ui_ledger.run(rid)["trades"][0]["decision"] is None
+    assert ui_ledger.run(rid).trades[0].decision is None
     assert ui_ledger.executions(rid) == []
 
 
@@ -921,8 +919,8 @@ def test_the_client_proposal_of_a_run_quotes_its_plan(
     _, rid = ran
     run_ = ui_ledger.run(rid)
     doc = proposal_document(ui_ledger, run_, ui_ledger.proposal(rid), load_securities(), ADVISOR)
-    plan = next(a for a in ui_ledger.agent_results(rid) if a["agent"] == "strategist")
-    assert doc.rationale == plan["result"]["rationale"] and doc.narrative == plan["transcript"]
+    plan = next(a for a in ui_ledger.agent_results(rid) if a.agent == "strategist")
+    assert doc.rationale == plan.result["rationale"] and doc.narrative == plan.transcript
     assert doc.market_data_is_sample and doc.market_as_of is not None
     pdf = tmp_path / "proposal.pdf"
     pdf.write_bytes(build_proposal_pdf(doc))

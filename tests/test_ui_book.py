@@ -141,7 +141,7 @@ def test_a_batch_run_gets_its_words_when_opened(new_app, book, ui_ledger: Ledger
     assert len(ui_ledger.events(rid)) == n
     assert any("finished" in s.value for s in at.success)
     assert ui_ledger.proposal(rid) == saved
-    assert ui_ledger.run(rid)["status"] == "PENDING_REVIEW"
+    assert ui_ledger.run(rid).status == "PENDING_REVIEW"
     panels = [e for e in at.expander if " — " in e.label]
     assert panels and all("— done" in e.label for e in panels), [e.label for e in panels]
 
@@ -181,7 +181,7 @@ def test_a_batch_plans_for_the_clients_cash_requests(ui_ledger: Ledger) -> None:
     p = ui_ledger.proposal(rid)
     (req,) = p.cash_requests
     assert req.met and req.trades  # raised by a sale in the Roth
-    assert ui_ledger.run(rid)["settings"]["cash_requests"][0]["amount"] == 20_000
+    assert ui_ledger.run(rid).settings["cash_requests"][0]["amount"] == 20_000
     # A withdrawal larger than the account: the plan says it was not planned.
     big = hh.model_copy(
         update={"cash_requests": [CashRequest(account="Roth IRA", amount=10**7, kind="withdrawal")]}

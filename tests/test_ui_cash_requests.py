@@ -85,7 +85,7 @@ def test_the_run_plans_for_the_requests_and_the_ticket_shows_them(
     )
     rid = finish_run(at, ui_ledger)
     run_record = ui_ledger.run(rid)
-    assert run_record["settings"]["cash_requests"][0]["amount"] == 80_000
+    assert run_record.settings["cash_requests"][0]["amount"] == 80_000
 
     proposal = ui_ledger.proposal(rid)
     [planned] = proposal.cash_requests

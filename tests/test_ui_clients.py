@@ -162,7 +162,7 @@ def test_a_reload_restores_client_mandate_run_and_advisor(new_app, ui_ledger: Le
     assert not fresh.button(key="approve_T1").disabled  # the advisor is known again
     fresh.button(key="approve_T1").click()
     fresh.run()
-    assert [d["by"] for d in ui_ledger.decisions(rid)] == [ADVISOR]
+    assert [d.by for d in ui_ledger.decisions(rid)] == [ADVISOR]
     assert fresh.query_params["run"] == rid and fresh.query_params["client"] == str(client.id)
 
 
@@ -184,7 +184,7 @@ def test_history_opens_the_ticket_with_the_advisor(new_app, ui_ledger: Ledger) -
     assert not link.button(key="approve_T1").disabled
     link.button(key="approve_T1").click()
     link.run()
-    assert [d["by"] for d in ui_ledger.decisions(rid)] == [ADVISOR]
+    assert [d.by for d in ui_ledger.decisions(rid)] == [ADVISOR]
 
 
 def test_a_name_with_nothing_visible_is_refused(new_app) -> None:  # type: ignore[no-untyped-def]

@@ -98,10 +98,10 @@ def test_a_partial_book_needs_the_advisors_word_and_it_is_saved_with_the_run(
     run(at)
     rid = at.session_state["run_id"]
     wait_for(
-        lambda: not worker.is_running(rid) and ui_ledger.run(rid)["status"] != "RUNNING",
+        lambda: not worker.is_running(rid) and ui_ledger.run(rid).status != "RUNNING",
         what=f"crew run {rid} to finish",
     )
-    partial = ui_ledger.run(rid)["settings"]["partial_book"]
+    partial = ui_ledger.run(rid).settings["partial_book"]
     assert partial["acknowledged_by"] == ADVISOR
     assert [r["line"] for r in partial["rows_left_out"]] == [3, 4, 6, 7]
 

@@ -26,6 +26,7 @@ from agents.settings import LLMSettings
 from agents.usage import AgentUsage
 from portfolio.importers import read_holdings
 from portfolio.ledger import Ledger
+from portfolio.ledger.read_models import EventRecord
 from portfolio.models import Holdings
 from portfolio.securities import load_securities
 from ui import worker
@@ -41,10 +42,13 @@ def holdings() -> Holdings:
 
 
 @pytest.fixture(scope="module")
-def crew_rows(holdings: Holdings) -> list[dict[str, Any]]:
+def crew_rows(holdings: Holdings) -> list[EventRecord]:
     """A real offline crew run's events, as `Ledger.events` returns them."""
     events = list(run_crew(holdings, NOTES, settings=LLMSettings(offline_pace=0.0)))
-    return [{"seq": i, "event": ev.model_dump(mode="json")} for i, ev in enumerate(events, 1)]
+    return [
+        EventRecord(seq=i, event=ev.model_dump(mode="json"), at=None)
+        for i, ev in enumerate(events, 1)
+    ]
 
 
 def check_finished_view(view) -> None:  # type: ignore[no-untyped-def]
@@ -70,7 +74,7 @@ def check_finished_view(view) -> None:  # type: ignore[no-untyped-def]
     assert view.totals["output_tokens"] > 0
 
 
-def test_fold_of_a_real_crew_run(crew_rows: list[dict[str, Any]]) -> None:
+def test_fold_of_a_real_crew_run(crew_rows: list[EventRecord]) -> None:
     view = fold(new_view(), crew_rows)
     check_finished_view(view)
     assert view.last_seq == len(crew_rows)
@@ -78,7 +82,7 @@ def test_fold_of_a_real_crew_run(crew_rows: list[dict[str, Any]]) -> None:
     assert view.panels["compliance_checker"].result
 
 
-def test_fold_is_incremental_and_idempotent(crew_rows: list[dict[str, Any]]) -> None:
+def test_fold_is_incremental_and_idempotent(crew_rows: list[EventRecord]) -> None:
     """A page that polls folds only new rows; folding a row twice changes nothing."""
     whole = fold(new_view(), crew_rows)
     view = new_view()
@@ -91,12 +95,12 @@ def test_fold_is_incremental_and_idempotent(crew_rows: list[dict[str, Any]]) -> 
     assert view.last_seq == whole.last_seq
 
 
-def test_panels_while_the_run_is_in_flight(crew_rows: list[dict[str, Any]]) -> None:
+def test_panels_while_the_run_is_in_flight(crew_rows: list[EventRecord]) -> None:
     """Cut the stream after the first analyst token: that panel runs, later agents wait."""
     first_token = next(
         i
         for i, r in enumerate(crew_rows)
-        if r["event"]["type"] == "token" and r["event"]["agent"] == "market_analyst"
+        if r.event["type"] == "token" and r.event["agent"] == "market_analyst"
     )
     view = fold(new_view(), crew_rows[: first_token + 1])
     assert not view.finished
@@ -114,10 +118,13 @@ def test_analysts_stream_at_the_same_time(holdings: Holdings) -> None:
     has grown too."""
     _, models = lockstep_models("market_analyst", "risk_assessor")
     events = list(run_crew(holdings, NOTES, settings=LLMSettings(), models=models))
-    rows = [{"seq": i, "event": ev.model_dump(mode="json")} for i, ev in enumerate(events, 1)]
+    rows = [
+        EventRecord(seq=i, event=ev.model_dump(mode="json"), at=None)
+        for i, ev in enumerate(events, 1)
+    ]
     pair = ("market_analyst", "risk_assessor")
-    token_at = [i for i, r in enumerate(rows) if r["event"]["type"] == "token"]
-    token_at = [i for i in token_at if rows[i]["event"]["agent"] in pair]
+    token_at = [i for i, r in enumerate(rows) if r.event["type"] == "token"]
+    token_at = [i for i in token_at if rows[i].event["agent"] in pair]
     view = new_view()
     seen = 0
     lengths: list[tuple[int, int]] = []
@@ -177,7 +184,7 @@ def test_words_sent_before_a_pause_are_stored_during_the_pause(
 
     def stored() -> str:
         rows = ui_ledger.events(rid)
-        return "".join(r["event"].get("text", "") for r in rows if r["event"]["type"] == "token")
+        return "".join(r.event.get("text", "") for r in rows if r.event["type"] == "token")
 
     try:
         wait_for(lambda: len(sent) == 3 and stored() == "".join(sent), what="the words so far")
@@ -185,7 +192,7 @@ def test_words_sent_before_a_pause_are_stored_during_the_pause(
     finally:
         release.set()
     wait_for(lambda: not worker.is_running(rid), what="the crew thread")
-    assert ui_ledger.run(rid)["status"] == "PENDING_REVIEW"
+    assert ui_ledger.run(rid).status == "PENDING_REVIEW"
 
 
 def test_worker_writes_the_run_to_the_ledger(ui_ledger: Ledger, holdings: Holdings) -> None:
@@ -193,14 +200,14 @@ def test_worker_writes_the_run_to_the_ledger(ui_ledger: Ledger, holdings: Holdin
     rid = _start(ui_ledger, holdings)
     wait_for(lambda: not worker.is_running(rid), what="the crew thread")
     rows = ui_ledger.events(rid)
-    assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
+    assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
     view = fold(new_view(), rows)
     check_finished_view(view)
     run = ui_ledger.run(rid)
-    assert run["status"] == "PENDING_REVIEW"
-    assert run["settings"]["started_by"] == "Test Advisor"
-    assert "api_key" not in run["settings"]
-    assert {a["agent"] for a in ui_ledger.agent_results(rid)} == set(TITLES)
+    assert run.status == "PENDING_REVIEW"
+    assert run.settings["started_by"] == "Test Advisor"
+    assert "api_key" not in run.settings
+    assert {a.agent for a in ui_ledger.agent_results(rid)} == set(TITLES)
     # A page that comes back later resumes after the last row it saw.
     partial = fold(new_view(), rows[: len(rows) // 2])
     fold(partial, ui_ledger.events(rid, after_seq=partial.last_seq))
@@ -210,8 +217,11 @@ def test_worker_writes_the_run_to_the_ledger(ui_ledger: Ledger, holdings: Holdin
 # ---------------------------------------------------------------- fallbacks and failures
 
 
-def rows(*events: Any) -> list[dict[str, Any]]:
-    return [{"seq": i, "event": e.model_dump(mode="json")} for i, e in enumerate(events, 1)]
+def rows(*events: Any) -> list[EventRecord]:
+    return [
+        EventRecord(seq=i, event=e.model_dump(mode="json"), at=None)
+        for i, e in enumerate(events, 1)
+    ]
 
 
 def base(seq: int, agent: str | None = "market_analyst") -> dict[str, Any]:
@@ -244,16 +254,17 @@ def test_fell_back_with_discard_partial_clears_the_streamed_text() -> None:
     fold(
         view,
         [
-            {"seq": 5, "event": Token(**base(5), text="Offline view.").model_dump()},
-            {
-                "seq": 6,
-                "event": AgentFinished(
+            EventRecord(seq=5, event=Token(**base(5), text="Offline view.").model_dump(), at=None),
+            EventRecord(
+                seq=6,
+                event=AgentFinished(
                     **base(6),
                     result={"regime": "neutral"},
                     narrative="Offline view.",
                     source="offline",
                 ).model_dump(),
-            },
+                at=None,
+            ),
         ],
     )
     assert p.text == "Offline view."

@@ -18,6 +18,7 @@ from agents.events import (
 )
 from agents.inert_text import inert_data, inert_markdown
 from agents.pipeline import TITLES
+from portfolio.ledger.read_models import EventRecord
 
 
 @dataclass
@@ -67,13 +68,13 @@ def new_view() -> RunView:
     return RunView({a: Panel(a, t[0], t[1]) for a, t in TITLES.items()})
 
 
-def fold(view: RunView, rows: Iterable[dict[str, Any]]) -> RunView:
+def fold(view: RunView, rows: Iterable[EventRecord]) -> RunView:
     """Apply stored events (as `Ledger.events` returns them) in order; idempotent per seq."""
     for row in rows:
-        if row["seq"] <= view.last_seq:
+        if row.seq <= view.last_seq:
             continue
-        view.last_seq = row["seq"]
-        ev = parse_event(row["event"])
+        view.last_seq = row.seq
+        ev = parse_event(row.event)
         view.last_t = max(view.last_t, ev.t)
         p = view.panels.get(ev.agent or "")
         if isinstance(ev, AgentStarted) and p:

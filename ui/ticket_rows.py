@@ -3,13 +3,13 @@ trades at their edited quantities, and the tax-impact panel."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import pandas as pd
 import streamlit as st
 
 from portfolio.ledger.clients import suggest_tax_type
+from portfolio.ledger.read_models import RunRecord, TradeRecord
 from portfolio.models import RebalanceProposal, Trade
 from portfolio.tax_impact import TaxImpact
 from portfolio.trade_edits import with_quantities
@@ -32,21 +32,17 @@ def row_key(tid: str) -> str:
     return f"ticket_row_{tid}"
 
 
-def decision(t: Mapping[str, Any]) -> str | None:
-    return (t.get("decision") or {}).get("decision")
+def chosen(trades: Sequence[TradeRecord]) -> set[str]:
+    return {t.trade_id for t in trades if t.decided == "APPROVE"}
 
 
-def chosen(trades: Sequence[Mapping[str, Any]]) -> set[str]:
-    return {t["trade_id"] for t in trades if decision(t) == "APPROVE"}
-
-
-def execute_inputs(run: Mapping[str, Any]) -> tuple[bool, str]:
+def execute_inputs(run: RunRecord) -> tuple[bool, str]:
     """What the rest of the ticket is drawn from (whether anything is approved, the run's status):
     while a click leaves these alone, redrawing its row and what follows is enough."""
-    return bool(chosen(run["trades"])), str(run["status"])
+    return bool(chosen(run.trades)), run.status
 
 
-def drawn(run: Mapping[str, Any]) -> None:
+def drawn(run: RunRecord) -> None:
     """Called as the whole ticket is drawn: what its buttons were drawn from."""
     st.session_state["_ticket_drawn"] = execute_inputs(run)
 
@@ -59,11 +55,11 @@ def rerun_after_row(tid: str, now: tuple[bool, str]) -> None:
     st.rerun([row_key(tid), STATUS, TAX, AFTER, DOWNLOADS])
 
 
-def edits(run: Mapping[str, Any]) -> dict[str, float]:
-    return {t["trade_id"]: float(t["quantity"]) for t in run["trades"] if t.get("edited")}
+def edits(run: RunRecord) -> dict[str, float]:
+    return {t.trade_id: t.quantity for t in run.trades if t.edited}
 
 
-def edited_proposal(proposal: RebalanceProposal, run: Mapping[str, Any]) -> RebalanceProposal:
+def edited_proposal(proposal: RebalanceProposal, run: RunRecord) -> RebalanceProposal:
     """The proposal with the advisor's edited quantities: what the files and the PDF hold."""
     q = edits(run)
     if not q:
@@ -71,14 +67,14 @@ def edited_proposal(proposal: RebalanceProposal, run: Mapping[str, Any]) -> Reba
     return proposal.model_copy(update={"trades": with_quantities(proposal.trades, q)})
 
 
-def approved_trades(proposal: RebalanceProposal, run: Mapping[str, Any]) -> list[Trade]:
-    ids = chosen(run["trades"])
+def approved_trades(proposal: RebalanceProposal, run: RunRecord) -> list[Trade]:
+    ids = chosen(run.trades)
     return [t for t in edited_proposal(proposal, run).trades if t.id in ids]
 
 
-def live_trades(proposal: RebalanceProposal, run: Mapping[str, Any]) -> list[Trade]:
+def live_trades(proposal: RebalanceProposal, run: RunRecord) -> list[Trade]:
     """The trades that may still run: the gate approved them and the advisor did not drop them."""
-    dropped = {t["trade_id"] for t in run["trades"] if decision(t) == "VETO"}
+    dropped = {t.trade_id for t in run.trades if t.decided == "VETO"}
     return [
         t
         for t in edited_proposal(proposal, run).trades

@@ -38,8 +38,8 @@ def wait_for_first_token(ledger: Ledger, run_id: str, timeout: float) -> bool:
     seen = 0
     while time.monotonic() < deadline:
         for e in ledger.events(run_id, after_seq=seen):  # only what is new since the last look
-            seen = e["seq"]
-            if e["event"].get("type") == "token":
+            seen = e.seq
+            if e.event.get("type") == "token":
                 return True
         if not is_running(run_id):
             return False
@@ -124,14 +124,14 @@ def narrate_run(ledger: Ledger, run_id: str, settings: LLMSettings) -> bool:
         if (t and t.is_alive()) or ledger.events(run_id):
             return False
         run = ledger.run(run_id)
-        snap = run.get("snapshot")
-        if not snap or "batch" not in (run.get("settings") or {}):
+        snap = run.snapshot
+        if not snap or "batch" not in run.settings:
             return False
         thread = threading.Thread(
             target=_work,
             name=f"narrate-{run_id}",
             daemon=True,
-            args=(ledger, run_id, ledger.holdings(snap["id"]), "", None, None, settings, None),
+            args=(ledger, run_id, ledger.holdings(snap.id), "", None, None, settings, None),
             kwargs={"fixed": ledger.proposal(run_id)},
         )
         _threads[run_id] = thread

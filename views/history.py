@@ -38,8 +38,8 @@ key_col.caption(
 
 # Only the runs this identity may see (its own clients, its team's, or all for firm-wide roles).
 every = ledger.runs(limit=200)
-shown = identity.visible_ids([(r["run_id"], r.get("owner")) for r in every])
-runs = [r for r in every if r["run_id"] in shown]
+shown = identity.visible_ids([(r.run_id, r.owner) for r in every])
+runs = [r for r in every if r.run_id in shown]
 if not runs:
     st.info("No runs recorded yet.")
     st.stop()
@@ -52,8 +52,8 @@ WHEN = st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm")
 def run_facts(run_id: str) -> tuple[str, float | None]:
     """Who started a run and the value of the book it ran on: fixed once the run exists."""
     run = services.ledger().run(run_id)
-    by = str((run.get("settings") or {}).get("started_by") or "—")
-    report = (run.get("snapshot") or {}).get("import_report") or {}
+    by = str(run.settings.get("started_by") or "—")
+    report = run.snapshot.import_report if run.snapshot else {}
     value = report.get("total_value")
     return ("—" if by == "unauthenticated" else by), (float(value) if value is not None else None)
 
@@ -77,16 +77,16 @@ def dollars(value: float | None, cents: bool = False) -> str:
 
 rows = []
 for r in runs:
-    advisor, value = run_facts(r["run_id"])
+    advisor, value = run_facts(r.run_id)
     rows.append(
         {
-            "Client": text(r["client"]),
+            "Client": text(r.client),
             "Advisor": advisor,
-            "Status": run_status(r["status"]).capitalize(),
+            "Status": run_status(r.status).capitalize(),
             "Value": dollars(value),
-            "Trades": r["trades"],
-            "Time": when(r["created_at"]),
-            "Run": r["run_id"],
+            "Trades": r.trades,
+            "Time": when(r.created_at),
+            "Run": r.run_id,
         }
     )
 st.dataframe(
@@ -96,17 +96,17 @@ st.dataframe(
     column_config={"Time": WHEN},
 )
 
-ids = [r["run_id"] for r in runs]
+ids = [r.run_id for r in runs]
 current = state.run_id()
-by_id = {r["run_id"]: r for r in runs}
+by_id = {r.run_id: r for r in runs}
 rid = st.selectbox(
     "Run",
     ids,
     index=ids.index(current) if current in ids else 0,
     key="hist_run",
     format_func=lambda i: (
-        f"{text(by_id[i]['client'])} · {run_status(by_id[i]['status'])} · "
-        f"{(by_id[i]['created_at'] or '')[:16].replace('T', ' ')} · {i}"
+        f"{text(by_id[i].client)} · {run_status(by_id[i].status)} · "
+        f"{(by_id[i].created_at or '')[:16].replace('T', ' ')} · {i}"
     ),
 )
 run = ledger.run(rid)
@@ -124,8 +124,9 @@ c2.download_button(
 )
 tone, outcome = run_outcome(run)
 c3.markdown(
-    f"**{run_status(run['status']).capitalize()}** · source file "
-    f"`{text((run['snapshot'] or {}).get('filename'))}`" + (f" · {outcome}" if outcome else "")
+    f"**{run_status(run.status).capitalize()}** · source file "
+    f"`{text(run.snapshot.filename if run.snapshot else None)}`"
+    + (f" · {outcome}" if outcome else "")
 )
 details = st.toggle(
     "Show hashes and raw JSON", key="hist_details", help="The audit chain's links, for auditors"
@@ -138,22 +139,18 @@ with tabs[0]:
         pd.DataFrame(
             [
                 {
-                    "Trade": t["trade_id"],
-                    "Account": t["account"],
-                    "Side": t["action"].capitalize(),
-                    "Symbol": t["symbol"],
-                    "Quantity": t["quantity"],
-                    "Value": t["value"],
-                    "Compliance": t["compliance"].capitalize(),
-                    "Why": text("; ".join(t["reasons"] or [])),
-                    "Decision": text(
-                        DECISION_WORDS.get((t.get("decision") or {}).get("decision") or "")
-                    ),
-                    "Execution": text(
-                        str((t.get("execution") or {}).get("status") or "").capitalize()
-                    ),
+                    "Trade": t.trade_id,
+                    "Account": t.account,
+                    "Side": t.action.capitalize(),
+                    "Symbol": t.symbol,
+                    "Quantity": t.quantity,
+                    "Value": t.value,
+                    "Compliance": t.compliance.capitalize(),
+                    "Why": text("; ".join(t.reasons)),
+                    "Decision": text(DECISION_WORDS.get(t.decided or "")),
+                    "Execution": text((t.execution.status if t.execution else "").capitalize()),
                 }
-                for t in run["trades"]
+                for t in run.trades
             ]
         ),
         hide_index=True,
@@ -163,12 +160,11 @@ with tabs[0]:
 with tabs[1]:
     for a in ledger.agent_results(rid):
         st.markdown(
-            f"**{a['agent'].replace('_', ' ').capitalize()}** · {a['status']} · "
-            f"{a['provider']} / {a['model']}"
+            f"**{a.agent.replace('_', ' ').capitalize()}** · {a.status} · {a.provider} / {a.model}"
         )
-        st.markdown(a["transcript"] or "_no transcript_")
+        st.markdown(a.transcript or "_no transcript_")
         if details:
-            st.json(a["result"], expanded=False)
+            st.json(a.result, expanded=False)
 with tabs[2]:
     decisions = ledger.decisions(rid)
     if not decisions:
@@ -178,13 +174,13 @@ with tabs[2]:
             pd.DataFrame(
                 [
                     {
-                        "Trade": d["trade_id"],
-                        "Decision": DECISION_WORDS.get(d["decision"], d["decision"]),
-                        "By": text(d["by"]),
-                        "Reason": text(d["reason"]),
-                        "Time": when(d["at"]),
+                        "Trade": d.trade_id,
+                        "Decision": DECISION_WORDS.get(d.decision, d.decision),
+                        "By": text(d.by),
+                        "Reason": text(d.reason),
+                        "Time": when(d.at),
                     }
-                    | ({"Hash": d["hash"], "Previous hash": d["prev_hash"]} if details else {})
+                    | ({"Hash": d.hash, "Previous hash": d.prev_hash} if details else {})
                     for d in decisions
                 ]
             ),
@@ -201,22 +197,22 @@ with tabs[3]:
             pd.DataFrame(
                 [
                     {
-                        "Trade": e["trade_id"],
-                        "Stage": text(e["stage"]).capitalize(),
-                        "Status": text(e["status"]).capitalize(),
-                        "Side": text(e["action"]).capitalize(),
-                        "Symbol": e["symbol"],
-                        "Quantity": e["quantity"],
-                        "Price": dollars(e["price"], cents=True),
-                        "Commission": dollars(e["commission"], cents=True),
-                        "Time": when(e["at"]),
+                        "Trade": e.trade_id,
+                        "Stage": text(e.stage).capitalize(),
+                        "Status": text(e.status).capitalize(),
+                        "Side": text(e.action).capitalize(),
+                        "Symbol": e.symbol,
+                        "Quantity": e.quantity,
+                        "Price": dollars(e.price, cents=True),
+                        "Commission": dollars(e.commission, cents=True),
+                        "Time": when(e.at),
                     }
                     | (
                         {
-                            "Order id": e["client_order_id"],
-                            "Broker order": text(e["broker_order_id"]),
-                            "Hash": e["hash"],
-                            "Previous hash": e["prev_hash"],
+                            "Order id": e.client_order_id,
+                            "Broker order": text(e.broker_order_id),
+                            "Hash": e.hash,
+                            "Previous hash": e.prev_hash,
                         }
                         if details
                         else {}

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import streamlit as st
 
+from portfolio.ledger.read_models import RunRecord
 from portfolio.plain_words import run_status
 from ui import agent_results, cash_requests, clients, identity, llm, services, state, worker
 from ui.run_view import Panel, RunView, fold, new_view
@@ -138,11 +138,11 @@ def header(p: Panel) -> str:
     return " · ".join(bits)
 
 
-def progress(view: RunView, run: dict[str, Any], alive: bool) -> None:
+def progress(view: RunView, run: RunRecord, alive: bool) -> None:
     """Agents done out of all the crew's and the time so far, ticking while the run is alive."""
     elapsed = view.totals.get("duration_s") if view.finished else view.last_t
-    if alive and run.get("created_at"):
-        started = datetime.fromisoformat(run["created_at"])
+    if alive and run.created_at:
+        started = datetime.fromisoformat(run.created_at)
         elapsed = max(view.last_t, (datetime.now(UTC) - started).total_seconds())
     total = len(view.panels)
     st.progress(
@@ -167,7 +167,7 @@ def panels() -> None:
     st.session_state["run_view"] = (rid, view)
     alive = worker.is_running(rid)
     run = ledger.run(rid)
-    status = run["status"]
+    status = run.status
     progress(view, run, alive)
     if alive:
         st.info(f"Run `{rid}` is working. You can switch pages; it goes on.")
@@ -180,7 +180,7 @@ def panels() -> None:
             f"${totals.get('cost_usd', 0):.4f}. {view.message}"
         )
     elif status == "FAILED":
-        st.error(f"Run `{rid}` failed: {run.get('error') or 'see the agents below'}")
+        st.error(f"Run `{rid}` failed: {run.error or 'see the agents below'}")
     else:
         st.warning(f"Run `{rid}` stopped before finishing (the server restarted). Run it again.")
     fell_back = [p.title for p in view.panels.values() if p.state == "fell back"]

@@ -7,12 +7,12 @@ follows from the decisions (the tax impact, the after-trade view, the downloads)
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
 from portfolio.cash_requests import restate
-from portfolio.ledger import LedgerError, execute_run, paper_broker
+from portfolio.ledger import LedgerError, execute_decided, paper_broker
+from portfolio.ledger.execute import undecided
+from portfolio.ledger.read_models import RunRecord
 from portfolio.ledger.status import FINAL, final_reason
 from portfolio.orders import to_csv
 from portfolio.plain_words import run_outcome, run_status
@@ -99,35 +99,17 @@ def execute() -> None:
     """A callback, so it runs before the ticket redraws and the rows already show the fills."""
     if acting is None:
         return
-    trades = ledger.run(rid)["trades"]
-    pending = [
-        t["trade_id"] for t in trades if t["compliance"] == "APPROVED" and not t.get("decision")
-    ]
-    approved = [
-        t["trade_id"]
-        for t in trades
-        if (t.get("decision") or {}).get("decision") == "APPROVE" and not t.get("execution")
-    ]
-    edited = rows.edited_proposal(proposal, ledger.run(rid))
+    run = ledger.run(rid)
+    approved = [t.trade_id for t in run.trades if t.decided == "APPROVE" and not t.execution]
+    edited = rows.edited_proposal(proposal, run)
     problem = funding_problem(unfunded(edited, approved, services.securities()))
     if problem:  # said in the advisor's words; the ledger below refuses the same set anyway
         st.session_state["ticket_error"] = problem
         return
     try:
-        # Nothing is recorded unless the approved trades can be executed as they stand.
-        ledger.check_funding(rid, approved)
-        if pending and not who:
-            st.session_state["ticket_error"] = (
-                f"{', '.join(pending)} still have no decision; the client's advisor decides "
-                "them before the run is executed."
-            )
-            return
-        if pending:
-            # Executing is the advisor's word on the undecided trades too: record it.
-            ledger.decide(
-                rid, veto=pending, by=who, reason="not approved when the advisor executed"
-            )
-        execute_run(ledger, rid, paper_broker(ledger), by=acting, firm=firm)
+        # The one policy for undecided trades: the advisor's execution vetoes them; anyone
+        # else is refused until they are decided.
+        execute_decided(ledger, rid, paper_broker(ledger), by=acting, firm=firm, decider=who)
     except LedgerError as exc:
         st.session_state["ticket_error"] = sentence(str(exc))
 
@@ -135,17 +117,15 @@ def execute() -> None:
 @st.fragment(key=rows.TICKET)
 def ticket() -> None:
     run = ledger.run(rid)
-    trades = run["trades"]
-    executed = any(t.get("execution") for t in trades)
-    closed = final_reason(rid, run["status"])
+    trades = run.trades
+    executed = any(t.execution for t in trades)
+    closed = final_reason(rid, run.status)
     if closed:
         st.info(closed.capitalize().replace("run ", "Run ", 1) + ". Decisions are closed.")
     if err := st.session_state.pop("ticket_error", None):
         st.error(err)
 
-    open_ids = [
-        t["trade_id"] for t in trades if t["compliance"] == "APPROVED" and not t.get("execution")
-    ]
+    open_ids = [t.trade_id for t in trades if t.compliance == "APPROVED" and not t.execution]
     c1, c2, c3 = st.columns([1, 1, 3], vertical_alignment="center")
     c1.button(
         "Approve all",
@@ -176,7 +156,7 @@ def ticket() -> None:
         col.markdown(f"**{name}**")
     rows.drawn(run)
     for t in trades:
-        st.fragment(trade_row, key=rows.row_key(t["trade_id"]))(t["trade_id"], widths)
+        st.fragment(trade_row, key=rows.row_key(t.trade_id))(t.trade_id, widths)
 
     tax_panel()
     chosen = rows.chosen(trades)
@@ -190,11 +170,11 @@ def ticket() -> None:
         else ["nobody has given a name or signed in"]
     )
     if firm.require_second_approver and not firm.local:
-        signed = [x for x in ledger.sign_offs(rid) if x["current"]]
+        signed = [x for x in ledger.sign_offs(rid) if x.current]
         c2.caption(
             "Four-eyes: "
             + (
-                f"signed off by {', '.join(x['by'] for x in signed)}."
+                f"signed off by {', '.join(x.by for x in signed)}."
                 if signed
                 else "no sign-off yet."
             )
@@ -205,14 +185,14 @@ def ticket() -> None:
         "Execute approved trades",
         type="primary",
         key="execute",
-        disabled=bool(blockers) or not chosen or run["status"] in FINAL,
+        disabled=bool(blockers) or not chosen or run.status in FINAL,
         help="; ".join(blockers) or None,
         on_click=execute,
     )
-    if blockers and run["status"] not in FINAL:
+    if blockers and run.status not in FINAL:
         c2.caption("Execute is disabled: " + "; ".join(blockers) + ".")
     # Execute is a callback: it ran before this drawing, so `run` already has its outcome.
-    if run["status"] in FINAL | {"EXECUTING", "EXECUTION_FAILED"}:
+    if run.status in FINAL | {"EXECUTING", "EXECUTION_FAILED"}:
         tone, words = run_outcome(run)
         if words:
             getattr(st, tone)(words)
@@ -223,17 +203,17 @@ def ticket() -> None:
 def status_line() -> None:
     """Where the run stands, in words; redrawn after every row's click."""
     run = ledger.run(rid)
-    trades = run["trades"]
-    decided = sum(1 for t in trades if t.get("decision"))
+    trades = run.trades
+    decided = sum(1 for t in trades if t.decision)
     st.markdown(
-        f"Run `{rid}` · **{run_status(run['status'])}** · {decided} of {len(trades)} trades decided"
+        f"Run `{rid}` · **{run_status(run.status)}** · {decided} of {len(trades)} trades decided"
     )
     # Cash requests, as the trades that may still run leave them.
     for r in restate(proposal, rows.live_trades(proposal, run)):
         tone = st.success if r.met else st.warning
         tone(("Met — " if r.met else "Not met — ") + r.message + ".", icon=None)
-    pending = [t for t in trades if t["compliance"] == "APPROVED" and not t.get("decision")]
-    if pending and not any(t.get("execution") for t in trades):
+    pending = undecided(run)
+    if pending and not any(t.execution for t in trades):
         st.caption(
             f"{len(pending)} compliant trade(s) still undecided: executing now records "
             "them as vetoed and leaves them out."
@@ -243,33 +223,31 @@ def status_line() -> None:
 def trade_row(tid: str, widths: list[float]) -> None:
     """One trade: what it is, the gate's verdict, the advisor's decision and quantity edit."""
     run = ledger.run(rid)
-    t = next(x for x in run["trades"] if x["trade_id"] == tid)
-    closed = final_reason(rid, run["status"])
+    t = run.trade(tid)
+    closed = final_reason(rid, run.status)
     reasons = {x.id: x.reason for x in proposal.trades}
     row = st.columns(widths, vertical_alignment="center")
     row[0].write(tid)
-    colour = "green" if t["action"] == "BUY" else "red"
-    row[1].markdown(f":{colour}[{t['action']}] **{t['symbol']}**")
-    row[1].caption(t["account"])
-    row[2].write(f"{t['quantity']:,.6g}")
+    colour = "green" if t.action == "BUY" else "red"
+    row[1].markdown(f":{colour}[{t.action}] **{t.symbol}**")
+    row[1].caption(t.account)
+    row[2].write(f"{t.quantity:,.6g}")
     row[2].caption(
-        f"@ ${t['price']:,.2f}"
-        + (f" · edited from {t['proposed_quantity']:,.6g}" if t.get("edited") else "")
+        f"@ ${t.price:,.2f}" + (f" · edited from {t.proposed_quantity:,.6g}" if t.edited else "")
     )
-    row[3].write(f"${t['value']:,.0f}")
+    row[3].write(f"${t.value:,.0f}")
     row[4].caption(reasons.get(tid, ""))
     if err := st.session_state.pop(f"row_error_{tid}", None):
         row[4].error(err)
-    if t["compliance"] == "VETOED":
+    if t.compliance == "VETOED":
         row[5].markdown(":red[**VETOED**]")
-        row[4].caption(":red[" + "; ".join(t["reasons"]) + "]")
+        row[4].caption(":red[" + "; ".join(t.reasons) + "]")
         row[6].caption("Cannot be approved")
         return
     row[5].markdown(":green[APPROVED]")
-    decision = (t.get("decision") or {}).get("decision")
-    exec_ = t.get("execution")
-    if exec_:
-        row[6].markdown(f"**{exec_.get('status', 'SENT')}**")
+    decision = t.decided
+    if t.execution:
+        row[6].markdown(f"**{t.execution.status}**")
         return
     for col, (icon, verb, kind) in zip(
         row[6].columns(2), (("✓", "approve", "APPROVE"), ("✗", "veto", "VETO")), strict=True
@@ -283,15 +261,15 @@ def trade_row(tid: str, widths: list[float]) -> None:
             on_click=decide_row,
             args=(tid, kind),
         )
-    if decision:
-        done = {"APPROVE": "approved", "VETO": "vetoed"}[decision]
-        row[6].caption(f"{done} by {t['decision']['by']}")
+    if t.decision:
+        done = {"APPROVE": "approved", "VETO": "vetoed"}[t.decision.decision]
+        row[6].caption(f"{done} by {t.decision.by}")
     if who and not closed:
         with row[2].popover("Edit", help=f"Change the quantity of {tid}"):
             st.number_input(
-                f"Quantity of {t['symbol']}",
+                f"Quantity of {t.symbol}",
                 min_value=0.0,
-                value=float(t["quantity"]),
+                value=t.quantity,
                 step=1.0 if not proposal.mandate.fractional else 0.01,
                 key=f"qty_{tid}",
             )
@@ -324,7 +302,7 @@ def after_trade() -> None:
 
 
 @st.fragment(key=rows.DOWNLOADS)
-def downloads(run: dict[str, Any] | None = None) -> None:
+def downloads(run: RunRecord | None = None) -> None:
     """Exactly what will be executed (the approved, funded set) or what was (the fills)."""
     run = ledger.run(rid)  # fresh: a row's click reruns this alone
     offer = order_set(run, rows.edited_proposal(proposal, run), services.securities())

@@ -16,7 +16,13 @@ from portfolio.ledger.errors import (
     UnknownRun,
     UnknownTrade,
 )
-from portfolio.ledger.execute import ExecutionReport, execute_run, paper_broker, recover
+from portfolio.ledger.execute import (
+    ExecutionReport,
+    execute_decided,
+    execute_run,
+    paper_broker,
+    recover,
+)
 from portfolio.ledger.keys import LedgerKey, ledger_key
 from portfolio.ledger.migrate import upgrade
 from portfolio.ledger.store import Ledger
@@ -33,6 +39,7 @@ __all__ = [
     "UnknownTrade",
     "VerifyReport",
     "database_url",
+    "execute_decided",
     "execute_run",
     "ledger_key",
     "open_ledger",

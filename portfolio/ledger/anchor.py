@@ -19,7 +19,11 @@ FORMAT = "rebalance-desk-ledger-anchor/1"
 
 
 def make_anchor(ledger: Ledger) -> dict[str, Any]:
-    return {"format": FORMAT, "created_at": now_iso(), "heads": ledger.heads()}
+    return {
+        "format": FORMAT,
+        "created_at": now_iso(),
+        "heads": [h.model_dump(mode="json") for h in ledger.heads()],
+    }
 
 
 def anchor_json(ledger: Ledger) -> str:
@@ -55,7 +59,7 @@ def check_anchor(ledger: Ledger, doc: dict[str, Any]) -> list[str]:
             problems.append(
                 f"{name}: link {seq} ({when}) is missing: the journal was truncated or wiped"
             )
-        elif found["hash"] != head.get("hash") or found["mac"] != head.get("mac"):
+        elif found.hash != head.get("hash") or found.mac != head.get("mac"):
             problems.append(
                 f"{name}: link {seq} ({when}) differs from the anchor: it was rewritten"
             )

@@ -15,6 +15,7 @@ from portfolio.access import Firm, Identity
 from portfolio.broker import Broker, Order, PaperBroker
 from portfolio.ledger.errors import LedgerError
 from portfolio.ledger.paper_book import LedgerOrderBook
+from portfolio.ledger.read_models import ExecutionRecord, RunRecord
 from portfolio.ledger.store import Ledger
 from portfolio.models import CashRequest
 
@@ -30,7 +31,7 @@ class ExecutionReport:
     submitted: list[str] = field(default_factory=list)
     recorded: list[str] = field(default_factory=list)
     snapshot_id: int | None = None
-    executions: list[dict[str, Any]] = field(default_factory=list)
+    executions: list[ExecutionRecord] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -39,7 +40,7 @@ class ExecutionReport:
             "submitted": self.submitted,
             "newly_recorded": self.recorded,
             "snapshot_id": self.snapshot_id,
-            "executions": self.executions,
+            "executions": [e.model_dump(mode="json") for e in self.executions],
         }
 
 
@@ -98,6 +99,41 @@ def execute_run(
     )
 
 
+# Why an undecided trade was vetoed when its run was executed (chained with the veto).
+LEFT_UNDECIDED = "not approved when the advisor executed"
+
+
+def undecided(run: RunRecord) -> list[str]:
+    """Trades the gate approved that nobody has decided yet: what executing has to settle."""
+    return [t.trade_id for t in run.trades if t.compliance == "APPROVED" and t.decision is None]
+
+
+def execute_decided(
+    ledger: Ledger,
+    run_id: str,
+    broker: Broker,
+    *,
+    by: Identity | str | None = None,
+    firm: Firm | None = None,
+    decider: str | None = None,
+) -> ExecutionReport:
+    """Execute a run under the one policy for undecided trades, which the command line and the
+    ticket both call.
+
+    A compliant trade still undecided never executes. When `decider` (a person who may decide
+    the run: the ticket's advisor) executes, that is their word on it: it is recorded as their
+    veto, and only once the approved trades stand on their own, so a refused execution records
+    nothing. Without a decider (`execute` on the command line, or a person who may not decide
+    the run) the ledger refuses the execution until every trade is decided.
+    """
+    run = ledger.run(run_id) if decider else None
+    if run is not None and (pending := undecided(run)):
+        approved = [t.trade_id for t in run.trades if t.decided == "APPROVE" and not t.execution]
+        ledger.check_funding(run_id, approved)
+        ledger.decide(run_id, veto=pending, by=decider, reason=LEFT_UNDECIDED)
+    return execute_run(ledger, run_id, broker, by=by, firm=firm)
+
+
 def recover(ledger: Ledger, broker: Broker) -> list[ExecutionReport]:
     """Finish orders a crashed process left without an outcome (run this on start)."""
     reports = []
@@ -132,24 +168,18 @@ def settle_cash_requests(ledger: Ledger, run_id: str) -> list[CashRequest]:
     client = records.client_of_run(run_id)
     if client is None:
         return []
-    trades = {t["trade_id"]: t for t in ledger.run(run_id)["trades"]}
+    trades = {t.trade_id: t for t in ledger.run(run_id).trades}
 
     def filled(tid: str) -> bool:
         t = trades.get(tid)
-        return (
-            t is not None
-            and (t.get("execution") or {}).get("status") == "FILLED"
-            and t["quantity"] + 1e-9 >= t["proposed_quantity"]
-        )
+        return t is not None and t.filled and t.quantity + 1e-9 >= t.proposed_quantity
 
     done = [
         CashRequest(account=r.account, amount=r.amount, kind=r.kind, note=r.note)
         for r in proposal.cash_requests
         if r.met and all(filled(tid) for tid in r.trades)
     ]
-    if not done or not any(
-        (t.get("execution") or {}).get("status") == "FILLED" for t in trades.values()
-    ):
+    if not done or not any(t.filled for t in trades.values()):
         return []  # nothing was executed: every request stays on record
     records.settle_cash_requests(client, done)
     return done
