@@ -65,6 +65,20 @@ def has_gain(lot: Lot, price: float) -> bool:
     return lot.cost_basis is not None and round(price * lot.quantity - lot.cost_basis, 2) > 0
 
 
+def walk_order(lots: list[Lot], price: float, as_of: date, *, tax_aware: bool) -> list[Lot]:
+    """The order a sale takes lots in. Tax-aware (specific identification, Treas. Reg.
+    1.1012-1(c)): highest unit cost first, so losses before gains, and short-term gain lots last.
+    Otherwise first-in, first-out, the custodians' default (Treas. Reg. 1.1012-1(c)(1))."""
+    if not tax_aware:
+        return sorted(lots, key=lambda lt: (lt.acquired is None, lt.acquired or date.min))
+    order = sorted(lots, key=lambda lt: -(_unit_cost(lt) or 0.0))
+
+    def st_gain(lt: Lot) -> bool:
+        return _is_short_term(lt, as_of) and has_gain(lt, price)
+
+    return [lt for lt in order if not st_gain(lt)] + [lt for lt in order if st_gain(lt)]
+
+
 def sell_from_lots(
     lots: list[Lot],
     wanted: float,
@@ -83,10 +97,7 @@ def sell_from_lots(
     """
     if not lots:
         return LotSale(wanted, None, None)
-    if tax_aware:
-        order = sorted(lots, key=lambda lt: -(_unit_cost(lt) or 0.0))
-    else:
-        order = sorted(lots, key=lambda lt: (lt.acquired is None, lt.acquired or date.min))
+    order = walk_order(lots, price, as_of, tax_aware=tax_aware)
 
     # Lots a discretionary sale may touch: no short-term gain.
     def st_gain(lt: Lot) -> bool:
@@ -100,8 +111,8 @@ def sell_from_lots(
         allowed = min(wanted, forced + discretionary)
         if whole:
             allowed = math.floor(allowed + 1e-9) if allowed < wanted else wanted
-        # Discretionary units come from free lots first; forced units may use any lot.
-        order = [lt for lt in order if not st_gain(lt)] + [lt for lt in order if st_gain(lt)]
+        # Discretionary units come from free lots first (the walk's order); forced units may
+        # use any lot.
     else:
         allowed = wanted
 

@@ -10,7 +10,7 @@ from portfolio.broker import MemoryOrderBook, Order, PaperBroker, client_order_i
 from portfolio.ledger.chain import canonical_json, link_hash
 from portfolio.ledger.fills import AppliedFill, apply_fills
 from portfolio.ledger.status import TradeState, derive_status
-from portfolio.models import Holdings, Position
+from portfolio.models import Holdings, Lot, Position
 
 
 def _s(
@@ -130,3 +130,37 @@ def test_fills_move_shares_and_cash_and_open_new_positions() -> None:
     assert by[("B", "CASH")].market_value == pytest.approx(-70)  # no cash there: shown as owed
     with pytest.raises(ValueError, match="not held"):
         apply_fills(h, [AppliedFill("A", "MSFT", "SELL", 1, 1.0, 0.0, "us_equity", day)])
+
+
+def test_a_sale_relieves_the_lots_the_plan_chose() -> None:
+    """Tax-aware plans sell by specific identification (losses and highest cost first,
+    short-term gains last); the recorded holdings after the fill must agree, not fall back to
+    first in, first out."""
+    old = Lot(quantity=10, cost_basis=500.0, acquired=date(2015, 1, 2))  # long-term gain
+    loss = Lot(quantity=10, cost_basis=1_500.0, acquired=date(2020, 1, 2))  # loss at 100
+    recent = Lot(quantity=10, cost_basis=900.0, acquired=date(2025, 5, 1))  # short-term gain
+    h = Holdings(
+        positions=[
+            Position(
+                account="A",
+                symbol="VTI",
+                quantity=30,
+                price=100,
+                market_value=3_000,
+                lots=[old, loss, recent],
+            )
+        ]
+    )
+    day = date(2025, 7, 1)
+    fill = [AppliedFill("A", "VTI", "SELL", 15, 100.0, 0.0, "us_equity", day)]
+    (aware,) = apply_fills(h, fill, tax_aware=True).positions[:1]
+    assert [(lt.acquired, lt.quantity) for lt in aware.lots] == [
+        (date(2015, 1, 2), 5),  # the loss lot went first, then half the long-term lot
+        (date(2025, 5, 1), 10),  # the short-term gain lot is untouched
+    ]
+    assert aware.lots[0].cost_basis == pytest.approx(250.0)
+    (fifo,) = apply_fills(h, fill, tax_aware=False).positions[:1]
+    assert [(lt.acquired, lt.quantity) for lt in fifo.lots] == [
+        (date(2020, 1, 2), 5),
+        (date(2025, 5, 1), 10),
+    ]

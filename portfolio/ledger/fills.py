@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from portfolio.fund_groups import is_swept
+from portfolio.lots import walk_order
 from portfolio.models import AssetClass, Holdings, Lot, Position
 from portfolio.securities import load_securities
 
@@ -43,23 +44,38 @@ def _new_cash(account: str) -> Position:
     )
 
 
-def _sell_lots(lots: list[Lot], quantity: float) -> list[Lot]:
-    """First in, first out; cost basis shrinks in proportion to the shares left in a lot."""
-    left, kept = quantity, []
-    for lot in lots:
+def _sell_lots(lots: list[Lot], quantity: float, price: float, on: date, tax_aware: bool):
+    """Relieve lots in the order the plan chose them (portfolio.lots.walk_order: specific
+    identification when tax-aware, else first in, first out); cost basis shrinks in proportion
+    to the shares left in a lot, and the others keep their place."""
+    left = quantity
+    taken: dict[int, float] = {}
+    for lot in walk_order(lots, price, on, tax_aware=tax_aware):
+        if left <= EPS:
+            break
         take = min(left, lot.quantity)
         left -= take
-        remaining = lot.quantity - take
+        taken[id(lot)] = take
+    kept = []
+    for lot in lots:
+        remaining = lot.quantity - taken.get(id(lot), 0.0)
         if remaining > EPS:
             basis = None if lot.cost_basis is None else lot.cost_basis * remaining / lot.quantity
             kept.append(lot.model_copy(update={"quantity": remaining, "cost_basis": basis}))
     return kept
 
 
-def apply_fills(holdings: Holdings, fills: Iterable[AppliedFill], source: str = "") -> Holdings:
+def apply_fills(
+    holdings: Holdings,
+    fills: Iterable[AppliedFill],
+    source: str = "",
+    *,
+    tax_aware: bool = False,
+) -> Holdings:
     """Each fill moves its account's swept cash (the first swept row, else a new CASH row) and
     the account's first holding of the symbol; a purchased money-market fund is traded like any
-    fund. Positions are found through an index, so a book of fills applies in linear time."""
+    fund. A sale relieves the lots a plan with the same `tax_aware` setting chose. Positions are
+    found through an index, so a book of fills applies in linear time."""
     positions = [p.model_copy(deep=True) for p in holdings.positions]
     cash_of: dict[str, Position] = {}
     held: dict[tuple[str, str], Position] = {}
@@ -98,7 +114,7 @@ def apply_fills(holdings: Holdings, fills: Iterable[AppliedFill], source: str = 
             if pos is None:
                 raise ValueError(f"cannot apply a sale of {f.symbol} in {f.account}: not held")
             if pos.lots:
-                pos.lots = _sell_lots(pos.lots, f.quantity)
+                pos.lots = _sell_lots(pos.lots, f.quantity, f.price, f.on, tax_aware)
             if pos.cost_basis is not None and pos.quantity > EPS:
                 pos.cost_basis *= max(pos.quantity - f.quantity, 0.0) / pos.quantity
             pos.quantity -= f.quantity

@@ -130,7 +130,11 @@ class SnapshotStore(LedgerSession):
             if not fills:
                 return None
             after = apply_fills(
-                Holdings.model_validate(base.holdings), fills, source=f"after run {run_id}"
+                Holdings.model_validate(base.holdings),
+                fills,
+                source=f"after run {run_id}",
+                # Lots go as the plan chose them: tax-aware unless the mandate said otherwise.
+                tax_aware=bool((run.mandate or {}).get("tax_aware", True)),
             )
             body = after.model_dump(mode="json")
             digest = hashlib.sha256(chain.canonical_json(body).encode()).hexdigest()

@@ -21,7 +21,7 @@ import pandas as pd
 
 from portfolio.fund_groups import FundGroups
 from portfolio.labels import class_label
-from portfolio.lots import has_gain, is_long_term, sell_from_lots
+from portfolio.lots import sell_from_lots, walk_order
 from portfolio.models import Lot
 from portfolio.planner.buys import vehicle_prices
 from portfolio.planner.forced import Forced
@@ -48,21 +48,6 @@ def _unit_cost(lot: Lot) -> float | None:
     if lot.cost_basis is None or lot.quantity <= 0:
         return None
     return lot.cost_basis / lot.quantity
-
-
-def _walk_order(lots: list[Lot], price: float, s: HouseholdState) -> list[Lot]:
-    """The order a tax-aware sale walks lots (portfolio.lots.sell_from_lots): highest unit
-    cost first, short-term gain lots last."""
-    order = sorted(lots, key=lambda x: -(_unit_cost(x) or 0.0))
-
-    def st_gain(lt: Lot) -> bool:
-        return (
-            lt.acquired is not None
-            and not is_long_term(lt.acquired, s.as_of)
-            and has_gain(lt, price)
-        )
-
-    return [lt for lt in order if not st_gain(lt)] + [lt for lt in order if st_gain(lt)]
 
 
 def _units_for(order: list[Lot], sold: float, price: float, wanted: float) -> tuple[float, float]:
@@ -185,7 +170,7 @@ def offset_gains(
         if _replacement(sym, cls, vehicles, fund_groups, may_buy, prices) is None:
             continue  # the class could not be bought back without a wash sale
         lots, price, q0 = s.lots(i), float(uv[i]), float(qty[i])
-        order = _walk_order(lots, price, s)
+        order = walk_order(lots, price, s.as_of, tax_aware=True)
         units, _ = _units_for(order, q0, price, float(left[c]))
         if bought:
             clear = _clearing_units(order, price, s)
