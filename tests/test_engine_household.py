@@ -530,3 +530,25 @@ def test_under_esg_only_the_holdings_it_would_not_buy_go_first_even_before_losse
     )
     sells = _sells(run(*hold, mandate=ClientMandate(esg_only=True)))
     assert "VTI" in sells and "ESGV" not in sells
+
+
+def test_a_holding_without_lots_sells_before_short_term_gains_are_realised() -> None:
+    # VTI's lots are mostly short-term gains; ITOT in the same account has no lots (an undated
+    # holding counts as long-term). The band takes ITOT before any short-term VTI lot.
+    vti = px("VTI")
+    n = round(300_000 / vti)
+    lt = n // 10
+    vti_lots = [
+        Lot(quantity=lt, cost_basis=lt * vti * 0.95, acquired=date(2019, 1, 2)),
+        Lot(quantity=n - lt, cost_basis=(n - lt) * vti * 0.8, acquired=date(2025, 1, 2)),
+    ]
+    hold = located(1_000_000)
+    hold[0] = pos("VTI", 300_000, "Joint Brokerage", lots=vti_lots)
+    itot_pos = pos("ITOT", 150_000, "Joint Brokerage")
+    hold.append(itot_pos.model_copy(update={"cost_basis": itot_pos.market_value * 0.4}))
+    p = run(*hold)
+    sells = _sells(p)
+    assert p.short_term_gains == 0.0
+    assert "ITOT" in sells and sells["VTI"].quantity == lt
+    us = p.asset_class_weights["us_equity"]
+    assert abs(us.post_trade - us.target) <= us.band

@@ -284,9 +284,12 @@ def _to_band(
     out: dict[int, tuple[LotSale, list[Lot] | None, str]] = {}
 
     def extend(i: int, usable: list[Lot], any_lot: bool) -> LotSale | None:
-        """Sell more of row `i` toward its class's edge; `any_lot`: short-term gains allowed."""
+        """Sell more of row `i` toward its class's edge; `any_lot`: short-term gains allowed;
+        no `usable` lots: a holding without lots, sold as a whole."""
         u, c, price = unit[i], k[i], float(uv[i])
-        room = min(float(s.qty[i] - qty[i]), sum(lt.quantity for lt in usable) - float(qty[i]))
+        room = float(s.qty[i] - qty[i])
+        if usable:
+            room = min(room, sum(lt.quantity for lt in usable) - float(qty[i]))
         if short[u, c] <= EPS or room <= EPS:
             return None
         add = min(short[u, c] / price, room)
@@ -297,6 +300,7 @@ def _to_band(
         # Forced units may walk any lot (short-term gains last); the discretionary part only
         # lots free of short-term gains.
         forced_units = total if any_lot else float(forced.qty[i])
+        # Without lots nothing says a gain is short-term (an undated lot counts as long-term).
         sale = sell_from_lots(
             usable, total, price, s.as_of, tax_aware=True, forced=forced_units, whole=s.whole
         )
@@ -306,10 +310,10 @@ def _to_band(
         qty[i] = sale.quantity
         return sale
 
-    # Without short-term gains: the forced units stay forced, the rest walks free lots only.
+    # Without short-term gains: the forced units stay forced, the rest walks free lots only
+    # (a holding without lots sells as far as its class needs).
     for i in cand:
-        lots = s.lots(i)
-        if lots and (sale := extend(int(i), lots, any_lot=False)) is not None:
+        if (sale := extend(int(i), s.lots(i), any_lot=False)) is not None:
             out[int(i)] = (sale, None, class_label(s.classes[k[i]]))
     # Then short-term gain lots (every unit may come from any usable lot, short-term ones last),
     # never one about to turn long-term unless a forced sale already walks it.
@@ -321,7 +325,7 @@ def _to_band(
         usable = lots
         if forced.qty[i] == 0:
             usable = [lt for lt in lots if not _long_term_soon(lt, price, s.as_of)]
-        if (sale := extend(int(i), usable, any_lot=True)) is not None:
+        if usable and (sale := extend(int(i), usable, any_lot=True)) is not None:
             out[int(i)] = (sale, usable, class_label(s.classes[k[i]]))
     return [(i, sale, usable, label) for i, (sale, usable, label) in out.items()]
 
