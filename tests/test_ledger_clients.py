@@ -4,12 +4,15 @@ the book a run starts from, and the client's runs."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, text, update
 
 from portfolio.access import InvalidName
 from portfolio.ledger import LedgerError, migrate, open_ledger
 from portfolio.ledger.clients import ClientRecords, UnknownClient, suggest_tax_type
+from portfolio.ledger.schema import ClientRecordRow
 from portfolio.models import ClientMandate, Holdings, ModelPortfolio, ModelSleeve, Position
 
 pytest_plugins = ["pg_server"]
@@ -292,3 +295,20 @@ def test_an_advisors_settings_are_kept_but_never_a_key(ledger) -> None:  # type:
         kept.keep("Ada Lovelace", {"provider": "openai", "api_key": "sk-x"})
     with ledger.engine.connect() as conn:
         assert "sk-x" not in str(conn.execute(text("SELECT * FROM advisor_settings")).all())
+
+
+def test_the_fingerprint_moves_when_a_lagging_clock_stamps_a_change(ledger) -> None:  # type: ignore[no-untyped-def]
+    """Two app servers share the database; the second's clock is an hour behind. Its change is
+    stamped earlier than the newest stamp, and the book must still see it."""
+    records = ClientRecords(ledger.engine)
+    a = records.create("Household A")
+    records.create("Household B")
+    before = records.fingerprint()
+    lagging = datetime.now(UTC) - timedelta(hours=1)
+    with ledger.engine.begin() as conn:
+        conn.execute(
+            update(ClientRecordRow)
+            .where(ClientRecordRow.client_id == a.id)
+            .values(updated_at=lagging, notes="changed by the second server")
+        )
+    assert records.fingerprint() != before
