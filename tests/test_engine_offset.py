@@ -18,26 +18,40 @@ from tests.test_engine_household_properties import PROFILE, households
 OFFSET = ClientMandate(offset_gains=True)
 
 
+def held(symbol: str, dollars: float, cost: float, account: str = "Joint Brokerage") -> Position:
+    """One long-term lot bought at `cost` x today's price."""
+    n = round(dollars / px(symbol))
+    lot = Lot(quantity=n, cost_basis=n * px(symbol) * cost, acquired=date(2019, 1, 2))
+    return pos(symbol, dollars, account, lots=[lot])
+
+
 def household(*, vea_cost: float = 1.3, extra: list[Position] | None = None) -> list[Position]:
     """`located()` with US equity out of band above target (taxable VTI at a long-term gain)
     and taxable VEA held at `vea_cost` x today's price, long-term."""
-    vti, vea = px("VTI"), px("VEA")
     h = located(1_000_000)
-    n = round(420_000 / vti)
-    h[0] = pos(
-        "VTI",
-        420_000,
-        "Joint Brokerage",
-        lots=[Lot(quantity=n, cost_basis=n * vti * 0.5, acquired=date(2018, 1, 2))],
-    )
-    m = round(180_000 / vea)
-    h[1] = pos(
-        "VEA",
-        180_000,
-        "Joint Brokerage",
-        lots=[Lot(quantity=m, cost_basis=m * vea * vea_cost, acquired=date(2019, 1, 2))],
-    )
+    h[0] = held("VTI", 420_000, 0.5)
+    h[1] = held("VEA", 180_000, vea_cost)
     return h + (extra or [])
+
+
+def with_recent_vea(cost: float, days_before: int) -> list[Position]:
+    """`household()` whose taxable VEA also holds 50 units bought `days_before` the trade date
+    at `cost` x today's price."""
+    vea = px("VEA")
+    h = household()
+    old = h[1].lots[0]
+    recent = Lot(
+        quantity=50, cost_basis=round(50 * vea * cost, 2), acquired=AS_OF - timedelta(days_before)
+    )
+    h[1] = Position(
+        account="Joint Brokerage",
+        symbol="VEA",
+        quantity=old.quantity + 50,
+        price=vea,
+        market_value=round((old.quantity + 50) * vea, 2),
+        lots=[old, recent],
+    )
+    return h
 
 
 def run(positions: list[Position], mandate: ClientMandate = OFFSET) -> RebalanceProposal:
@@ -120,19 +134,7 @@ def test_a_purchase_in_another_account_within_30_days_blocks_the_harvest(
 
 
 def test_a_recent_lot_of_the_same_holding_is_sold_with_the_harvest_not_left_to_wash_it() -> None:
-    vea = px("VEA")
-    h = household()
-    old = h[1].lots[0]
-    recent = Lot(quantity=50, cost_basis=round(50 * vea, 2), acquired=AS_OF - timedelta(days=5))
-    h[1] = Position(
-        account="Joint Brokerage",
-        symbol="VEA",
-        quantity=old.quantity + 50,
-        price=vea,
-        market_value=round((old.quantity + 50) * vea, 2),
-        lots=[old, recent],
-    )
-    p = run(h)
+    p = run(with_recent_vea(1.0, days_before=5))
     sale = trade(p, "VEA", "SELL")
     assert sale is not None and sale.realized_gain < 0
     assert sale.quantity >= 50  # every loss unit walked before it, then the recent lot itself
@@ -140,20 +142,8 @@ def test_a_recent_lot_of_the_same_holding_is_sold_with_the_harvest_not_left_to_w
 
 
 def test_short_term_gain_lots_are_not_sold_to_clear_a_recent_purchase() -> None:
-    vea = px("VEA")
-    h = household()
-    old = h[1].lots[0]
     # Bought 20 days ago below today's price: clearing it would realise a short-term gain.
-    recent = Lot(quantity=50, cost_basis=round(50 * vea * 0.9, 2), acquired=AS_OF - timedelta(20))
-    h[1] = Position(
-        account="Joint Brokerage",
-        symbol="VEA",
-        quantity=old.quantity + 50,
-        price=vea,
-        market_value=round((old.quantity + 50) * vea, 2),
-        lots=[old, recent],
-    )
-    p = run(h)
+    p = run(with_recent_vea(0.9, days_before=20))
     assert trade(p, "VEA", "SELL") is None
     assert p.short_term_gains == 0.0
 
@@ -192,19 +182,11 @@ def test_the_tax_agent_tells_the_offset_from_the_engine_figures() -> None:
 def test_a_loss_a_recent_purchase_elsewhere_would_wash_is_not_sold_first() -> None:
     # Both taxable holdings of US equity could shrink the class; VTI stands at a loss, but VTI
     # bought in the Rollover IRA ten days ago would wash it: the other holding sells first.
-    vti, itot = px("VTI"), px("ITOT")
+    vti = px("VTI")
     h = located(1_000_000)
-    n = round(200_000 / vti)
-    h[0] = pos(
-        "VTI",
-        200_000,
-        "Joint Brokerage",
-        lots=[Lot(quantity=n, cost_basis=n * vti * 1.2, acquired=date(2019, 1, 2))],
-    )
-    m = round(220_000 / itot)
-    itot_lot = Lot(quantity=m, cost_basis=m * itot * 0.98, acquired=date(2019, 1, 2))
+    h[0] = held("VTI", 200_000, 1.2)
     ira = Lot(quantity=30, cost_basis=30 * vti, acquired=AS_OF - timedelta(days=10))
-    base = [*h, pos("ITOT", 220_000, "Joint Brokerage", lots=[itot_lot])]
+    base = [*h, held("ITOT", 220_000, 0.98)]
     free = run(base, ClientMandate())
     assert trade(free, "VTI", "SELL") is not None  # the loss goes first when nothing washes it
     p = run([*base, pos("VTI", 30 * vti, "Rollover IRA", lots=[ira])], ClientMandate())
