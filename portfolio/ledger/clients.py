@@ -15,8 +15,6 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -27,7 +25,6 @@ from sqlalchemy.orm import Session
 from portfolio.access import clean_name
 from portfolio.accounts import classify_account_type
 from portfolio.holdings_merge import merge_holdings
-from portfolio.ledger.engine import WRITE
 from portfolio.ledger.errors import LedgerError
 from portfolio.ledger.schema import (
     Client,
@@ -38,6 +35,7 @@ from portfolio.ledger.schema import (
     Snapshot,
     TradeRow,
 )
+from portfolio.ledger.session import Transactions
 from portfolio.ledger.snapshots import snapshot_row
 from portfolio.models import CashRequest, ClientMandate, Holdings, ModelPortfolio
 
@@ -164,22 +162,11 @@ class ClientBook(BaseModel):
     snapshot_ids: list[int]
 
 
-class ClientRecords:
+class ClientRecords(Transactions):
     """Client records on the ledger's engine (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as s, s.begin():
-            yield s
-
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as s, s.begin():
-            s.connection(execution_options={WRITE: True})
-            yield s
 
     def _record(self, s: Session, client_id: int, lock: bool = False) -> ClientRecordRow:
         stmt = select(ClientRecordRow).where(ClientRecordRow.client_id == client_id)

@@ -19,9 +19,11 @@ from portfolio.ledger import chain
 from portfolio.ledger.engine import WRITE
 
 
-class LedgerSession:
+class Transactions:
+    """One transaction per method on `engine`: `_read`, or `_write` (which takes SQLite's write
+    lock up front)."""
+
     engine: Engine
-    _key: bytes  # the firm key sealing every chained link
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -33,6 +35,10 @@ class LedgerSession:
         with Session(self.engine, expire_on_commit=False) as s, s.begin():
             s.connection(execution_options={WRITE: True})
             yield s
+
+
+class LedgerSession(Transactions):
+    _key: bytes  # the firm key sealing every chained link
 
     def _append(self, s: Session, model: type[Any], values: dict[str, Any]) -> Any:
         return chain.append(s, model, values, self._key)
