@@ -24,6 +24,7 @@ from portfolio.models import AssetClass, ClientMandate, Lot, ModelPortfolio
 from portfolio.planner.buys import plan_buys
 from portfolio.planner.drift import class_drift
 from portfolio.planner.forced import forced_sales
+from portfolio.planner.lookback import Lookback
 from portfolio.planner.offset import offset_gains
 from portfolio.planner.reasons import TRADE_COLUMNS, trade_frame
 from portfolio.planner.sells import plan_sells
@@ -110,9 +111,10 @@ def plan_trades(
     )
     forced, raised = withdrawal_sales(state, forced_sales(state), withdrawals or {})
     drift = class_drift(state, forced, weights, reach)
-    sells, drift = plan_sells(state, forced, drift, max_gains)
+    lookback = Lookback.of(state)
+    sells, drift = plan_sells(state, forced, drift, max_gains, lookback)
     may_buy = _may_buy(securities, mandate)
-    sells, offset = offset_gains(state, forced, sells, vehicles, ref, groups, may_buy)
+    sells, offset = offset_gains(state, forced, sells, vehicles, ref, groups, may_buy, lookback)
     buys = plan_buys(
         state,
         forced,
@@ -126,7 +128,7 @@ def plan_trades(
         offset.buyback,
     )
     trades = trade_frame(state, forced, drift, sells, buys, offset)
-    flags = recent_purchase_flags(state, sells, buys.sell_qty)
+    flags = recent_purchase_flags(state, sells, buys.sell_qty, lookback)
     if flags:
         rows = trades["row"].to_numpy()
         sell = (trades["action"] == "SELL").to_numpy()

@@ -25,7 +25,7 @@ from portfolio.lots import sell_from_lots, walk_order
 from portfolio.models import Lot
 from portfolio.planner.buys import vehicle_prices
 from portfolio.planner.forced import Forced
-from portfolio.planner.lookback import bought_recently, recent_rows
+from portfolio.planner.lookback import Lookback, bought_recently
 from portfolio.planner.sells import Sells
 from portfolio.planner.state import EPS, HouseholdState
 
@@ -75,7 +75,7 @@ def _clearing_units(order: list[Lot], price: float, s: HouseholdState) -> float 
     """Units to sell so the walk takes every recently bought lot of the row, realising no gain
     on the way (None when it cannot): sold in the same sale, they replace nothing."""
     units = 0.0
-    last = max((n for n, lt in enumerate(order) if bought_recently(lt, s)), default=-1)
+    last = max((n for n, lt in enumerate(order) if bought_recently(lt, s.as_of)), default=-1)
     for lt in order[: last + 1]:
         cost = _unit_cost(lt)
         if cost is None or cost < price - 0.005:
@@ -114,6 +114,7 @@ def offset_gains(
     ref: pd.DataFrame,
     fund_groups: FundGroups,
     may_buy: Mapping[str, bool],
+    lookback: Lookback,
 ) -> tuple[Sells, Offset]:
     """Harvest taxable losses up to each client's net realised gain; `Offset.buyback` tells the
     buys what to buy back per class."""
@@ -147,7 +148,6 @@ def offset_gains(
     )
     if not cand.any():
         return sells, none
-    recent = recent_rows(s)
     prices = vehicle_prices(s, vehicles, ref, fund_groups)
     # Best harvest first: the largest loss per dollar sold (least turnover per dollar offset).
     idx = np.flatnonzero(cand)
@@ -163,7 +163,7 @@ def offset_gains(
     left = gains.copy()
     for i in idx.tolist():
         c = int(client[i])
-        bought = recent.get((c, str(s.group[i])), set())
+        bought = lookback.bought_in(s, i)
         if left[c] <= 0.005 or not bought <= {i}:
             continue  # a purchase in another account would wash the loss
         sym, cls = str(s.symbol[i]), s.classes[int(s.row_k[i])]

@@ -25,7 +25,7 @@ from portfolio.models import Lot
 from portfolio.planner.drift import Drift
 from portfolio.planner.forced import Forced
 from portfolio.planner.locate import location_ranks
-from portfolio.planner.lookback import washed_elsewhere
+from portfolio.planner.lookback import Lookback
 from portfolio.planner.state import EPS, HouseholdState, round_qty, segment_rank
 
 # Share of a class's band a sale that realises taxable gains leaves in place: the class ends
@@ -65,7 +65,9 @@ def _all_short_term_gain(s: HouseholdState, i: int) -> bool:
     )
 
 
-def sell_keys(s: HouseholdState, *, losses_first: bool = True) -> np.ndarray:
+def sell_keys(
+    s: HouseholdState, *, losses_first: bool = True, lookback: Lookback | None = None
+) -> np.ndarray:
     """Lower sells first: taxable losses (they offset gains), tax-advantaged accounts, then
     taxable by unrealised gain; under an ESG-only mandate, holdings it would not buy before all.
     `losses_first=False` keeps taxable holdings in gain order only (a withdrawal, which compares
@@ -83,7 +85,7 @@ def sell_keys(s: HouseholdState, *, losses_first: bool = True) -> np.ndarray:
     # A taxable loss is worth more than a tax-free sale: it offsets the household's gains.
     if losses_first:
         loss = known & (ratio < 0) & s.mandate.tax_aware
-        washed = washed_elsewhere(s, loss)
+        washed = (lookback or Lookback.of(s)).washed_elsewhere(s, loss)
         key = np.where(loss & ~washed, key + LOSS_FIRST, key)
         # A loss that a recent purchase in another holding would wash is disallowed (and lost
         # for good when that holding is an IRA): such a holding sells after every other one.
@@ -130,7 +132,7 @@ def blended_sales(s: HouseholdState, drift: Drift) -> tuple[np.ndarray, Drift]:
     return out, replace(drift, D=D)
 
 
-def source_sales(s: HouseholdState, drift: Drift) -> np.ndarray:
+def source_sales(s: HouseholdState, drift: Drift, keys: np.ndarray) -> np.ndarray:
     """Value to sell per row so each unit's classes shrink by what the drift asks."""
     R = np.clip(-drift.D, 0.0, None)
     unit = s.unit
@@ -140,7 +142,7 @@ def source_sales(s: HouseholdState, drift: Drift) -> np.ndarray:
     if not cand.any():
         return out
     idx = np.flatnonzero(cand)
-    key = sell_keys(s)[idx] if s.n else np.zeros(0)
+    key = keys[idx]
     # Holdings whose sale realises a known taxable gain (tax-aware planning only).
     gain = s.taxable_row & np.isfinite(s.basis) & (s.value > s.basis) & s.mandate.tax_aware
     df = pd.DataFrame(
@@ -164,13 +166,18 @@ def source_sales(s: HouseholdState, drift: Drift) -> np.ndarray:
 
 
 def plan_sells(
-    s: HouseholdState, forced: Forced, drift: Drift, max_gains: float | None
+    s: HouseholdState,
+    forced: Forced,
+    drift: Drift,
+    max_gains: float | None,
+    lookback: Lookback | None = None,
 ) -> tuple[Sells, Drift]:
     """The sales, and the drift the buys must close (blended-fund sales change it)."""
     m = s.mandate
     notes: list[str] = []
     blend_val, drift = blended_sales(s, drift)
-    disc_val = source_sales(s, drift) + blend_val
+    keys = sell_keys(s, lookback=lookback)  # the order every sale below follows
+    disc_val = source_sales(s, drift, keys) + blend_val
     uv = s.unit_value
     disc_qty = np.where(uv > 0, disc_val / np.where(uv > 0, uv, 1.0), 0.0)
     # Round to the nearest unit, but upward where the unit must raise cash for its floor.
@@ -212,7 +219,7 @@ def plan_sells(
                 limited[i] = float(sell_qty[i])
             record(i, sale)
         st_lots: dict[int, tuple[list[Lot], str]] = {}  # rows selling short-term gains
-        for i, sale, usable, label in _to_band(s, drift, forced, sell_qty):
+        for i, sale, usable, label in _to_band(s, drift, forced, sell_qty, keys):
             record(i, sale)
             if usable is not None:
                 st_lots[i] = (usable, label)
@@ -261,7 +268,7 @@ def _band_shortfall(
 
 
 def _to_band(
-    s: HouseholdState, drift: Drift, forced: Forced, sell_qty: np.ndarray
+    s: HouseholdState, drift: Drift, forced: Forced, sell_qty: np.ndarray, keys: np.ndarray
 ) -> list[tuple[int, LotSale, list[Lot] | None, str]]:
     """Further taxable sales where the first pass leaves a household class beyond 90% of its
     band's edge (a holding it chose first could not sell without short-term gains):
@@ -280,7 +287,7 @@ def _to_band(
     cand = np.flatnonzero(plain & (short[unit, k] > EPS) & (s.qty - qty > EPS))
     if not len(cand):
         return []
-    cand = cand[np.argsort(sell_keys(s)[cand], kind="stable")]
+    cand = cand[np.argsort(keys[cand], kind="stable")]
     out: dict[int, tuple[LotSale, list[Lot] | None, str]] = {}
 
     def extend(i: int, usable: list[Lot], any_lot: bool) -> LotSale | None:

@@ -186,9 +186,7 @@ def build_state(
         basis=basis,
         pos=pos,
         exclusion=book["exclusion"].to_numpy(dtype=object),
-        group=(fund_groups or load_fund_groups())
-        .groups(pd.Series(symbols, dtype=object))
-        .to_numpy(dtype=object),
+        group=_groups(symbols, fund_groups or load_fund_groups()),
         blend_row=b_row.astype(np.int64),
         blend_k=blend_k.astype(np.int64),
         blend_w=b_w,
@@ -209,6 +207,13 @@ def build_state(
         lots_of=lots_of,
         **arrays,
     )
+
+
+def _groups(symbols: np.ndarray, fund_groups: FundGroups) -> np.ndarray:
+    """Fund group per row, looked up once per distinct symbol."""
+    codes, uniques = pd.factorize(symbols)
+    table = np.array([fund_groups.group(str(u)) for u in uniques] + [""], dtype=object)
+    return table[codes]  # a missing symbol (code -1) takes the empty group
 
 
 def round_qty(q: np.ndarray, whole: bool, up: bool) -> np.ndarray:

@@ -10,28 +10,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from portfolio.planner.lookback import WINDOW
+from portfolio.planner.lookback import WINDOW, Lookback, bought_recently
 from portfolio.planner.sells import Sells
 from portfolio.planner.state import HouseholdState
 
 
-def recent_purchase_flags(s: HouseholdState, sells: Sells, sell_qty: np.ndarray) -> dict[int, str]:
+def recent_purchase_flags(
+    s: HouseholdState, sells: Sells, sell_qty: np.ndarray, lookback: Lookback
+) -> dict[int, str]:
     """Row -> a warning for each taxable loss sale with a purchase in the 30 days before it."""
     out: dict[int, str] = {}
     if s.lots_of is None or not sells.loss_lots:
         return out
     start = s.as_of - WINDOW
-    client = s.client_of_acct[s.acct]
-    group = s.group
     for i, taken in sells.loss_lots.items():
         if sell_qty[i] <= 0:
             continue
-        same = np.flatnonzero((client == client[i]) & (group == group[i]))
         bought: list = []
         units = 0.0
-        for j in same:
+        for j in sorted(lookback.bought_in(s, i)):
             for lt in s.lots(j):
-                if lt.acquired is not None and start <= lt.acquired <= s.as_of:
+                if bought_recently(lt, s.as_of):
                     units += lt.quantity
                     bought.append(lt.acquired)
         # Lots sold in this very sale (at a loss or not) are no replacement: none is held.
