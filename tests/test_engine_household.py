@@ -552,3 +552,10 @@ def test_a_holding_without_lots_sells_before_short_term_gains_are_realised() -> 
     assert "ITOT" in sells and sells["VTI"].quantity == lt
     us = p.asset_class_weights["us_equity"]
     assert abs(us.post_trade - us.target) <= us.band
+    # Its gain is counted at the position's own average cost, as a long-term one.
+    itot = sells["ITOT"]
+    assert itot.realized_gain == pytest.approx(itot.value * 0.6, abs=0.05)
+    assert itot.short_term_gain == 0.0
+    # ... so a gains budget sees it too.
+    capped = run(*hold, max_gains=1_000.0)
+    assert capped.realized_gains <= 1_000.0 + 0.05

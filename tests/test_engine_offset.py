@@ -34,11 +34,11 @@ def household(*, vea_cost: float = 1.3, extra: list[Position] | None = None) -> 
     return h + (extra or [])
 
 
-def with_recent_vea(cost: float, days_before: int) -> list[Position]:
-    """`household()` whose taxable VEA also holds 50 units bought `days_before` the trade date
-    at `cost` x today's price."""
+def with_recent_vea(cost: float, days_before: int, vea_cost: float = 1.3) -> list[Position]:
+    """`household(vea_cost=...)` whose taxable VEA also holds 50 units bought `days_before` the
+    trade date at `cost` x today's price."""
     vea = px("VEA")
-    h = household()
+    h = household(vea_cost=vea_cost)
     old = h[1].lots[0]
     recent = Lot(
         quantity=50, cost_basis=round(50 * vea * cost, 2), acquired=AS_OF - timedelta(days_before)
@@ -134,11 +134,31 @@ def test_a_purchase_in_another_account_within_30_days_blocks_the_harvest(
 
 
 def test_a_recent_lot_of_the_same_holding_is_sold_with_the_harvest_not_left_to_wash_it() -> None:
-    p = run(with_recent_vea(1.0, days_before=5))
+    # VEA's old lot stands 4% below cost: all of it offsets part of what the plan realises, and
+    # the 50 units bought five days ago (at today's price) go in the same sale.
+    h = with_recent_vea(1.0, days_before=5, vea_cost=1.04)
+    gain = run(h, ClientMandate()).realized_gains
+    p = run(h)
     sale = trade(p, "VEA", "SELL")
     assert sale is not None and sale.realized_gain < 0
-    assert sale.quantity >= 50  # every loss unit walked before it, then the recent lot itself
+    assert sale.quantity == h[1].quantity  # the old lot and the recent one, all of it
     assert "possible wash sale" not in sale.reason
+    assert p.realized_gains == pytest.approx(gain + sale.realized_gain, abs=0.05)
+    assert 0 < p.realized_gains < gain
+
+
+def test_a_recent_lot_is_not_cleared_when_that_harvests_far_beyond_the_gain() -> None:
+    # At 30% below cost, clearing the recent lot would take every old unit first: about six
+    # times the gain. The holding is left alone rather than harvested beyond the gain.
+    p = run(with_recent_vea(1.0, days_before=5))
+    assert trade(p, "VEA", "SELL") is None
+
+
+def test_a_recent_lot_a_cent_above_cost_is_a_gain_and_not_cleared() -> None:
+    # Bought a fraction of a cent per share below today's price: the 50 units carry a gain
+    # (to the cent, as the sale itself counts it), so the sale could not take them freely.
+    p = run(with_recent_vea(1 - 0.004 / px("VEA"), days_before=5, vea_cost=1.04))
+    assert trade(p, "VEA", "SELL") is None
 
 
 def test_short_term_gain_lots_are_not_sold_to_clear_a_recent_purchase() -> None:

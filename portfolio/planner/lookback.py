@@ -8,7 +8,7 @@ sell (sells, offset) and the look-back flags (wash) read the same purchases.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
@@ -26,50 +26,52 @@ def bought_recently(lot: Lot, as_of: date) -> bool:
 
 @dataclass(frozen=True)
 class Lookback:
-    """Rows sharing a client and a fund group, and which of them hold a recent purchase."""
+    """Rows sharing a client and a fund group; which of them hold a recent purchase is read from
+    their lots on first asking, so a plan that asks nothing reads no lot."""
 
-    peers: dict[tuple[int, str], np.ndarray]  # (client, group) -> its rows
-    recent: np.ndarray  # per row: holds a lot bought in the 30 days before the trade date
+    state: HouseholdState
+    order: np.ndarray  # rows sorted by (client, group)
+    start: np.ndarray  # per row: where its (client, group) run begins in `order`
+    end: np.ndarray  # ... and ends
+    _recent: dict[int, bool] = field(default_factory=dict)
 
     @staticmethod
     def of(s: HouseholdState) -> Lookback:
-        recent = np.zeros(s.n, dtype=bool)
-        if s.lots_of is None or s.n == 0:
-            return Lookback({}, recent)
-        client = s.client_of_acct[s.acct]
-        frame = pd.DataFrame({"c": client, "g": s.group})
-        # Only groups a taxable account holds can realise a loss: only theirs are read.
-        sellable = s.taxable_row & s.tradable & ~s.is_cash
-        keys = set(zip(client[sellable].tolist(), s.group[sellable].tolist(), strict=True))
-        peers = {
-            (int(c), str(g)): np.asarray(rows, dtype=np.int64)
-            for (c, g), rows in frame.groupby(["c", "g"], sort=False).indices.items()
-            if (c, g) in keys
-        }
-        for rows in peers.values():
-            for i in rows.tolist():
-                if not s.is_cash[i]:  # a holding the desk does not trade still washes
-                    recent[i] = any(bought_recently(lt, s.as_of) for lt in s.lots(i))
-        return Lookback(peers, recent)
+        client = s.client_of_acct[s.acct] if s.n else np.zeros(0, dtype=np.int64)
+        group = pd.factorize(s.group)[0] if s.n else np.zeros(0, dtype=np.int64)
+        key = client.astype(np.int64) * (int(group.max(initial=0)) + 1) + group
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        first = np.searchsorted(sorted_key, key, side="left")
+        last = np.searchsorted(sorted_key, key, side="right")
+        return Lookback(s, order, first, last)
 
-    def rows_of(self, s: HouseholdState, i: int) -> np.ndarray:
+    def recent(self, i: int) -> bool:
+        """Row `i` holds a lot bought in the 30 days before the trade date (a holding the desk
+        does not trade still washes; swept cash never does)."""
+        if i not in self._recent:
+            s = self.state
+            self._recent[i] = not s.is_cash[i] and any(
+                bought_recently(lt, s.as_of) for lt in s.lots(i)
+            )
+        return self._recent[i]
+
+    def rows_of(self, i: int) -> np.ndarray:
         """Rows of the same client and fund group as row `i` (itself included)."""
-        key = (int(s.client_of_acct[s.acct[i]]), str(s.group[i]))
-        return self.peers.get(key, np.array([i], dtype=np.int64))
+        return self.order[self.start[i] : self.end[i]]
 
-    def bought_in(self, s: HouseholdState, i: int) -> set[int]:
+    def bought_in(self, i: int) -> set[int]:
         """Rows of row `i`'s client and group that hold a recent purchase."""
-        rows = self.rows_of(s, i)
-        return set(rows[self.recent[rows]].tolist())
+        return {int(r) for r in self.rows_of(i).tolist() if self.recent(int(r))}
 
-    def washed_elsewhere(self, s: HouseholdState, rows: np.ndarray) -> np.ndarray:
+    def washed_elsewhere(self, rows: np.ndarray) -> np.ndarray:
         """Of `rows` (a mask): those where a fund of the row's group was bought recently in
         another holding of the client, so a loss sold there would be disallowed (at least in
         part)."""
-        out = np.zeros(s.n, dtype=bool)
-        if not self.recent.any():
+        out = np.zeros(self.state.n, dtype=bool)
+        if self.state.lots_of is None:
             return out
         for i in np.flatnonzero(rows):
-            held = self.bought_in(s, int(i))
+            held = self.bought_in(int(i))
             out[i] = bool(held) and not held <= {int(i)}
         return out

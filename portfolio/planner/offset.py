@@ -21,11 +21,11 @@ import pandas as pd
 
 from portfolio.fund_groups import FundGroups
 from portfolio.labels import class_label
-from portfolio.lots import sell_from_lots, walk_order
+from portfolio.lots import has_gain, sell_from_lots, walk_order
 from portfolio.models import Lot
 from portfolio.planner.buys import vehicle_prices
 from portfolio.planner.forced import Forced
-from portfolio.planner.lookback import Lookback, bought_recently
+from portfolio.planner.lookback import WINDOW, Lookback, bought_recently
 from portfolio.planner.sells import Sells
 from portfolio.planner.state import EPS, HouseholdState
 
@@ -77,11 +77,15 @@ def _clearing_units(order: list[Lot], price: float, s: HouseholdState) -> float 
     units = 0.0
     last = max((n for n, lt in enumerate(order) if bought_recently(lt, s.as_of)), default=-1)
     for lt in order[: last + 1]:
-        cost = _unit_cost(lt)
-        if cost is None or cost < price - 0.005:
+        # The sale's own test of a gain (to the cent): a lot with one is not walked freely.
+        if _unit_cost(lt) is None or has_gain(lt, price):
             return None
         units += lt.quantity
     return units
+
+
+def _recent_units(lots: list[Lot], s: HouseholdState) -> float:
+    return sum(lt.quantity for lt in lots if bought_recently(lt, s.as_of))
 
 
 def _replacement(
@@ -163,7 +167,7 @@ def offset_gains(
     left = gains.copy()
     for i in idx.tolist():
         c = int(client[i])
-        bought = lookback.bought_in(s, i)
+        bought = lookback.bought_in(i)
         if left[c] <= 0.005 or not bought <= {i}:
             continue  # a purchase in another account would wash the loss
         sym, cls = str(s.symbol[i]), s.classes[int(s.row_k[i])]
@@ -199,6 +203,15 @@ def offset_gains(
         loss = before - float(sale.realized_gain)
         if loss <= 0.005:
             continue
+        if bought:
+            # Every recent lot must go in this very sale, else it washes the loss; and clearing
+            # it may not harvest beyond the gain by more than one share's loss.
+            sold_recent = sum(
+                q for d, q in sale.sold_lots if d and s.as_of - WINDOW <= d <= s.as_of
+            )
+            per_share = max(((_unit_cost(lt) or price) - price for lt in order), default=0.0)
+            if sold_recent < _recent_units(lots, s) - EPS or loss > left[c] + per_share + 0.005:
+                continue
         units = sale.quantity - q0
         qty[i], disc[i] = sale.quantity, max(0.0, sale.quantity - forced.qty[i])
         realized[i], short[i] = sale.realized_gain, sale.short_term_gain

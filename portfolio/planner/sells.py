@@ -85,7 +85,7 @@ def sell_keys(
     # A taxable loss is worth more than a tax-free sale: it offsets the household's gains.
     if losses_first:
         loss = known & (ratio < 0) & s.mandate.tax_aware
-        washed = (lookback or Lookback.of(s)).washed_elsewhere(s, loss)
+        washed = (lookback or Lookback.of(s)).washed_elsewhere(loss)
         key = np.where(loss & ~washed, key + LOSS_FIRST, key)
         # A loss that a recent purchase in another holding would wash is disallowed (and lost
         # for good when that holding is an IRA): such a holding sells after every other one.
@@ -320,7 +320,7 @@ def _to_band(
     # Without short-term gains: the forced units stay forced, the rest walks free lots only
     # (a holding without lots sells as far as its class needs).
     for i in cand:
-        if (sale := extend(int(i), s.lots(i), any_lot=False)) is not None:
+        if (sale := extend(int(i), _lots_or_whole(s, int(i)), any_lot=False)) is not None:
             out[int(i)] = (sale, None, class_label(s.classes[k[i]]))
     # Then short-term gain lots (every unit may come from any usable lot, short-term ones last),
     # never one about to turn long-term unless a forced sale already walks it.
@@ -335,6 +335,16 @@ def _to_band(
         if usable and (sale := extend(int(i), usable, any_lot=True)) is not None:
             out[int(i)] = (sale, usable, class_label(s.classes[k[i]]))
     return [(i, sale, usable, label) for i, (sale, usable, label) in out.items()]
+
+
+def _lots_or_whole(s: HouseholdState, i: int) -> list[Lot]:
+    """The row's lots; without any, one undated lot at the position's own cost when it is
+    known, so the sale's gain is counted (and budgeted) as a long-term one, as an undated lot's
+    is (portfolio.lots); else none (the gain is unknown)."""
+    lots = s.lots(i)
+    if lots or not np.isfinite(s.basis[i]) or s.qty[i] <= 0:
+        return lots
+    return [Lot(quantity=float(s.qty[i]), cost_basis=float(s.basis[i]))]
 
 
 def _waiting_notes(
@@ -378,7 +388,7 @@ def _long_term_soon(lot: Lot, price: float, as_of: date) -> bool:
 
 
 def _walk(s: HouseholdState, i: int, qty: float, forced: float):
-    lots = s.lots(i)
+    lots = _lots_or_whole(s, i)
     if not lots:
         return None
     return sell_from_lots(

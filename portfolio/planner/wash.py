@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from portfolio.lots import sell_from_lots
 from portfolio.planner.lookback import WINDOW, Lookback, bought_recently
 from portfolio.planner.sells import Sells
 from portfolio.planner.state import HouseholdState
@@ -28,15 +29,27 @@ def recent_purchase_flags(
             continue
         bought: list = []
         units = 0.0
-        for j in sorted(lookback.bought_in(s, i)):
+        for j in sorted(lookback.bought_in(i)):
             for lt in s.lots(j):
                 if bought_recently(lt, s.as_of):
                     units += lt.quantity
                     bought.append(lt.acquired)
         # Lots sold in this very sale (at a loss or not) are no replacement: none is held.
         walked = sells.sold_lots.get(i, ())
-        if abs(sum(q for _, q in walked) - sell_qty[i]) < 1e-6:  # not cut back since
-            taken = walked
+        if abs(sum(q for _, q in walked) - sell_qty[i]) > 1e-6:  # cut back since: walk again
+            again = sell_from_lots(
+                s.lots(i),
+                float(sell_qty[i]),
+                float(s.unit_value[i]),
+                s.as_of,
+                tax_aware=s.mandate.tax_aware,
+                forced=float(sell_qty[i]),
+                whole=s.whole,
+            )
+            if not again.loss_lots:
+                continue  # what is left of the sale takes no loss
+            walked = again.sold_lots
+        taken = walked
         units -= sum(q for d, q in taken if d is not None and start <= d <= s.as_of)
         if units > 1e-9:
             out[int(i)] = (
