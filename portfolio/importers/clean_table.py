@@ -68,7 +68,15 @@ _GENERAL_ONLY = (
     "account_type",
 )
 _HEADER_WORDS = "sym|ticker|cusip"
+_BLANK = "blank"  # marks (in `Series.attrs`) the all-empty stand-in for a column the file lacks
 _NUMERIC_CLASS = r"^[\s(+\-$]*\d[\d.,\s]*%?\s*\)?$"
+# White space a strip may remove, in ASCII, besides the line breaks that end the lines.
+_ASCII_SPACE = " \t\x0b\x0c\x1c\x1d\x1e\x1f"
+# A word each of `_plain_first`'s refusals needs: the last word of each strong footer, `pending`
+# (is_pending), and is_summary's own pre-filter.
+_SPECIAL_WORDS = (
+    "information|services|downloaded|generated|pending|total|net account|portfolio value"
+)
 
 
 def read_clean_table(
@@ -95,7 +103,7 @@ def clean_frame(
     """The clean sheet's book as columns (`BookFrame`); None when the sheet is not clean."""
     if delimiter != ",":
         return None
-    if text.count("\n") + 1 < min_rows:
+    if line_offset(text, min_rows - 1) == len(text) and text.count("\n") + 1 < min_rows:
         return None
     head_lines = io.StringIO(text[: line_offset(text, HEAD_LINES)], newline="").readlines()
     head = split_records("".join(head_lines), delimiter)
@@ -117,25 +125,38 @@ def clean_frame(
     frame = read.frame
     first_body_line = header.end + 1
 
-    stripped = [frame[i].str.strip() for i in range(cmap.width)]
+    spaced = _edge_space(body)
+    if spaced:
+        stripped = [frame[i].str.strip() for i in range(cmap.width)]
+    else:  # no cell starts or ends with white space: every cell is its own stripped text
+        stripped = [frame[i] for i in range(cmap.width)]
     blank = pd.Series(np.full(len(frame), "", dtype=object), index=frame.index)
+    blank.attrs[_BLANK] = True
 
     def column(name: str) -> pd.Series:
         i = cmap.index.get(name)
         return stripped[i] if i is not None else blank
 
-    nonempty = sum((s != "").astype(np.int64) for s in stripped)
-    if int(nonempty.min()) < 2:  # blank lines inside the table, or one-cell text rows
+    if cmap.width < 2:
         return None
-    first = stripped[0]
-    if (first == "").any():
-        return None
-    if any(_has_header_word(c) for c in stripped):
-        return None  # a second header may hide in the rows
-    symbol = column("symbol")
-    for values, check in ((symbol.unique(), _plain_symbol), (first.unique(), _plain_first)):
-        if not all(check(str(v)) for v in values):
+    if spaced or not read.rectangular or _empty_cell(stripped):
+        nonempty = sum((s != "").astype(np.int64) for s in stripped)
+        if int(nonempty.min()) < 2:  # blank lines inside the table, or one-cell text rows
             return None
+        if (stripped[0] == "").any():
+            return None
+    symbol = column("symbol")
+    numeric = {cmap.index.get(n) for n in ("quantity", "price", "market_value")}
+    uniques = {
+        i: pd.Series(stripped[i].unique()) for i in range(cmap.width) if i not in numeric or i == 0
+    }
+    # A second header may hide in the rows. (Numeric cells are matched as plain decimals below.)
+    if any(_has_header_word(u) for u in uniques.values()):
+        return None
+    if not all(_plain_symbol(str(v)) for v in uniques[cmap.index["symbol"]]):
+        return None
+    if not all(_plain_first(str(v)) for v in _may_be_special(uniques[0])):
+        return None
     description = column("description")
     if "description" in cmap and description.str.lower().str.contains("pending").any():
         return None
@@ -144,10 +165,10 @@ def clean_frame(
         return None
 
     qty_text, price_text, value_text = column("quantity"), column("price"), column("market_value")
-    if not (qty_text.str.fullmatch(_SIMPLE).all() and price_text.str.fullmatch(_SIMPLE).all()):
+    if not (_all_simple(qty_text) and _all_simple(price_text)):
         return None
     has_value = value_text != ""
-    if not value_text[has_value].str.fullmatch(_SIMPLE).all():
+    if not _all_simple(value_text, blank_ok=True):
         return None
     q = _floats(qty_text)
     p = _floats(price_text)
@@ -214,6 +235,100 @@ def _has_header_word(cells: pd.Series) -> bool:
         return bool(cells.str.contains(_HEADER_WORDS, case=False, regex=True).any())
 
 
+def _all_simple(cells: pd.Series, blank_ok: bool = False) -> bool:
+    """Does every cell (or every non-empty one, with `blank_ok`) fully match `_SIMPLE`?
+
+    Over Arrow's text buffer with NumPy: ASCII digits, at most one point with 1 to 15 digits
+    either side, a minus sign only first. Several times faster than the regular expression,
+    which remains for text that is not Arrow's.
+    """
+    try:
+        arr = pa.array(cells.array)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        if arr.null_count or not (
+            pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+        ):
+            raise TypeError(arr.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        if blank_ok:
+            cells = cells[cells != ""]
+        return bool(cells.str.fullmatch(_SIMPLE).all())
+    n = len(arr)
+    if n == 0:
+        return True
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    _, off_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(off_buf, dtype=width)[arr.offset : arr.offset + n + 1].astype(np.int64)
+    data = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    starts, lengths = offsets[:-1] - offsets[0], np.diff(offsets)
+    filled = lengths > 0
+    if not (blank_ok or filled.all()):
+        return False
+    starts, lengths = starts[filled], lengths[filled]
+    if len(starts) == 0:
+        return True
+    if int(lengths.max()) > 32:  # longer than any match: a sign, 15 digits, a point, 15 digits
+        return False
+    digit = (data - np.uint8(48)) < 10
+    dot, minus = data == 46, data == 45
+    if not (digit | dot | minus).all():
+        return False
+    negative = minus[starts]
+    if int(minus.sum()) != int(negative.sum()):
+        return False  # a minus sign past a cell's first character
+    points = np.add.reduceat(dot.view(np.uint8), starts)  # cells are at most 32 bytes long
+    if int(points.max()) > 1:
+        return False
+    has_point = points == 1
+    point = np.zeros(len(starts), dtype=np.int64)
+    point[has_point] = np.flatnonzero(dot)  # one point a cell, in cell order
+    ends = starts + lengths
+    whole = np.where(has_point, point, ends) - starts - negative
+    fraction = np.where(has_point, ends - point - 1, 1)
+    return bool(((whole >= 1) & (whole <= 15) & (fraction >= 1) & (fraction <= 15)).all())
+
+
+def _edge_space(body: str) -> bool:
+    """Might a cell of `body` start or end with white space? False only when it is ASCII and no
+    white space character touches a comma or a line end (then `str.strip` changes no cell)."""
+    if not body.isascii():
+        return True
+    for ch in _ASCII_SPACE:
+        if ch in body and (
+            body.startswith(ch)
+            or body.endswith(ch)
+            or any(pair in body for pair in (f",{ch}", f"{ch},", f"\n{ch}", f"{ch}\n", f"{ch}\r"))
+        ):
+            return True
+    return False
+
+
+def _empty_cell(columns: list[pd.Series]) -> bool:
+    """Might a cell be empty? False when every column is Arrow text of no empty cell."""
+    try:
+        return any(
+            pc.min(pc.binary_length(pa.array(c.array))).as_py() in (0, None) for c in columns
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return True
+
+
+def _may_be_special(values: pd.Series) -> pd.Series:
+    """The values `_plain_first` could refuse: each of its rules needs one of these words (as
+    `normalize` keeps letters and digits, a word of its result is in the lower-cased text). Text
+    that is not ASCII is always kept (Python's and Arrow's case rules may differ on it)."""
+    try:
+        arr = pa.array(values.array)
+        keep = pc.or_(
+            pc.invert(pc.string_is_ascii(arr)),
+            pc.match_substring_regex(arr, _SPECIAL_WORDS, ignore_case=True),
+        )
+        return values[keep.to_numpy(zero_copy_only=False)]
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return values
+
+
 def _floats(cells: pd.Series) -> np.ndarray:
     """Plain decimal texts (already matched) as floats; Arrow's cast where the text is Arrow's."""
     try:
@@ -236,6 +351,7 @@ class _Body:
     frame: pd.DataFrame
     data: bytes
     _ends: np.ndarray | None = None
+    rectangular: bool = False  # read by pyarrow: every line has the header's field count
 
     def raw(self, k: int) -> str:
         """Line `k` of the body as the file has it, without its line break."""
@@ -271,7 +387,7 @@ def _read_body(body: str, width: int, used_width: int) -> _Body | None:
     else:
         frame = table.to_pandas()
         frame.columns = range(width)
-        return _Body(frame, data)
+        return _Body(frame, data, rectangular=True)
     ends = _line_ends(data)
     raw = np.frombuffer(data, dtype=np.uint8)
     counts = np.diff(np.searchsorted(np.flatnonzero(raw == 44), ends), prepend=0) + 1
@@ -353,13 +469,26 @@ def _text(column: pd.Series) -> pd.Series:
 
 def _factorize_rows(*columns: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes of the distinct value tuples across `columns` in first-seen order, and the first row
-    of each, without building a Python tuple per row."""
-    key = np.zeros(len(columns[0]), dtype=np.int64)
+    of each, without building a Python tuple per row. A column the file lacks (`_BLANK`, one
+    value throughout) changes nothing and is passed over."""
+    key: np.ndarray | None = None
     for column in columns:
+        if column.attrs.get(_BLANK):
+            continue
         codes, uniques = pd.factorize(column, sort=False)
-        key, _ = pd.factorize(key * (len(uniques) + 1) + codes, sort=False)
-    _, firsts = np.unique(key, return_index=True)
-    return key, firsts
+        key = codes if key is None else pd.factorize(key * (len(uniques) + 1) + codes)[0]
+    if key is None:
+        key = np.zeros(len(columns[0]), dtype=np.int64)
+    return key, _first_rows(key)
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """The first row of each code, for codes numbered in first-seen order (`pd.factorize`): a row
+    is the first of its code exactly where the running maximum rises."""
+    if len(codes) == 0:
+        return np.zeros(0, dtype=np.int64)
+    top = np.maximum.accumulate(codes)
+    return np.flatnonzero(np.r_[True, top[1:] > top[:-1]])
 
 
 def _accounts(name: pd.Series, number: pd.Series, label: str) -> tuple[np.ndarray, list[str]]:
@@ -404,15 +533,13 @@ def _positions(
     classification is judged once per distinct (symbol, class text, type text) and spread over
     the rows. Only holdings of several rows are folded one by one.
     """
-    n = len(q)
     acc_codes, acc_names = account
     sym_codes, _ = pd.factorize(symbol, sort=False)
     group, _ = pd.factorize(acc_codes.astype(np.int64) * (int(sym_codes.max()) + 1) + sym_codes)
     n_groups = int(group.max()) + 1
     sizes = np.bincount(group, minlength=n_groups)
     # Groups are numbered in first-seen order, so each group's first row rises with its number.
-    first_row = np.full(n_groups, n, dtype=np.int64)
-    np.minimum.at(first_row, group, np.arange(n, dtype=np.int64))
+    first_row = _first_rows(group)
 
     ref = reference(securities) if securities is not None else None
     kinds = ref.kind if ref is not None else {}
