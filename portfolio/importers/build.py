@@ -493,15 +493,7 @@ def _aggregate(rows: list[Row], lots: list[Row], out: Built) -> None:
                 market_value=value,
                 cost_basis=math.fsum(costs) if costs else None,
                 is_cash=cash,
-                lots=[
-                    Lot(
-                        quantity=r.quantity,
-                        cost_basis=r.cost_basis,
-                        acquired=r.acquired,
-                        line=r.c.line,
-                    )
-                    for r in lot_rows
-                ],
+                lots=[new_lot(r.quantity, r.cost_basis, r.acquired, r.c.line) for r in lot_rows],
                 lines=sorted({r.c.line for r in members} | {r.c.line for r in lot_rows}),
             )
         )
@@ -511,6 +503,32 @@ def _aggregate(rows: list[Row], lots: list[Row], out: Built) -> None:
                 next((r.c.security_type for r in members if r.c.security_type), ""),
             )
         )
+
+
+_LOT_FIELDS = frozenset(Lot.model_fields)
+_new_lot = Lot.__new__
+_set = object.__setattr__
+
+
+def new_lot(quantity: float, cost_basis: float | None, acquired: date | None, line: int) -> Lot:
+    """`Lot(quantity=..., cost_basis=..., acquired=..., line=...)` without pydantic's validation,
+    which a practice's hundreds of thousands of lots feel: every value here is of its field's
+    type already (the float conversions are what validation would do)."""
+    obj = _new_lot(Lot)
+    _set(
+        obj,
+        "__dict__",
+        {
+            "quantity": float(quantity),
+            "cost_basis": None if cost_basis is None else float(cost_basis),
+            "acquired": acquired,
+            "line": line,
+        },
+    )
+    _set(obj, "__pydantic_fields_set__", set(_LOT_FIELDS))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
 
 
 def _warn_repeats(rows: list[Row], out: Built) -> None:

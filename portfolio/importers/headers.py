@@ -7,7 +7,7 @@ between releases (Schwab's 2025 files say `Qty (Quantity)` where older ones said
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _PAREN_RE = re.compile(r"\(([^)]*)\)")
 _NON_ALNUM_RE = re.compile(r"[^a-z0-9]+")
@@ -248,6 +248,11 @@ class ColumnMap:
 
     index: dict[str, int]
     width: int
+    used_width: int = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Columns a row must have for every field we read to be present (asked once a row).
+        object.__setattr__(self, "used_width", max(self.index.values()) + 1 if self.index else 0)
 
     def get(self, cells: list[str], name: str) -> str:
         i = self.index.get(name)
@@ -257,11 +262,6 @@ class ColumnMap:
 
     def __contains__(self, name: str) -> bool:
         return name in self.index
-
-    @property
-    def used_width(self) -> int:
-        """Columns a row must have for every field we read to be present."""
-        return max(self.index.values()) + 1 if self.index else 0
 
     @property
     def is_transactions(self) -> bool:

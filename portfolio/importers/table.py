@@ -9,6 +9,7 @@ cells `build` parses column-wise.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from portfolio.importers.headers import ColumnMap, header_of, normalize
 from portfolio.importers.special import (
@@ -34,6 +35,8 @@ _STRONG_FOOTERS = (
     "generated at",
     "downloaded on",
 )
+# `_strong_footer` looks for a word each of these holds first: `normalize` keeps runs of letters and
+# digits as they are in the lower-cased text, so a cell without one cannot start with any of them.
 
 
 CELL_FIELDS = (
@@ -141,11 +144,23 @@ def no_header_error(name: str) -> UnreadableFileError:
 
 
 def account_of(cmap: ColumnMap, cells: list[str], fallback: str) -> str:
-    name = cmap.get(cells, "account_name").strip()
-    number = cmap.get(cells, "account_number").strip()
+    return _account(
+        cmap.get(cells, "account_name").strip(), cmap.get(cells, "account_number").strip(), fallback
+    )
+
+
+@lru_cache(maxsize=65536)
+def _account(name: str, number: str, fallback: str) -> str:
     if name and number:
         return name if number in name else f"{name} {number}"
     return name or number or fallback or DEFAULT_ACCOUNT
+
+
+def _strong_footer(text: str) -> bool:
+    low = text.lower()
+    return (
+        "information" in low or "services" in low or "downloaded" in low or "generated" in low
+    ) and normalize(text).startswith(_STRONG_FOOTERS)
 
 
 def sort_rows(records: list[Record], name: str) -> Sorted:
@@ -184,7 +199,7 @@ def sort_rows(records: list[Record], name: str) -> Sorted:
             continue
         nonempty = rec.nonempty
         first = nonempty[0]
-        if normalize(first).startswith(_STRONG_FOOTERS):
+        if _strong_footer(first):
             out.skip(rec, "disclaimer or download note, not a holding")
             continue
         if len(nonempty) == 1:
@@ -302,12 +317,16 @@ def _sort_data_row(
     symbol = cmap.get(cells, "symbol") or cmap.get(cells, "cusip")
     description = cmap.get(cells, "description")
     first = rec.nonempty[0]
-    if is_pending(symbol) or is_pending(description) or is_pending(first):
+    # is_pending and is_summary each need one of these words first; most rows have none.
+    low = f"{symbol}\x00{description}\x00{first}".lower()
+    if "pending" in low and (is_pending(symbol) or is_pending(description) or is_pending(first)):
         amount = cmap.get(cells, "market_value") or _first_amount(cells[1:])
         shown = f" ({amount})" if amount else ""
         out.skip(rec, f"pending activity{shown}, not a holding")
         return
-    if is_summary(symbol) or is_summary(first):
+    if ("total" in low or "net account" in low or "portfolio value" in low) and (
+        is_summary(symbol) or is_summary(first)
+    ):
         amount = cmap.get(cells, "market_value") or _first_amount(cells[1:])
         if amount:
             out.totals.append((rec.line, amount))

@@ -19,7 +19,7 @@ class Record:
     50k-row import from copying every line twice.
     """
 
-    __slots__ = ("_lines", "cells", "end", "error", "line", "stripped")
+    __slots__ = ("_lines", "_nonempty", "cells", "end", "error", "line", "stripped")
 
     def __init__(
         self, line: int, end: int, cells: list[str], lines: list[str], error: str | None = None
@@ -27,9 +27,10 @@ class Record:
         self.line = line
         self.end = end
         self.cells = cells
-        self.stripped = [c.strip() for c in cells]
+        self.stripped = list(map(str.strip, cells))
         self.error = error
         self._lines = lines
+        self._nonempty: list[str] | None = None
 
     @property
     def raw(self) -> str:
@@ -41,7 +42,10 @@ class Record:
 
     @property
     def nonempty(self) -> list[str]:
-        return [c for c in self.stripped if c]
+        """The non-empty stripped cells (computed once; treat as read-only)."""
+        if self._nonempty is None:
+            self._nonempty = [c for c in self.stripped if c]
+        return self._nonempty
 
 
 def decode(data: bytes, name: str) -> str:
