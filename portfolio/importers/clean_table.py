@@ -130,7 +130,8 @@ def clean_frame(
         stripped = [frame[i].str.strip() for i in range(cmap.width)]
     else:  # no cell starts or ends with white space: every cell is its own stripped text
         stripped = [frame[i] for i in range(cmap.width)]
-    blank = pd.Series(np.full(len(frame), "", dtype=object), index=frame.index)
+    blank = pd.Series([""], dtype="str").take(np.zeros(len(frame), dtype=np.intp))
+    blank.index = frame.index
     blank.attrs[_BLANK] = True
 
     def column(name: str) -> pd.Series:
@@ -420,6 +421,35 @@ def _first_texts(column: pd.Series, rows: np.ndarray, starts: np.ndarray) -> lis
     return out
 
 
+def _repeated(*keys: np.ndarray) -> np.ndarray:
+    """`DataFrame(keys).duplicated(keep="first")` for finite numeric columns: a stable sort by
+    every key puts identical rows side by side in their order, so each but the first of a run
+    repeats an earlier row."""
+    order = np.lexsort(keys[::-1])
+    same = np.ones(len(order) - 1, dtype=bool) if len(order) else np.zeros(0, dtype=bool)
+    for key in keys:
+        ordered = key[order]
+        same &= ordered[1:] == ordered[:-1]
+    out = np.zeros(len(order), dtype=bool)
+    out[order[1:][same]] = True
+    return out
+
+
+def _sums(
+    values: np.ndarray, listed: list[float], starts: np.ndarray, bounds: list[tuple[int, int]]
+) -> np.ndarray:
+    """Each run's `math.fsum` (exact, then rounded once). A run of two is one addition, which
+    IEEE rounds exactly as fsum does, so only longer runs are summed one by one."""
+    ends = np.r_[starts[1:], len(values)]
+    pair = (ends - starts) == 2
+    out = np.empty(len(starts))
+    out[pair] = values[starts[pair]] + values[starts[pair] + 1]
+    for k in np.flatnonzero(~pair).tolist():
+        i, j = bounds[k]
+        out[k] = math.fsum(listed[i:j])
+    return out
+
+
 def _text(column: pd.Series) -> pd.Series:
     """A text column numbered from 0, in pandas' own string type (no Python object per cell)."""
     return column.astype(str).reset_index(drop=True)
@@ -513,7 +543,10 @@ def _positions(
             verdicts.append(judge(sym, cls, typ, False, kinds, ref_classes))
         return k
 
-    hint_codes, firsts = _factorize_rows(symbol, asset_class, security_type)
+    if asset_class.attrs.get(_BLANK) and security_type.attrs.get(_BLANK):
+        hint_codes, firsts = sym_codes, _first_rows(sym_codes)  # the symbol alone decides
+    else:
+        hint_codes, firsts = _factorize_rows(symbol, asset_class, security_type)
     hint_uniques = zip(
         symbol.take(firsts).tolist(),
         asset_class.take(firsts).tolist(),
@@ -541,30 +574,32 @@ def _positions(
         bounds = list(zip(starts.tolist(), [*starts[1:].tolist(), len(rows)], strict=True))
         heads = gs[starts]
         qs, vs = q[rows].tolist(), v[rows].tolist()
-        quantity[heads] = [math.fsum(qs[i:j]) for i, j in bounds]
-        value[heads] = [math.fsum(vs[i:j]) for i, j in bounds]
+        quantity[heads] = _sums(q[rows], qs, starts, bounds)
+        value[heads] = _sums(v[rows], vs, starts, bounds)
         # One price where the rows agree on it, else value / quantity (quantities are positive).
         low, high = np.minimum.reduceat(p[rows], starts), np.maximum.reduceat(p[rows], starts)
         price[heads] = np.where(low == high, low, value[heads] / quantity[heads])
         head_descs = _first_texts(description, rows, starts)
         head_syms = symbol.take(rows[starts]).tolist()
-        for g, sym, cls, typ in zip(
-            heads.tolist(),
-            head_syms,
-            _first_texts(asset_class, rows, starts),
-            _first_texts(security_type, rows, starts),
-            strict=True,
-        ):
-            group_verdict[g] = verdict_index(sym, cls, typ)
+        if not (asset_class.attrs.get(_BLANK) and security_type.attrs.get(_BLANK)):
+            # Without class columns a holding's verdict is its symbol's, set already.
+            for g, sym, cls, typ in zip(
+                heads.tolist(),
+                head_syms,
+                _first_texts(asset_class, rows, starts),
+                _first_texts(security_type, rows, starts),
+                strict=True,
+            ):
+                group_verdict[g] = verdict_index(sym, cls, typ)
         row_lines = line_of[rows].tolist()
         row_lots = _lots(qs, row_lines)
         for g, (i, j) in zip(heads.tolist(), bounds, strict=True):
             lots[g] = row_lots[i:j]
             lines_of[g] = row_lines[i:j]  # a line is one row: already distinct and in order
         # Identical rows of one holding: each repeat and the first line it repeats.
-        same = pd.DataFrame({"g": gs, "q": q[rows], "p": p[rows], "v": v[rows]})
-        repeated = same.duplicated(keep="first").to_numpy()
+        repeated = _repeated(gs, q[rows], p[rows], v[rows])
         if repeated.any():
+            same = pd.DataFrame({"g": gs, "q": q[rows], "p": p[rows], "v": v[rows]})
             first_line = (
                 same.assign(line=row_lines).groupby(["g", "q", "p", "v"])["line"].transform("min")
             )
