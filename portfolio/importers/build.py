@@ -146,6 +146,8 @@ def parse_date(text: str) -> date | None:
 
 def _column(cells: list[str], decimal_comma: bool) -> tuple[list[float | None], list[bool]]:
     """Parse one column at once; NaN becomes None so the per-row code reads plain Python."""
+    if not any(cells):  # a column the file lacks, or leaves empty: nothing to parse
+        return [None] * len(cells), [False] * len(cells)
     values, bad = parse_numbers(cells, decimal_comma=decimal_comma)
     return [None if x != x else x for x in values.tolist()], bad.tolist()
 

@@ -212,8 +212,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 
 LOOKUP: dict[str, str] = {syn: canon for canon, syns in SYNONYMS.items() for syn in syns}
 
-# Cheap pre-filter so data rows are not normalised cell by cell looking for a header.
-_HEADER_HINTS = ("symbol", "ticker", "cusip", "sym")
+# Cheap pre-filter so data rows are not normalised cell by cell looking for a header: a header
+# names a symbol, ticker or CUSIP column (`sym` covers `symbol`).
 
 
 def normalize(text: str) -> str:
@@ -290,7 +290,7 @@ def header_of(cells: list[str]) -> ColumnMap | None:
     if len(cells) < 2:
         return None
     joined = "\x00".join(cells[:60]).lower()
-    if not any(h in joined for h in _HEADER_HINTS):
+    if not ("sym" in joined or "ticker" in joined or "cusip" in joined):
         return None
     cmap = map_header(cells)
     if cmap.is_transactions or (cmap.is_positions and len(cmap.index) >= 2):

@@ -96,6 +96,14 @@ def cell_indexes(cmap: ColumnMap) -> list[int]:
     return [cmap.index.get(_COLUMN_OF.get(f, f), -1) for f in CELL_FIELDS]
 
 
+# The columns a data row is sorted by, looked up once per header rather than once per row.
+_SORTING_FIELDS = ("symbol", "cusip", "description", "account_name", "account_number")
+
+
+def _sorting_indexes(cmap: ColumnMap) -> tuple[int, ...]:
+    return tuple(cmap.index.get(f, -1) for f in _SORTING_FIELDS)
+
+
 @dataclass
 class Sorted:
     """Rows of one file sorted by what they are."""
@@ -175,6 +183,7 @@ def sort_rows(records: list[Record], name: str) -> Sorted:
 
     mode = "positions"
     indexes, indexed_for = cell_indexes(cmap), cmap
+    sorting = _sorting_indexes(cmap)
     seen_data = False
     gap = False
     for i in range(start + 1, len(records)):
@@ -221,7 +230,8 @@ def sort_rows(records: list[Record], name: str) -> Sorted:
             continue
         if cmap is not indexed_for:
             indexes, indexed_for = cell_indexes(cmap), cmap
-        _sort_data_row(rec, cmap, indexes, label, out)
+            sorting = _sorting_indexes(cmap)
+        _sort_data_row(rec, cmap, indexes, sorting, label, out)
         seen_data = True
     return out
 
@@ -311,11 +321,21 @@ def _first_amount(cells: list[str]) -> str:
 
 
 def _sort_data_row(
-    rec: Record, cmap: ColumnMap, indexes: list[int], label: str, out: Sorted
+    rec: Record,
+    cmap: ColumnMap,
+    indexes: list[int],
+    sorting: tuple[int, ...],
+    label: str,
+    out: Sorted,
 ) -> None:
     cells = rec.stripped
-    symbol = cmap.get(cells, "symbol") or cmap.get(cells, "cusip")
-    description = cmap.get(cells, "description")
+    width = len(cells)
+    # As `cmap.get` for each of _SORTING_FIELDS, inline: this runs once a row.
+    sym_i, cusip_i, desc_i, name_i, number_i = sorting
+    symbol = (cells[sym_i] if 0 <= sym_i < width else "") or (
+        cells[cusip_i] if 0 <= cusip_i < width else ""
+    )
+    description = cells[desc_i] if 0 <= desc_i < width else ""
     first = rec.nonempty[0]
     # is_pending and is_summary each need one of these words first; most rows have none.
     low = f"{symbol}\x00{description}\x00{first}".lower()
@@ -332,7 +352,6 @@ def _sort_data_row(
             out.totals.append((rec.line, amount))
         out.skip(rec, f"summary row '{symbol or first}', not a holding")
         return
-    width = len(rec.cells)
     if (width > cmap.width and any(cells[cmap.width :])) or width < cmap.used_width:
         out.error(rec, f"row has {width} fields, header has {cmap.width}")
         return
@@ -342,6 +361,9 @@ def _sort_data_row(
     elif symbol.endswith("**"):
         symbol, cash = symbol.rstrip("*").strip(), True
     values = [cells[i] if 0 <= i < width else "" for i in indexes]
-    out.candidates.append(
-        Candidate(rec, account_of(cmap, cells, label), symbol, *values, cash=cash)  # type: ignore[arg-type]
+    account = _account(
+        cells[name_i] if 0 <= name_i < width else "",
+        cells[number_i] if 0 <= number_i < width else "",
+        label,
     )
+    out.candidates.append(Candidate(rec, account, symbol, *values, cash=cash))  # type: ignore[arg-type]
