@@ -422,16 +422,15 @@ def _first_texts(column: pd.Series, rows: np.ndarray, starts: np.ndarray) -> lis
 
 
 def _repeated(*keys: np.ndarray) -> np.ndarray:
-    """`DataFrame(keys).duplicated(keep="first")` for finite numeric columns: a stable sort by
-    every key puts identical rows side by side in their order, so each but the first of a run
-    repeats an earlier row."""
-    order = np.lexsort(keys[::-1])
-    same = np.ones(len(order) - 1, dtype=bool) if len(order) else np.zeros(0, dtype=bool)
+    """`DataFrame(keys).duplicated(keep="first")` for finite numeric columns: the rows' value
+    tuples are numbered in first-seen order, and each row but the first of its number repeats."""
+    code: np.ndarray | None = None
     for key in keys:
-        ordered = key[order]
-        same &= ordered[1:] == ordered[:-1]
-    out = np.zeros(len(order), dtype=bool)
-    out[order[1:][same]] = True
+        codes, uniques = pd.factorize(key, sort=False)
+        code = codes if code is None else pd.factorize(code * (len(uniques) + 1) + codes)[0]
+    out = np.ones(len(keys[0]), dtype=bool)
+    if code is not None:
+        out[_first_rows(code)] = False
     return out
 
 
@@ -579,7 +578,9 @@ def _positions(
         # One price where the rows agree on it, else value / quantity (quantities are positive).
         low, high = np.minimum.reduceat(p[rows], starts), np.maximum.reduceat(p[rows], starts)
         price[heads] = np.where(low == high, low, value[heads] / quantity[heads])
-        head_descs = _first_texts(description, rows, starts)
+        head_descs = (
+            [] if description.attrs.get(_BLANK) else _first_texts(description, rows, starts)
+        )
         head_syms = symbol.take(rows[starts]).tolist()
         if not (asset_class.attrs.get(_BLANK) and security_type.attrs.get(_BLANK)):
             # Without class columns a holding's verdict is its symbol's, set already.
@@ -610,7 +611,7 @@ def _positions(
     class_names = [str(v.asset_class) for v in verdicts]
     cash_flags = np.array([v.is_cash for v in verdicts], dtype=bool)
     description_of = _text(description.take(first_row))
-    if len(heads):
+    if len(heads) and not description.attrs.get(_BLANK):  # else every description is ""
         description_of.iloc[heads] = head_descs
     frame = pd.DataFrame(
         {
