@@ -116,16 +116,19 @@ def clean_frame(
     if any(name in cmap for name in _GENERAL_ONLY) or "symbol" not in cmap:
         return None
     header = head[start]
-    body = _trim_blank_tail(text[sum(len(ln) for ln in head_lines[: header.end]) :])
+    start_at = sum(len(ln) for ln in head_lines[: header.end])
+    body = _trim_blank_tail(text[start_at:])
     if not body or '"' in body or ("\r" in body and body.count("\r") != body.count("\r\n")):
         return None  # quoted cells, or a line break the reader would not see
-    read = _read_body(body, cmap.width, cmap.used_width)
+    spaced = _edge_space(body)
+    end_at = start_at + len(body)
+    del body  # a copy of most of the file: the reader takes its own
+    read = _read_body(text, start_at, end_at, cmap.width, cmap.used_width)
     if read is None:
         return None
     frame = read.frame
     first_body_line = header.end + 1
 
-    spaced = _edge_space(body)
     if spaced:
         stripped = [frame[i].str.strip() for i in range(cmap.width)]
     else:  # no cell starts or ends with white space: every cell is its own stripped text
@@ -307,17 +310,23 @@ def _trim_blank_tail(body: str) -> str:
 
 @dataclass
 class _Body:
+    """The body's cells, and where it is in the file's text (for a reported row's raw text)."""
+
     frame: pd.DataFrame
-    data: bytes
-    _ends: np.ndarray | None = None
+    text: str
+    start: int
+    end: int
     rectangular: bool = False  # read by pyarrow: every line has the header's field count
+    _data: bytes | None = None
+    _ends: np.ndarray | None = None
 
     def raw(self, k: int) -> str:
         """Line `k` of the body as the file has it, without its line break."""
-        if self._ends is None:
-            self._ends = _line_ends(self.data)
+        if self._data is None or self._ends is None:
+            self._data = self.text[self.start : self.end].encode()
+            self._ends = _line_ends(self._data)
         start = int(self._ends[k - 1]) + 1 if k else 0
-        return self.data[start : int(self._ends[k])].decode().rstrip("\r")
+        return self._data[start : int(self._ends[k])].decode().rstrip("\r")
 
 
 def _line_ends(data: bytes) -> np.ndarray:
@@ -325,12 +334,13 @@ def _line_ends(data: bytes) -> np.ndarray:
     return ends if data.endswith(b"\n") else np.append(ends, len(data))
 
 
-def _read_body(body: str, width: int, used_width: int) -> _Body | None:
-    """Every cell as text, one row a line; None when a line's field count is out of the header's
-    range. A rectangular body goes through pyarrow's reader (several times faster than the C
-    engine for text columns, and it refuses any line of another width); a ragged one through the
-    C engine, which pads short lines, after the fields of every line are counted."""
-    data = body.encode()
+def _read_body(text: str, start: int, end: int, width: int, used_width: int) -> _Body | None:
+    """Every cell of `text[start:end]` as text, one row a line; None when a line's field count is
+    out of the header's range. A rectangular body goes through pyarrow's reader (several times
+    faster than the C engine for text columns, and it refuses any line of another width); a
+    ragged one through the C engine, which pads short lines, after the fields of every line are
+    counted."""
+    data = text[start:end].encode()
     names = [str(i) for i in range(width)]
     try:
         table = pacsv.read_csv(
@@ -344,9 +354,10 @@ def _read_body(body: str, width: int, used_width: int) -> _Body | None:
     except pa.ArrowInvalid:
         pass  # a line of another width: counted below
     else:
+        del data  # the table holds its own copy
         frame = table.to_pandas()
         frame.columns = range(width)
-        return _Body(frame, data, rectangular=True)
+        return _Body(frame, text, start, end, rectangular=True)
     ends = _line_ends(data)
     raw = np.frombuffer(data, dtype=np.uint8)
     counts = np.diff(np.searchsorted(np.flatnonzero(raw == 44), ends), prepend=0) + 1
@@ -363,7 +374,11 @@ def _read_body(body: str, width: int, used_width: int) -> _Body | None:
         quoting=csv.QUOTE_NONE,
         engine="c",
     ).fillna("")
-    return _Body(frame, data, ends) if len(frame) == len(counts) else None
+    return (
+        _Body(frame, text, start, end, _data=data, _ends=ends)
+        if len(frame) == len(counts)
+        else None
+    )
 
 
 def _plain_symbol(text: str) -> bool:
