@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 
 from portfolio.importers.headers import ColumnMap, header_of, normalize
 from portfolio.importers.special import (
@@ -360,7 +361,9 @@ def _sort_data_row(
         symbol, cash = "CASH", True
     elif symbol.endswith("**"):
         symbol, cash = symbol.rstrip("*").strip(), True
-    values = [cells[i] if 0 <= i < width else "" for i in indexes]
+    # Every column the header maps is below used_width <= width (checked above), and a field the
+    # file lacks (-1) takes the empty cell appended last.
+    values = itemgetter(*indexes)([*cells, ""])
     account = _account(
         cells[name_i] if 0 <= name_i < width else "",
         cells[number_i] if 0 <= number_i < width else "",

@@ -19,7 +19,7 @@ class Record:
     50k-row import from copying every line twice.
     """
 
-    __slots__ = ("_lines", "_nonempty", "cells", "end", "error", "line", "stripped")
+    __slots__ = ("_lines", "_nonempty", "blank", "cells", "end", "error", "line", "stripped")
 
     def __init__(
         self, line: int, end: int, cells: list[str], lines: list[str], error: str | None = None
@@ -31,14 +31,12 @@ class Record:
         self.error = error
         self._lines = lines
         self._nonempty: list[str] | None = None
+        # Asked of every row, more than once: worked out once (cells never change).
+        self.blank = error is None and not any(self.stripped)
 
     @property
     def raw(self) -> str:
         return "".join(self._lines[self.line - 1 : self.end]).rstrip("\r\n")
-
-    @property
-    def blank(self) -> bool:
-        return self.error is None and not any(self.stripped)
 
     @property
     def nonempty(self) -> list[str]:
