@@ -153,13 +153,13 @@ def no_header_error(name: str) -> UnreadableFileError:
 
 
 def account_of(cmap: ColumnMap, cells: list[str], fallback: str) -> str:
-    return _account(
+    return account_name(
         cmap.get(cells, "account_name").strip(), cmap.get(cells, "account_number").strip(), fallback
     )
 
 
 @lru_cache(maxsize=65536)
-def _account(name: str, number: str, fallback: str) -> str:
+def account_name(name: str, number: str, fallback: str) -> str:
     if name and number:
         return name if number in name else f"{name} {number}"
     return name or number or fallback or DEFAULT_ACCOUNT
@@ -364,7 +364,7 @@ def _sort_data_row(
     # Every column the header maps is below used_width <= width (checked above), and a field the
     # file lacks (-1) takes the empty cell appended last.
     values = itemgetter(*indexes)([*cells, ""])
-    account = _account(
+    account = account_name(
         cells[name_i] if 0 <= name_i < width else "",
         cells[number_i] if 0 <= number_i < width else "",
         label,
