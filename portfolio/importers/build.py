@@ -224,12 +224,68 @@ def build(
             )
     rows: list[Row] = []
     lots: list[Row] = []
+    quick = _Quick(parsed)
     for i, c in enumerate(candidates):
-        row = _reconcile(i, c, parsed, securities, out, total, total_source)
+        row = quick.row(i, c)
+        if row is None:
+            row = _reconcile(i, c, parsed, securities, out, total, total_source)
         if row is not None:
             (lots if c.lot else rows).append(row)
     _aggregate(rows, lots, out)
     return out
+
+
+class _Quick:
+    """`_reconcile` for the bulk of a file's rows, the ones it would take as they stand: every
+    number readable, quantity, price and market value positive, plausible and agreeing, no
+    allocation, foreign currency or cash, and a cost and date (if any) it would keep.
+    Such a row raises no issue, so it is built here without the general walk; any other row is
+    left (None) to `_reconcile`, which gives it exactly what it always did (a multiplier is
+    applied as it applies it)."""
+
+    def __init__(self, parsed: dict[str, tuple[list[float | None], list[bool]]]) -> None:
+        self.q, self.p, self.v = (parsed[col][0] for col in ("quantity", "price", "value"))
+        self.cost, self.cps = parsed["cost_basis"][0], parsed["cost_per_share"][0]
+        self.mult = parsed["multiplier"][0]
+        bad = [parsed[col][1] for col in _NUMERIC]
+        # Per row: no unreadable cell, and no allocation.
+        self.plain = [
+            not (any(b) or w is not None)
+            for b, w in zip(zip(*bad, strict=True), parsed["weight"][0], strict=True)
+        ]
+
+    def row(self, i: int, c: Candidate) -> Row | None:
+        if not self.plain[i] or c.cash:
+            return None
+        if c.currency and c.currency.upper() not in {"USD", "BASE"}:
+            return None
+        q, p, v = self.q[i], self.p[i], self.v[i]
+        if q is None or p is None or v is None:
+            return None
+        if not (0 < q <= MAX_QUANTITY and p > 0 and 0 < v <= MAX_POSITION_VALUE):
+            return None
+        given = self.mult[i]
+        mult = given if given and given > 0 else 1.0
+        if abs(q * p * mult - v) > TOLERANCE * max(abs(v), 1e-9):
+            return None
+        symbol, problem = clean_symbol(c.symbol)
+        if problem is not None:
+            return None
+        if mult != 1.0:
+            p = v / q
+        cost = self.cost[i]
+        cps = self.cps[i]
+        if cost is None and cps is not None:
+            cost = cps * abs(q) * mult
+        if cost is not None and _plausible(cost) is None:
+            return None
+        acquired = None
+        if c.acquired:
+            parsed_date = _parse_date_cached(c.acquired)
+            if not isinstance(parsed_date, date):
+                return None
+            acquired = parsed_date
+        return Row(c, symbol, q, p, v, cost, acquired)
 
 
 def _issue(
