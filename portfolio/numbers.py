@@ -52,6 +52,9 @@ _NUMBER_RE = re.compile(
 
 
 _SIMPLE_RE = r"-?\d{1,15}(?:\.\d{1,15})?"
+# Money as custodians write it (`$1,234.56`, `-$2.22`, `12,345`): read in bulk by dropping `$` and
+# the thousands commas, which is exactly what parse_number makes of these spellings.
+_MONEY_RE = r"-?\$?(?:\d{1,3}(?:,\d{3}){1,4}|\d{1,15})(?:\.\d{1,15})?"
 
 # A decimal-comma number inside a cell: `1.234,56`, `1.234.567`, `205,17`. Rewritten to `1234.56`
 # before the ordinary parse, so signs, `$`, `%` and parentheses keep working.
@@ -188,6 +191,12 @@ def parse_numbers(
         if percent:
             values[simple] /= 100.0
     rest = ~simple
+    if rest.any():
+        money = rest & texts.str.fullmatch(_MONEY_RE).fillna(False).to_numpy(dtype=bool)
+        if money.any():
+            plain = texts[money].str.replace(r"[$,]", "", regex=True)
+            values[money] = plain.astype(float).to_numpy() / (100.0 if percent else 1.0)
+            rest &= ~money
     if rest.any():
         memo: dict[str, float | None] = {}
         raw = texts.to_numpy(dtype=object)

@@ -102,3 +102,46 @@ def test_repeated_rows_are_warned_on_the_columnar_path_too(monkeypatch) -> None:
     fast = columnar(data)
     assert fast is not None and fast == general(data, monkeypatch)
     assert [i.line for i in fast.issues if "repeats line" in i.message] == [12]
+
+
+@st.composite
+def padded_books(draw: st.DrawFn) -> bytes:
+    """A clean sheet whose cells may carry white space, be empty, or hold near-decimals: the
+    columnar path's shortcuts (no strip, no empty cell, plain decimals) must not change a thing."""
+    header = "Account,Symbol,Description,Quantity,Price,Market Value"
+    rows = []
+    pads = ["", "", " ", "\t", "  "] if draw(st.booleans()) else [""]
+    odd_file = draw(st.integers(0, 2)) == 0
+    for _ in range(draw(st.integers(1, 20))):
+        odd = odd_file and draw(st.booleans())  # a cell the path must refuse
+        q = draw(st.sampled_from(["1.", ".5", "1.2.3", "--1", "-1"] if odd else ["10", "2.5", "7"]))
+        p = draw(st.sampled_from(["9" * 16, "1." + "5" * 16] if odd else ["100", "12.34", "3"]))
+        value = draw(
+            st.sampled_from(["-", "x", "5"] if odd else ["", f"{float(q) * float(p):.2f}"])
+        )
+        cells = [
+            draw(
+                st.sampled_from(["Pending x", "Total", "Net Account"] if odd else ["IRA", "Joint"])
+            ),
+            draw(st.sampled_from(SYMBOLS[:4] if not odd else SYMBOLS)),
+            draw(st.sampled_from(["pending sale", "Ticker note"] if odd else ["", "Apple Inc"])),
+            q,
+            p,
+            value,
+        ]
+        cells = [draw(st.sampled_from(pads)) + c + draw(st.sampled_from(pads)) for c in cells]
+        rows.append(",".join(cells))
+    return (header + "\n" + "\n".join(rows) + "\n").encode()
+
+
+@settings(
+    max_examples=200,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=padded_books())
+def test_padded_and_near_decimal_cells_read_as_the_general_path_reads_them(
+    data: bytes, monkeypatch
+) -> None:
+    fast = columnar(data)
+    if fast is not None:
+        assert fast == general(data, monkeypatch)

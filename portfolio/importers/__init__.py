@@ -251,7 +251,12 @@ def assemble(
     types, type_issues = read_account_types(
         [
             *rows.account_type_rows,
-            *((c.line, c.account, c.account_type, c.raw) for c in rows.candidates),
+            # A row without an account type says nothing here (and its raw text is not built).
+            *(
+                (c.line, c.account, c.account_type, c.raw)
+                for c in rows.candidates
+                if c.account_type
+            ),
         ]
     )
     issues.extend(type_issues)

@@ -146,6 +146,8 @@ def parse_date(text: str) -> date | None:
 
 def _column(cells: list[str], decimal_comma: bool) -> tuple[list[float | None], list[bool]]:
     """Parse one column at once; NaN becomes None so the per-row code reads plain Python."""
+    if not any(cells):  # a column the file lacks, or leaves empty: nothing to parse
+        return [None] * len(cells), [False] * len(cells)
     values, bad = parse_numbers(cells, decimal_comma=decimal_comma)
     return [None if x != x else x for x in values.tolist()], bad.tolist()
 
@@ -222,12 +224,68 @@ def build(
             )
     rows: list[Row] = []
     lots: list[Row] = []
+    quick = _Quick(parsed)
     for i, c in enumerate(candidates):
-        row = _reconcile(i, c, parsed, securities, out, total, total_source)
+        row = quick.row(i, c)
+        if row is None:
+            row = _reconcile(i, c, parsed, securities, out, total, total_source)
         if row is not None:
             (lots if c.lot else rows).append(row)
     _aggregate(rows, lots, out)
     return out
+
+
+class _Quick:
+    """`_reconcile` for the bulk of a file's rows, the ones it would take as they stand: every
+    number readable, quantity, price and market value positive, plausible and agreeing, no
+    allocation, foreign currency or cash, and a cost and date (if any) it would keep.
+    Such a row raises no issue, so it is built here without the general walk; any other row is
+    left (None) to `_reconcile`, which gives it exactly what it always did (a multiplier is
+    applied as it applies it)."""
+
+    def __init__(self, parsed: dict[str, tuple[list[float | None], list[bool]]]) -> None:
+        self.q, self.p, self.v = (parsed[col][0] for col in ("quantity", "price", "value"))
+        self.cost, self.cps = parsed["cost_basis"][0], parsed["cost_per_share"][0]
+        self.mult = parsed["multiplier"][0]
+        bad = [parsed[col][1] for col in _NUMERIC]
+        # Per row: no unreadable cell, and no allocation.
+        self.plain = [
+            not (any(b) or w is not None)
+            for b, w in zip(zip(*bad, strict=True), parsed["weight"][0], strict=True)
+        ]
+
+    def row(self, i: int, c: Candidate) -> Row | None:
+        if not self.plain[i] or c.cash:
+            return None
+        if c.currency and c.currency.upper() not in {"USD", "BASE"}:
+            return None
+        q, p, v = self.q[i], self.p[i], self.v[i]
+        if q is None or p is None or v is None:
+            return None
+        if not (0 < q <= MAX_QUANTITY and p > 0 and 0 < v <= MAX_POSITION_VALUE):
+            return None
+        given = self.mult[i]
+        mult = given if given and given > 0 else 1.0
+        if abs(q * p * mult - v) > TOLERANCE * max(abs(v), 1e-9):
+            return None
+        symbol, problem = clean_symbol(c.symbol)
+        if problem is not None:
+            return None
+        if mult != 1.0:
+            p = v / q
+        cost = self.cost[i]
+        cps = self.cps[i]
+        if cost is None and cps is not None:
+            cost = cps * abs(q) * mult
+        if cost is not None and _plausible(cost) is None:
+            return None
+        acquired = None
+        if c.acquired:
+            parsed_date = _parse_date_cached(c.acquired)
+            if not isinstance(parsed_date, date):
+                return None
+            acquired = parsed_date
+        return Row(c, symbol, q, p, v, cost, acquired)
 
 
 def _issue(
@@ -493,15 +551,7 @@ def _aggregate(rows: list[Row], lots: list[Row], out: Built) -> None:
                 market_value=value,
                 cost_basis=math.fsum(costs) if costs else None,
                 is_cash=cash,
-                lots=[
-                    Lot(
-                        quantity=r.quantity,
-                        cost_basis=r.cost_basis,
-                        acquired=r.acquired,
-                        line=r.c.line,
-                    )
-                    for r in lot_rows
-                ],
+                lots=[new_lot(r.quantity, r.cost_basis, r.acquired, r.c.line) for r in lot_rows],
                 lines=sorted({r.c.line for r in members} | {r.c.line for r in lot_rows}),
             )
         )
@@ -511,6 +561,32 @@ def _aggregate(rows: list[Row], lots: list[Row], out: Built) -> None:
                 next((r.c.security_type for r in members if r.c.security_type), ""),
             )
         )
+
+
+_LOT_FIELDS = frozenset(Lot.model_fields)
+_new_lot = Lot.__new__
+_set = object.__setattr__
+
+
+def new_lot(quantity: float, cost_basis: float | None, acquired: date | None, line: int) -> Lot:
+    """`Lot(quantity=..., cost_basis=..., acquired=..., line=...)` without pydantic's validation,
+    which a practice's hundreds of thousands of lots feel: every value here is of its field's
+    type already (the float conversions are what validation would do)."""
+    obj = _new_lot(Lot)
+    _set(
+        obj,
+        "__dict__",
+        {
+            "quantity": float(quantity),
+            "cost_basis": None if cost_basis is None else float(cost_basis),
+            "acquired": acquired,
+            "line": line,
+        },
+    )
+    _set(obj, "__pydantic_fields_set__", set(_LOT_FIELDS))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
 
 
 def _warn_repeats(rows: list[Row], out: Built) -> None:

@@ -68,7 +68,15 @@ _GENERAL_ONLY = (
     "account_type",
 )
 _HEADER_WORDS = "sym|ticker|cusip"
+_BLANK = "blank"  # marks (in `Series.attrs`) the all-empty stand-in for a column the file lacks
 _NUMERIC_CLASS = r"^[\s(+\-$]*\d[\d.,\s]*%?\s*\)?$"
+# White space a strip may remove, in ASCII, besides the line breaks that end the lines.
+_ASCII_SPACE = " \t\x0b\x0c\x1c\x1d\x1e\x1f"
+# A word each of `_plain_first`'s refusals needs: the last word of each strong footer, `pending`
+# (is_pending), and is_summary's own pre-filter.
+_SPECIAL_WORDS = (
+    "information|services|downloaded|generated|pending|total|net account|portfolio value"
+)
 
 
 def read_clean_table(
@@ -95,7 +103,7 @@ def clean_frame(
     """The clean sheet's book as columns (`BookFrame`); None when the sheet is not clean."""
     if delimiter != ",":
         return None
-    if text.count("\n") + 1 < min_rows:
+    if line_offset(text, min_rows - 1) == len(text) and text.count("\n") + 1 < min_rows:
         return None
     head_lines = io.StringIO(text[: line_offset(text, HEAD_LINES)], newline="").readlines()
     head = split_records("".join(head_lines), delimiter)
@@ -108,34 +116,51 @@ def clean_frame(
     if any(name in cmap for name in _GENERAL_ONLY) or "symbol" not in cmap:
         return None
     header = head[start]
-    body = _trim_blank_tail(text[sum(len(ln) for ln in head_lines[: header.end]) :])
+    start_at = sum(len(ln) for ln in head_lines[: header.end])
+    body = _trim_blank_tail(text[start_at:])
     if not body or '"' in body or ("\r" in body and body.count("\r") != body.count("\r\n")):
         return None  # quoted cells, or a line break the reader would not see
-    read = _read_body(body, cmap.width, cmap.used_width)
+    spaced = _edge_space(body)
+    end_at = start_at + len(body)
+    del body  # a copy of most of the file: the reader takes its own
+    read = _read_body(text, start_at, end_at, cmap.width, cmap.used_width)
     if read is None:
         return None
     frame = read.frame
     first_body_line = header.end + 1
 
-    stripped = [frame[i].str.strip() for i in range(cmap.width)]
-    blank = pd.Series(np.full(len(frame), "", dtype=object), index=frame.index)
+    if spaced:
+        stripped = [frame[i].str.strip() for i in range(cmap.width)]
+    else:  # no cell starts or ends with white space: every cell is its own stripped text
+        stripped = [frame[i] for i in range(cmap.width)]
+    blank = pd.Series([""], dtype="str").take(np.zeros(len(frame), dtype=np.intp))
+    blank.index = frame.index
+    blank.attrs[_BLANK] = True
 
     def column(name: str) -> pd.Series:
         i = cmap.index.get(name)
         return stripped[i] if i is not None else blank
 
-    nonempty = sum((s != "").astype(np.int64) for s in stripped)
-    if int(nonempty.min()) < 2:  # blank lines inside the table, or one-cell text rows
+    if cmap.width < 2:
         return None
-    first = stripped[0]
-    if (first == "").any():
-        return None
-    if any(_has_header_word(c) for c in stripped):
-        return None  # a second header may hide in the rows
-    symbol = column("symbol")
-    for values, check in ((symbol.unique(), _plain_symbol), (first.unique(), _plain_first)):
-        if not all(check(str(v)) for v in values):
+    if spaced or not read.rectangular or _empty_cell(stripped):
+        nonempty = sum((s != "").astype(np.int64) for s in stripped)
+        if int(nonempty.min()) < 2:  # blank lines inside the table, or one-cell text rows
             return None
+        if (stripped[0] == "").any():
+            return None
+    symbol = column("symbol")
+    numeric = {cmap.index.get(n) for n in ("quantity", "price", "market_value")}
+    uniques = {
+        i: pd.Series(stripped[i].unique()) for i in range(cmap.width) if i not in numeric or i == 0
+    }
+    # A second header may hide in the rows. (Numeric cells are matched as plain decimals below.)
+    if any(_has_header_word(u) for u in uniques.values()):
+        return None
+    if not all(_plain_symbol(str(v)) for v in uniques[cmap.index["symbol"]]):
+        return None
+    if not all(_plain_first(str(v)) for v in _may_be_special(uniques[0])):
+        return None
     description = column("description")
     if "description" in cmap and description.str.lower().str.contains("pending").any():
         return None
@@ -144,10 +169,10 @@ def clean_frame(
         return None
 
     qty_text, price_text, value_text = column("quantity"), column("price"), column("market_value")
-    if not (qty_text.str.fullmatch(_SIMPLE).all() and price_text.str.fullmatch(_SIMPLE).all()):
+    if not (_all_simple(qty_text) and _all_simple(price_text)):
         return None
     has_value = value_text != ""
-    if not value_text[has_value].str.fullmatch(_SIMPLE).all():
+    if not _all_simple(value_text, blank_ok=True):
         return None
     q = _floats(qty_text)
     p = _floats(price_text)
@@ -214,6 +239,58 @@ def _has_header_word(cells: pd.Series) -> bool:
         return bool(cells.str.contains(_HEADER_WORDS, case=False, regex=True).any())
 
 
+def _all_simple(cells: pd.Series, blank_ok: bool = False) -> bool:
+    """Does every cell (or every non-empty one, with `blank_ok`) fully match `_SIMPLE`? Arrow's
+    matcher over the whole column where the text is Arrow's."""
+    pattern = f"^(?:{_SIMPLE})?$" if blank_ok else f"^(?:{_SIMPLE})$"
+    try:
+        return bool(pc.all(pc.match_substring_regex(pa.array(cells.array), pattern)).as_py())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        if blank_ok:
+            cells = cells[cells != ""]
+        return bool(cells.str.fullmatch(_SIMPLE).all())
+
+
+def _edge_space(body: str) -> bool:
+    """Might a cell of `body` start or end with white space? False only when it is ASCII and no
+    white space character touches a comma or a line end (then `str.strip` changes no cell)."""
+    if not body.isascii():
+        return True
+    for ch in _ASCII_SPACE:
+        if ch in body and (
+            body.startswith(ch)
+            or body.endswith(ch)
+            or any(pair in body for pair in (f",{ch}", f"{ch},", f"\n{ch}", f"{ch}\n", f"{ch}\r"))
+        ):
+            return True
+    return False
+
+
+def _empty_cell(columns: list[pd.Series]) -> bool:
+    """Might a cell be empty? False when every column is Arrow text of no empty cell."""
+    try:
+        return any(
+            pc.min(pc.binary_length(pa.array(c.array))).as_py() in (0, None) for c in columns
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return True
+
+
+def _may_be_special(values: pd.Series) -> pd.Series:
+    """The values `_plain_first` could refuse: each of its rules needs one of these words (as
+    `normalize` keeps letters and digits, a word of its result is in the lower-cased text). Text
+    that is not ASCII is always kept (Python's and Arrow's case rules may differ on it)."""
+    try:
+        arr = pa.array(values.array)
+        keep = pc.or_(
+            pc.invert(pc.string_is_ascii(arr)),
+            pc.match_substring_regex(arr, _SPECIAL_WORDS, ignore_case=True),
+        )
+        return values[keep.to_numpy(zero_copy_only=False)]
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return values
+
+
 def _floats(cells: pd.Series) -> np.ndarray:
     """Plain decimal texts (already matched) as floats; Arrow's cast where the text is Arrow's."""
     try:
@@ -233,16 +310,23 @@ def _trim_blank_tail(body: str) -> str:
 
 @dataclass
 class _Body:
+    """The body's cells, and where it is in the file's text (for a reported row's raw text)."""
+
     frame: pd.DataFrame
-    data: bytes
+    text: str
+    start: int
+    end: int
+    rectangular: bool = False  # read by pyarrow: every line has the header's field count
+    _data: bytes | None = None
     _ends: np.ndarray | None = None
 
     def raw(self, k: int) -> str:
         """Line `k` of the body as the file has it, without its line break."""
-        if self._ends is None:
-            self._ends = _line_ends(self.data)
+        if self._data is None or self._ends is None:
+            self._data = self.text[self.start : self.end].encode()
+            self._ends = _line_ends(self._data)
         start = int(self._ends[k - 1]) + 1 if k else 0
-        return self.data[start : int(self._ends[k])].decode().rstrip("\r")
+        return self._data[start : int(self._ends[k])].decode().rstrip("\r")
 
 
 def _line_ends(data: bytes) -> np.ndarray:
@@ -250,12 +334,13 @@ def _line_ends(data: bytes) -> np.ndarray:
     return ends if data.endswith(b"\n") else np.append(ends, len(data))
 
 
-def _read_body(body: str, width: int, used_width: int) -> _Body | None:
-    """Every cell as text, one row a line; None when a line's field count is out of the header's
-    range. A rectangular body goes through pyarrow's reader (several times faster than the C
-    engine for text columns, and it refuses any line of another width); a ragged one through the
-    C engine, which pads short lines, after the fields of every line are counted."""
-    data = body.encode()
+def _read_body(text: str, start: int, end: int, width: int, used_width: int) -> _Body | None:
+    """Every cell of `text[start:end]` as text, one row a line; None when a line's field count is
+    out of the header's range. A rectangular body goes through pyarrow's reader (several times
+    faster than the C engine for text columns, and it refuses any line of another width); a
+    ragged one through the C engine, which pads short lines, after the fields of every line are
+    counted."""
+    data = text[start:end].encode()
     names = [str(i) for i in range(width)]
     try:
         table = pacsv.read_csv(
@@ -269,9 +354,10 @@ def _read_body(body: str, width: int, used_width: int) -> _Body | None:
     except pa.ArrowInvalid:
         pass  # a line of another width: counted below
     else:
+        del data  # the table holds its own copy
         frame = table.to_pandas()
         frame.columns = range(width)
-        return _Body(frame, data)
+        return _Body(frame, text, start, end, rectangular=True)
     ends = _line_ends(data)
     raw = np.frombuffer(data, dtype=np.uint8)
     counts = np.diff(np.searchsorted(np.flatnonzero(raw == 44), ends), prepend=0) + 1
@@ -288,7 +374,11 @@ def _read_body(body: str, width: int, used_width: int) -> _Body | None:
         quoting=csv.QUOTE_NONE,
         engine="c",
     ).fillna("")
-    return _Body(frame, data, ends) if len(frame) == len(counts) else None
+    return (
+        _Body(frame, text, start, end, _data=data, _ends=ends)
+        if len(frame) == len(counts)
+        else None
+    )
 
 
 def _plain_symbol(text: str) -> bool:
@@ -346,6 +436,34 @@ def _first_texts(column: pd.Series, rows: np.ndarray, starts: np.ndarray) -> lis
     return out
 
 
+def _repeated(*keys: np.ndarray) -> np.ndarray:
+    """`DataFrame(keys).duplicated(keep="first")` for finite numeric columns: the rows' value
+    tuples are numbered in first-seen order, and each row but the first of its number repeats."""
+    code: np.ndarray | None = None
+    for key in keys:
+        codes, uniques = pd.factorize(key, sort=False)
+        code = codes if code is None else pd.factorize(code * (len(uniques) + 1) + codes)[0]
+    out = np.ones(len(keys[0]), dtype=bool)
+    if code is not None:
+        out[_first_rows(code)] = False
+    return out
+
+
+def _sums(
+    values: np.ndarray, listed: list[float], starts: np.ndarray, bounds: list[tuple[int, int]]
+) -> np.ndarray:
+    """Each run's `math.fsum` (exact, then rounded once). A run of two is one addition, which
+    IEEE rounds exactly as fsum does, so only longer runs are summed one by one."""
+    ends = np.r_[starts[1:], len(values)]
+    pair = (ends - starts) == 2
+    out = np.empty(len(starts))
+    out[pair] = values[starts[pair]] + values[starts[pair] + 1]
+    for k in np.flatnonzero(~pair).tolist():
+        i, j = bounds[k]
+        out[k] = math.fsum(listed[i:j])
+    return out
+
+
 def _text(column: pd.Series) -> pd.Series:
     """A text column numbered from 0, in pandas' own string type (no Python object per cell)."""
     return column.astype(str).reset_index(drop=True)
@@ -353,13 +471,26 @@ def _text(column: pd.Series) -> pd.Series:
 
 def _factorize_rows(*columns: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes of the distinct value tuples across `columns` in first-seen order, and the first row
-    of each, without building a Python tuple per row."""
-    key = np.zeros(len(columns[0]), dtype=np.int64)
+    of each, without building a Python tuple per row. A column the file lacks (`_BLANK`, one
+    value throughout) changes nothing and is passed over."""
+    key: np.ndarray | None = None
     for column in columns:
+        if column.attrs.get(_BLANK):
+            continue
         codes, uniques = pd.factorize(column, sort=False)
-        key, _ = pd.factorize(key * (len(uniques) + 1) + codes, sort=False)
-    _, firsts = np.unique(key, return_index=True)
-    return key, firsts
+        key = codes if key is None else pd.factorize(key * (len(uniques) + 1) + codes)[0]
+    if key is None:
+        key = np.zeros(len(columns[0]), dtype=np.int64)
+    return key, _first_rows(key)
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """The first row of each code, for codes numbered in first-seen order (`pd.factorize`): a row
+    is the first of its code exactly where the running maximum rises."""
+    if len(codes) == 0:
+        return np.zeros(0, dtype=np.int64)
+    top = np.maximum.accumulate(codes)
+    return np.flatnonzero(np.r_[True, top[1:] > top[:-1]])
 
 
 def _accounts(name: pd.Series, number: pd.Series, label: str) -> tuple[np.ndarray, list[str]]:
@@ -404,15 +535,13 @@ def _positions(
     classification is judged once per distinct (symbol, class text, type text) and spread over
     the rows. Only holdings of several rows are folded one by one.
     """
-    n = len(q)
     acc_codes, acc_names = account
     sym_codes, _ = pd.factorize(symbol, sort=False)
     group, _ = pd.factorize(acc_codes.astype(np.int64) * (int(sym_codes.max()) + 1) + sym_codes)
     n_groups = int(group.max()) + 1
     sizes = np.bincount(group, minlength=n_groups)
     # Groups are numbered in first-seen order, so each group's first row rises with its number.
-    first_row = np.full(n_groups, n, dtype=np.int64)
-    np.minimum.at(first_row, group, np.arange(n, dtype=np.int64))
+    first_row = _first_rows(group)
 
     ref = reference(securities) if securities is not None else None
     kinds = ref.kind if ref is not None else {}
@@ -428,7 +557,10 @@ def _positions(
             verdicts.append(judge(sym, cls, typ, False, kinds, ref_classes))
         return k
 
-    hint_codes, firsts = _factorize_rows(symbol, asset_class, security_type)
+    if asset_class.attrs.get(_BLANK) and security_type.attrs.get(_BLANK):
+        hint_codes, firsts = sym_codes, _first_rows(sym_codes)  # the symbol alone decides
+    else:
+        hint_codes, firsts = _factorize_rows(symbol, asset_class, security_type)
     hint_uniques = zip(
         symbol.take(firsts).tolist(),
         asset_class.take(firsts).tolist(),
@@ -456,30 +588,34 @@ def _positions(
         bounds = list(zip(starts.tolist(), [*starts[1:].tolist(), len(rows)], strict=True))
         heads = gs[starts]
         qs, vs = q[rows].tolist(), v[rows].tolist()
-        quantity[heads] = [math.fsum(qs[i:j]) for i, j in bounds]
-        value[heads] = [math.fsum(vs[i:j]) for i, j in bounds]
+        quantity[heads] = _sums(q[rows], qs, starts, bounds)
+        value[heads] = _sums(v[rows], vs, starts, bounds)
         # One price where the rows agree on it, else value / quantity (quantities are positive).
         low, high = np.minimum.reduceat(p[rows], starts), np.maximum.reduceat(p[rows], starts)
         price[heads] = np.where(low == high, low, value[heads] / quantity[heads])
-        head_descs = _first_texts(description, rows, starts)
+        head_descs = (
+            [] if description.attrs.get(_BLANK) else _first_texts(description, rows, starts)
+        )
         head_syms = symbol.take(rows[starts]).tolist()
-        for g, sym, cls, typ in zip(
-            heads.tolist(),
-            head_syms,
-            _first_texts(asset_class, rows, starts),
-            _first_texts(security_type, rows, starts),
-            strict=True,
-        ):
-            group_verdict[g] = verdict_index(sym, cls, typ)
+        if not (asset_class.attrs.get(_BLANK) and security_type.attrs.get(_BLANK)):
+            # Without class columns a holding's verdict is its symbol's, set already.
+            for g, sym, cls, typ in zip(
+                heads.tolist(),
+                head_syms,
+                _first_texts(asset_class, rows, starts),
+                _first_texts(security_type, rows, starts),
+                strict=True,
+            ):
+                group_verdict[g] = verdict_index(sym, cls, typ)
         row_lines = line_of[rows].tolist()
         row_lots = _lots(qs, row_lines)
         for g, (i, j) in zip(heads.tolist(), bounds, strict=True):
             lots[g] = row_lots[i:j]
             lines_of[g] = row_lines[i:j]  # a line is one row: already distinct and in order
         # Identical rows of one holding: each repeat and the first line it repeats.
-        same = pd.DataFrame({"g": gs, "q": q[rows], "p": p[rows], "v": v[rows]})
-        repeated = same.duplicated(keep="first").to_numpy()
+        repeated = _repeated(gs, q[rows], p[rows], v[rows])
         if repeated.any():
+            same = pd.DataFrame({"g": gs, "q": q[rows], "p": p[rows], "v": v[rows]})
             first_line = (
                 same.assign(line=row_lines).groupby(["g", "q", "p", "v"])["line"].transform("min")
             )
@@ -490,7 +626,7 @@ def _positions(
     class_names = [str(v.asset_class) for v in verdicts]
     cash_flags = np.array([v.is_cash for v in verdicts], dtype=bool)
     description_of = _text(description.take(first_row))
-    if len(heads):
+    if len(heads) and not description.attrs.get(_BLANK):  # else every description is ""
         description_of.iloc[heads] = head_descs
     frame = pd.DataFrame(
         {

@@ -24,15 +24,9 @@ def detect_format(
     header = {normalize(c) for c in header_cells}
     raw_header = " ".join(header_cells).lower()
     pre = [normalize(p) for p in preamble]
-    symbols = {
-        normalize(r.stripped[i])
-        for r in records[:5000]
-        for i in range(min(3, len(r.stripped)))
-        if r.stripped[i]
-    }
     if any(p.startswith("positions for") for p in pre) or "mkt val (market value)" in raw_header:
         return "schwab"
-    if {"cash cash investments", "account total"} & symbols and "security type" in raw_header:
+    if "security type" in raw_header and _has_schwab_rows(records):
         return "schwab"
     if "investment name" in header and ({"share price", "total value", "shares"} & header):
         return "vanguard"
@@ -55,3 +49,14 @@ def detect_format(
         if name in hint and fmt != "plain":
             return fmt
     return "plain"
+
+
+def _has_schwab_rows(records: list[Record]) -> bool:
+    """Schwab's `Cash & Cash Investments` or `Account Total` row among the first cells."""
+    symbols = {
+        normalize(r.stripped[i])
+        for r in records[:5000]
+        for i in range(min(3, len(r.stripped)))
+        if r.stripped[i]
+    }
+    return bool({"cash cash investments", "account total"} & symbols)

@@ -37,6 +37,19 @@ _ALL_FIELDS = set(Position.model_fields)
 _object_setattr = object.__setattr__
 
 
+def _optional(column: pd.Series) -> list[float | None]:
+    """The column's floats with None for NaN (a missing price or cost)."""
+    values = column.to_numpy(dtype=float)
+    missing = np.isnan(values)
+    if missing.all():
+        return [None] * len(values)
+    listed: list[float | None] = values.tolist()
+    if missing.any():
+        for i in np.flatnonzero(missing).tolist():
+            listed[i] = None
+    return listed
+
+
 class BookFrame(BaseModel):
     """Holdings with the positions as columns; lots and extra lines only where a position has
     them (by its row number)."""
@@ -105,8 +118,7 @@ class BookFrame(BaseModel):
     def to_holdings(self) -> Holdings:
         """The positions as objects (equal to what the general path builds), in bulk."""
         p = self.positions
-        prices = [None if x != x else x for x in p["price"].tolist()]
-        costs = [None if x != x else x for x in p["cost_basis"].tolist()]
+        prices, costs = _optional(p["price"]), _optional(p["cost_basis"])
         lots, lines = self.lots, self.lines
         new, setattr_ = Position.__new__, _object_setattr
         positions: list[Position] = []
@@ -124,8 +136,7 @@ class BookFrame(BaseModel):
             p["line"].tolist(),
             strict=True,
         )
-        for i, (acc, sym, desc, qty, price, value, cls, cost, cash, line) in enumerate(columns):
-            held, seen = lots.get(i), lines.get(i)
+        for acc, sym, desc, qty, price, value, cls, cost, cash, line in columns:
             obj = new(Position)
             setattr_(
                 obj,
@@ -140,14 +151,20 @@ class BookFrame(BaseModel):
                     "asset_class": cls,
                     "cost_basis": cost,
                     "is_cash": cash,
-                    "lots": [] if held is None else list(held),
-                    "lines": [line] if seen is None else list(seen),
+                    "lots": [],
+                    "lines": [line],
                 },
             )
             setattr_(obj, "__pydantic_fields_set__", _ALL_FIELDS)
             setattr_(obj, "__pydantic_extra__", None)
             setattr_(obj, "__pydantic_private__", None)
             append(obj)
+        # The few positions of several rows get their lots and lines afterwards, so the loop
+        # above asks nothing per position.
+        for i, held in lots.items():
+            positions[i].__dict__["lots"] = list(held)
+        for i, seen in lines.items():
+            positions[i].__dict__["lines"] = list(seen)
         return Holdings(
             source=self.source,
             format=self.format,

@@ -7,7 +7,7 @@ between releases (Schwab's 2025 files say `Qty (Quantity)` where older ones said
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _PAREN_RE = re.compile(r"\(([^)]*)\)")
 _NON_ALNUM_RE = re.compile(r"[^a-z0-9]+")
@@ -212,8 +212,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 
 LOOKUP: dict[str, str] = {syn: canon for canon, syns in SYNONYMS.items() for syn in syns}
 
-# Cheap pre-filter so data rows are not normalised cell by cell looking for a header.
-_HEADER_HINTS = ("symbol", "ticker", "cusip", "sym")
+# Cheap pre-filter so data rows are not normalised cell by cell looking for a header: a header
+# names a symbol, ticker or CUSIP column (`sym` covers `symbol`).
 
 
 def normalize(text: str) -> str:
@@ -248,6 +248,11 @@ class ColumnMap:
 
     index: dict[str, int]
     width: int
+    used_width: int = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Columns a row must have for every field we read to be present (asked once a row).
+        object.__setattr__(self, "used_width", max(self.index.values()) + 1 if self.index else 0)
 
     def get(self, cells: list[str], name: str) -> str:
         i = self.index.get(name)
@@ -257,11 +262,6 @@ class ColumnMap:
 
     def __contains__(self, name: str) -> bool:
         return name in self.index
-
-    @property
-    def used_width(self) -> int:
-        """Columns a row must have for every field we read to be present."""
-        return max(self.index.values()) + 1 if self.index else 0
 
     @property
     def is_transactions(self) -> bool:
@@ -290,7 +290,7 @@ def header_of(cells: list[str]) -> ColumnMap | None:
     if len(cells) < 2:
         return None
     joined = "\x00".join(cells[:60]).lower()
-    if not any(h in joined for h in _HEADER_HINTS):
+    if not ("sym" in joined or "ticker" in joined or "cusip" in joined):
         return None
     cmap = map_header(cells)
     if cmap.is_transactions or (cmap.is_positions and len(cmap.index) >= 2):

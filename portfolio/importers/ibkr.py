@@ -7,13 +7,40 @@ as not-a-holding with its section named.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from operator import itemgetter
+
 from portfolio.importers.headers import ColumnMap, map_header, normalize
-from portfolio.importers.table import Candidate, Sorted, account_of
+from portfolio.importers.table import Candidate, Sorted, account_name
 from portfolio.importers.text import Record
 from portfolio.models import ImportIssue
 
 OPEN = "open positions"
 CASH = "cash report"
+# An Open Positions row's cells, in this order, for its Candidate (and its account).
+_FIELDS = (
+    "symbol",
+    "description",
+    "quantity",
+    "price",
+    "market_value",
+    "cost_basis",
+    "cost_per_share",
+    "acquired",
+    "security_type",
+    "currency",
+    "multiplier",
+    "account_type",
+    "account_name",
+    "account_number",
+)
+# Section names and discriminators repeat on every line: normalised once each.
+_normalize = lru_cache(maxsize=1024)(normalize)
+
+
+def _getter(cmap: ColumnMap) -> itemgetter[tuple[str, ...]]:
+    """The _FIELDS of a row of at least `cmap.used_width` cells with "" appended (-1: absent)."""
+    return itemgetter(*(cmap.index.get(f, -1) for f in _FIELDS))
 
 
 def _cells(rec: Record) -> list[str]:
@@ -42,6 +69,7 @@ def sort_ibkr(records: list[Record]) -> Sorted:
             (type_line.line, account, type_line.stripped[3], type_line.raw)
         )
     headers: dict[str, ColumnMap] = {}
+    getters: dict[int, itemgetter[tuple[str, ...]]] = {}
     raw_headers: dict[str, dict[str, int]] = {}
     cash_rows: list[tuple[Record, dict[str, int]]] = []
     for rec in records:
@@ -54,7 +82,7 @@ def sort_ibkr(records: list[Record]) -> Sorted:
         if len(c) < 2 or c[1] not in {"Header", "Data", "Total", "SubTotal", "Notes", "MetaInfo"}:
             out.skip(rec, "line outside the statement's sections, not a holding")
             continue
-        section, kind = normalize(c[0]), c[1]
+        section, kind = _normalize(c[0]), c[1]
         if kind == "Header":
             headers[section] = map_header(_cells(rec))
             raw_headers[section] = {normalize(h): i for i, h in enumerate(_cells(rec))}
@@ -62,7 +90,13 @@ def sort_ibkr(records: list[Record]) -> Sorted:
             out.skip(rec, f"column header (section {c[0]})")
             continue
         if section == OPEN:
-            _open_position(rec, kind, headers.get(section), account, out)
+            cmap = headers.get(section)
+            getter = None
+            if cmap is not None:
+                getter = getters.get(id(cmap))
+                if getter is None:
+                    getter = getters[id(cmap)] = _getter(cmap)
+            _open_position(rec, kind, cmap, getter, account, out)
         elif section == CASH and kind == "Data" and section in raw_headers:
             cols = raw_headers[section]
             if normalize(_get(c, cols, "currency summary")) == "ending cash":
@@ -81,7 +115,12 @@ def _get(cells: list[str], cols: dict[str, int], name: str) -> str:
 
 
 def _open_position(
-    rec: Record, kind: str, cmap: ColumnMap | None, account: str, out: Sorted
+    rec: Record,
+    kind: str,
+    cmap: ColumnMap | None,
+    getter: itemgetter[tuple[str, ...]] | None,
+    account: str,
+    out: Sorted,
 ) -> None:
     if kind in {"Total", "SubTotal"}:
         out.skip(rec, f"summary row ({kind}, section Open Positions), not a holding")
@@ -89,34 +128,50 @@ def _open_position(
     if kind != "Data":
         out.skip(rec, f"{kind} line (section Open Positions), not a holding")
         return
-    if cmap is None:
+    if cmap is None or getter is None:
         out.error(rec, "Open Positions data before its header")
         return
     cells = _cells(rec)
-    disc = normalize(cmap.get(cells, "discriminator"))
+    disc = _normalize(cmap.get(cells, "discriminator"))
     if disc not in {"", "summary", "lot"}:
         out.skip(rec, f"'{cmap.get(cells, 'discriminator')}' row (section Open Positions)")
         return
     if (len(cells) > cmap.width and any(cells[cmap.width :])) or len(cells) < cmap.used_width:
         out.error(rec, f"row has {len(cells) + 2} fields, header has {cmap.width + 2}")
         return
-    currency = cmap.get(cells, "currency")
+    # Every mapped column is below used_width <= len(cells) (checked above); -1 takes the "".
+    (
+        symbol,
+        description,
+        quantity,
+        price,
+        value,
+        cost_basis,
+        cost_per_share,
+        acquired,
+        security_type,
+        currency,
+        multiplier,
+        account_type,
+        name,
+        number,
+    ) = getter([*cells, ""])
     out.candidates.append(
         Candidate(
             rec=rec,
-            account=account_of(cmap, cells, account),
-            symbol=cmap.get(cells, "symbol"),
-            description=cmap.get(cells, "description"),
-            quantity=cmap.get(cells, "quantity"),
-            price=cmap.get(cells, "price"),
-            value=cmap.get(cells, "market_value"),
-            cost_basis=cmap.get(cells, "cost_basis"),
-            cost_per_share=cmap.get(cells, "cost_per_share"),
-            acquired=cmap.get(cells, "acquired") if disc == "lot" else "",
-            security_type=cmap.get(cells, "security_type"),
+            account=account_name(name, number, account),
+            symbol=symbol,
+            description=description,
+            quantity=quantity,
+            price=price,
+            value=value,
+            cost_basis=cost_basis,
+            cost_per_share=cost_per_share,
+            acquired=acquired if disc == "lot" else "",
+            security_type=security_type,
             currency=currency,
-            multiplier=cmap.get(cells, "multiplier"),
-            account_type=cmap.get(cells, "account_type"),
+            multiplier=multiplier,
+            account_type=account_type,
             lot=disc == "lot",
         )
     )

@@ -9,6 +9,7 @@ import re
 from datetime import date
 
 from portfolio.importers.headers import normalize
+from portfolio.importers.text import line_offset
 
 SUMMARY_WORDS = frozenset(
     {
@@ -177,7 +178,8 @@ _TITLE_DATE_RE = re.compile(
 
 def title_date(text: str) -> date | None:
     """The date a Schwab title line states, searched in the file's first lines only."""
-    for line in text.splitlines()[:5]:
+    # Each "\n" ends one line for splitlines, so a prefix holding five has the first five whole.
+    for line in text[: line_offset(text, 5)].splitlines()[:5]:
         m = _TITLE_DATE_RE.match(line.strip())
         if m:
             try:

@@ -9,6 +9,8 @@ cells `build` parses column-wise.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import itemgetter
 
 from portfolio.importers.headers import ColumnMap, header_of, normalize
 from portfolio.importers.special import (
@@ -34,6 +36,8 @@ _STRONG_FOOTERS = (
     "generated at",
     "downloaded on",
 )
+# `_strong_footer` looks for a word each of these holds first: `normalize` keeps runs of letters and
+# digits as they are in the lower-cased text, so a cell without one cannot start with any of them.
 
 
 CELL_FIELDS = (
@@ -93,6 +97,14 @@ def cell_indexes(cmap: ColumnMap) -> list[int]:
     return [cmap.index.get(_COLUMN_OF.get(f, f), -1) for f in CELL_FIELDS]
 
 
+# The columns a data row is sorted by, looked up once per header rather than once per row.
+_SORTING_FIELDS = ("symbol", "cusip", "description", "account_name", "account_number")
+
+
+def _sorting_indexes(cmap: ColumnMap) -> tuple[int, ...]:
+    return tuple(cmap.index.get(f, -1) for f in _SORTING_FIELDS)
+
+
 @dataclass
 class Sorted:
     """Rows of one file sorted by what they are."""
@@ -141,11 +153,23 @@ def no_header_error(name: str) -> UnreadableFileError:
 
 
 def account_of(cmap: ColumnMap, cells: list[str], fallback: str) -> str:
-    name = cmap.get(cells, "account_name").strip()
-    number = cmap.get(cells, "account_number").strip()
+    return account_name(
+        cmap.get(cells, "account_name").strip(), cmap.get(cells, "account_number").strip(), fallback
+    )
+
+
+@lru_cache(maxsize=65536)
+def account_name(name: str, number: str, fallback: str) -> str:
     if name and number:
         return name if number in name else f"{name} {number}"
     return name or number or fallback or DEFAULT_ACCOUNT
+
+
+def _strong_footer(text: str) -> bool:
+    low = text.lower()
+    return (
+        "information" in low or "services" in low or "downloaded" in low or "generated" in low
+    ) and normalize(text).startswith(_STRONG_FOOTERS)
 
 
 def sort_rows(records: list[Record], name: str) -> Sorted:
@@ -160,6 +184,7 @@ def sort_rows(records: list[Record], name: str) -> Sorted:
 
     mode = "positions"
     indexes, indexed_for = cell_indexes(cmap), cmap
+    sorting = _sorting_indexes(cmap)
     seen_data = False
     gap = False
     for i in range(start + 1, len(records)):
@@ -184,7 +209,7 @@ def sort_rows(records: list[Record], name: str) -> Sorted:
             continue
         nonempty = rec.nonempty
         first = nonempty[0]
-        if normalize(first).startswith(_STRONG_FOOTERS):
+        if _strong_footer(first):
             out.skip(rec, "disclaimer or download note, not a holding")
             continue
         if len(nonempty) == 1:
@@ -206,7 +231,8 @@ def sort_rows(records: list[Record], name: str) -> Sorted:
             continue
         if cmap is not indexed_for:
             indexes, indexed_for = cell_indexes(cmap), cmap
-        _sort_data_row(rec, cmap, indexes, label, out)
+            sorting = _sorting_indexes(cmap)
+        _sort_data_row(rec, cmap, indexes, sorting, label, out)
         seen_data = True
     return out
 
@@ -296,24 +322,37 @@ def _first_amount(cells: list[str]) -> str:
 
 
 def _sort_data_row(
-    rec: Record, cmap: ColumnMap, indexes: list[int], label: str, out: Sorted
+    rec: Record,
+    cmap: ColumnMap,
+    indexes: list[int],
+    sorting: tuple[int, ...],
+    label: str,
+    out: Sorted,
 ) -> None:
     cells = rec.stripped
-    symbol = cmap.get(cells, "symbol") or cmap.get(cells, "cusip")
-    description = cmap.get(cells, "description")
+    width = len(cells)
+    # As `cmap.get` for each of _SORTING_FIELDS, inline: this runs once a row.
+    sym_i, cusip_i, desc_i, name_i, number_i = sorting
+    symbol = (cells[sym_i] if 0 <= sym_i < width else "") or (
+        cells[cusip_i] if 0 <= cusip_i < width else ""
+    )
+    description = cells[desc_i] if 0 <= desc_i < width else ""
     first = rec.nonempty[0]
-    if is_pending(symbol) or is_pending(description) or is_pending(first):
+    # is_pending and is_summary each need one of these words first; most rows have none.
+    low = f"{symbol}\x00{description}\x00{first}".lower()
+    if "pending" in low and (is_pending(symbol) or is_pending(description) or is_pending(first)):
         amount = cmap.get(cells, "market_value") or _first_amount(cells[1:])
         shown = f" ({amount})" if amount else ""
         out.skip(rec, f"pending activity{shown}, not a holding")
         return
-    if is_summary(symbol) or is_summary(first):
+    if ("total" in low or "net account" in low or "portfolio value" in low) and (
+        is_summary(symbol) or is_summary(first)
+    ):
         amount = cmap.get(cells, "market_value") or _first_amount(cells[1:])
         if amount:
             out.totals.append((rec.line, amount))
         out.skip(rec, f"summary row '{symbol or first}', not a holding")
         return
-    width = len(rec.cells)
     if (width > cmap.width and any(cells[cmap.width :])) or width < cmap.used_width:
         out.error(rec, f"row has {width} fields, header has {cmap.width}")
         return
@@ -322,7 +361,12 @@ def _sort_data_row(
         symbol, cash = "CASH", True
     elif symbol.endswith("**"):
         symbol, cash = symbol.rstrip("*").strip(), True
-    values = [cells[i] if 0 <= i < width else "" for i in indexes]
-    out.candidates.append(
-        Candidate(rec, account_of(cmap, cells, label), symbol, *values, cash=cash)  # type: ignore[arg-type]
+    # Every column the header maps is below used_width <= width (checked above), and a field the
+    # file lacks (-1) takes the empty cell appended last.
+    values = itemgetter(*indexes)([*cells, ""])
+    account = account_name(
+        cells[name_i] if 0 <= name_i < width else "",
+        cells[number_i] if 0 <= number_i < width else "",
+        label,
     )
+    out.candidates.append(Candidate(rec, account, symbol, *values, cash=cash))  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ class Record:
     50k-row import from copying every line twice.
     """
 
-    __slots__ = ("_lines", "cells", "end", "error", "line", "stripped")
+    __slots__ = ("_lines", "_nonempty", "blank", "cells", "end", "error", "line", "stripped")
 
     def __init__(
         self, line: int, end: int, cells: list[str], lines: list[str], error: str | None = None
@@ -27,21 +27,23 @@ class Record:
         self.line = line
         self.end = end
         self.cells = cells
-        self.stripped = [c.strip() for c in cells]
+        self.stripped = list(map(str.strip, cells))
         self.error = error
         self._lines = lines
+        self._nonempty: list[str] | None = None
+        # Asked of every row, more than once: worked out once (cells never change).
+        self.blank = error is None and not any(self.stripped)
 
     @property
     def raw(self) -> str:
         return "".join(self._lines[self.line - 1 : self.end]).rstrip("\r\n")
 
     @property
-    def blank(self) -> bool:
-        return self.error is None and not any(self.stripped)
-
-    @property
     def nonempty(self) -> list[str]:
-        return [c for c in self.stripped if c]
+        """The non-empty stripped cells (computed once; treat as read-only)."""
+        if self._nonempty is None:
+            self._nonempty = [c for c in self.stripped if c]
+        return self._nonempty
 
 
 def decode(data: bytes, name: str) -> str:
