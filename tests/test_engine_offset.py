@@ -170,13 +170,16 @@ def test_short_term_gain_lots_are_not_sold_to_clear_a_recent_purchase() -> None:
 
 @settings(parent=PROFILE, max_examples=25)  # two plans per example
 @given(households())
-def test_the_offset_never_adds_gains_or_pushes_a_class_out_of_band(case) -> None:
+def test_the_offset_never_adds_gains_or_moves_the_allocation(case) -> None:
     holdings, mandate = case
     plain = rebalance(holdings, mandate.model_copy(update={"offset_gains": False}), as_of=AS_OF)
     p = rebalance(holdings, mandate.model_copy(update={"offset_gains": True}), as_of=AS_OF)
     assert p.realized_gains <= max(plain.realized_gains, 0.0) + 0.01
     for cls, w in p.asset_class_weights.items():
         before = plain.asset_class_weights[cls]
+        # The same allocation after trades, but for whole-share rounding of the buy-backs
+        # (at most 0.06 points over 150 generated households).
+        assert abs(w.post_trade - before.post_trade) <= 0.005, cls
         if abs(before.post_trade - before.target) <= before.band:
             assert abs(w.post_trade - w.target) <= w.band + 1e-6, cls
 
