@@ -38,6 +38,7 @@ from portfolio.models import (
     PositionWeight,
     RebalanceProposal,
     ReferencePrice,
+    SoldLot,
     Trade,
 )
 from portfolio.planner import Plan, plan_trades, sleeve_vehicles
@@ -96,6 +97,25 @@ def _class_weights(
     return out
 
 
+def _or_zero(x: object) -> float:
+    return 0.0 if pd.isna(x) else float(x)  # type: ignore[arg-type]
+
+
+def _sold_lots(picks: object) -> list[SoldLot]:
+    if not isinstance(picks, tuple):
+        return []
+    return [
+        SoldLot(
+            acquired=p.acquired,
+            quantity=p.quantity,
+            cost_basis=None if p.unit_cost is None else round(p.unit_cost * p.quantity, 2),
+            line=p.line,
+        )
+        for p in picks
+        if p.quantity > 0
+    ]
+
+
 def _trades_from(plan_trades_frame: pd.DataFrame) -> list[Trade]:
     trades: list[Trade] = []
     for i, r in enumerate(plan_trades_frame.itertuples(index=False), start=1):
@@ -113,6 +133,8 @@ def _trades_from(plan_trades_frame: pd.DataFrame) -> list[Trade]:
                 realized_gain=None if pd.isna(r.realized_gain) else float(r.realized_gain),
                 short_term_gain=None if pd.isna(r.short_term_gain) else float(r.short_term_gain),
                 forced=bool(r.forced),
+                wash_loss_disallowed=_or_zero(r.wash_disallowed),
+                lots=_sold_lots(r.lots),
             )
         )
     return trades
@@ -375,6 +397,7 @@ def rebalance(
         turnover=traded / 2 / turnover_base if turnover_base else 0.0,
         realized_gains=round(float(np.sum(gains)), 2) if gains else 0.0,
         short_term_gains=round(float(np.sum(shorts)), 2) if shorts else 0.0,
+        wash_loss_disallowed=round(sum(t.wash_loss_disallowed for t in taxable), 2),
         tilts=applied_tilts,
         household=not per_account,
         accounts=_account_summaries(book, after, approved, types, type_sources),

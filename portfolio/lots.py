@@ -16,14 +16,32 @@ from portfolio.models import Lot
 
 
 @dataclass(frozen=True)
+class LotPick:
+    """Units a sale takes from one lot: what a "versus purchase" instruction names (acquired,
+    cost), so the fill relieves the lots the plan counted the gain on."""
+
+    acquired: date | None
+    quantity: float
+    unit_cost: float | None
+    line: int | None = None  # the file line of the lot, when it came from one
+
+    def short_term(self, sold: date) -> bool:
+        return self.acquired is not None and not is_long_term(self.acquired, sold)
+
+
+@dataclass(frozen=True)
 class LotSale:
     quantity: float
     realized_gain: float | None
     short_term_gain: float | None
     # Lots a loss was taken from: (acquired, quantity) so wash-sale checks can tell them apart.
     loss_lots: tuple[tuple[date | None, float], ...] = ()
-    # Every lot the sale walks, (acquired, quantity): a lot sold is no replacement for a loss.
-    sold_lots: tuple[tuple[date | None, float], ...] = ()
+    # Every lot the sale walks, in its order: a lot sold is no replacement for a loss.
+    picks: tuple[LotPick, ...] = ()
+
+    @property
+    def sold_lots(self) -> tuple[tuple[date | None, float], ...]:
+        return tuple((p.acquired, p.quantity) for p in self.picks)
 
 
 def anniversary(acquired: date) -> date:
@@ -121,14 +139,14 @@ def sell_from_lots(
     short = 0.0
     known = True
     loss_lots: list[tuple[date | None, float]] = []
-    sold: list[tuple[date | None, float]] = []
+    sold: list[LotPick] = []
     for lt in order:
         if remaining <= 1e-12:
             break
         take = min(lt.quantity, remaining)
         remaining -= take
-        sold.append((lt.acquired, take))
         cost = _unit_cost(lt)
+        sold.append(LotPick(lt.acquired, take, cost, lt.line))
         if cost is None:
             known = False
             continue
@@ -139,5 +157,5 @@ def sell_from_lots(
         if _is_short_term(lt, as_of):
             short += g
     if not known:
-        return LotSale(allowed, None, None)
+        return LotSale(allowed, None, None, (), tuple(sold))  # lots known, gain not
     return LotSale(allowed, round(gain, 2), round(short, 2), tuple(loss_lots), tuple(sold))

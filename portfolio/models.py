@@ -121,6 +121,15 @@ class Lot(BaseModel):
     line: int | None = None
 
 
+class SoldLot(BaseModel):
+    """Units a sale takes from one tax lot, named as a "versus purchase" instruction names it."""
+
+    acquired: date | None = None
+    quantity: float = Field(gt=0)
+    cost_basis: float | None = Field(default=None, description="Of the units sold")
+    line: int | None = Field(default=None, description="The lot's line in the holdings file")
+
+
 class Position(BaseModel):
     """One holding of one symbol in one account (several file rows may be its tax lots)."""
 
@@ -263,8 +272,20 @@ class Trade(BaseModel):
     reason: str
     order_type: Literal["MARKET", "LIMIT"] = "MARKET"
     limit_price: float | None = None
-    realized_gain: float | None = Field(default=None, description="Estimated, from known lots")
+    realized_gain: float | None = Field(
+        default=None,
+        description="Estimated, from known lots; a loss the wash-sale rule disallows is added "
+        "back (Form 8949, code W)",
+    )
     short_term_gain: float | None = None
+    wash_loss_disallowed: float = Field(
+        default=0.0, ge=0, description="Loss disallowed by purchases in the 30 days before"
+    )
+    lots: list[SoldLot] = Field(
+        default_factory=list,
+        description="The tax lots a taxable sale takes (specific identification, versus "
+        "purchase); the fill relieves these",
+    )
     forced: bool = Field(
         default=False, description="Required by a rule (exclusion, cap), not by drift"
     )
@@ -407,6 +428,9 @@ class RebalanceProposal(BaseModel):
     )
     realized_gains: float = Field(default=0.0, description="Estimated; taxable accounts only")
     short_term_gains: float = Field(default=0.0, description="Estimated; taxable accounts only")
+    wash_loss_disallowed: float = Field(
+        default=0.0, description="Losses the wash-sale rule disallows, already in the gains"
+    )
     tilts: dict[str, float] = Field(default_factory=dict, description="Tactical tilts applied")
     household: bool = Field(
         default=True, description="Targets applied to the household; False: to each account"

@@ -32,6 +32,8 @@ def edited(trade: Trade, quantity: float) -> Trade:
             "value": round(quantity * trade.price, 2),
             "realized_gain": None,
             "short_term_gain": None,
+            "wash_loss_disallowed": 0.0,
+            "lots": [],  # chosen for the old quantity; the fill walks lots as the plan would
         }
     )
 

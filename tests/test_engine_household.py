@@ -373,8 +373,23 @@ def test_a_loss_sale_soon_after_a_purchase_is_flagged() -> None:
         mandate=ClientMandate(risk_profile="aggressive"),
     )
     (bnd,) = [t for t in p.trades if t.symbol == "BND"]
+    # Tax-aware, the sale takes the old lot (unit cost 80) before the recent one (74). The recent
+    # units it sells wash nothing; the 100 - sold units still held are the replacement shares,
+    # matched with as many of the old lot's loss shares (Treas. Reg. 1.1091-1(b)).
+    from_recent = bnd.quantity - 1_000
+    assert 0 < from_recent < 100
+    kept = 100 - from_recent
+    disallowed = round(kept * (80.0 - 73.19), 2)
+    assert bnd.wash_loss_disallowed == pytest.approx(disallowed, abs=0.01)
+    raw = 1_000 * (73.19 - 80.0) + from_recent * (73.19 - 74.0)
+    assert bnd.realized_gain == pytest.approx(raw + disallowed, abs=0.02)
     assert bnd.realized_gain < 0
-    assert "possible wash sale" in bnd.reason and "2025-06-10" in bnd.reason
+    assert p.wash_loss_disallowed == pytest.approx(disallowed, abs=0.01)
+    assert "wash sale: $" in bnd.reason and "2025-06-10" in bnd.reason
+    assert [(lt.acquired, lt.quantity) for lt in bnd.lots] == [
+        (date(2023, 1, 3), 1_000),
+        (date(2025, 6, 10), from_recent),
+    ]
 
 
 def test_fund_groups_are_consistent() -> None:

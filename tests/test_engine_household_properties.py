@@ -8,13 +8,22 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from portfolio.engine import rebalance
 from portfolio.fund_groups import load_fund_groups
 from portfolio.model_portfolios import load_model
-from portfolio.models import ClientMandate, Holdings, Lot, Position, RebalanceProposal
+from portfolio.models import (
+    ClientMandate,
+    Holdings,
+    Lot,
+    Position,
+    RebalanceProposal,
+    SoldLot,
+    Trade,
+)
 from portfolio.securities import load_securities
 
 REF = load_securities()
@@ -174,6 +183,32 @@ def test_no_realised_gain_outside_taxable_accounts(case) -> None:
     assert abs(p.realized_gains - taxable_gains) <= 0.05
 
 
+def lot_gain(t: Trade, lot: SoldLot) -> float:
+    return t.price * lot.quantity - (lot.cost_basis or 0.0)
+
+
+@settings(PROFILE)
+@given(households())
+def test_every_taxable_sale_names_the_lots_its_gain_is_counted_on(case) -> None:
+    holdings, mandate = case
+    p = rebalance(holdings, mandate, as_of=AS_OF)
+    kinds = types(p)
+    held: dict[tuple, float] = defaultdict(float)
+    for q in holdings.positions:
+        for lt in q.lots:
+            held[(q.account, q.symbol, lt.acquired)] += lt.quantity
+    for t in p.approved_trades:
+        if t.action != "SELL" or kinds[t.account] != "taxable" or not t.lots:
+            assert t.lots == [] or kinds[t.account] == "taxable", t
+            continue
+        assert sum(lt.quantity for lt in t.lots) == pytest.approx(t.quantity, abs=1e-6), t
+        for lt in t.lots:
+            assert lt.quantity <= held[(t.account, t.symbol, lt.acquired)] + 1e-6, (t, lt)
+        raw = sum(lot_gain(t, lt) for lt in t.lots)
+        assert t.realized_gain == pytest.approx(raw + t.wash_loss_disallowed, abs=0.05), t
+        assert t.wash_loss_disallowed <= -sum(min(lot_gain(t, lt), 0.0) for lt in t.lots) + 0.05
+
+
 @settings(PROFILE)
 @given(households(), st.booleans())
 def test_no_wash_sale_in_any_household(case, per_account: bool) -> None:
@@ -183,7 +218,9 @@ def test_no_wash_sale_in_any_household(case, per_account: bool) -> None:
     losses = {
         GROUPS.group(t.symbol)
         for t in p.approved_trades
-        if t.action == "SELL" and kinds[t.account] == "taxable" and (t.realized_gain or 0) < 0
+        if t.action == "SELL"
+        and kinds[t.account] == "taxable"
+        and ((t.realized_gain or 0) < 0 or any(lot_gain(t, lt) < -0.005 for lt in t.lots))
     }
     bought = {GROUPS.group(t.symbol) for t in p.approved_trades if t.action == "BUY"}
     assert not losses & bought

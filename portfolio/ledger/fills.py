@@ -8,7 +8,7 @@ from datetime import date
 
 from portfolio.fund_groups import is_swept
 from portfolio.lots import walk_order
-from portfolio.models import AssetClass, Holdings, Lot, Position
+from portfolio.models import AssetClass, Holdings, Lot, Position, SoldLot
 from portfolio.securities import load_securities
 
 CASH_SYMBOL = "CASH"
@@ -25,6 +25,8 @@ class AppliedFill:
     commission: float
     asset_class: str
     on: date
+    # A sale's lots as the plan named them (specific identification); empty: walk as it would.
+    lots: tuple[SoldLot, ...] = ()
 
 
 def _swept(p: Position) -> bool:
@@ -44,18 +46,51 @@ def _new_cash(account: str) -> Position:
     )
 
 
-def _sell_lots(lots: list[Lot], quantity: float, price: float, on: date, tax_aware: bool):
-    """Relieve lots in the order the plan chose them (portfolio.lots.walk_order: specific
-    identification when tax-aware, else first in, first out); cost basis shrinks in proportion
-    to the shares left in a lot, and the others keep their place."""
+def _names(lot: Lot, pick: SoldLot) -> bool:
+    """The lot a "versus purchase" instruction names: by its file line, else by date and cost."""
+    if pick.line is not None and lot.line is not None:
+        return pick.line == lot.line
+    if lot.acquired != pick.acquired:
+        return False
+    if lot.cost_basis is None or pick.cost_basis is None:
+        return lot.cost_basis is None and pick.cost_basis is None
+    unit, named = lot.cost_basis / lot.quantity, pick.cost_basis / pick.quantity
+    return abs(unit - named) <= 1e-4 * max(abs(unit), 0.01)  # the pick's basis is in cents
+
+
+def _sell_lots(
+    lots: list[Lot],
+    quantity: float,
+    price: float,
+    on: date,
+    tax_aware: bool,
+    named: tuple[SoldLot, ...] = (),
+):
+    """Relieve the lots the plan named, then any rest in the order the plan would choose them
+    (portfolio.lots.walk_order: specific identification when tax-aware, else first in, first
+    out); cost basis shrinks in proportion to the shares left in a lot, and the others keep
+    their place."""
     left = quantity
     taken: dict[int, float] = {}
+    for pick in named:
+        want = min(pick.quantity, left)
+        for lot in lots:
+            if want <= EPS:
+                break
+            room = lot.quantity - taken.get(id(lot), 0.0)
+            if room > EPS and _names(lot, pick):
+                take = min(want, room)
+                taken[id(lot)] = taken.get(id(lot), 0.0) + take
+                want -= take
+                left -= take
     for lot in walk_order(lots, price, on, tax_aware=tax_aware):
         if left <= EPS:
             break
-        take = min(left, lot.quantity)
+        take = min(left, lot.quantity - taken.get(id(lot), 0.0))
+        if take <= EPS:
+            continue
         left -= take
-        taken[id(lot)] = take
+        taken[id(lot)] = taken.get(id(lot), 0.0) + take
     kept = []
     for lot in lots:
         remaining = lot.quantity - taken.get(id(lot), 0.0)
@@ -74,8 +109,9 @@ def apply_fills(
 ) -> Holdings:
     """Each fill moves its account's swept cash (the first swept row, else a new CASH row) and
     the account's first holding of the symbol; a purchased money-market fund is traded like any
-    fund. A sale relieves the lots a plan with the same `tax_aware` setting chose. Positions are
-    found through an index, so a book of fills applies in linear time."""
+    fund. A sale relieves the lots its trade names, else those a plan with the same
+    `tax_aware` setting would choose. Positions are found through an index, so a book of fills
+    applies in linear time."""
     positions = [p.model_copy(deep=True) for p in holdings.positions]
     cash_of: dict[str, Position] = {}
     held: dict[tuple[str, str], Position] = {}
@@ -114,7 +150,7 @@ def apply_fills(
             if pos is None:
                 raise ValueError(f"cannot apply a sale of {f.symbol} in {f.account}: not held")
             if pos.lots:
-                pos.lots = _sell_lots(pos.lots, f.quantity, f.price, f.on, tax_aware)
+                pos.lots = _sell_lots(pos.lots, f.quantity, f.price, f.on, tax_aware, f.lots)
             if pos.cost_basis is not None and pos.quantity > EPS:
                 pos.cost_basis *= max(pos.quantity - f.quantity, 0.0) / pos.quantity
             pos.quantity -= f.quantity

@@ -4,10 +4,10 @@ Stages, each a module, all reading one frozen `HouseholdState`:
 forced (exclusions, the cap) -> withdraw (cash a requested withdrawal needs, in its account)
 -> drift (unit classes against bands) -> sells (where each reduction comes from, which lots)
 -> offset (with the mandate's switch: taxable losses harvested against the gains, bought back)
--> buys (funding per account, location, vehicles, wash sales) -> wash (look-back flags)
--> reasons (the trade frame). The planning unit is the household
-(default) or each account (`per_account`). Work is done on arrays and grouped pandas
-operations; Python loops run only over sold lots and the few (account, class) ranks.
+-> buys (funding per account, location, vehicles, wash sales) -> settle (each sale's final
+lots; losses the wash-sale look-back disallows) -> reasons (the trade frame). The planning unit
+is the household (default) or each account (`per_account`). Work is done on arrays and grouped
+pandas operations; Python loops run only over sold lots and the few (account, class) ranks.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from portfolio.planner.lookback import Lookback
 from portfolio.planner.offset import offset_gains
 from portfolio.planner.reasons import TRADE_COLUMNS, trade_frame
 from portfolio.planner.sells import plan_sells
+from portfolio.planner.settle import settle_sales
 from portfolio.planner.state import HouseholdState, build_state
-from portfolio.planner.wash import recent_purchase_flags
 from portfolio.planner.withdraw import withdrawal_sales
 from portfolio.securities import SecurityMaster, load_securities
 
@@ -127,18 +127,23 @@ def plan_trades(
         securities,
         offset.buyback,
     )
+    settled = settle_sales(state, sells, buys.sell_qty, lookback)
+    sells = settled.sells
     trades = trade_frame(state, forced, drift, sells, buys, offset)
-    flags = recent_purchase_flags(state, sells, buys.sell_qty, lookback)
-    if flags:
-        rows = trades["row"].to_numpy()
-        sell = (trades["action"] == "SELL").to_numpy()
-        for i, text in flags.items():
-            hit = sell & (rows == i)
-            trades.loc[hit, "reason"] = trades.loc[hit, "reason"] + "; " + text
+    rows = trades["row"].to_numpy(dtype=np.int64)
+    sell = (trades["action"] == "SELL").to_numpy() & (buys.sell_qty[rows] > 0)
+    trades["wash_disallowed"] = np.where(sell, settled.disallowed[rows], 0.0)
+    trades["lots"] = pd.Series(
+        [settled.lots.get(int(r), ()) if on else () for r, on in zip(rows, sell, strict=True)],
+        index=trades.index,
+        dtype=object,
+    )
+    for i, text in settled.flags.items():
+        hit = sell & (rows == i)
+        trades.loc[hit, "reason"] = trades.loc[hit, "reason"] + "; " + text
     notes = forced.notes + sells.notes + buys.notes
     targets = {c: float(drift.T[:, k].sum()) for k, c in enumerate(state.classes)}
     targets[AssetClass.CASH.value] = float(drift.T_cash.sum())
-    rows = trades["row"].to_numpy(dtype=np.int64)
     for_withdrawal = (trades["action"] == "SELL").to_numpy() & (raised.qty[rows] > 0)
     return Plan(
         trades,

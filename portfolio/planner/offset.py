@@ -160,7 +160,7 @@ def offset_gains(
 
     qty, disc = sells.qty.copy(), sells.disc_qty.copy()
     realized, short = sells.realized.copy(), sells.short_term.copy()
-    loss_lots, sold_lots = dict(sells.loss_lots), dict(sells.sold_lots)
+    loss_lots, picks = dict(sells.loss_lots), dict(sells.picks)
     added = np.zeros(s.n)
     loss_added = np.zeros(s.n)
     buyback = np.zeros((s.n_unit, s.n_cls))
@@ -217,7 +217,7 @@ def offset_gains(
         realized[i], short[i] = sale.realized_gain, sale.short_term_gain
         if sale.loss_lots:
             loss_lots[i] = sale.loss_lots
-        sold_lots[i] = sale.sold_lots
+        picks[i] = sale.picks
         added[i], loss_added[i] = units, loss
         buyback[s.unit[i], int(s.row_k[i])] += units * price
         left[c] -= loss
@@ -247,6 +247,6 @@ def offset_gains(
         realized=realized,
         short_term=short,
         loss_lots=loss_lots,
-        sold_lots=sold_lots,
+        picks=picks,
     )
     return new_sells, Offset(added, buyback, loss_added, notes)

@@ -27,6 +27,8 @@ TRADE_COLUMNS = [
     "realized_gain",
     "short_term_gain",
     "forced",
+    "wash_disallowed",
+    "lots",
 ]
 _TYPE_WORDS = {"taxable": "taxable", "tax_deferred": "tax-deferred", "tax_free": "tax-free"}
 

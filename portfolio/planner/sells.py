@@ -13,6 +13,7 @@ sale pro rata.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -51,7 +52,7 @@ class Sells:
     loss_lots: dict[int, tuple]  # row -> lots a taxable loss was taken from
     held_back: np.ndarray  # per unit: discretionary gains the budget kept from being realised
     notes: list[str]
-    sold_lots: dict[int, tuple] = field(default_factory=dict)  # row -> every lot a sale walks
+    picks: dict[int, tuple] = field(default_factory=dict)  # row -> every lot a sale walks
 
 
 def _all_short_term_gain(s: HouseholdState, i: int) -> bool:
@@ -196,7 +197,7 @@ def plan_sells(
     realized = np.where(~taxable & (sell_qty > 0), 0.0, realized)
     short_term = np.where(~taxable & (sell_qty > 0), 0.0, short_term)
     loss_lots: dict[int, tuple] = {}
-    sold_lots: dict[int, tuple] = {}
+    picks: dict[int, tuple] = {}
     limited: dict[int, float] = {}  # row -> units first wanted, where short-term gains cut it
 
     def record(i: int, sale: LotSale) -> None:
@@ -208,11 +209,11 @@ def plan_sells(
         loss_lots.pop(i, None)
         if sale.loss_lots:
             loss_lots[i] = sale.loss_lots
-        sold_lots[i] = sale.sold_lots
+        picks[i] = sale.picks
 
     if s.lots_of is not None:
         for i in np.flatnonzero((sell_qty > 0) & taxable):
-            sale = _walk(s, i, float(sell_qty[i]), float(forced.qty[i]))
+            sale = walk_row(s, i, float(sell_qty[i]), float(forced.qty[i]))
             if sale is None:
                 continue
             if sale.quantity < sell_qty[i] - 1e-9:
@@ -236,7 +237,7 @@ def plan_sells(
     held_back = np.zeros(s.n_unit)
     if max_gains is not None:
         sell_qty, disc_qty, realized, short_term, budget_notes, held_back = _gains_budget(
-            s, forced, sell_qty, disc_qty, realized, short_term, max_gains, st_lots
+            s, forced, sell_qty, disc_qty, realized, short_term, max_gains, st_lots, record
         )
         notes += budget_notes
     for i, (_, label) in st_lots.items():
@@ -252,7 +253,7 @@ def plan_sells(
     disc_qty = np.where(tiny, 0.0, disc_qty)
     realized = np.where(sell_qty > 0, realized, np.nan)
     short_term = np.where(sell_qty > 0, short_term, np.nan)
-    sells = Sells(sell_qty, disc_qty, realized, short_term, loss_lots, held_back, notes, sold_lots)
+    sells = Sells(sell_qty, disc_qty, realized, short_term, loss_lots, held_back, notes, picks)
     return sells, drift
 
 
@@ -387,7 +388,9 @@ def _long_term_soon(lot: Lot, price: float, as_of: date) -> bool:
     )
 
 
-def _walk(s: HouseholdState, i: int, qty: float, forced: float):
+def walk_row(s: HouseholdState, i: int, qty: float, forced: float) -> LotSale | None:
+    """The lots a sale of `qty` units of row `i` takes (`forced` of them required by a rule);
+    None when nothing is known of the holding's cost."""
     lots = _lots_or_whole(s, i)
     if not lots:
         return None
@@ -411,6 +414,7 @@ def _gains_budget(
     short_term: np.ndarray,
     budget: float,
     st_lots: dict[int, tuple[list[Lot], str]],
+    record: Callable[[int, LotSale], None],
 ):
     """Keep each client's net realised gain within `budget`; forced sales are exempt.
 
@@ -449,9 +453,10 @@ def _gains_budget(
                     whole=s.whole,
                 )
             elif q > 0:
-                sale = _walk(s, i, float(q), 0.0)
+                sale = walk_row(s, i, float(q), 0.0)
             if sale is not None:
                 q = sale.quantity
+                record(i, sale)  # the lots the cut sale takes
             new_gain = float(sale.realized_gain or 0.0) if sale is not None else 0.0
             held_back[s.unit_of_acct[s.acct[i]]] += g - new_gain
             excess -= g - new_gain
