@@ -37,12 +37,14 @@ from scipy.optimize import linprog
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from portfolio.engine import rebalance
+from portfolio.fund_groups import load_fund_groups
 from portfolio.model_portfolios import load_model
 from portfolio.models import ClientMandate, Holdings, Lot, Position
 from portfolio.securities import load_securities
 from portfolio.targets import band_width
 
 AS_OF = date(2025, 6, 30)
+WINDOW = timedelta(days=30)  # the wash-sale look-back
 ACCOUNTS = ("Joint Taxable", "Rollover IRA", "Roth IRA")
 
 
@@ -109,7 +111,9 @@ def engine_outcome(h: Holdings, mandate: ClientMandate) -> Outcome:
     return Outcome(p.realized_gains, in_band, drift)
 
 
-def lp_outcome(h: Holdings, mandate: ClientMandate, securities, *, harvest: bool = True) -> Outcome:
+def lp_outcome(
+    h: Holdings, mandate: ClientMandate, securities, groups, *, harvest: bool = True
+) -> Outcome:
     weights = load_model(mandate.risk_profile).weights()
     classes = [c for c in weights if c != "cash"]
     accounts = sorted({p.account for p in h.positions})
@@ -119,7 +123,7 @@ def lp_outcome(h: Holdings, mandate: ClientMandate, securities, *, harvest: bool
         a: sum(p.market_value for p in h.positions if p.is_cash and p.account == a)
         for a in accounts
     }
-    lots = []  # (account, class, value, gain per dollar)
+    lots = []  # (account, class, value, gain per dollar, group, price, recent units)
     for p in h.positions:
         if p.is_cash:
             continue
@@ -127,15 +131,32 @@ def lp_outcome(h: Holdings, mandate: ClientMandate, securities, *, harvest: bool
         for lt in p.lots:
             value = lt.quantity * p.price
             g = (value - (lt.cost_basis or value)) / value if taxable[p.account] else 0.0
-            lots.append((p.account, cls, value, g))
-    n_s, n_b = len(lots), len(accounts) * len(classes)
-    c = np.r_[[g for *_, g in lots], np.zeros(n_b)] + 1e-4
+            recent = lt.quantity if AS_OF - WINDOW <= lt.acquired <= AS_OF else 0.0
+            lots.append((p.account, cls, value, g, groups.group(p.symbol), p.price, recent))
+    # Wash sales (IRC section 1091): in each fund group, the taxable loss shares sold are matched
+    # with the recent purchases still held (a recent taxable lot sold the same day replaces
+    # nothing; an IRA's counts even when sold); min(loss shares, replacements) of them lose their
+    # loss. The LP may choose which loss shares are matched (the cheapest), where the rule takes
+    # the earliest acquired: a relaxation, so the optimum stays a bound from below.
+    washed = sorted(
+        {gr for *_, gr, _, r in lots if r > 0}
+        & {gr for a, _, _, g, gr, _, _ in lots if taxable[a] and g < 0}
+    )
+    n_s, n_b, n_g = len(lots), len(accounts) * len(classes), len(washed)
+    n = 2 * n_s + n_b + n_g  # sold, bought, disallowed (per lot), one switch per group
+    c = np.r_[
+        [g for _, _, _, g, *_ in lots],
+        np.zeros(n_b),
+        [-g for _, _, _, g, *_ in lots],
+        np.zeros(n_g),
+    ]
+    c[: n_s + n_b] += 1e-4
     A, b = [], []
-    held = {k: sum(v for _, cl, v, _ in lots if cl == k) for k in classes}
+    held = {k: sum(lt[2] for lt in lots if lt[1] == k) for k in classes}
     for ki, k in enumerate(classes):
-        row = np.zeros(n_s + n_b)
-        for j, (_, cl, _, _) in enumerate(lots):
-            if cl == k:
+        row = np.zeros(n)
+        for j, lt in enumerate(lots):
+            if lt[1] == k:
                 row[j] = -1.0
         for ai in range(len(accounts)):
             row[n_s + ai * len(classes) + ki] = 1.0
@@ -143,29 +164,73 @@ def lp_outcome(h: Holdings, mandate: ClientMandate, securities, *, harvest: bool
         target = weights[k] * total
         A += [row, -row]
         b += [target + tol - held[k], -(target - tol - held[k])]
-    cash_row = np.r_[np.ones(n_s), -np.ones(n_b)]  # cash after = cash + sells - buys
+    cash_row = np.r_[np.ones(n_s), -np.ones(n_b), np.zeros(n_s + n_g)]  # cash + sells - buys
     tol_c = band_width(weights.get("cash", 0.0), mandate) * total
     t_c = weights.get("cash", 0.0) * total
     cash_h = sum(cash.values())
     A += [cash_row, -cash_row]
     b += [t_c + tol_c - cash_h, -(t_c - tol_c - cash_h)]
     for ai, a in enumerate(accounts):  # each account funds its own buys
-        row = np.zeros(n_s + n_b)
-        for j, (acct, *_rest) in enumerate(lots):
-            if acct == a:
+        row = np.zeros(n)
+        for j, lt in enumerate(lots):
+            if lt[0] == a:
                 row[j] = -1.0
         row[n_s + ai * len(classes) : n_s + (ai + 1) * len(classes)] = 1.0
         A.append(row)
         b.append(cash[a])
+    loss = [taxable[a] and g < 0 and gr in washed for a, _, _, g, gr, _, _ in lots]
+    for j, on in enumerate(loss):  # a lot's disallowed dollars are dollars it sold
+        if on:
+            row = np.zeros(n)
+            row[n_s + n_b + j], row[j] = 1.0, -1.0
+            A.append(row)
+            b.append(0.0)
+    for gi, gr in enumerate(washed):
+        mine = [j for j, lt in enumerate(lots) if lt[4] == gr]
+        big = sum(lots[j][2] / lots[j][5] for j in mine) + 1.0
+        matched = np.zeros(n)  # - disallowed shares
+        for j in mine:
+            if loss[j]:
+                matched[n_s + n_b + j] = -1.0 / lots[j][5]
+        # disallowed >= loss shares sold - big * z
+        row = matched.copy()
+        for j in mine:
+            if loss[j]:
+                row[j] += 1.0 / lots[j][5]
+        row[n_s + n_b + n_s + gi] = -big
+        A.append(row)
+        b.append(0.0)
+        # disallowed >= replacements still held - big * (1 - z)
+        row = matched.copy()
+        for j in mine:
+            a, _, _, _, _, price, recent = lots[j]
+            if recent and taxable[a]:
+                row[j] -= 1.0 / price  # sold the same day: no replacement
+        row[n_s + n_b + n_s + gi] = big
+        A.append(row)
+        b.append(big - sum(lots[j][6] for j in mine))
     # Without harvesting, only classes held above their target may be sold.
     may_sell = {k: harvest or held[k] > weights[k] * total for k in classes}
-    bounds = [(0, v if may_sell[cl] else 0.0) for _, cl, v, _ in lots] + [(0, None)] * n_b
-    res = linprog(c, A_ub=np.array(A), b_ub=np.array(b), bounds=bounds, method="highs")
+    bounds = (
+        [(0, lt[2] if may_sell[lt[1]] else 0.0) for lt in lots]
+        + [(0, None)] * n_b
+        + [(0, None if on else 0.0) for on in loss]
+        + [(0, 1)] * n_g
+    )
+    integrality = np.r_[np.zeros(2 * n_s + n_b), np.ones(n_g)]
+    res = linprog(
+        c,
+        A_ub=np.array(A),
+        b_ub=np.array(b),
+        bounds=bounds,
+        method="highs",
+        integrality=integrality,
+    )
     if res.status != 0:
         return Outcome(float("nan"), False, float("nan"))
     x = res.x
-    gains = float(sum(g * x[j] for j, (_, _, _, g) in enumerate(lots)))
-    after = {k: held[k] - sum(x[j] for j, lot in enumerate(lots) if lot[1] == k) for k in classes}
+    gains = float(sum(lt[3] * x[j] - lt[3] * x[n_s + n_b + j] for j, lt in enumerate(lots)))
+    after = {k: held[k] - sum(x[j] for j, lt in enumerate(lots) if lt[1] == k) for k in classes}
     for ai in range(len(accounts)):
         for ki, k in enumerate(classes):
             after[k] += x[n_s + ai * len(classes) + ki]
@@ -179,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args(argv)
     securities = load_securities()
+    groups = load_fund_groups()
     mandate = ClientMandate(fractional=True, min_trade_value=0.0)
     model = load_model(mandate.risk_profile)
     vehicles = [s.vehicle for s in model.sleeves if s.asset_class != "cash"]
@@ -190,8 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         h = random_household(rng, vehicles, prices)
         eng.append(engine_outcome(h, mandate))
         off.append(engine_outcome(h, offset))
-        opt.append(lp_outcome(h, mandate, securities))
-        plain.append(lp_outcome(h, mandate, securities, harvest=False))
+        opt.append(lp_outcome(h, mandate, securities, groups))
+        plain.append(lp_outcome(h, mandate, securities, groups, harvest=False))
     ok = [i for i, o in enumerate(opt) if np.isfinite(o.gains) and np.isfinite(plain[i].gains)]
     e_gain = sum(max(eng[i].gains, 0.0) for i in ok)
     f_gain = sum(max(off[i].gains, 0.0) for i in ok)

@@ -14,6 +14,8 @@ from datetime import date, timedelta
 
 from portfolio.models import Lot
 
+WASH_WINDOW = timedelta(days=30)  # IRS Publication 550, "Wash Sales": 30 days before or after
+
 
 @dataclass(frozen=True)
 class LotPick:
@@ -83,10 +85,17 @@ def has_gain(lot: Lot, price: float) -> bool:
     return lot.cost_basis is not None and round(price * lot.quantity - lot.cost_basis, 2) > 0
 
 
+def bought_within_wash_window(lot: Lot | LotPick, as_of: date) -> bool:
+    """Acquired in the 30 days before the trade date (IRC section 1091's look-back)."""
+    return lot.acquired is not None and as_of - WASH_WINDOW <= lot.acquired <= as_of
+
+
 def walk_order(lots: list[Lot], price: float, as_of: date, *, tax_aware: bool) -> list[Lot]:
     """The order a sale takes lots in. Tax-aware (specific identification, Treas. Reg.
-    1.1012-1(c)): highest unit cost first, so losses before gains, and short-term gain lots last.
-    Otherwise first-in, first-out, the custodians' default (Treas. Reg. 1.1012-1(c)(1))."""
+    1.1012-1(c)): lots bought in the last 30 days that carry no gain first, since kept they
+    would wash the loss of any older lot sold with them (IRC section 1091) and sold they cost
+    nothing; then highest unit cost first, so losses before gains, and short-term gain lots
+    last. Otherwise first-in, first-out, the custodians' default (Treas. Reg. 1.1012-1(c)(1))."""
     if not tax_aware:
         return sorted(lots, key=lambda lt: (lt.acquired is None, lt.acquired or date.min))
     order = sorted(lots, key=lambda lt: -(_unit_cost(lt) or 0.0))
@@ -94,7 +103,11 @@ def walk_order(lots: list[Lot], price: float, as_of: date, *, tax_aware: bool) -
     def st_gain(lt: Lot) -> bool:
         return _is_short_term(lt, as_of) and has_gain(lt, price)
 
-    return [lt for lt in order if not st_gain(lt)] + [lt for lt in order if st_gain(lt)]
+    rest = [lt for lt in order if not st_gain(lt)]
+    recent = [lt for lt in rest if bought_within_wash_window(lt, as_of)]
+    if recent:
+        rest = recent + [lt for lt in rest if not bought_within_wash_window(lt, as_of)]
+    return rest + [lt for lt in order if st_gain(lt)]
 
 
 def sell_from_lots(

@@ -362,7 +362,34 @@ def test_no_loss_sale_and_purchase_of_the_same_index_in_one_proposal() -> None:
     assert {t.symbol for t in bought} == {GROUPS.partner("BND")}
 
 
-def test_a_loss_sale_soon_after_a_purchase_is_flagged() -> None:
+def test_a_loss_sale_soon_after_a_purchase_is_disallowed_share_for_share() -> None:
+    # The 100 units bought on 2025-06-10 carry a short-term gain, so the walk takes them last;
+    # those the sale leaves wash as many of the old lot's loss shares (Treas. Reg.
+    # 1.1091-1(b)); the loss on the rest stands.
+    lots = [
+        Lot(quantity=1_000, cost_basis=1_000 * 80.0, acquired=date(2023, 1, 3)),
+        Lot(quantity=100, cost_basis=100 * 72.0, acquired=date(2025, 6, 10)),
+    ]
+    p = run(
+        pos("BND", 1_100 * 73.19, "Joint", lots=lots),
+        pos("SPAXX", 2_000, "Joint", cash=True),
+        mandate=ClientMandate(risk_profile="aggressive"),
+    )
+    (bnd,) = [t for t in p.trades if t.symbol == "BND"]
+    # The whole old lot, then (the band needs them) some of the recent units, gain lots last.
+    old, recent = bnd.lots
+    assert (old.acquired, old.quantity) == (date(2023, 1, 3), 1_000)
+    assert recent.acquired == date(2025, 6, 10) and 0 < recent.quantity < 100
+    disallowed = round((100 - recent.quantity) * (80.0 - 73.19), 2)
+    assert bnd.wash_loss_disallowed == pytest.approx(disallowed, abs=0.01)
+    raw = 1_000 * (73.19 - 80.0) + recent.quantity * (73.19 - 72.0)
+    assert bnd.realized_gain == pytest.approx(raw + disallowed, abs=0.02)
+    assert p.wash_loss_disallowed == pytest.approx(disallowed, abs=0.01)
+    assert f"wash sale: ${disallowed:,.2f}" in bnd.reason and "2025-06-10" in bnd.reason
+    assert "added to the basis of the shares bought" in bnd.reason
+
+
+def test_a_recent_lot_without_a_gain_is_sold_first_and_washes_nothing() -> None:
     lots = [
         Lot(quantity=1_000, cost_basis=1_000 * 80.0, acquired=date(2023, 1, 3)),
         Lot(quantity=100, cost_basis=100 * 74.0, acquired=date(2025, 6, 10)),
@@ -373,23 +400,8 @@ def test_a_loss_sale_soon_after_a_purchase_is_flagged() -> None:
         mandate=ClientMandate(risk_profile="aggressive"),
     )
     (bnd,) = [t for t in p.trades if t.symbol == "BND"]
-    # Tax-aware, the sale takes the old lot (unit cost 80) before the recent one (74). The recent
-    # units it sells wash nothing; the 100 - sold units still held are the replacement shares,
-    # matched with as many of the old lot's loss shares (Treas. Reg. 1.1091-1(b)).
-    from_recent = bnd.quantity - 1_000
-    assert 0 < from_recent < 100
-    kept = 100 - from_recent
-    disallowed = round(kept * (80.0 - 73.19), 2)
-    assert bnd.wash_loss_disallowed == pytest.approx(disallowed, abs=0.01)
-    raw = 1_000 * (73.19 - 80.0) + from_recent * (73.19 - 74.0)
-    assert bnd.realized_gain == pytest.approx(raw + disallowed, abs=0.02)
-    assert bnd.realized_gain < 0
-    assert p.wash_loss_disallowed == pytest.approx(disallowed, abs=0.01)
-    assert "wash sale: $" in bnd.reason and "2025-06-10" in bnd.reason
-    assert [(lt.acquired, lt.quantity) for lt in bnd.lots] == [
-        (date(2023, 1, 3), 1_000),
-        (date(2025, 6, 10), from_recent),
-    ]
+    assert bnd.lots[0].acquired == date(2025, 6, 10) and bnd.lots[0].quantity == 100
+    assert bnd.wash_loss_disallowed == 0.0 and "wash sale" not in bnd.reason
 
 
 def test_fund_groups_are_consistent() -> None:

@@ -147,11 +147,21 @@ def test_a_recent_lot_of_the_same_holding_is_sold_with_the_harvest_not_left_to_w
     assert 0 < p.realized_gains < gain
 
 
-def test_a_recent_lot_is_not_cleared_when_that_harvests_far_beyond_the_gain() -> None:
-    # At 30% below cost, clearing the recent lot would take every old unit first: about six
-    # times the gain. The holding is left alone rather than harvested beyond the gain.
-    p = run(with_recent_vea(1.0, days_before=5))
-    assert trade(p, "VEA", "SELL") is None
+def test_a_recent_lot_at_cost_goes_first_and_the_harvest_stops_at_the_gain() -> None:
+    # The walk takes the 50 units bought five days ago at today's price first (kept, they would
+    # wash the old lot's loss; sold, they cost nothing), then only as much of the old lot, 30%
+    # below cost, as offsets the gain: not all of it.
+    h = with_recent_vea(1.0, days_before=5)
+    gain = run(h, ClientMandate()).realized_gains
+    p = run(h)
+    sale = trade(p, "VEA", "SELL")
+    assert sale is not None
+    assert (sale.lots[0].acquired, sale.lots[0].quantity) == (AS_OF - timedelta(5), 50)
+    assert 50 < sale.quantity < h[1].quantity
+    assert sale.wash_loss_disallowed == 0.0 and "wash sale" not in sale.reason
+    per_share = px("VEA") * 0.3
+    assert -per_share <= p.realized_gains <= 0.0
+    assert sale.realized_gain == pytest.approx(p.realized_gains - gain, abs=0.05)
 
 
 def test_a_recent_lot_a_cent_above_cost_is_a_gain_and_not_cleared() -> None:

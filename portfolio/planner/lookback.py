@@ -9,19 +9,12 @@ sell (sells, offset) and the look-back flags (wash) read the same purchases.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
-from portfolio.models import Lot
+from portfolio.lots import bought_within_wash_window
 from portfolio.planner.state import HouseholdState
-
-WINDOW = timedelta(days=30)
-
-
-def bought_recently(lot: Lot, as_of: date) -> bool:
-    return lot.acquired is not None and as_of - WINDOW <= lot.acquired <= as_of
 
 
 @dataclass(frozen=True)
@@ -52,7 +45,7 @@ class Lookback:
         if i not in self._recent:
             s = self.state
             self._recent[i] = not s.is_cash[i] and any(
-                bought_recently(lt, s.as_of) for lt in s.lots(i)
+                bought_within_wash_window(lt, s.as_of) for lt in s.lots(i)
             )
         return self._recent[i]
 

@@ -15,17 +15,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from portfolio.fund_groups import FundGroups
 from portfolio.labels import class_label
-from portfolio.lots import has_gain, sell_from_lots, walk_order
+from portfolio.lots import bought_within_wash_window, has_gain, sell_from_lots, walk_order
 from portfolio.models import Lot
 from portfolio.planner.buys import vehicle_prices
 from portfolio.planner.forced import Forced
-from portfolio.planner.lookback import WINDOW, Lookback, bought_recently
+from portfolio.planner.lookback import Lookback
 from portfolio.planner.sells import Sells
 from portfolio.planner.state import EPS, HouseholdState
 
@@ -50,16 +51,19 @@ def _unit_cost(lot: Lot) -> float | None:
     return lot.cost_basis / lot.quantity
 
 
-def _units_for(order: list[Lot], sold: float, price: float, wanted: float) -> tuple[float, float]:
-    """(units, loss) of the loss lots beyond the first `sold` units of the walk, enough to
-    realise `wanted` dollars of loss."""
+def _units_for(order: list[Lot], sold: float, price: float, wanted: float, as_of: date) -> float:
+    """Units of the walk beyond its first `sold`, enough to realise `wanted` dollars of loss
+    (recent lots at no gain, which the walk takes first, count on the way)."""
     skip, units, loss = sold, 0.0, 0.0
     for lt in order:
         cost = _unit_cost(lt)
-        if cost is None or cost <= price:
-            break  # losses come first in that order: the rest are gains or unknown
         q = lt.quantity - min(skip, lt.quantity)
         skip = max(skip - lt.quantity, 0.0)
+        if cost is not None and cost <= price and bought_within_wash_window(lt, as_of):
+            units += q  # no gain (the walk puts recent lots with one last)
+            continue
+        if cost is None or cost <= price:
+            break  # after the recent lots, losses come first: the rest are gains or unknown
         if q <= EPS:
             continue
         per = cost - price
@@ -68,14 +72,16 @@ def _units_for(order: list[Lot], sold: float, price: float, wanted: float) -> tu
         loss += take * per
         if loss >= wanted - 0.005:
             break
-    return units, loss
+    return units
 
 
 def _clearing_units(order: list[Lot], price: float, s: HouseholdState) -> float | None:
     """Units to sell so the walk takes every recently bought lot of the row, realising no gain
     on the way (None when it cannot): sold in the same sale, they replace nothing."""
     units = 0.0
-    last = max((n for n, lt in enumerate(order) if bought_recently(lt, s.as_of)), default=-1)
+    last = max(
+        (n for n, lt in enumerate(order) if bought_within_wash_window(lt, s.as_of)), default=-1
+    )
     for lt in order[: last + 1]:
         # The sale's own test of a gain (to the cent): a lot with one is not walked freely.
         if _unit_cost(lt) is None or has_gain(lt, price):
@@ -85,7 +91,7 @@ def _clearing_units(order: list[Lot], price: float, s: HouseholdState) -> float 
 
 
 def _recent_units(lots: list[Lot], s: HouseholdState) -> float:
-    return sum(lt.quantity for lt in lots if bought_recently(lt, s.as_of))
+    return sum(lt.quantity for lt in lots if bought_within_wash_window(lt, s.as_of))
 
 
 def _replacement(
@@ -175,7 +181,7 @@ def offset_gains(
             continue  # the class could not be bought back without a wash sale
         lots, price, q0 = s.lots(i), float(uv[i]), float(qty[i])
         order = walk_order(lots, price, s.as_of, tax_aware=True)
-        units, _ = _units_for(order, q0, price, float(left[c]))
+        units = _units_for(order, q0, price, float(left[c]), s.as_of)
         if bought:
             clear = _clearing_units(order, price, s)
             if clear is None:
@@ -207,7 +213,7 @@ def offset_gains(
             # Every recent lot must go in this very sale, else it washes the loss; and clearing
             # it may not harvest beyond the gain by more than one share's loss.
             sold_recent = sum(
-                q for d, q in sale.sold_lots if d and s.as_of - WINDOW <= d <= s.as_of
+                p.quantity for p in sale.picks if bought_within_wash_window(p, s.as_of)
             )
             per_share = max(((_unit_cost(lt) or price) - price for lt in order), default=0.0)
             if sold_recent < _recent_units(lots, s) - EPS or loss > left[c] + per_share + 0.005:

@@ -23,8 +23,8 @@ from datetime import date
 
 import numpy as np
 
-from portfolio.lots import LotPick
-from portfolio.planner.lookback import Lookback, bought_recently
+from portfolio.lots import LotPick, bought_within_wash_window
+from portfolio.planner.lookback import Lookback
 from portfolio.planner.state import HouseholdState
 
 LOSS_CENT = 0.005  # a pick whose unit cost is above the price by less loses nothing
@@ -74,7 +74,7 @@ def wash_sales(
                 continue
             units: dict[date, float] = {}
             for lt in s.lots(r):
-                if bought_recently(lt, s.as_of):
+                if bought_within_wash_window(lt, s.as_of):
                     units[lt.acquired] = units.get(lt.acquired, 0.0) + lt.quantity
             if s.taxable_row[r] and sell_qty[r] > 0:
                 for p in picks.get(r, ()):  # sold the same day: no replacement (see above)
