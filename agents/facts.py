@@ -514,6 +514,14 @@ def tax_facts(proposal: RebalanceProposal) -> dict[str, Any]:
                 "long_term_gain": _r(gain - st, 2),
                 "forced": t.forced,
                 "why": t.reason,
+                "wash_loss_disallowed": _r(t.wash_loss_disallowed, 2),
+                "lots": [
+                    {
+                        "acquired": lt.acquired.isoformat() if lt.acquired else None,
+                        "quantity": _r(lt.quantity, 6),
+                    }
+                    for lt in t.lots
+                ],
             }
         )
         if kind == "taxable":
@@ -545,6 +553,7 @@ def tax_facts(proposal: RebalanceProposal) -> dict[str, Any]:
         "sales_in_tax_advantaged": {k: _r(v, 2) for k, v in sorted(sheltered.items())},
         "max_gains": proposal.max_gains,
         "wash_sales_avoided": wash,
+        "wash_loss_disallowed": _r(proposal.wash_loss_disallowed, 2),
         # Losses sold against the plan's own gains (the mandate's offset switch), in the
         # engine's words.
         "gains_offset": [c.message for c in proposal.checks if c.rule == "offset_harvest"],

@@ -639,8 +639,17 @@ def write_tax(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         gain = s.get("realized_gain") or 0.0
         kind = "a loss of" if gain < 0 else "a gain of"
         forced = " (required by the mandate)" if s.get("forced") else ""
+        lots = s.get("lots") or []
+        which = (
+            " from the lots bought "
+            + ", ".join(
+                f"{lt['acquired'] or 'on an unknown date'} ({lt['quantity']:g})" for lt in lots
+            )
+            if lots
+            else ""
+        )
         points.append(
-            f"{s['id']} sells {s['quantity']:g} {s['symbol']} in {s['account']}{forced}, "
+            f"{s['id']} sells {s['quantity']:g} {s['symbol']} in {s['account']}{forced}{which}, "
             f"realising {kind} {money(abs(gain))}: {s['why']}."
         )
     for kind, value in sheltered.items():
@@ -648,6 +657,11 @@ def write_tax(f: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         points.append(
             f"Sales of {money(value)} in {_TYPE_WORDS.get(kind, kind)} accounts realise nothing "
             f"now: their gains are {words}."
+        )
+    if (f.get("wash_loss_disallowed") or 0.0) > 0:
+        points.append(
+            f"{money(f['wash_loss_disallowed'])} of losses are disallowed by shares bought in the "
+            "30 days before (wash-sale rule, IRC section 1091), and counted in the gains above."
         )
     if (f.get("losses_harvested") or 0.0) < 0:
         points.append(f"Losses harvested: {money(abs(f['losses_harvested']))}.")

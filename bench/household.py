@@ -10,15 +10,17 @@ problem). The same problem is then solved exactly as a linear program with scipy
                 each account's buys <= its swept cash + its own sales, 0 <= sold <= lot value.
 
 The LP may sell any lot, losses included, and stops at the band's edge, so it bounds from below
-what any plan could realise. Printed: total realised gains of each, their ratio, how many
+what any plan could realise. Both sides follow the wash-sale rule (IRC section 1091): a loss is
+disallowed for as many shares as were bought in the 30 days before and are still held, in any
+account of the household. The engine matches the earliest acquired loss shares, as the regulation
+says; the LP may match the cheapest (one binary switch per fund group, so a small mixed-integer
+program), which keeps it a bound. Printed: total realised gains of each, their ratio, how many
 households each leaves with every class in band, and the mean largest drift after trades.
 
 A second LP may sell only classes the household holds above target ("no harvest"): the first
 one also sells losses in classes it then buys back (loss harvesting), so the gap between the two
 shows how much of the engine's ratio is harvesting rather than the choice of what to sell. The
-engine harvests only with the mandate's `offset_gains` switch (the "offset" row), and then never
-a loss that a purchase of the same fund group in the 30 days before, in another holding of the
-household, would wash (IRC section 1091); the LP ignores the wash-sale rule.
+engine harvests only with the mandate's `offset_gains` switch (the "offset" row).
 
 Run from the repository root:  python bench/household.py [--households 200] [--seed 11]
 """

@@ -3,6 +3,11 @@
 Files are RFC 4180 (comma separated, CRLF line ends, fields quoted when they hold a comma, quote or
 line break). A text cell that begins with = + - @ tab or carriage return gets a leading apostrophe,
 so a spreadsheet shows it as text instead of evaluating it as a formula.
+
+The neutral file's last column names a sale's tax lots as a versus-purchase instruction does
+(acquisition date, quantity and unit cost; IRS Publication 550, "Adequate identification"), so
+the custodian relieves the lots the proposal counted the gains on. Wealthscape's import layout has
+no such column: there the account's lot-relief method applies, or the advisor sets lots by hand.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+
+from portfolio.models import SoldLot
 
 if TYPE_CHECKING:
     from portfolio.ledger.read_models import RunRecord, TradeRecord
@@ -30,6 +37,7 @@ NEUTRAL_HEADER = [
     "order_type",
     "limit_price",
     "time_in_force",
+    "lots",
 ]
 # Columns A-H of the Wealthscape order import, in order; the file carries no header row.
 WEALTHSCAPE_COLUMNS = [
@@ -54,6 +62,9 @@ class OrderLine:
     order_type: str = "MARKET"
     limit_price: float | None = None
     time_in_force: str = "DAY"
+    # A sale's tax lots, versus purchase: without them the custodian relieves lots by its own
+    # default method (often first in, first out), and the gains differ from the plan's.
+    lots: tuple[SoldLot, ...] = ()
 
 
 def neutralise(text: str) -> str:
@@ -95,7 +106,32 @@ def _line(t: TradeRecord, quantity: float) -> OrderLine:
         quantity=quantity,
         order_type=t.order_type or "MARKET",
         limit_price=t.limit_price if t.order_type == "LIMIT" else None,
+        lots=first_lots(t.lots, quantity),
     )
+
+
+def first_lots(lots: Sequence[SoldLot], quantity: float) -> tuple[SoldLot, ...]:
+    """The named lots, in the plan's order, as far as `quantity` goes (a part fill)."""
+    out, left = [], quantity
+    for lot in lots:
+        if left <= 1e-9:
+            break
+        take = min(lot.quantity, left)
+        left -= take
+        cost = None if lot.cost_basis is None else round(lot.cost_basis * take / lot.quantity, 2)
+        out.append(lot.model_copy(update={"quantity": take, "cost_basis": cost}))
+    return tuple(out)
+
+
+def lot_text(lots: Sequence[SoldLot]) -> str:
+    """ "acquired:quantity@unit cost" per lot, ";" between: the date and cost a versus-purchase
+    instruction identifies a lot by."""
+    parts = []
+    for lot in lots:
+        when = lot.acquired.isoformat() if lot.acquired else "undated"
+        cost = "" if lot.cost_basis is None else f"@{lot.cost_basis / lot.quantity:.4f}"
+        parts.append(f"{when}:{format_number(lot.quantity)}{cost}")
+    return ";".join(parts)
 
 
 def _neutral_rows(lines: Iterable[OrderLine]) -> list[list[str]]:
@@ -110,6 +146,7 @@ def _neutral_rows(lines: Iterable[OrderLine]) -> list[list[str]]:
                 neutralise(o.order_type),
                 format_number(o.limit_price),
                 neutralise(o.time_in_force),
+                lot_text(o.lots),
             ]
         )
     return rows

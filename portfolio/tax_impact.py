@@ -11,7 +11,8 @@ Period"); the estimates carry that split. Gains in tax-deferred and tax-free acc
 identical securities are bought within 30 days before or after the sale, in any of the household's
 accounts, IRAs included (Internal Revenue Code §1091; Publication 550, "Wash Sales"; Rev. Rul.
 2008-5): a sell at a loss on a ticket that also buys the same security is flagged. Only the same
-symbol is recognised here; funds tracking the same index are not.
+symbol is recognised here; funds tracking the same index are not. Purchases in the 30 days before
+the sale are the engine's to match (`Trade.wash_loss_disallowed`, already in its gain).
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ class TradeTax:
     proceeds: float
     short_term: float | None
     long_term: float | None
-    wash_sale: bool
+    wash_sale: bool  # the ticket also buys what this sells at a loss
+    disallowed: float = 0.0  # loss the engine found washed by purchases in the 30 days before
+    lots: str = ""  # the lots the sale names, "acquired x quantity"
 
     @property
     def known(self) -> bool:
@@ -109,6 +112,8 @@ def tax_impact(
                 and f.realised < 0
                 and tax_type not in NOT_TAXED
                 and t.symbol.upper() in bought,
+                disallowed=t.wash_loss_disallowed,
+                lots="; ".join(f"{lt.acquired or 'undated'} x {lt.quantity:,.6g}" for lt in t.lots),
             )
         )
     taxed = [r for r in rows if r.taxed]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 
 import pytest
 from hypothesis import given
@@ -13,11 +14,14 @@ from hypothesis import strategies as st
 from portfolio.audit import audit_record
 from portfolio.broker import PaperBroker
 from portfolio.ledger import execute_run
+from portfolio.models import Lot, SoldLot
 from portfolio.orders import (
     NEUTRAL_HEADER,
     OrderLine,
+    first_lots,
     format_number,
     lines_from_run,
+    lot_text,
     neutralise,
     to_csv,
 )
@@ -47,7 +51,7 @@ def test_ordinary_symbols_keep_their_spelling() -> None:
     assert neutralise("BRK-B") == "BRK-B"
     assert neutralise("BF.B") == "BF.B"
     text = to_csv([OrderLine("Z123", "SELL", "BRK-B", 2.5)], "neutral")
-    assert _rows(text)[1] == ["Z123", "SELL", "BRK-B", "2.5", "MARKET", "", "DAY"]
+    assert _rows(text)[1] == ["Z123", "SELL", "BRK-B", "2.5", "MARKET", "", "DAY", ""]
 
 
 def test_rfc4180_quoting_and_line_ends() -> None:
@@ -139,3 +143,52 @@ def test_audit_record_holds_the_whole_run(ledger, saved_run) -> None:
     assert len(record["executions"]) == 6
     assert len(record["result_snapshots"]) == 1
     assert record["chain"]["ok"] is True and record["chain"]["this_run_affected"] is False
+
+
+def _two_lot_run(ledger, sample_holdings, sample_proposal) -> str:
+    """AAPL held in two lots; T1 sells 10 naming the older, cheaper one (not the walk's first)."""
+    holdings = sample_holdings()
+    old = Lot(quantity=20, cost_basis=2_000.0, acquired=date(2019, 5, 1))
+    new = Lot(quantity=20, cost_basis=3_000.0, acquired=date(2024, 2, 1))
+    holdings.positions[0] = holdings.positions[0].model_copy(update={"lots": [old, new]})
+    proposal = sample_proposal(n_buys=1, vetoed=False)
+    named = [SoldLot(acquired=date(2019, 5, 1), quantity=10, cost_basis=1_000.0)]
+    proposal.trades[0] = proposal.trades[0].model_copy(update={"lots": named})
+    run_id = ledger.create_run(
+        holdings=holdings, source_bytes=b"x", filename="acme.csv", status="PENDING_REVIEW"
+    )
+    ledger.save_proposal(run_id, proposal)
+    return run_id
+
+
+def test_a_sale_names_its_lots_in_the_order_file_and_the_fill_relieves_them(
+    ledger, sample_holdings, sample_proposal
+) -> None:
+    run_id = _two_lot_run(ledger, sample_holdings, sample_proposal)
+    ledger.decide(run_id, approve=["T1", "T2"], by="ann")
+    rows = _rows(to_csv(lines_from_run(ledger.run(run_id)), "neutral"))
+    assert rows[0][-1] == "lots"
+    assert rows[1][2] == "AAPL" and rows[1][-1] == "2019-05-01:10@100.0000"
+    assert rows[2][-1] == ""  # a buy names no lot
+    execute_run(ledger, run_id, PaperBroker())
+    after = [s for s in ledger.snapshots(run_id) if s.kind == "execution"][-1]
+    (aapl,) = [p for p in after.holdings["positions"] if p["symbol"] == "AAPL"]
+    assert [(lt["acquired"], lt["quantity"]) for lt in aapl["lots"]] == [
+        ("2019-05-01", 10),
+        ("2024-02-01", 20),
+    ]
+
+
+def test_an_edited_sale_names_no_lot(ledger, sample_holdings, sample_proposal) -> None:
+    run_id = _two_lot_run(ledger, sample_holdings, sample_proposal)
+    ledger.decide(run_id, quantities={"T1": 4}, by="ann")
+    assert ledger.run(run_id).trade("T1").lots == []
+
+
+def test_a_part_fill_names_the_first_lots_as_far_as_it_goes() -> None:
+    lots = [
+        SoldLot(acquired=date(2019, 5, 1), quantity=10, cost_basis=1_000.0),
+        SoldLot(acquired=None, quantity=5, cost_basis=None),
+    ]
+    assert lot_text(first_lots(lots, 12)) == "2019-05-01:10@100.0000;undated:2"
+    assert lot_text(first_lots(lots, 4)) == "2019-05-01:4@100.0000"

@@ -83,3 +83,31 @@ def test_the_evaluator_fails_a_plan_that_leaves_a_class_outside_its_band() -> No
     v = evaluate(p)
     assert not v.cleared and "bands" in [c.name for c in v.failed()]
     assert "outside its band" in v.summary()
+
+
+def test_the_tax_agent_names_the_lots_sold_and_the_loss_a_recent_purchase_washes() -> None:
+    from agents.writers import write_tax
+    from portfolio.models import ClientMandate
+    from portfolio.tax_impact import tax_impact
+
+    lots = [
+        Lot(quantity=1_000, cost_basis=1_000 * 80.0, acquired=date(2023, 1, 3)),
+        Lot(quantity=100, cost_basis=100 * 72.0, acquired=date(2025, 6, 10)),
+    ]
+    p = run(
+        pos("BND", 1_100 * 73.19, "Joint", lots=lots),
+        pos("SPAXX", 2_000, "Joint", cash=True),
+        mandate=ClientMandate(risk_profile="aggressive"),
+    )
+    f = tax_facts(p)
+    (bnd,) = f["lots_sold"]
+    assert p.wash_loss_disallowed > 0
+    assert bnd["wash_loss_disallowed"] == pytest.approx(p.wash_loss_disallowed)
+    assert bnd["lots"][0] == {"acquired": "2023-01-03", "quantity": 1_000}
+    text, _ = write_tax(f)
+    assert "from the lots bought 2023-01-03 (1000)" in text
+    assert f"${p.wash_loss_disallowed:,.0f}" in text and "wash-sale rule" in text
+    # The ticket's tax panel shows the same figure and lots.
+    (row,) = tax_impact(p.trades, {"Joint": "taxable"}).rows
+    assert row.disallowed == p.wash_loss_disallowed
+    assert row.lots.startswith("2023-01-03 x 1,000")

@@ -11,7 +11,7 @@ import streamlit as st
 from portfolio.ledger.clients import suggest_tax_type
 from portfolio.ledger.read_models import RunRecord, TradeRecord
 from portfolio.models import RebalanceProposal, Trade
-from portfolio.tax_impact import TaxImpact
+from portfolio.tax_impact import TaxImpact, TradeTax
 from portfolio.trade_edits import with_quantities
 from ui import clients
 
@@ -97,6 +97,14 @@ def _money(value: float | None) -> str:
     return f"-${-value:,.0f}" if value < 0 else f"${value:,.0f}"
 
 
+def _wash_words(r: TradeTax) -> str:
+    if r.wash_sale:
+        return "yes: the loss is disallowed"
+    if r.disallowed > 0:
+        return f"{_money(r.disallowed)} of the loss disallowed (bought within 30 days before)"
+    return ""
+
+
 def draw_tax(impact: TaxImpact) -> None:
     if not impact.rows:
         st.caption("No sells: nothing on this ticket realises a gain or a loss.")
@@ -112,7 +120,8 @@ def draw_tax(impact: TaxImpact) -> None:
                     "Proceeds": _money(r.proceeds),
                     "Short-term gain": _money(r.short_term),
                     "Long-term gain": _money(r.long_term),
-                    "Wash sale": "yes: the loss is disallowed" if r.wash_sale else "",
+                    "Wash sale": _wash_words(r),
+                    "Lots sold": r.lots,
                 }
                 for r in impact.rows
             ]
@@ -129,6 +138,11 @@ def draw_tax(impact: TaxImpact) -> None:
         notes.append(
             f"{impact.unknown} sell{'s' if impact.unknown != 1 else ''} in taxable accounts "
             "with no known gain (no cost basis, or an edited quantity): not in the total."
+        )
+    if any(r.disallowed > 0 for r in impact.rows):
+        notes.append(
+            "Shares bought in the 30 days before a loss sale disallow as much of its loss, "
+            "already counted in the gains above (IRC §1091; Form 8949, code W)."
         )
     if any(r.wash_sale for r in impact.rows):
         notes.append(

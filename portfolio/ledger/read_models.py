@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from portfolio.ledger.schema import AgentResult, Decision, Execution, RunEvent, Snapshot
+from portfolio.models import SoldLot
 
 
 def iso(value: datetime | None) -> str | None:
@@ -165,6 +166,9 @@ class TradeRecord(Record):
     reasons: list[str]
     decision: DecisionRecord | None
     execution: ExecutionRecord | None
+    # The tax lots a taxable sale names (specific identification); none once its quantity was
+    # edited, since they were chosen for the proposal's quantity.
+    lots: list[SoldLot] = []
 
     @property
     def decided(self) -> str | None:

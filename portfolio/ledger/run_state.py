@@ -16,7 +16,7 @@ from portfolio.ledger import chain, status
 from portfolio.ledger import proposal_entry as entry
 from portfolio.ledger.errors import TamperedError, UnknownRun
 from portfolio.ledger.schema import Decision, Execution, Proposal, Run, RunEntry, TradeRow
-from portfolio.models import RebalanceProposal
+from portfolio.models import RebalanceProposal, SoldLot
 
 
 def now() -> datetime:
@@ -35,6 +35,19 @@ def normalise_ids(run_id: str, ids: Sequence[str]) -> list[str]:
     """The proposal's trade ids, from its own (T1) or the stored ones ({run_id}-T1)."""
     prefix = f"{run_id}-"
     return [i.strip().removeprefix(prefix) for i in ids if i.strip()]
+
+
+def named_lots(s: Session, run_id: str) -> dict[str, tuple[SoldLot, ...]]:
+    """Trade id -> the tax lots its sale names in the saved proposal (proposals saved before
+    trades named lots name none: their fills walk lots as the plan did)."""
+    proposal = s.get(Proposal, run_id)
+    if proposal is None:
+        return {}
+    return {
+        t["id"]: tuple(SoldLot.model_validate(x) for x in t["lots"])
+        for t in proposal.body.get("trades", ())
+        if t.get("lots")
+    }
 
 
 def trades(s: Session, run_id: str) -> list[TradeRow]:

@@ -16,22 +16,10 @@ from portfolio.ledger import run_state as rs
 from portfolio.ledger.errors import LedgerError
 from portfolio.ledger.fills import AppliedFill, apply_fills
 from portfolio.ledger.read_models import SnapshotRecord
-from portfolio.ledger.schema import Client, Execution, Proposal, Snapshot
+from portfolio.ledger.schema import Client, Execution, Snapshot
 from portfolio.ledger.session import LedgerSession
 from portfolio.ledger.snapshots import snapshot_row
-from portfolio.models import Holdings, Position, SoldLot
-
-
-def _named_lots(proposal: Proposal | None) -> dict[str, tuple[SoldLot, ...]]:
-    """Trade id -> the lots its sale names in the saved proposal (proposals saved before trades
-    named lots name none: their fills walk lots as the plan did)."""
-    if proposal is None:
-        return {}
-    return {
-        t["id"]: tuple(SoldLot.model_validate(x) for x in t.get("lots") or ())
-        for t in proposal.body.get("trades", ())
-        if t.get("lots")
-    }
+from portfolio.models import Holdings, Position
 
 
 def client_key(holdings: Holdings | None, filename: str) -> tuple[str, str]:
@@ -118,7 +106,8 @@ class SnapshotStore(LedgerSession):
             base = s.get(Snapshot, run.snapshot_id)
             assert base is not None
             trades = {t.id: t for t in rs.trades(s, run_id)}
-            named = _named_lots(s.get(Proposal, run_id))
+            edits = rs.edited(s, run_id)  # lots were chosen for the proposal's quantity
+            named = {k: v for k, v in rs.named_lots(s, run_id).items() if k not in edits}
             fills = [
                 AppliedFill(
                     e.account,
@@ -129,7 +118,7 @@ class SnapshotStore(LedgerSession):
                     e.commission,
                     trades[e.client_order_id].asset_class,
                     date.fromisoformat(e.at[:10]),
-                    named.get(e.client_order_id, ()),
+                    named.get(trades[e.client_order_id].trade_id, ()),
                 )
                 for e in s.execute(
                     select(Execution)
