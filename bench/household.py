@@ -133,7 +133,8 @@ def lp_outcome(
         for lt in p.lots:
             value = lt.quantity * p.price
             g = (value - (lt.cost_basis or value)) / value if taxable[p.account] else 0.0
-            recent = lt.quantity if AS_OF - WINDOW <= lt.acquired <= AS_OF else 0.0
+            bought = lt.acquired is not None and AS_OF - WINDOW <= lt.acquired <= AS_OF
+            recent = lt.quantity if bought else 0.0
             lots.append((p.account, cls, value, g, groups.group(p.symbol), p.price, recent))
     # Wash sales (IRC section 1091): in each fund group, the taxable loss shares sold are matched
     # with the recent purchases still held (a recent taxable lot sold the same day replaces
@@ -180,7 +181,9 @@ def lp_outcome(
         row[n_s + ai * len(classes) : n_s + (ai + 1) * len(classes)] = 1.0
         A.append(row)
         b.append(cash[a])
-    loss = [taxable[a] and g < 0 and gr in washed for a, _, _, g, gr, _, _ in lots]
+    # A recent lot's own loss shares are left unmatched: no purchase replaces its own shares,
+    # nor shares bought after it (Rev. Rul. 56-602); dropping them only lowers the bound.
+    loss = [taxable[a] and g < 0 and gr in washed and not r for a, _, _, g, gr, _, r in lots]
     for j, on in enumerate(loss):  # a lot's disallowed dollars are dollars it sold
         if on:
             row = np.zeros(n)

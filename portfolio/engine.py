@@ -135,6 +135,7 @@ def _trades_from(plan_trades_frame: pd.DataFrame) -> list[Trade]:
                 forced=bool(r.forced),
                 wash_loss_disallowed=_or_zero(r.wash_disallowed),
                 lots=_sold_lots(r.lots),
+                wash_deferred=r.wash_deferred if isinstance(r.wash_deferred, list) else [],
             )
         )
     return trades

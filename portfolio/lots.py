@@ -122,9 +122,10 @@ def sell_from_lots(
 ) -> LotSale:
     """Pick lots for a sale of `wanted` units, `forced` of which a rule requires (cap, exclusion).
 
-    Tax-aware: losses first (highest unit cost), then long-term lots, and the discretionary part
-    never realises a short-term gain (the planner asks for those as `forced` units when a band
-    needs them). Otherwise first-in, first-out, the custodians' default.
+    Tax-aware: in `walk_order` (recent lots without a gain, then losses, highest unit cost
+    first, then long-term lots), and the discretionary part never realises a short-term gain
+    (the planner asks for those as `forced` units when a band needs them). Otherwise first-in,
+    first-out, the custodians' default.
     """
     if not lots:
         return LotSale(wanted, None, None)

@@ -130,6 +130,21 @@ class SoldLot(BaseModel):
     line: int | None = Field(default=None, description="The lot's line in the holdings file")
 
 
+class WashDeferral(BaseModel):
+    """A loss the wash-sale rule disallows, carried into the taxable shares that replaced the
+    ones sold: their basis rises by it and their holding period includes the sold shares'
+    (IRC section 1091(d), IRS Publication 550)."""
+
+    account: str
+    symbol: str
+    acquired: date = Field(description="The replacement lot's purchase date")
+    quantity: float = Field(gt=0, description="Replacement shares matched")
+    basis_added: float = Field(ge=0)
+    sold_acquired: date | None = Field(
+        default=None, description="When the shares sold were bought (None: not known)"
+    )
+
+
 class Position(BaseModel):
     """One holding of one symbol in one account (several file rows may be its tax lots)."""
 
@@ -285,6 +300,10 @@ class Trade(BaseModel):
         default_factory=list,
         description="The tax lots a taxable sale takes (specific identification, versus "
         "purchase); the fill relieves these",
+    )
+    wash_deferred: list[WashDeferral] = Field(
+        default_factory=list,
+        description="Of the disallowed loss, what goes into taxable replacement lots",
     )
     forced: bool = Field(
         default=False, description="Required by a rule (exclusion, cap), not by drift"

@@ -14,6 +14,7 @@ from portfolio.securities import load_securities
 
 AS_OF = date(2025, 6, 30)
 BND = load_securities().price("BND") or 0.0
+VTI = load_securities().price("VTI") or 0.0
 AGGRESSIVE = ClientMandate(risk_profile="aggressive")  # bonds far above its small target
 
 
@@ -189,3 +190,109 @@ def test_the_fill_relieves_the_lots_the_trade_names() -> None:
         (date(2020, 1, 2), 4),
         (date(2021, 1, 4), 4),
     ]
+
+
+def test_part_of_one_recent_purchase_sold_at_a_loss_is_no_wash_sale() -> None:
+    # The unsold part of a block is not the replacement of its sold part (Rev. Rul. 56-602).
+    recent = AS_OF - timedelta(days=10)
+    h = Holdings(
+        positions=[
+            bnd("Joint Taxable", [loss_lot(1_000, BND + 5.0, recent)]),
+            cash("Joint Taxable", 1_000.0),
+        ]
+    )
+    t = sells(rebalance(h, AGGRESSIVE, as_of=AS_OF), "Joint Taxable")
+    assert 0 < t.quantity < 1_000
+    assert t.wash_loss_disallowed == 0.0 and "wash sale" not in t.reason
+    assert t.realized_gain == pytest.approx(-5.0 * t.quantity, abs=0.02)
+
+
+def test_shares_bought_before_the_loss_shares_are_flagged_not_matched() -> None:
+    # Bought 2025-06-10 at a gain (kept: the walk takes it last), then 2025-06-20 at a loss
+    # (sold): the earlier purchase is not the later one's replacement; the trade says so.
+    lots = [
+        loss_lot(500, BND - 1.0, date(2025, 6, 10)),
+        loss_lot(500, BND + 5.0, date(2025, 6, 20)),
+    ]
+    h = Holdings(positions=[bnd("Joint Taxable", lots), cash("Joint Taxable", 1_000.0)])
+    t = sells(rebalance(h, AGGRESSIVE, as_of=AS_OF), "Joint Taxable")
+    assert t.lots[0].acquired == date(2025, 6, 20)
+    assert t.wash_loss_disallowed == 0.0
+    assert "possible wash sale" in t.reason and "before the shares sold" in t.reason
+
+
+def test_a_budget_the_disallowed_losses_break_is_said_to_be() -> None:
+    h = Holdings(
+        positions=[
+            bnd("Joint Taxable", [loss_lot(1_000, BND + 5.0, date(2022, 1, 3))]),
+            bnd("Rollover IRA", [loss_lot(100, BND, AS_OF - timedelta(days=5))]),
+            Position(
+                account="Joint Taxable",
+                symbol="VTI",
+                quantity=300,
+                price=VTI,
+                market_value=round(300 * VTI, 2),
+                lots=[
+                    Lot(
+                        quantity=300,
+                        cost_basis=round(300 * VTI * 0.5, 2),
+                        acquired=date(2020, 1, 2),
+                    )
+                ],
+            ),
+        ]
+    )
+    p = rebalance(h, ClientMandate(), as_of=AS_OF, max_gains=5_000.0)
+    assert p.wash_loss_disallowed == pytest.approx(500.0, abs=0.01)  # 100 IRA units x $5
+    over = p.realized_gains - 5_000.0
+    assert over > 0
+    (note,) = [c.message for c in p.checks if "exceed the $5,000 budget" in c.message]
+    assert f"by ${over:,.2f}" in note and "$500.00 of losses are disallowed" in note
+
+
+def test_a_taxable_replacement_takes_the_loss_into_its_basis_and_holding_period() -> None:
+    recent = AS_OF - timedelta(days=5)
+    agg = load_securities().price("AGG") or 0.0
+    sold_lot = loss_lot(1_000, 90.0, date(2022, 1, 3))
+    replacement = Position(
+        account="Individual Brokerage",
+        symbol="AGG",
+        quantity=80,
+        price=agg,
+        market_value=round(80 * agg, 2),
+        lots=[loss_lot(80, agg, recent)],
+    )
+    h = Holdings(
+        positions=[bnd("Joint Taxable", [sold_lot]), replacement, cash("Joint Taxable", 1_000.0)]
+    )
+    t = sells(rebalance(h, ClientMandate(excluded_symbols=["BND"]), as_of=AS_OF), "Joint Taxable")
+    (d,) = t.wash_deferred
+    added = round(80 * (90.0 - BND), 2)
+    assert (d.account, d.symbol, d.acquired, d.quantity) == (
+        "Individual Brokerage",
+        "AGG",
+        recent,
+        80,
+    )
+    assert d.basis_added == pytest.approx(added, abs=0.01) and d.sold_acquired == date(2022, 1, 3)
+    # At execution the replacement lot carries the loss and the sold shares' holding period.
+    fill = AppliedFill(
+        "Joint Taxable",
+        "BND",
+        "SELL",
+        t.quantity,
+        BND,
+        0.0,
+        "us_bonds",
+        AS_OF,
+        tuple(t.lots),
+        tuple(t.wash_deferred),
+    )
+    after = {p.symbol: p for p in apply_fills(h, [fill], tax_aware=True).positions}
+    (lot,) = after["AGG"].lots
+    assert lot.cost_basis == pytest.approx(80 * agg + added, abs=0.02)
+    assert lot.acquired == recent - (AS_OF - date(2022, 1, 3))
+    assert "BND" not in after
+    # An IRA replacement takes nothing: the loss is gone (Rev. Rul. 2008-5).
+    p = rebalance(two_taxable_losses(10), AGGRESSIVE, as_of=AS_OF)
+    assert sells(p, "Joint Taxable").wash_deferred == []

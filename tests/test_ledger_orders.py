@@ -192,3 +192,54 @@ def test_a_part_fill_names_the_first_lots_as_far_as_it_goes() -> None:
     ]
     assert lot_text(first_lots(lots, 12)) == "2019-05-01:10@100.0000;undated:2"
     assert lot_text(first_lots(lots, 4)) == "2019-05-01:4@100.0000"
+
+
+def test_execution_carries_a_washed_loss_into_the_taxable_replacement(ledger) -> None:
+    from datetime import timedelta
+
+    from portfolio.engine import rebalance
+    from portfolio.models import ClientMandate, Holdings, Position
+    from portfolio.securities import load_securities
+
+    as_of = date(2025, 6, 30)
+    ref = load_securities()
+    bnd, agg = ref.price("BND") or 0.0, ref.price("AGG") or 0.0
+    recent = as_of - timedelta(days=5)
+    holdings = Holdings(
+        positions=[
+            Position(
+                account="Joint Taxable",
+                symbol="BND",
+                quantity=1_000,
+                price=bnd,
+                market_value=round(1_000 * bnd, 2),
+                lots=[Lot(quantity=1_000, cost_basis=90_000.0, acquired=date(2022, 1, 3))],
+            ),
+            Position(
+                account="Individual Brokerage",
+                symbol="AGG",
+                quantity=80,
+                price=agg,
+                market_value=round(80 * agg, 2),
+                lots=[Lot(quantity=80, cost_basis=round(80 * agg, 2), acquired=recent)],
+            ),
+        ]
+    )
+    proposal = rebalance(holdings, ClientMandate(excluded_symbols=["BND"]), as_of=as_of)
+    (sale,) = [t for t in proposal.trades if t.symbol == "BND"]
+    assert sale.wash_deferred
+    run_id = ledger.create_run(
+        holdings=holdings, source_bytes=b"x", filename="wash.csv", status="PENDING_REVIEW"
+    )
+    ledger.save_proposal(run_id, proposal)
+    ledger.decide(run_id, approve=[t.id for t in proposal.trades], by="ann")
+    execute_run(ledger, run_id, PaperBroker())
+    after = [s for s in ledger.snapshots(run_id) if s.kind == "execution"][-1]
+    (kept,) = [p for p in after.holdings["positions"] if p["symbol"] == "AGG"][:1]
+    (lot,) = [lt for lt in kept["lots"] if lt["quantity"] == 80]
+    assert lot["cost_basis"] == pytest.approx(80 * agg + 80 * (90.0 - bnd), abs=0.02)
+    (filled,) = [
+        e for e in ledger.executions(run_id) if e.symbol == "BND" and e.status == "FILLED"
+    ]
+    sold_on = date.fromisoformat(filled.at[:10])  # the fill's date, whatever the clock says
+    assert lot["acquired"] == (recent - (sold_on - date(2022, 1, 3))).isoformat()

@@ -8,7 +8,7 @@ from datetime import date
 
 from portfolio.fund_groups import is_swept
 from portfolio.lots import walk_order
-from portfolio.models import AssetClass, Holdings, Lot, Position, SoldLot
+from portfolio.models import AssetClass, Holdings, Lot, Position, SoldLot, WashDeferral
 from portfolio.securities import load_securities
 
 CASH_SYMBOL = "CASH"
@@ -27,6 +27,8 @@ class AppliedFill:
     on: date
     # A sale's lots as the plan named them (specific identification); empty: walk as it would.
     lots: tuple[SoldLot, ...] = ()
+    # A sale's disallowed loss carried into taxable replacement lots, scaled to this fill.
+    deferred: tuple[WashDeferral, ...] = ()
 
 
 def _swept(p: Position) -> bool:
@@ -100,6 +102,41 @@ def _sell_lots(
     return kept
 
 
+def _defer(pos: Position | None, d: WashDeferral, sold_on: date) -> None:
+    """Carry a disallowed loss into the replacement lot bought on `d.acquired`: `d.quantity` of
+    its units take the loss into their basis, and their holding period includes the sold
+    shares' (IRC section 1091(d); Publication 550, "Wash Sales"), so they count as bought that
+    many days earlier. A replacement no longer held (sold since) takes nothing."""
+    if pos is None:
+        return
+    for n, lot in enumerate(pos.lots):
+        if lot.acquired != d.acquired or lot.quantity <= EPS:
+            continue
+        units = min(d.quantity, lot.quantity)
+        unit = None if lot.cost_basis is None else lot.cost_basis / lot.quantity
+        held = (sold_on - d.sold_acquired) if d.sold_acquired is not None else None
+        moved = Lot(
+            quantity=units,
+            cost_basis=None if unit is None else unit * units + d.basis_added * units / d.quantity,
+            acquired=d.acquired - held if held is not None else d.acquired,
+            line=lot.line,
+        )
+        rest = lot.quantity - units
+        keep = (
+            [
+                lot.model_copy(
+                    update={"quantity": rest, "cost_basis": None if unit is None else unit * rest}
+                )
+            ]
+            if rest > EPS
+            else []
+        )
+        pos.lots[n : n + 1] = [moved, *keep]
+        if pos.cost_basis is not None:
+            pos.cost_basis += d.basis_added * units / d.quantity
+        return
+
+
 def apply_fills(
     holdings: Holdings,
     fills: Iterable[AppliedFill],
@@ -110,8 +147,9 @@ def apply_fills(
     """Each fill moves its account's swept cash (the first swept row, else a new CASH row) and
     the account's first holding of the symbol; a purchased money-market fund is traded like any
     fund. A sale relieves the lots its trade names, else those a plan with the same
-    `tax_aware` setting would choose. Positions are found through an index, so a book of fills
-    applies in linear time."""
+    `tax_aware` setting would choose, and carries any loss the wash-sale rule disallows into the
+    taxable replacement lots. Positions are found through an index, so a book of fills applies
+    in linear time."""
     positions = [p.model_copy(deep=True) for p in holdings.positions]
     cash_of: dict[str, Position] = {}
     held: dict[tuple[str, str], Position] = {}
@@ -158,6 +196,9 @@ def apply_fills(
         pos.price = f.price
         pos.market_value = round(pos.quantity * f.price, 2)
         cash.market_value = round(cash.quantity * (cash.price or 1.0), 2)
+    for f in fills:
+        for d in f.deferred:
+            _defer(held.get((d.account, d.symbol.upper())), d, f.on)
     kept = [p for p in positions if p.is_cash or abs(p.quantity) > EPS]
     return Holdings(
         source=source or holdings.source,

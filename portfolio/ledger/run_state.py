@@ -16,7 +16,7 @@ from portfolio.ledger import chain, status
 from portfolio.ledger import proposal_entry as entry
 from portfolio.ledger.errors import TamperedError, UnknownRun
 from portfolio.ledger.schema import Decision, Execution, Proposal, Run, RunEntry, TradeRow
-from portfolio.models import RebalanceProposal, SoldLot
+from portfolio.models import RebalanceProposal, SoldLot, WashDeferral
 
 
 def now() -> datetime:
@@ -38,16 +38,29 @@ def normalise_ids(run_id: str, ids: Sequence[str]) -> list[str]:
 
 
 def named_lots(s: Session, run_id: str) -> dict[str, tuple[SoldLot, ...]]:
-    """Trade id -> the tax lots its sale names in the saved proposal (proposals saved before
-    trades named lots name none: their fills walk lots as the plan did)."""
+    """Trade id -> the tax lots its sale names in the saved proposal (a proposal saved before
+    trades named lots names none: its fills walk lots in the plan's order)."""
+    return {
+        tid: tuple(SoldLot.model_validate(x) for x in t["lots"])
+        for tid, t in _proposal_trades(s, run_id).items()
+        if t.get("lots")
+    }
+
+
+def wash_deferrals(s: Session, run_id: str) -> dict[str, tuple[WashDeferral, ...]]:
+    """Trade id -> the disallowed loss its sale carries into taxable replacement lots."""
+    return {
+        tid: tuple(WashDeferral.model_validate(x) for x in t["wash_deferred"])
+        for tid, t in _proposal_trades(s, run_id).items()
+        if t.get("wash_deferred")
+    }
+
+
+def _proposal_trades(s: Session, run_id: str) -> dict[str, dict[str, Any]]:
     proposal = s.get(Proposal, run_id)
     if proposal is None:
         return {}
-    return {
-        t["id"]: tuple(SoldLot.model_validate(x) for x in t["lots"])
-        for t in proposal.body.get("trades", ())
-        if t.get("lots")
-    }
+    return {t["id"]: t for t in proposal.body.get("trades", ())}
 
 
 def trades(s: Session, run_id: str) -> list[TradeRow]:

@@ -19,7 +19,18 @@ from portfolio.ledger.read_models import SnapshotRecord
 from portfolio.ledger.schema import Client, Execution, Snapshot
 from portfolio.ledger.session import LedgerSession
 from portfolio.ledger.snapshots import snapshot_row
-from portfolio.models import Holdings, Position
+from portfolio.models import Holdings, Position, WashDeferral
+
+
+def _part(deferred: tuple[WashDeferral, ...], share: float) -> tuple[WashDeferral, ...]:
+    """A part fill carries that part of the sale's deferred loss."""
+    if share >= 1.0 - 1e-9:
+        return deferred
+    return tuple(
+        d.model_copy(update={"quantity": d.quantity * share, "basis_added": d.basis_added * share})
+        for d in deferred
+        if d.quantity * share > 1e-9
+    )
 
 
 def client_key(holdings: Holdings | None, filename: str) -> tuple[str, str]:
@@ -108,6 +119,7 @@ class SnapshotStore(LedgerSession):
             trades = {t.id: t for t in rs.trades(s, run_id)}
             edits = rs.edited(s, run_id)  # lots were chosen for the proposal's quantity
             named = {k: v for k, v in rs.named_lots(s, run_id).items() if k not in edits}
+            deferred = {k: v for k, v in rs.wash_deferrals(s, run_id).items() if k not in edits}
             fills = [
                 AppliedFill(
                     e.account,
@@ -119,6 +131,10 @@ class SnapshotStore(LedgerSession):
                     trades[e.client_order_id].asset_class,
                     date.fromisoformat(e.at[:10]),
                     named.get(trades[e.client_order_id].trade_id, ()),
+                    _part(
+                        deferred.get(trades[e.client_order_id].trade_id, ()),
+                        e.quantity / trades[e.client_order_id].quantity,
+                    ),
                 )
                 for e in s.execute(
                     select(Execution)

@@ -28,8 +28,9 @@ from portfolio.planner.lookback import Lookback
 from portfolio.planner.offset import offset_gains
 from portfolio.planner.reasons import TRADE_COLUMNS, trade_frame
 from portfolio.planner.sells import plan_sells
-from portfolio.planner.settle import settle_sales
+from portfolio.planner.settle import budget_notes, settle_sales
 from portfolio.planner.state import HouseholdState, build_state
+from portfolio.planner.wash import Match
 from portfolio.planner.withdraw import withdrawal_sales
 from portfolio.securities import SecurityMaster, load_securities
 
@@ -138,10 +139,20 @@ def plan_trades(
         index=trades.index,
         dtype=object,
     )
+    trades["wash_deferred"] = pd.Series(
+        [
+            _deferred(state, settled.deferred.get(int(r), [])) if on else []
+            for r, on in zip(rows, sell, strict=True)
+        ],
+        index=trades.index,
+        dtype=object,
+    )
     for i, text in settled.flags.items():
         hit = sell & (rows == i)
         trades.loc[hit, "reason"] = trades.loc[hit, "reason"] + "; " + text
     notes = forced.notes + sells.notes + buys.notes
+    if max_gains is not None:
+        notes += budget_notes(state, settled, buys.sell_qty, max_gains)
     targets = {c: float(drift.T[:, k].sum()) for k, c in enumerate(state.classes)}
     targets[AssetClass.CASH.value] = float(drift.T_cash.sum())
     for_withdrawal = (trades["action"] == "SELL").to_numpy() & (raised.qty[rows] > 0)
@@ -154,6 +165,20 @@ def plan_trades(
         raised.notes,
         offset.notes,
     )
+
+
+def _deferred(s: HouseholdState, matches: list[Match]) -> list[dict[str, object]]:
+    return [
+        {
+            "account": str(s.accounts[s.acct[m.replacement_row]]),
+            "symbol": str(s.symbol[m.replacement_row]),
+            "acquired": m.replacement_acquired,
+            "quantity": m.units,
+            "basis_added": round(m.loss, 2),
+            "sold_acquired": m.sold_acquired,
+        }
+        for m in matches
+    ]
 
 
 def buy_vehicles(

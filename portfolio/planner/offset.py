@@ -60,7 +60,9 @@ def _units_for(order: list[Lot], sold: float, price: float, wanted: float, as_of
         q = lt.quantity - min(skip, lt.quantity)
         skip = max(skip - lt.quantity, 0.0)
         if cost is not None and cost <= price and bought_within_wash_window(lt, as_of):
-            units += q  # no gain (the walk puts recent lots with one last)
+            if has_gain(lt, price):
+                break  # the walk puts recent lots with a gain last, after every loss
+            units += q  # no gain: ahead of the losses in the walk
             continue
         if cost is None or cost <= price:
             break  # after the recent lots, losses come first: the rest are gains or unknown

@@ -29,6 +29,7 @@ TRADE_COLUMNS = [
     "forced",
     "wash_disallowed",
     "lots",
+    "wash_deferred",
 ]
 _TYPE_WORDS = {"taxable": "taxable", "tax_deferred": "tax-deferred", "tax_free": "tax-free"}
 
