@@ -70,7 +70,8 @@ def lots_for(draw: st.DrawFn, qty: float, price: float) -> list[Lot]:
         if q <= 0:
             continue
         ratio = draw(st.floats(min_value=0.5, max_value=1.6))
-        days = draw(st.integers(min_value=1, max_value=2_500))
+        # One lot in four or so bought within the wash-sale window (0 to 45 days back).
+        days = draw(st.one_of(st.integers(1, 2_500), st.integers(1, 2_500), st.integers(0, 45)))
         out.append(
             Lot(
                 quantity=q, cost_basis=round(q * price * ratio, 2), acquired=AS_OF - timedelta(days)

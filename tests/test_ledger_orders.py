@@ -238,8 +238,6 @@ def test_execution_carries_a_washed_loss_into_the_taxable_replacement(ledger) ->
     (kept,) = [p for p in after.holdings["positions"] if p["symbol"] == "AGG"][:1]
     (lot,) = [lt for lt in kept["lots"] if lt["quantity"] == 80]
     assert lot["cost_basis"] == pytest.approx(80 * agg + 80 * (90.0 - bnd), abs=0.02)
-    (filled,) = [
-        e for e in ledger.executions(run_id) if e.symbol == "BND" and e.status == "FILLED"
-    ]
+    (filled,) = [e for e in ledger.executions(run_id) if e.symbol == "BND" and e.status == "FILLED"]
     sold_on = date.fromisoformat(filled.at[:10])  # the fill's date, whatever the clock says
     assert lot["acquired"] == (recent - (sold_on - date(2022, 1, 3))).isoformat()

@@ -142,7 +142,9 @@ def draw_tax(impact: TaxImpact) -> None:
     if any(r.disallowed > 0 for r in impact.rows):
         notes.append(
             "Shares bought in the 30 days before a loss sale disallow as much of its loss, "
-            "already counted in the gains above (IRC §1091; Form 8949, code W)."
+            "already counted in the gains above (IRC §1091; Form 8949, code W). The amounts "
+            "assume every sale of the proposal runs: vetoing or editing a sale of the same fund "
+            "can change them."
         )
     if any(r.wash_sale for r in impact.rows):
         notes.append(
