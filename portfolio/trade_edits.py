@@ -34,6 +34,7 @@ def edited(trade: Trade, quantity: float) -> Trade:
             "short_term_gain": None,
             "wash_loss_disallowed": 0.0,
             "lots": [],  # chosen for the old quantity; the fill walks lots as the plan would
+            "wash_deferred": [],
         }
     )
 

@@ -74,3 +74,26 @@ def test_an_edited_sell_has_no_estimate_left_to_scale() -> None:
     smaller = edited(t, 20)
     assert smaller.value == 2000 and trade_tax_fields(smaller).realised is None
     assert edited(t, 50) is t
+
+
+def test_an_edited_sale_drops_the_lots_and_the_wash_figures_chosen_for_the_old_quantity() -> None:
+    from datetime import date
+
+    t = _t("T1", "SELL", "BND", 5000, gain=-400, short=0).model_copy(
+        update={
+            "lots": [{"acquired": date(2023, 1, 3), "quantity": 50, "cost_basis": 5400.0}],
+            "wash_loss_disallowed": 100.0,
+            "wash_deferred": [
+                {
+                    "account": "J2",
+                    "symbol": "AGG",
+                    "acquired": date(2025, 6, 20),
+                    "quantity": 10,
+                    "basis_added": 100.0,
+                }
+            ],
+        }
+    )
+    e = edited(t, 20)
+    assert (e.lots, e.wash_deferred, e.wash_loss_disallowed, e.realized_gain) == ([], [], 0, None)
+    assert edited(t, t.quantity) is t
