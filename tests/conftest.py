@@ -217,6 +217,27 @@ class AppServer:
         self._log.close()
 
 
+def settled(page) -> None:  # type: ignore[no-untyped-def]
+    """The app has finished its rerun: Streamlit's running indicator is gone, and no element is
+    still marked stale (drawn by the previous run and not yet by this one), which also covers
+    the moment before the indicator shows. Click only then, as a person waits for the page: a
+    click on an element the running script is about to replace can be lost."""
+    from playwright.sync_api import expect
+
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0)
+    expect(page.locator('[data-testid="stElementContainer"][data-stale="true"]')).to_have_count(0)
+
+
+def press(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Click the button called `name` once it is drawn and the run that drew it has ended."""
+    from playwright.sync_api import expect
+
+    button = page.get_by_role("button", name=name)
+    expect(button).to_be_visible()
+    settled(page)
+    button.click()
+
+
 def launch_chromium(playwright):  # type: ignore[no-untyped-def]
     """Debian's Chromium, headless; Playwright's own browser downloads are never used."""
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM, REPO, SAMPLES, AppServer, launch_chromium
+from conftest import CHROMIUM, REPO, SAMPLES, AppServer, launch_chromium, press
 from openai_stub_server import StubOpenAI
 from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -171,10 +171,10 @@ def test_advisor_session_end_to_end(
     expect(metrics.filter(has_text="Rows with errors")).to_contain_text("0")
     notes = (SAMPLES / "seed001_notes.txt").read_text(encoding="utf-8").splitlines()[0]
     page.locator('textarea[aria-label="Client notes"]').fill(notes)
-    page.get_by_role("button", name="Read notes into the mandate").click()
+    press(page, "Read notes into the mandate")
     expect(page.get_by_text("Read from the notes")).to_be_visible()
     expect(page.get_by_role("checkbox", name="ESG-only")).to_be_checked()
-    page.get_by_role("button", name="Save mandate").click()
+    press(page, "Save mandate")
     expect(page.get_by_text("Mandate saved.")).to_be_visible()
     no_exception(page)
     shoot(page, "client")
@@ -188,7 +188,7 @@ def test_advisor_session_end_to_end(
 
     # ---- Rebalance: run, watch the panels grow, leave mid-run, come back
     nav(page, "Rebalance")
-    page.get_by_role("button", name="Run the crew").click()
+    press(page, "Run the crew")
     expect(page.get_by_text("is working")).to_be_visible()
     expect(page.get_by_role("button", name="Run the crew")).to_be_disabled()
     # Both analysts' answers are held halfway at the same time: the crew runs them together,
@@ -251,7 +251,7 @@ def test_advisor_session_end_to_end(
         expect(veto).to_have_attribute("data-testid", "stBaseButton-primary")
         expect(page.get_by_text(f"vetoed by {ADVISOR}")).to_be_visible()
         shoot(page, "ticket")
-        page.get_by_role("button", name="Execute approved trades").click()
+        press(page, "Execute approved trades")
         n = len(trades)
         expect(page.get_by_text(f"Executed 1 of {n} trades; you vetoed {n - 1}.")).to_be_visible()
         assert ledger.run(run_id).status == "PARTIALLY_EXECUTED"

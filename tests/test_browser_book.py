@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from conftest import CHROMIUM, AppServer, launch_chromium
+from conftest import CHROMIUM, AppServer, launch_chromium, settled
 from playwright.sync_api import Page, expect, sync_playwright
 
 pytestmark = [
@@ -66,14 +66,6 @@ def _pick(page: Page, label: str, option: str) -> None:
     box.press("Escape")
 
 
-def _settled(page: Page) -> None:
-    """The app has finished its rerun: Streamlit's running indicator is gone, and no element is
-    still marked stale (drawn by the previous run and not yet by this one), which also covers
-    the moment before the indicator shows."""
-    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0)
-    expect(page.locator('[data-testid="stElementContainer"][data-stale="true"]')).to_have_count(0)
-
-
 def test_book_filter_batch_and_ticket(server: AppServer) -> None:
     from portfolio.ledger import ledger_key, open_ledger
     from portfolio.ledger.clients import ClientRecords
@@ -98,14 +90,14 @@ def test_book_filter_batch_and_ticket(server: AppServer) -> None:
         page.get_by_text("Out of band only").click()
         expect(metrics.filter(has_text="Out of band")).to_be_visible()
         expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(1)
-        _settled(page)
+        settled(page)
 
         for name in NAMES[:3]:
             _pick(page, "Households on this page to run", name)
         # Click once the run that drew "(3)" has finished: a click while the page is still
         # being drawn can land on a button that is being replaced.
         expect(page.get_by_role("button", name="Run selected (3)")).to_be_visible()
-        _settled(page)
+        settled(page)
         page.get_by_role("button", name="Run selected (3)").click()
         # Planning and saving three households is the heaviest step here: on a machine running
         # two test suites at once it took longer than the file's default wait. An upper bound,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM, AppServer, launch_chromium
+from conftest import CHROMIUM, AppServer, launch_chromium, press, settled
 from oidc_provider import OIDCProvider
 from pg_server import _sample_holdings, _sample_proposal
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -92,8 +92,9 @@ def sign_in(browser: Browser, provider: OIDCProvider, url: str, email: str) -> P
     provider.user = email
     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     page.goto(url)
-    page.get_by_role("button", name="Sign in").click()
+    press(page, "Sign in")
     expect(page.get_by_text("Signed in as")).to_be_visible()
+    settled(page)
     return page
 
 
@@ -124,9 +125,10 @@ def test_sign_in_roles_and_four_eyes(desk, provider: OIDCProvider) -> None:  # t
             expect(page.get_by_text(ann_run).first).to_be_attached()
             expect(page.get_by_text(bob_run)).to_have_count(0)
             page.goto(f"{server.url}/ticket?run={bob_run}")
+            settled(page)
             expect(page.get_by_text("belongs to a client you may not see")).to_be_visible()
             page.goto(f"{server.url}/ticket?run={ann_run}")
-            page.get_by_role("button", name="Approve all").click()
+            press(page, "Approve all")
             expect(page.get_by_text("3 of 4 trades decided")).to_be_visible()
             execute = page.get_by_role("button", name="Execute approved trades")
             expect(execute).to_be_disabled()
@@ -136,7 +138,7 @@ def test_sign_in_roles_and_four_eyes(desk, provider: OIDCProvider) -> None:  # t
             # Sue, Ann's supervisor, signs off; she cannot execute either.
             page = sign_in(browser, provider, server.url, "sue@example.com")
             page.goto(f"{server.url}/ticket?run={ann_run}")
-            page.get_by_role("button", name="Sign off for execution").click()
+            press(page, "Sign off for execution")
             expect(page.get_by_text("signed off by sue@example.com")).to_be_visible()
             expect(page.get_by_role("button", name="Execute approved trades")).to_be_disabled()
             page.context.close()
@@ -144,9 +146,10 @@ def test_sign_in_roles_and_four_eyes(desk, provider: OIDCProvider) -> None:  # t
             # Operations executes after the sign-off; the executor is on every entry.
             page = sign_in(browser, provider, server.url, "ops@example.com")
             page.goto(f"{server.url}/ticket?run={ann_run}")
+            settled(page)
             execute = page.get_by_role("button", name="Execute approved trades")
             expect(execute).to_be_enabled()
-            execute.click()
+            press(page, "Execute approved trades")
             expect(page.get_by_text("FILLED").first).to_be_visible()
             page.context.close()
             entries = ledger.executions(ann_run)
@@ -156,9 +159,9 @@ def test_sign_in_roles_and_four_eyes(desk, provider: OIDCProvider) -> None:  # t
             # nobody may execute on her approval alone.
             page = sign_in(browser, provider, server.url, "root@example.com")
             page.goto(f"{server.url}/ticket?run={bob_run}")
-            page.get_by_role("button", name="Approve all").click()
+            press(page, "Approve all")
             expect(page.get_by_text("3 of 4 trades decided")).to_be_visible()
-            page.get_by_role("button", name="Sign off for execution").click()
+            press(page, "Sign off for execution")
             expect(page.get_by_text("Four-eyes: you made decisions on this run")).to_be_visible()
             expect(
                 page.get_by_text("a supervisor who made none of the trade decisions").first
@@ -175,7 +178,7 @@ def sign_in_refused(browser: Browser, provider: OIDCProvider, url: str) -> Page:
     provider.user = "mallory@example.com"
     page = browser.new_page()
     page.goto(url)
-    page.get_by_role("button", name="Sign in").click()
+    press(page, "Sign in")
     expect(page.get_by_text("not allowed in")).to_be_visible()
     expect(page.get_by_text("mallory@example.com is not in the firm's list")).to_be_visible()
     return page
