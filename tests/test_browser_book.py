@@ -82,10 +82,10 @@ def _run_selected(page: Page, server: AppServer, client_ids: list[int]) -> None:
     """Click "Run selected (3)" once the page is idle, and again only if the click demonstrably
     did nothing: no planning spinner, no result, no run in the ledger, and the page idle again.
 
-    Under two busy test suites a click on this button was lost twice in about twenty runs (the
-    ledger held no run afterwards), though the page had finished drawing; an advisor clicks
-    again when nothing happens. The ledger check means a click that did register is never
-    repeated, so no household is planned twice."""
+    Under a loaded machine a click on this button was once lost (the ledger held no run
+    afterwards, and the page still offered "Run selected (3)"), though the page had finished
+    drawing; an advisor clicks again when nothing happens. The ledger check means a click that
+    did register is never repeated, so no household is planned twice."""
     busy = page.get_by_text("Planning 3 household(s)")
     done = page.get_by_text("Saved 3 run(s) in PENDING_REVIEW.")
     for _ in range(3):
