@@ -128,11 +128,13 @@ def plan_trades(
         securities,
         offset.buyback,
     )
-    settled = settle_sales(state, sells, buys.sell_qty, lookback)
+    # Cash-class holdings sold for the buys (a T-bill ETF) are taxable sales like any other.
+    sold = buys.sell_qty + buys.cash_sell_qty
+    settled = settle_sales(state, sells, sold, lookback)
     sells = settled.sells
     trades = trade_frame(state, forced, drift, sells, buys, offset)
     rows = trades["row"].to_numpy(dtype=np.int64)
-    sell = (trades["action"] == "SELL").to_numpy() & (buys.sell_qty[rows] > 0)
+    sell = (trades["action"] == "SELL").to_numpy() & (sold[rows] > 0)
     trades["wash_disallowed"] = np.where(sell, settled.disallowed[rows], 0.0)
     trades["lots"] = pd.Series(
         [settled.lots.get(int(r), ()) if on else () for r, on in zip(rows, sell, strict=True)],
@@ -152,7 +154,7 @@ def plan_trades(
         trades.loc[hit, "reason"] = trades.loc[hit, "reason"] + "; " + text
     notes = forced.notes + sells.notes + buys.notes
     if max_gains is not None:
-        notes += budget_notes(state, settled, buys.sell_qty, max_gains)
+        notes += budget_notes(state, settled, sold, max_gains)
     targets = {c: float(drift.T[:, k].sum()) for k, c in enumerate(state.classes)}
     targets[AssetClass.CASH.value] = float(drift.T_cash.sum())
     for_withdrawal = (trades["action"] == "SELL").to_numpy() & (raised.qty[rows] > 0)

@@ -57,6 +57,24 @@ class Lookback:
         """Rows of row `i`'s client and group that hold a recent purchase."""
         return {int(r) for r in self.rows_of(i).tolist() if self.recent(int(r))}
 
+    def replacing_units(self, i: int) -> tuple[float, float]:
+        """Units bought in the window in the other holdings of row `i`'s client and group:
+        (in taxable accounts, in tax-advantaged ones). Each could replace one loss share sold
+        in row `i`; in an IRA the loss it takes is lost for good (Rev. Rul. 2008-5)."""
+        s = self.state
+        taxable = ira = 0.0
+        for r in self.rows_of(i).tolist():
+            if r == i or not self.recent(int(r)):
+                continue
+            units = sum(
+                lt.quantity for lt in s.lots(int(r)) if bought_within_wash_window(lt, s.as_of)
+            )
+            if s.taxable_row[r]:
+                taxable += units
+            else:
+                ira += units
+        return taxable, ira
+
     def washed_elsewhere(self, rows: np.ndarray) -> np.ndarray:
         """Of `rows` (a mask): those where a fund of the row's group was bought recently in
         another holding of the client, so a loss sold there would be disallowed (at least in

@@ -231,7 +231,9 @@ def trade_frame(
     n_s, n_c, n_b = len(s_idx), len(c_idx), len(b_a)
     realized = sells.realized
     short = sells.short_term
-    c_real = np.where(s.taxable_row[c_idx], np.nan, 0.0)
+    # Settled like any taxable sale: the lots walked, else unknown; nothing outside taxable.
+    c_real = np.where(s.taxable_row[c_idx], realized[c_idx], 0.0)
+    c_short = np.where(s.taxable_row[c_idx], short[c_idx], 0.0)
     frame = pd.DataFrame(
         {
             "account": _obj(
@@ -258,7 +260,7 @@ def trade_frame(
             "reason": _obj([s_reason, c_reason, b_reason]),
             "row": np.concatenate([s_idx, c_idx, buys.row]).astype(np.int64),
             "realized_gain": np.concatenate([realized[s_idx], c_real, np.full(n_b, np.nan)]),
-            "short_term_gain": np.concatenate([short[s_idx], c_real, np.full(n_b, np.nan)]),
+            "short_term_gain": np.concatenate([short[s_idx], c_short, np.full(n_b, np.nan)]),
             # A rule's sale (exclusion, cap), not one made for a withdrawal.
             "forced": np.concatenate(
                 [forced.qty[s_idx] - req_qty[s_idx] > 1e-9, np.zeros(n_c + n_b, dtype=bool)]

@@ -1,9 +1,10 @@
 """Sells: where each class's reduction comes from, and which tax lots it takes.
 
 Sales come from where they cost least: taxable holdings at a loss first (the loss offsets the
-household's gains), then tax-advantaged accounts (no tax; among them where the class is worst
-located), then the other taxable holdings ordered by their unrealised gain (long-term gains
-first; holdings whose gains are all short-term last). Sales that realise
+household's gains; their gain lots queue with the other gains), then tax-advantaged accounts
+(no tax; among them where the class is worst located), then the other taxable holdings ordered
+by their unrealised gain (long-term gains first; holdings whose gains are all short-term last).
+A loss that recent purchases elsewhere would mostly wash sells after them all. Sales that realise
 taxable gains stop at 90% of the band's edge instead of going on to target. Short-term gains
 are realised only where no other sale brings a class inside its band, and only that far. Holdings
 an ESG-only mandate would not buy go before the rest of their class. Holdings that tie share a
@@ -66,6 +67,25 @@ def _all_short_term_gain(s: HouseholdState, i: int) -> bool:
     )
 
 
+def _unwashed_share(s: HouseholdState, lookback: Lookback, i: int) -> float:
+    """Share of row `i`'s loss units a full sale would still realise, once the recent purchases
+    in the client's other holdings of the group have replaced what they can; 0 when no more
+    of it would be realised than lost for good in an IRA."""
+    price = float(s.unit_value[i])
+    lots = _lots_or_whole(s, i)
+    loss = sum(
+        lt.quantity
+        for lt in lots
+        if lt.cost_basis is not None and lt.cost_basis > price * lt.quantity
+    )
+    if loss <= EPS:
+        return 0.0
+    taxable, ira = lookback.replacing_units(i)
+    matched = min(loss, taxable + ira)
+    kept, lost = loss - matched, min(matched, ira)
+    return kept / loss if kept > lost else 0.0
+
+
 def sell_keys(
     s: HouseholdState, *, losses_first: bool = True, lookback: Lookback | None = None
 ) -> np.ndarray:
@@ -86,11 +106,16 @@ def sell_keys(
     # A taxable loss is worth more than a tax-free sale: it offsets the household's gains.
     if losses_first:
         loss = known & (ratio < 0) & s.mandate.tax_aware
-        washed = (lookback or Lookback.of(s)).washed_elsewhere(loss)
+        lookback = lookback or Lookback.of(s)
+        washed = lookback.washed_elsewhere(loss)
         key = np.where(loss & ~washed, key + LOSS_FIRST, key)
-        # A loss that a recent purchase in another holding would wash is disallowed (and lost
-        # for good when that holding is an IRA): such a holding sells after every other one.
-        key = np.where(washed, WASHED_LAST, key)
+        # A loss that recent purchases in other holdings would wash is disallowed (and lost for
+        # good where they are in an IRA): such a holding sells after every other one, unless
+        # more of its loss would be harvested than lost, when it still goes first by the part
+        # that stays.
+        for i in np.flatnonzero(washed):
+            kept = _unwashed_share(s, lookback, int(i))
+            key[i] = ratio[i] * kept + LOSS_FIRST if kept > 0 else WASHED_LAST
     if s.lots_of is not None and s.mandate.tax_aware:
         for i in np.flatnonzero(taxable & s.tradable):
             if _all_short_term_gain(s, i):
@@ -134,7 +159,10 @@ def blended_sales(s: HouseholdState, drift: Drift) -> tuple[np.ndarray, Drift]:
 
 
 def source_sales(s: HouseholdState, drift: Drift, keys: np.ndarray) -> np.ndarray:
-    """Value to sell per row so each unit's classes shrink by what the drift asks."""
+    """Value to sell per row so each unit's classes shrink by what the drift asks.
+
+    A taxable holding sold for its loss offers only its lots without a gain at the loss's
+    place in the order; its gain lots queue with the other gains (`_loss_part`)."""
     R = np.clip(-drift.D, 0.0, None)
     unit = s.unit
     k = np.maximum(s.row_k, 0)
@@ -144,11 +172,20 @@ def source_sales(s: HouseholdState, drift: Drift, keys: np.ndarray) -> np.ndarra
         return out
     idx = np.flatnonzero(cand)
     key = keys[idx]
+    v = drift.val_rem[idx]
     # Holdings whose sale realises a known taxable gain (tax-aware planning only).
-    gain = s.taxable_row & np.isfinite(s.basis) & (s.value > s.basis) & s.mandate.tax_aware
-    df = pd.DataFrame(
-        {"u": unit[idx], "k": k[idx], "key": key, "gain": gain[idx], "v": drift.val_rem[idx]}
-    )
+    gain = (s.taxable_row & np.isfinite(s.basis) & (s.value > s.basis) & s.mandate.tax_aware)[idx]
+    row = idx
+    split = _loss_part(s, idx, key, v)
+    if split:
+        at, loss_v, rest_key = (np.array(x) for x in zip(*split, strict=True))
+        row = np.r_[idx, idx[at]]
+        key = np.r_[key, rest_key]
+        gain = np.r_[gain, np.ones(len(at), dtype=bool)]
+        gain[at] = False
+        v = np.r_[v, v[at] - loss_v]
+        v[at] = loss_v
+    df = pd.DataFrame({"u": unit[row], "k": k[row], "key": key, "gain": gain, "v": v})
     cols = ["u", "k", "key", "gain"]
     g = df.groupby(cols, sort=True)["v"].sum().reset_index()
     g["before"] = g.groupby(["u", "k"])["v"].cumsum() - g["v"]
@@ -156,13 +193,41 @@ def source_sales(s: HouseholdState, drift: Drift, keys: np.ndarray) -> np.ndarra
     want = R[u_, k_]
     # Gains are realised only as far as the band needs: sales that cost nothing (tax-advantaged
     # accounts, losses, holdings at cost) go on to target, taxable gains stop inside the band.
-    gainful = g["gain"].to_numpy(bool) & ~drift.raising[u_] & ~drift.reach[k_]
+    gainful = g["gain"].to_numpy(bool) & ~drift.reach[k_]
     edge = GAIN_EDGE * drift.tol_w[k_] * drift.B[u_]
     want = np.where(gainful, np.maximum(want - edge, 0.0), want)
     g["take"] = np.clip(want - g["before"].to_numpy(), 0.0, g["v"].to_numpy())
     frac = g.set_index(cols)["take"] / g.set_index(cols)["v"]
     share = frac.reindex(pd.MultiIndex.from_frame(df[cols])).to_numpy()
-    out[idx] = np.nan_to_num(share) * drift.val_rem[idx]
+    np.add.at(out, row, np.nan_to_num(share) * v)
+    return out
+
+
+def _loss_part(
+    s: HouseholdState, idx: np.ndarray, key: np.ndarray, val: np.ndarray
+) -> list[tuple[int, float, float]]:
+    """For candidates sold for their loss that also hold gain lots: (position in `idx`, value
+    of the lots without a gain, the gain lots' own key).
+
+    The walk takes the lots without a gain first (`portfolio.lots.walk_order`), forced units
+    included, so the part of the sale at the loss's place in the order is what those lots are
+    worth after the forced units."""
+    out: list[tuple[int, float, float]] = []
+    if s.lots_of is None or not s.mandate.tax_aware:
+        return out
+    first = (key < LOSS_FIRST + 0.5) & (key > ESG_FIRST / 2)
+    for j in np.flatnonzero(first):
+        i = int(idx[j])
+        price = float(s.unit_value[i])
+        gains = [lt for lt in s.lots(i) if has_gain(lt, price)]
+        value = sum(lt.quantity for lt in gains) * price
+        if value <= EPS:
+            continue
+        basis = sum(lt.cost_basis or 0.0 for lt in gains)
+        rest = round((value - basis) / value, 3)
+        if all(lt.acquired is not None and not is_long_term(lt.acquired, s.as_of) for lt in gains):
+            rest += 2.0  # as `sell_keys` orders a holding of short-term gains only
+        out.append((int(j), max(float(val[j]) - value, 0.0), rest))
     return out
 
 

@@ -1,0 +1,133 @@
+"""Which lots a class's reduction takes first: a taxable loss before tax-free sales, but only its
+lots without a gain; a loss purchases elsewhere would mostly wash, last; gains only to the band's
+edge, even while the household raises cash."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from portfolio.engine import rebalance
+from portfolio.models import ClientMandate, Holdings, Lot, RebalanceProposal, Trade
+from portfolio.securities import load_securities
+from tests.book_samples import PRICES, cash, position
+
+AS_OF = date(2025, 6, 30)
+OLD = date(2019, 3, 1)
+VWO, BND, VTI = PRICES["VWO"], PRICES["BND"], PRICES["VTI"]
+PRICES_SGOV = load_securities().price("SGOV") or 100.0
+EXACT = ClientMandate(fractional=True, min_trade_value=0.0)
+
+
+def lot(q: float, unit_cost: float, acquired: date = OLD) -> Lot:
+    return Lot(quantity=q, cost_basis=round(q * unit_cost, 2), acquired=acquired)
+
+
+def sale(p: RebalanceProposal, account: str, symbol: str) -> Trade | None:
+    got = [
+        t for t in p.trades if t.action == "SELL" and t.account == account and t.symbol == symbol
+    ]
+    return got[0] if got else None
+
+
+def test_a_loss_holding_offers_its_loss_lots_first_and_its_gain_lots_after_tax_free_sales() -> None:
+    # Overall at a loss (600 units 25% under cost, 200 units 20% over), so it sells first; but
+    # its gain lot is taxed, the Roth's units are not: the Roth sells before the gain lot.
+    taxable = [lot(600, VWO * 1.25), lot(200, VWO * 0.8)]
+    h = Holdings(
+        positions=[
+            position("Joint Taxable", "VWO", 800, VWO, taxable),
+            position("Joint Taxable", "VTI", 200, VTI, [lot(200, VTI)]),
+            cash("Joint Taxable", 5_000),
+            position("Roth IRA", "VWO", 1_000, VWO, [lot(1_000, VWO * 0.5)]),
+            cash("Roth IRA", 1_000),
+        ]
+    )
+    p = rebalance(h, EXACT, as_of=AS_OF)
+    mine = sale(p, "Joint Taxable", "VWO")
+    roth = sale(p, "Roth IRA", "VWO")
+    assert mine is not None and roth is not None
+    assert mine.quantity == pytest.approx(600)
+    assert [lt.quantity for lt in mine.lots] == [600]
+    assert mine.realized_gain == pytest.approx(-600 * VWO * 0.25, abs=0.05)
+    # Not a share of the gain lot is sold while the Roth still has units to give.
+    assert roth.quantity == pytest.approx(1_000)
+    em = p.asset_class_weights["emerging_equity"]
+    assert abs(em.post_trade - em.target) <= em.band
+
+
+def _washed_by_roth(recent: float) -> RebalanceProposal:
+    """Taxable VWO 2,000 units at a loss; the Roth holds 1,600, `recent` of them bought 10 days
+    ago (replacement shares: IRC section 1091, Rev. Rul. 2008-5)."""
+    roth = [lot(1_600 - recent, VWO * 0.5)] + (
+        [lot(recent, VWO, AS_OF - timedelta(days=10))] if recent else []
+    )
+    h = Holdings(
+        positions=[
+            position("Joint Taxable", "VWO", 2_000, VWO, [lot(2_000, VWO * 1.2)]),
+            position("Joint Taxable", "VTI", 300, VTI, [lot(300, VTI)]),
+            cash("Joint Taxable", 5_000),
+            position("Roth IRA", "VWO", 1_600, VWO, roth),
+            cash("Roth IRA", 1_000),
+        ]
+    )
+    return rebalance(h, EXACT, as_of=AS_OF)
+
+
+def test_a_loss_a_few_recent_ira_units_would_wash_still_sells_first() -> None:
+    p = _washed_by_roth(50)
+    mine = sale(p, "Joint Taxable", "VWO")
+    assert mine is not None and mine.quantity == pytest.approx(2_000)
+    # 50 of the 2,000 loss units are replaced by the Roth's purchase: their loss is lost.
+    assert mine.wash_loss_disallowed == pytest.approx(50 * VWO * 0.2, abs=0.05)
+    assert mine.realized_gain == pytest.approx(-1_950 * VWO * 0.2, abs=0.05)
+
+
+def test_a_loss_recent_ira_units_would_mostly_wash_sells_after_the_ira() -> None:
+    # 1,100 of 1,600 Roth units are recent: a sale of the taxable loss would lose more of it in
+    # the IRA for good (1,100 units) than it realised (900), so the Roth sells first.
+    p = _washed_by_roth(1_100)
+    roth = sale(p, "Roth IRA", "VWO")
+    assert roth is not None and roth.quantity == pytest.approx(1_600)
+    mine = sale(p, "Joint Taxable", "VWO")
+    sold = mine.quantity if mine else 0.0
+    assert sold < 2_000
+
+
+def test_gains_stop_at_the_bands_edge_while_the_household_raises_cash() -> None:
+    # One taxable account, no cash: equity far above target at a long-term gain, bonds above
+    # target inside their band (sold for the cash). The equity sale realises gains only to 90%
+    # of the band's edge, not on to target for the cash; the buys keep cash inside its band.
+    h = Holdings(
+        positions=[
+            position("Joint Taxable", "VTI", 2_000, VTI, [lot(2_000, VTI * 0.5)]),
+            position("Joint Taxable", "BND", 2_208, BND, [lot(2_208, BND)]),
+        ]
+    )
+    p = rebalance(h, EXACT, as_of=AS_OF)
+    us = p.asset_class_weights["us_equity"]
+    assert us.post_trade == pytest.approx(us.target + 0.9 * us.band, abs=1e-3)
+    c = p.asset_class_weights["cash"]
+    assert c.current == 0.0
+    assert c.target - c.band <= c.post_trade <= c.target + c.band
+
+
+def test_a_t_bill_etf_sold_for_the_buys_names_its_lots_and_gain() -> None:
+    # No swept cash: the buys are funded by selling SGOV, a taxable sale like any other, whose
+    # gain is counted on the lots it takes (the ones without a gain first).
+    sgov = PRICES_SGOV
+    lots = [lot(600, sgov * 0.98), lot(400, sgov * 1.0, AS_OF - timedelta(days=40))]
+    h = Holdings(
+        positions=[
+            position("Joint Taxable", "SGOV", 1_000, sgov, lots),
+            position("Joint Taxable", "VTI", 10, VTI, [lot(10, VTI)]),
+        ]
+    )
+    p = rebalance(h, EXACT, as_of=AS_OF)
+    (t,) = [t for t in p.trades if t.symbol == "SGOV"]
+    assert t.action == "SELL" and 400 < t.quantity < 1_000
+    assert (t.lots[0].acquired, t.lots[0].quantity) == (AS_OF - timedelta(days=40), 400)
+    assert sum(lt.quantity for lt in t.lots) == pytest.approx(t.quantity)
+    assert t.realized_gain == pytest.approx((t.quantity - 400) * sgov * 0.02, abs=0.05)
+    assert p.realized_gains == pytest.approx(t.realized_gain)
