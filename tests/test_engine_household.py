@@ -68,6 +68,21 @@ def run(*positions: Position, **kw) -> RebalanceProposal:
     return rebalance(Holdings(positions=list(positions)), kw.pop("mandate", ClientMandate()), **kw)
 
 
+def bnd_bought_recently(recent_cost: float) -> RebalanceProposal:
+    """An aggressive household's taxable BND (bonds far above target): 1,000 units bought at $80
+    in 2023 (a loss at $73.19) and 100 bought on 2025-06-10 at `recent_cost`, in the 30 days
+    before the trade date."""
+    lots = [
+        Lot(quantity=1_000, cost_basis=1_000 * 80.0, acquired=date(2023, 1, 3)),
+        Lot(quantity=100, cost_basis=100 * recent_cost, acquired=date(2025, 6, 10)),
+    ]
+    return run(
+        pos("BND", 1_100 * 73.19, "Joint", lots=lots),
+        pos("SPAXX", 2_000, "Joint", cash=True),
+        mandate=ClientMandate(risk_profile="aggressive"),
+    )
+
+
 def flows(p: RebalanceProposal) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for t in p.approved_trades:
@@ -366,15 +381,7 @@ def test_a_loss_sale_soon_after_a_purchase_is_disallowed_share_for_share() -> No
     # The 100 units bought on 2025-06-10 carry a short-term gain, so the walk takes them last;
     # those the sale leaves wash as many of the old lot's loss shares (Treas. Reg.
     # 1.1091-1(b)); the loss on the rest stands.
-    lots = [
-        Lot(quantity=1_000, cost_basis=1_000 * 80.0, acquired=date(2023, 1, 3)),
-        Lot(quantity=100, cost_basis=100 * 72.0, acquired=date(2025, 6, 10)),
-    ]
-    p = run(
-        pos("BND", 1_100 * 73.19, "Joint", lots=lots),
-        pos("SPAXX", 2_000, "Joint", cash=True),
-        mandate=ClientMandate(risk_profile="aggressive"),
-    )
+    p = bnd_bought_recently(72.0)
     (bnd,) = [t for t in p.trades if t.symbol == "BND"]
     # The whole old lot, then (the band needs them) some of the recent units, gain lots last.
     old, recent = bnd.lots
@@ -390,15 +397,7 @@ def test_a_loss_sale_soon_after_a_purchase_is_disallowed_share_for_share() -> No
 
 
 def test_a_recent_lot_without_a_gain_is_sold_first_and_washes_nothing() -> None:
-    lots = [
-        Lot(quantity=1_000, cost_basis=1_000 * 80.0, acquired=date(2023, 1, 3)),
-        Lot(quantity=100, cost_basis=100 * 74.0, acquired=date(2025, 6, 10)),
-    ]
-    p = run(
-        pos("BND", 1_100 * 73.19, "Joint", lots=lots),
-        pos("SPAXX", 2_000, "Joint", cash=True),
-        mandate=ClientMandate(risk_profile="aggressive"),
-    )
+    p = bnd_bought_recently(74.0)
     (bnd,) = [t for t in p.trades if t.symbol == "BND"]
     assert bnd.lots[0].acquired == date(2025, 6, 10) and bnd.lots[0].quantity == 100
     assert bnd.wash_loss_disallowed == 0.0 and "wash sale" not in bnd.reason

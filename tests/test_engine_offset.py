@@ -212,30 +212,31 @@ def test_the_tax_agent_tells_the_offset_from_the_engine_figures() -> None:
     assert said in text
 
 
-def test_a_loss_a_recent_purchase_elsewhere_would_wash_is_not_sold_first() -> None:
-    # Both taxable holdings of US equity could shrink the class; VTI stands at a loss, but VTI
-    # bought in the Rollover IRA ten days ago would wash most of it (400 of its 658 units, lost
-    # for good in an IRA): the other holdings sell instead.
+def _vti_loss_beside(ira_units: int) -> tuple[RebalanceProposal, RebalanceProposal]:
+    """Taxable VTI at a loss (658 units 20% under cost) beside taxable ITOT at a small gain,
+    planned without and with `ira_units` of VTI bought in the Rollover IRA ten days ago."""
     vti = px("VTI")
     h = located(1_000_000)
     h[0] = held("VTI", 200_000, 1.2)
-    ira = Lot(quantity=400, cost_basis=400 * vti, acquired=AS_OF - timedelta(days=10))
     base = [*h, held("ITOT", 220_000, 0.98)]
-    free = run(base, ClientMandate())
+    ira = Lot(quantity=ira_units, cost_basis=ira_units * vti, acquired=AS_OF - timedelta(days=10))
+    bought = pos("VTI", ira_units * vti, "Rollover IRA", lots=[ira])
+    return run(base, ClientMandate()), run([*base, bought], ClientMandate())
+
+
+def test_a_loss_a_recent_purchase_elsewhere_would_wash_is_not_sold_first() -> None:
+    # Both taxable holdings of US equity could shrink the class; VTI stands at a loss, but the
+    # IRA's purchase would wash most of it (400 of its 658 units, lost for good in an IRA): the
+    # other holdings sell instead.
+    free, p = _vti_loss_beside(400)
     assert trade(free, "VTI", "SELL") is not None  # the loss goes first when nothing washes it
-    p = run([*base, pos("VTI", 400 * vti, "Rollover IRA", lots=[ira])], ClientMandate())
     assert trade(p, "VTI", "SELL") is None
     assert any(t.action == "SELL" and t.asset_class == "us_equity" for t in p.trades)
 
 
 def test_a_loss_a_few_recent_units_elsewhere_would_wash_still_sells_first() -> None:
     # 30 recent IRA units wash 30 of VTI's 658 loss units: the rest of the loss is worth taking.
-    vti = px("VTI")
-    h = located(1_000_000)
-    h[0] = held("VTI", 200_000, 1.2)
-    ira = Lot(quantity=30, cost_basis=30 * vti, acquired=AS_OF - timedelta(days=10))
-    base = [*h, held("ITOT", 220_000, 0.98)]
-    p = run([*base, pos("VTI", 30 * vti, "Rollover IRA", lots=[ira])], ClientMandate())
+    _, p = _vti_loss_beside(30)
     sale = trade(p, "VTI", "SELL")
     assert sale is not None
-    assert sale.wash_loss_disallowed == pytest.approx(30 * vti * 0.2, rel=0.01)
+    assert sale.wash_loss_disallowed == pytest.approx(30 * px("VTI") * 0.2, rel=0.01)

@@ -11,6 +11,7 @@ from portfolio.engine import rebalance
 from portfolio.ledger.fills import AppliedFill, apply_fills
 from portfolio.models import ClientMandate, Holdings, Lot, Position, RebalanceProposal, Trade
 from portfolio.securities import load_securities
+from tests.book_samples import cash
 
 AS_OF = date(2025, 6, 30)
 BND = load_securities().price("BND") or 0.0
@@ -27,17 +28,6 @@ def bnd(account: str, lots: list[Lot]) -> Position:
         price=BND,
         market_value=round(q * BND, 2),
         lots=lots,
-    )
-
-
-def cash(account: str, dollars: float) -> Position:
-    return Position(
-        account=account,
-        symbol="SPAXX",
-        quantity=dollars,
-        price=1.0,
-        market_value=dollars,
-        is_cash=True,
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 from agents.evaluator import TURNOVER_ALLOWANCE, evaluate
 from agents.facts import tax_facts
 from portfolio.models import Lot
-from tests.test_engine_household import GROUPS, pos, run
+from tests.test_engine_household import GROUPS, bnd_bought_recently, pos, run
 
 
 def test_tax_facts_split_gains_by_account_type_and_name_the_wash_sale_partner() -> None:
@@ -87,18 +87,9 @@ def test_the_evaluator_fails_a_plan_that_leaves_a_class_outside_its_band() -> No
 
 def test_the_tax_agent_names_the_lots_sold_and_the_loss_a_recent_purchase_washes() -> None:
     from agents.writers import write_tax
-    from portfolio.models import ClientMandate
     from portfolio.tax_impact import tax_impact
 
-    lots = [
-        Lot(quantity=1_000, cost_basis=1_000 * 80.0, acquired=date(2023, 1, 3)),
-        Lot(quantity=100, cost_basis=100 * 72.0, acquired=date(2025, 6, 10)),
-    ]
-    p = run(
-        pos("BND", 1_100 * 73.19, "Joint", lots=lots),
-        pos("SPAXX", 2_000, "Joint", cash=True),
-        mandate=ClientMandate(risk_profile="aggressive"),
-    )
+    p = bnd_bought_recently(72.0)
     f = tax_facts(p)
     (bnd,) = f["lots_sold"]
     assert p.wash_loss_disallowed > 0
