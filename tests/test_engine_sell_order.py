@@ -131,3 +131,23 @@ def test_a_t_bill_etf_sold_for_the_buys_names_its_lots_and_gain() -> None:
     assert sum(lt.quantity for lt in t.lots) == pytest.approx(t.quantity)
     assert t.realized_gain == pytest.approx((t.quantity - 400) * sgov * 0.02, abs=0.05)
     assert p.realized_gains == pytest.approx(t.realized_gain)
+
+
+def test_a_cash_floor_is_raised_even_at_a_gain_where_the_band_alone_would_not_be() -> None:
+    # On target and in band, everything in one taxable account at a long-term gain, no cash.
+    # Without a floor nothing is sold (the cash band alone realises no gain); the mandate's 5%
+    # floor is a rule, so it is raised, gains and all.
+    weights = {"VTI": 0.33, "VEA": 0.186, "BND": 0.196, "GOVT": 0.031, "SCHP": 0.041}
+    weights |= {"BNDX": 0.113, "VB": 0.041, "VWO": 0.062}
+    positions = []
+    for sym, w in weights.items():
+        price = load_securities().price(sym) or 1.0
+        n = round(1_000_000 * w / price)
+        positions.append(position("Joint Taxable", sym, n, price, [lot(n, price * 0.6)]))
+    h = Holdings(positions=positions)
+    free = rebalance(h, EXACT, as_of=AS_OF)
+    assert free.trades == [] or free.realized_gains == 0.0
+    floor = EXACT.model_copy(update={"cash_floor": 0.05})
+    p = rebalance(h, floor, as_of=AS_OF)
+    assert p.cash_after >= 0.05 * p.total_value - 0.01
+    assert p.realized_gains > 0

@@ -32,6 +32,9 @@ class Drift:
     floor: np.ndarray
     need: np.ndarray  # cash the unit must raise
     raising: np.ndarray  # units that sell over-target classes to raise cash
+    # Units whose cash starts below the mandate's floor (a hard rule, where the cash band is
+    # not): their sales go on to target even at a taxable gain, so the floor is raised.
+    floor_short: np.ndarray
     val_rem: np.ndarray  # per row, after the forced sales
     qty_rem: np.ndarray
     in_class: np.ndarray
@@ -130,6 +133,7 @@ def class_drift(
         floor=floor_val,
         need=need,
         raising=f2 > 0,
+        floor_short=(floor_val > 0) & (cash_f < floor_val - EPS),
         val_rem=val_rem,
         qty_rem=qty_rem,
         in_class=in_class,

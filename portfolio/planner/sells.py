@@ -192,8 +192,9 @@ def source_sales(s: HouseholdState, drift: Drift, keys: np.ndarray) -> np.ndarra
     u_, k_ = g["u"].to_numpy(), g["k"].to_numpy()
     want = R[u_, k_]
     # Gains are realised only as far as the band needs: sales that cost nothing (tax-advantaged
-    # accounts, losses, holdings at cost) go on to target, taxable gains stop inside the band.
-    gainful = g["gain"].to_numpy(bool) & ~drift.reach[k_]
+    # accounts, losses, holdings at cost) go on to target, taxable gains stop inside the band
+    # (unless the cash floor must be raised; the cash band alone does not realise gains).
+    gainful = g["gain"].to_numpy(bool) & ~drift.reach[k_] & ~drift.floor_short[u_]
     edge = GAIN_EDGE * drift.tol_w[k_] * drift.B[u_]
     want = np.where(gainful, np.maximum(want - edge, 0.0), want)
     g["take"] = np.clip(want - g["before"].to_numpy(), 0.0, g["v"].to_numpy())
