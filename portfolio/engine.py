@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio.accounts import account_types as resolve_account_types
+from portfolio.apply import after_trades
 from portfolio.book import enrich, positions_frame
 from portfolio.cash_requests import (
     DEPOSIT_SYMBOL,
@@ -42,7 +43,6 @@ from portfolio.models import (
     Trade,
 )
 from portfolio.planner import Plan, plan_trades, sleeve_vehicles
-from portfolio.post_trade import apply_trades
 from portfolio.securities import SecurityMaster, load_securities
 from portfolio.targets import (
     band_width,
@@ -135,7 +135,9 @@ def _trades_from(plan_trades_frame: pd.DataFrame) -> list[Trade]:
                 forced=bool(r.forced),
                 wash_loss_disallowed=_or_zero(r.wash_disallowed),
                 lots=_sold_lots(r.lots),
-                wash_deferred=r.wash_deferred if isinstance(r.wash_deferred, list) else [],
+                wash_deferred=list(r.wash_deferred)
+                if isinstance(r.wash_deferred, (list, tuple))
+                else [],
             )
         )
     return trades
@@ -305,7 +307,7 @@ def rebalance(
     ]
     trades = check_trades(trades, current, mandate, securities)
     approved = [t for t in trades if t.compliance.status == "APPROVED"]
-    after = apply_trades(book, approved, securities)
+    after = after_trades(book, approved, securities)
     made_for = [trades[i].id for i in np.flatnonzero(plan.for_withdrawal)]
     request_results = outcomes(
         requests, current, approved, mandate.cash_floor, made_for, plan.withdrawal_short
@@ -449,7 +451,7 @@ def _lean_for_income(
     leaned = dict(weights)
     exhausted = False
     for _ in range(LEAN_ROUNDS):
-        after = apply_trades(book, _trades_from(plan.trades), securities)
+        after = after_trades(book, _trades_from(plan.trades), securities)
         gap = need - _yield(after, yields, total)
         if gap <= 1e-9:
             break

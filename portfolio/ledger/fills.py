@@ -6,12 +6,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+import pandas as pd
+
+from portfolio.apply import BOOK_COLUMNS, CASH_SYMBOL, Move, apply
 from portfolio.fund_groups import is_swept
 from portfolio.lots import walk_order
-from portfolio.models import AssetClass, Holdings, Lot, Position, SoldLot, WashDeferral
+from portfolio.models import Holdings, Lot, Position, SoldLot, WashDeferral
 from portfolio.securities import load_securities
 
-CASH_SYMBOL = "CASH"
 EPS = 1e-9
 
 
@@ -33,19 +35,6 @@ class AppliedFill:
 
 def _swept(p: Position) -> bool:
     return is_swept(p.symbol, p.is_cash, p.symbol in load_securities())
-
-
-def _new_cash(account: str) -> Position:
-    return Position(
-        account=account,
-        symbol=CASH_SYMBOL,
-        description="Cash",
-        quantity=0.0,
-        price=1.0,
-        market_value=0.0,
-        asset_class=AssetClass.CASH,
-        is_cash=True,
-    )
 
 
 def _names(lot: Lot, pick: SoldLot) -> bool:
@@ -137,6 +126,72 @@ def _defer(pos: Position | None, d: WashDeferral, sold_on: date) -> None:
         return
 
 
+def _frame(positions: list[Position]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "account": [p.account for p in positions],
+            "symbol": [p.symbol for p in positions],
+            "asset_class": [str(p.asset_class) for p in positions],
+            "quantity": [p.quantity for p in positions],
+            "price": [p.price for p in positions],
+            "value": [p.market_value for p in positions],
+            # Only swept cash pays and receives; a purchased money-market fund is a holding.
+            "is_cash": [_swept(p) for p in positions],
+            "is_fund": False,
+            "known": [p.symbol in load_securities() for p in positions],
+        },
+        columns=BOOK_COLUMNS,
+    ).astype({"price": float, "quantity": float, "value": float})
+
+
+def _opened(rows: pd.DataFrame, fills: list[AppliedFill]) -> list[Position]:
+    """Positions for the rows the fills opened, in the order the fills first needed them: an
+    account's new cash row at its first fill, a new holding at its first purchase."""
+    first_fill: dict[str, int] = {}
+    first_buy: dict[tuple[str, str], int] = {}
+    for n, f in enumerate(fills):
+        first_fill.setdefault(f.account, n)
+        first_buy.setdefault((f.account, f.symbol.upper()), n)
+    made = []
+    for r in rows.itertuples(index=False):
+        opened_cash = r.symbol == CASH_SYMBOL and r.is_cash
+        order = (first_fill[r.account], 0) if opened_cash else (first_buy[(r.account, r.symbol)], 1)
+        made.append(
+            (
+                order,
+                Position(
+                    account=r.account,
+                    symbol=r.symbol,
+                    description="Cash" if opened_cash else "",
+                    quantity=float(r.quantity),
+                    price=float(r.price),
+                    market_value=round(float(r.value), 2),
+                    asset_class=r.asset_class,
+                    is_cash=bool(r.is_cash),
+                ),
+            )
+        )
+    return [p for _, p in sorted(made, key=lambda m: m[0])]
+
+
+def _move(f: AppliedFill) -> Move:
+    return Move(f.account, f.symbol, f.action, f.quantity, f.price, f.asset_class, f.commission)
+
+
+def _relieve(pos: Position, f: AppliedFill, before: float, tax_aware: bool) -> None:
+    """The lots and cost basis a fill changes; `before` is the quantity held before it."""
+    notional = f.quantity * f.price
+    if f.action == "BUY":
+        pos.lots.append(Lot(quantity=f.quantity, cost_basis=notional + f.commission, acquired=f.on))
+        if pos.cost_basis is not None or len(pos.lots) == 1:
+            pos.cost_basis = (pos.cost_basis or 0.0) + notional + f.commission
+        return
+    if pos.lots:
+        pos.lots = _sell_lots(pos.lots, f.quantity, f.price, f.on, tax_aware, f.lots)
+    if pos.cost_basis is not None and before > EPS:
+        pos.cost_basis *= max(before - f.quantity, 0.0) / before
+
+
 def apply_fills(
     holdings: Holdings,
     fills: Iterable[AppliedFill],
@@ -144,61 +199,38 @@ def apply_fills(
     *,
     tax_aware: bool = False,
 ) -> Holdings:
-    """Each fill moves its account's swept cash (the first swept row, else a new CASH row) and
-    the account's first holding of the symbol; a purchased money-market fund is traded like any
-    fund. A sale relieves the lots its trade names, else those a plan with the same
-    `tax_aware` setting would choose, and carries any loss the wash-sale rule disallows into the
-    taxable replacement lots. Positions are found through an index, so a book of fills applies
-    in linear time."""
+    """What the fills leave: quantities, values and cash by the one rule the proposal's
+    after-trade view uses (portfolio.apply), commissions paid from swept cash; then the lots. A
+    purchase adds a lot at its cost; a sale relieves the lots its trade names, else those a plan
+    with the same `tax_aware` setting would choose, and carries any loss the wash-sale rule
+    disallows into the taxable replacement lots."""
+    fills = list(fills)
     positions = [p.model_copy(deep=True) for p in holdings.positions]
-    cash_of: dict[str, Position] = {}
-    held: dict[tuple[str, str], Position] = {}
+    first: dict[tuple[str, str], Position] = {}
     for p in positions:
-        if _swept(p):
-            cash_of.setdefault(p.account, p)
-        else:
-            held.setdefault((p.account, p.symbol.upper()), p)
+        first.setdefault((p.account, p.symbol.upper()), p)
     for f in fills:
-        notional = f.quantity * f.price
-        cash = cash_of.get(f.account)
-        if cash is None:
-            cash = cash_of[f.account] = _new_cash(f.account)
-            positions.append(cash)
-        pos = held.get((f.account, f.symbol.upper()))
-        if f.action == "BUY":
-            if pos is None:
-                pos = Position(
-                    account=f.account,
-                    symbol=f.symbol,
-                    quantity=0.0,
-                    price=f.price,
-                    market_value=0.0,
-                    asset_class=f.asset_class,
-                )
-                positions.append(pos)
-                held[(f.account, f.symbol.upper())] = pos
-            pos.lots.append(
-                Lot(quantity=f.quantity, cost_basis=notional + f.commission, acquired=f.on)
-            )
-            pos.quantity += f.quantity
-            if pos.cost_basis is not None or len(pos.lots) == 1:
-                pos.cost_basis = (pos.cost_basis or 0.0) + notional + f.commission
-            cash.quantity -= notional + f.commission
-        else:
-            if pos is None:
-                raise ValueError(f"cannot apply a sale of {f.symbol} in {f.account}: not held")
-            if pos.lots:
-                pos.lots = _sell_lots(pos.lots, f.quantity, f.price, f.on, tax_aware, f.lots)
-            if pos.cost_basis is not None and pos.quantity > EPS:
-                pos.cost_basis *= max(pos.quantity - f.quantity, 0.0) / pos.quantity
-            pos.quantity -= f.quantity
-            cash.quantity += notional - f.commission
-        pos.price = f.price
-        pos.market_value = round(pos.quantity * f.price, 2)
-        cash.market_value = round(cash.quantity * (cash.price or 1.0), 2)
+        p = first.get((f.account, f.symbol.upper()))
+        if f.action != "BUY" and (p is None or _swept(p)):
+            raise ValueError(f"cannot apply a sale of {f.symbol} in {f.account}: not held")
+    held = {k: p.quantity for k, p in first.items()}
+    post = apply(_frame(positions), [_move(f) for f in fills], load_securities())
+    for i, p in enumerate(positions):
+        q, v, price = post.at[i, "quantity"], post.at[i, "value"], post.at[i, "price"]
+        if q != p.quantity or v != p.market_value:
+            p.quantity = float(q)
+            p.market_value = round(float(v), 2)
+            p.price = None if pd.isna(price) else float(price)
+    for p in _opened(post.iloc[len(positions) :], fills):
+        positions.append(p)
+        first.setdefault((p.account, p.symbol.upper()), p)
+    for f in fills:
+        key = (f.account, f.symbol.upper())
+        _relieve(first[key], f, held.get(key, 0.0), tax_aware)
+        held[key] = held.get(key, 0.0) + (f.quantity if f.action == "BUY" else -f.quantity)
     for f in fills:
         for d in f.deferred:
-            _defer(held.get((d.account, d.symbol.upper())), d, f.on)
+            _defer(first.get((d.account, d.symbol.upper())), d, f.on)
     kept = [p for p in positions if p.is_cash or abs(p.quantity) > EPS]
     return Holdings(
         source=source or holdings.source,

@@ -136,19 +136,17 @@ def plan_trades(
     rows = trades["row"].to_numpy(dtype=np.int64)
     sell = (trades["action"] == "SELL").to_numpy() & (sold[rows] > 0)
     trades["wash_disallowed"] = np.where(sell, settled.disallowed[rows], 0.0)
-    trades["lots"] = pd.Series(
-        [settled.lots.get(int(r), ()) if on else () for r, on in zip(rows, sell, strict=True)],
-        index=trades.index,
-        dtype=object,
-    )
-    trades["wash_deferred"] = pd.Series(
-        [
-            _deferred(state, settled.deferred.get(int(r), [])) if on else []
-            for r, on in zip(rows, sell, strict=True)
-        ],
-        index=trades.index,
-        dtype=object,
-    )
+    on = np.flatnonzero(sell).tolist()
+    at = rows.tolist()
+    lots: list[object] = [()] * len(trades)
+    deferred: list[object] = [()] * len(trades)
+    for j in on:
+        if picks := settled.lots.get(at[j]):
+            lots[j] = picks
+        if matches := settled.deferred.get(at[j]):
+            deferred[j] = tuple(_deferred(state, matches))
+    trades["lots"] = pd.Series(lots, index=trades.index, dtype=object)
+    trades["wash_deferred"] = pd.Series(deferred, index=trades.index, dtype=object)
     for i, text in settled.flags.items():
         hit = sell & (rows == i)
         trades.loc[hit, "reason"] = trades.loc[hit, "reason"] + "; " + text
