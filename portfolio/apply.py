@@ -50,11 +50,17 @@ class Move:
     price: float
     asset_class: str
     fee: float = 0.0
+    # The money moved, when it is not quantity x price to the last bit: a proposal's trade
+    # moves its value in cents, as the ticket shows it.
+    value: float | None = None
 
 
 def moves_of(trades: Sequence[Trade]) -> list[Move]:
-    """A proposal's trades as moves; a trade's value is its quantity at its price."""
-    return [Move(t.account, t.symbol, t.action, t.quantity, t.price, t.asset_class) for t in trades]
+    """A proposal's trades as moves, each moving its value (in cents)."""
+    return [
+        Move(t.account, t.symbol, t.action, t.quantity, t.price, t.asset_class, value=t.value)
+        for t in trades
+    ]
 
 
 def apply(book: pd.DataFrame, moves: Sequence[Move], securities: SecurityMaster) -> pd.DataFrame:
@@ -72,13 +78,17 @@ def apply(book: pd.DataFrame, moves: Sequence[Move], securities: SecurityMaster)
     qty = np.array([m.quantity for m in moves], dtype=float)
     price = np.array([m.price for m in moves], dtype=float)
     fee = np.array([m.fee for m in moves], dtype=float)
+    money = np.array(
+        [q * p if m.value is None else m.value for m, q, p in zip(moves, qty, price, strict=True)],
+        dtype=float,
+    )
     tf = pd.DataFrame(
         {
             "account": [m.account for m in moves],
             "symbol": [m.symbol.upper() for m in moves],
             "asset_class": [str(m.asset_class) for m in moves],
             "dq": sign * qty,
-            "dv": sign * qty * price,
+            "dv": sign * money,
             "fee": fee,
             "price": price,
         }
@@ -136,7 +146,7 @@ def _opened(new: pd.DataFrame, securities: SecurityMaster) -> pd.DataFrame:
             "asset_class": new_class,
             "quantity": new["dq"].to_numpy(),
             "price": new["price"].to_numpy(),
-            "value": new["dq"].to_numpy() * new["price"].to_numpy(),
+            "value": new["dv"].to_numpy(),
             "is_cash": new_cash,
             "is_fund": ref["is_fund"].fillna(False).astype(bool).to_numpy(),
             "known": new["symbol"].isin(securities.frame.index).to_numpy(),

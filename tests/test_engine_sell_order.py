@@ -1,6 +1,6 @@
 """Which lots a class's reduction takes first: a taxable loss before tax-free sales, but only its
-lots without a gain; a loss purchases elsewhere would mostly wash, last; gains only to the band's
-edge, even while the household raises cash."""
+lots without a gain, and a gain holding's lots at a loss likewise; a loss purchases elsewhere would
+mostly wash, last; gains only to the band's edge, even while the household raises cash."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tests.book_samples import PRICES, cash, position
 AS_OF = date(2025, 6, 30)
 OLD = date(2019, 3, 1)
 VWO, BND, VTI = PRICES["VWO"], PRICES["BND"], PRICES["VTI"]
+IEMG = load_securities().price("IEMG") or 55.0
 PRICES_SGOV = load_securities().price("SGOV") or 100.0
 EXACT = ClientMandate(fractional=True, min_trade_value=0.0)
 
@@ -57,6 +58,52 @@ def test_a_loss_holding_offers_its_loss_lots_first_and_its_gain_lots_after_tax_f
     assert abs(em.post_trade - em.target) <= em.band
 
 
+def _gain_holding_with_a_loss_lot(ira_recent: float = 0.0) -> RebalanceProposal:
+    """About $270,000, emerging markets at 10% against a 6% target: taxable VWO at a gain overall
+    (300 units at half today's price, 100 bought dearer, at a loss) beside taxable IEMG at a small
+    gain. `ira_recent`: VWO units bought 10 days ago in the Rollover IRA."""
+    ira = [lot(ira_recent, VWO, AS_OF - timedelta(days=10))] if ira_recent else []
+    h = Holdings(
+        positions=[
+            position("Joint Taxable", "VWO", 400, VWO, [lot(300, VWO * 0.5), lot(100, VWO * 1.3)]),
+            position("Joint Taxable", "IEMG", 120, IEMG, [lot(120, IEMG * 0.95)]),
+            position("Joint Taxable", "VTI", 450, VTI, [lot(450, VTI)]),
+            cash("Joint Taxable", 2_000),
+            position("Rollover IRA", "BND", 1_400, BND, [lot(1_400, BND)]),
+            *([position("Rollover IRA", "VWO", ira_recent, VWO, ira)] if ira_recent else []),
+            cash("Rollover IRA", 1_000),
+        ]
+    )
+    return rebalance(h, EXACT, as_of=AS_OF)
+
+
+def loss_units(t: Trade | None) -> float:
+    if t is None:
+        return 0.0
+    return sum(lt.quantity for lt in t.lots if (lt.cost_basis or 0) > lt.quantity * VWO)
+
+
+def test_a_gain_holdings_loss_lots_sell_before_other_gains() -> None:
+    # By holding, IEMG (5% gain) sells before VWO (30% gain overall), and VWO's sale would take
+    # only part of its loss lot. Lot by lot, VWO's 100 loss units cost nothing and save tax: they
+    # sell first, in full, and IEMG's gain only as far as the band's edge still needs.
+    p = _gain_holding_with_a_loss_lot()
+    vwo, iemg = sale(p, "Joint Taxable", "VWO"), sale(p, "Joint Taxable", "IEMG")
+    assert vwo is not None and loss_units(vwo) == pytest.approx(100)
+    assert vwo.quantity == pytest.approx(100)  # not a unit of its gain lot
+    assert iemg is not None and 0 < iemg.quantity < 120
+    em = p.asset_class_weights["emerging_equity"]
+    assert em.post_trade <= em.target + em.band
+
+
+def test_a_gain_holdings_loss_lots_wait_when_recent_ira_purchases_would_take_the_loss() -> None:
+    # 100 VWO units bought in the IRA 10 days ago would replace every loss unit, and the loss
+    # would be lost for good (Rev. Rul. 2008-5): the loss lot gets no place ahead of the gains.
+    p = _gain_holding_with_a_loss_lot(ira_recent=100)
+    assert sale(p, "Joint Taxable", "VWO") is None  # IEMG's small gain covers the band
+    assert sale(p, "Joint Taxable", "IEMG") is not None
+
+
 def _washed_by_roth(recent: float) -> RebalanceProposal:
     """Taxable VWO 2,000 units at a loss; the Roth holds 1,600, `recent` of them bought 10 days
     ago (replacement shares: IRC section 1091, Rev. Rul. 2008-5)."""
@@ -66,7 +113,7 @@ def _washed_by_roth(recent: float) -> RebalanceProposal:
     h = Holdings(
         positions=[
             position("Joint Taxable", "VWO", 2_000, VWO, [lot(2_000, VWO * 1.2)]),
-            position("Joint Taxable", "VTI", 300, VTI, [lot(300, VTI)]),
+            position("Joint Taxable", "VTI", 450, VTI, [lot(450, VTI)]),
             cash("Joint Taxable", 5_000),
             position("Roth IRA", "VWO", 1_600, VWO, roth),
             cash("Roth IRA", 1_000),

@@ -83,6 +83,13 @@ class Lookback:
         if self.state.lots_of is None:
             return out
         for i in np.flatnonzero(rows):
-            held = self.bought_in(int(i))
-            out[i] = bool(held) and not held <= {int(i)}
+            out[i] = self.washes(int(i))
         return out
+
+    def washes(self, i: int) -> bool:
+        """A loss sold in row `i` would be disallowed, at least in part, by a recent purchase
+        in another holding of the client's group."""
+        if self.state.lots_of is None:
+            return False
+        held = self.bought_in(i)
+        return bool(held) and not held <= {i}

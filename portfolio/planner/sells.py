@@ -1,9 +1,10 @@
 """Sells: where each class's reduction comes from, and which tax lots it takes.
 
-Sales come from where they cost least: taxable holdings at a loss first (the loss offsets the
-household's gains; their gain lots queue with the other gains), then tax-advantaged accounts
-(no tax; among them where the class is worst located), then the other taxable holdings ordered
-by their unrealised gain (long-term gains first; holdings whose gains are all short-term last).
+Sales come from where they cost least: taxable lots at a loss first (the loss offsets the
+household's gains), then tax-advantaged accounts (no tax; among them where the class is worst
+located), then taxable gains ordered by their unrealised gain (long-term gains first; holdings
+whose gains are all short-term last). A taxable holding's lots without a gain and its gain lots
+take those two places apart, whether the holding is at a loss or a gain overall (`_lot_split`).
 A loss that recent purchases elsewhere would mostly wash sells after them all. Sales that realise
 taxable gains stop at 90% of the band's edge instead of going on to target. Short-term gains
 are realised only where no other sale brings a class inside its band, and only that far. Holdings
@@ -56,34 +57,61 @@ class Sells:
     picks: dict[int, tuple] = field(default_factory=dict)  # row -> every lot a sale walks
 
 
-def _all_short_term_gain(s: HouseholdState, i: int) -> bool:
-    lots = s.lots(i)
-    if not lots:
-        return False
-    price = s.unit_value[i]
-    return all(
-        lt.acquired is not None and not is_long_term(lt.acquired, s.as_of) and has_gain(lt, price)
-        for lt in lots
+@dataclass(frozen=True)
+class LotCosts:
+    """A taxable holding's lots by what selling them costs, read once per row: the walk
+    (`portfolio.lots.walk_order`) takes the lots without a gain before any gain lot."""
+
+    free_value: float  # lots without a gain (at a loss or at cost), at today's price
+    free_ratio: float  # their (value - cost) / value: <= 0
+    loss_units: float  # units of lots at a loss
+    gain_value: float
+    gain_ratio: float  # the gain lots' (value - cost) / value
+    gain_short_only: bool  # there are gain lots, and every one is short-term
+
+    @property
+    def all_short_term_gain(self) -> bool:
+        return self.free_value <= EPS and self.gain_short_only
+
+
+def lot_costs(s: HouseholdState, i: int) -> LotCosts | None:
+    lots = _lots_or_whole(s, i)
+    price = float(s.unit_value[i])
+    if not lots or price <= 0:
+        return None
+    free_v = free_cost = loss_units = gain_v = gain_cost = 0.0
+    short_only = True
+    for lt in lots:
+        value = lt.quantity * price
+        if has_gain(lt, price):
+            gain_v += value
+            gain_cost += lt.cost_basis or 0.0
+            short_only &= lt.acquired is not None and not is_long_term(lt.acquired, s.as_of)
+        else:
+            free_v += value
+            free_cost += value if lt.cost_basis is None else lt.cost_basis
+            if lt.cost_basis is not None and lt.cost_basis > value:
+                loss_units += lt.quantity
+    return LotCosts(
+        free_value=free_v,
+        free_ratio=(free_v - free_cost) / free_v if free_v > EPS else 0.0,
+        loss_units=loss_units,
+        gain_value=gain_v,
+        gain_ratio=(gain_v - gain_cost) / gain_v if gain_v > EPS else 0.0,
+        gain_short_only=gain_v > EPS and short_only,
     )
 
 
-def _unwashed_share(s: HouseholdState, lookback: Lookback, i: int) -> float:
+def _unwashed_share(lookback: Lookback, i: int, loss_units: float) -> float:
     """Share of row `i`'s loss units a full sale would still realise, once the recent purchases
     in the client's other holdings of the group have replaced what they can; 0 when no more
     of it would be realised than lost for good in an IRA."""
-    price = float(s.unit_value[i])
-    lots = _lots_or_whole(s, i)
-    loss = sum(
-        lt.quantity
-        for lt in lots
-        if lt.cost_basis is not None and lt.cost_basis > price * lt.quantity
-    )
-    if loss <= EPS:
+    if loss_units <= EPS:
         return 0.0
     taxable, ira = lookback.replacing_units(i)
-    matched = min(loss, taxable + ira)
-    kept, lost = loss - matched, min(matched, ira)
-    return kept / loss if kept > lost else 0.0
+    matched = min(loss_units, taxable + ira)
+    kept, lost = loss_units - matched, min(matched, ira)
+    return kept / loss_units if kept > lost else 0.0
 
 
 def sell_keys(
@@ -114,11 +142,12 @@ def sell_keys(
         # more of its loss would be harvested than lost, when it still goes first by the part
         # that stays.
         for i in np.flatnonzero(washed):
-            kept = _unwashed_share(s, lookback, int(i))
+            costs = lot_costs(s, int(i))
+            kept = _unwashed_share(lookback, int(i), costs.loss_units if costs else 0.0)
             key[i] = ratio[i] * kept + LOSS_FIRST if kept > 0 else WASHED_LAST
     if s.lots_of is not None and s.mandate.tax_aware:
         for i in np.flatnonzero(taxable & s.tradable):
-            if _all_short_term_gain(s, i):
+            if s.lots(i) and (costs := lot_costs(s, int(i))) and costs.all_short_term_gain:
                 key[i] += 2.0
     if s.mandate.esg_only:
         key = np.where(s.esg_ok, key, key + ESG_FIRST)
@@ -158,11 +187,13 @@ def blended_sales(s: HouseholdState, drift: Drift) -> tuple[np.ndarray, Drift]:
     return out, replace(drift, D=D)
 
 
-def source_sales(s: HouseholdState, drift: Drift, keys: np.ndarray) -> np.ndarray:
+def source_sales(
+    s: HouseholdState, drift: Drift, keys: np.ndarray, lookback: Lookback
+) -> np.ndarray:
     """Value to sell per row so each unit's classes shrink by what the drift asks.
 
-    A taxable holding sold for its loss offers only its lots without a gain at the loss's
-    place in the order; its gain lots queue with the other gains (`_loss_part`)."""
+    A taxable holding's lots without a gain sell at a loss's place in the order and its gain
+    lots with the other gains (`_lot_split`)."""
     R = np.clip(-drift.D, 0.0, None)
     unit = s.unit
     k = np.maximum(s.row_k, 0)
@@ -176,10 +207,11 @@ def source_sales(s: HouseholdState, drift: Drift, keys: np.ndarray) -> np.ndarra
     # Holdings whose sale realises a known taxable gain (tax-aware planning only).
     gain = (s.taxable_row & np.isfinite(s.basis) & (s.value > s.basis) & s.mandate.tax_aware)[idx]
     row = idx
-    split = _loss_part(s, idx, key, v)
+    split = _lot_split(s, idx, key, v, lookback)
     if split:
-        at, loss_v, rest_key = (np.array(x) for x in zip(*split, strict=True))
+        at, loss_v, first_key, rest_key = (np.array(x) for x in zip(*split, strict=True))
         row = np.r_[idx, idx[at]]
+        key[at] = first_key
         key = np.r_[key, rest_key]
         gain = np.r_[gain, np.ones(len(at), dtype=bool)]
         gain[at] = False
@@ -204,31 +236,40 @@ def source_sales(s: HouseholdState, drift: Drift, keys: np.ndarray) -> np.ndarra
     return out
 
 
-def _loss_part(
-    s: HouseholdState, idx: np.ndarray, key: np.ndarray, val: np.ndarray
-) -> list[tuple[int, float, float]]:
-    """For candidates sold for their loss that also hold gain lots: (position in `idx`, value
-    of the lots without a gain, the gain lots' own key).
+def _lot_split(
+    s: HouseholdState, idx: np.ndarray, key: np.ndarray, val: np.ndarray, lookback: Lookback
+) -> list[tuple[int, float, float, float]]:
+    """Taxable holdings whose lots cost differently to sell, split in two places of the order:
+    (position in `idx`, value of the lots without a gain, their key, the gain lots' key).
 
-    The walk takes the lots without a gain first (`portfolio.lots.walk_order`), forced units
-    included, so the part of the sale at the loss's place in the order is what those lots are
-    worth after the forced units."""
-    out: list[tuple[int, float, float]] = []
+    - A holding sold for its loss that also holds gain lots offers only the lots without a gain
+      at the loss's place; its gain lots queue with the other gains.
+    - A holding at a gain overall that holds lots at a loss offers those first, as a loss
+      holding would (unless recent purchases elsewhere would wash more of the loss than they
+      leave); its gain lots keep their place among the gains, by their own gain.
+    The walk takes the lots without a gain first, forced units included, so the part of the
+    sale at the first place is what those lots are worth after the forced units."""
+    out: list[tuple[int, float, float, float]] = []
     if s.lots_of is None or not s.mandate.tax_aware:
         return out
-    first = (key < LOSS_FIRST + 0.5) & (key > ESG_FIRST / 2)
-    for j in np.flatnonzero(first):
+    at_loss = (key < LOSS_FIRST + 0.5) & (key > ESG_FIRST / 2)
+    at_gain = (key >= 0) & (key < WASHED_LAST) & s.taxable_row[idx]
+    for j in np.flatnonzero(at_loss | at_gain):
         i = int(idx[j])
-        price = float(s.unit_value[i])
-        gains = [lt for lt in s.lots(i) if has_gain(lt, price)]
-        value = sum(lt.quantity for lt in gains) * price
-        if value <= EPS:
+        if not s.lots(i) or (costs := lot_costs(s, i)) is None or costs.gain_value <= EPS:
             continue
-        basis = sum(lt.cost_basis or 0.0 for lt in gains)
-        rest = round((value - basis) / value, 3)
-        if all(lt.acquired is not None and not is_long_term(lt.acquired, s.as_of) for lt in gains):
-            rest += 2.0  # as `sell_keys` orders a holding of short-term gains only
-        out.append((int(j), max(float(val[j]) - value, 0.0), rest))
+        rest = round(costs.gain_ratio, 3) + (2.0 if costs.gain_short_only else 0.0)
+        first = float(key[j])
+        if at_gain[j]:
+            if costs.loss_units <= EPS:
+                continue
+            kept = 1.0
+            if lookback.washes(i):
+                kept = _unwashed_share(lookback, i, costs.loss_units)
+                if kept <= 0:
+                    continue
+            first = LOSS_FIRST + round(costs.free_ratio, 3) * kept
+        out.append((int(j), max(float(val[j]) - costs.gain_value, 0.0), first, rest))
     return out
 
 
@@ -243,8 +284,9 @@ def plan_sells(
     m = s.mandate
     notes: list[str] = []
     blend_val, drift = blended_sales(s, drift)
+    lookback = lookback or Lookback.of(s)
     keys = sell_keys(s, lookback=lookback)  # the order every sale below follows
-    disc_val = source_sales(s, drift, keys) + blend_val
+    disc_val = source_sales(s, drift, keys, lookback) + blend_val
     uv = s.unit_value
     disc_qty = np.where(uv > 0, disc_val / np.where(uv > 0, uv, 1.0), 0.0)
     # Round to the nearest unit, but upward where the unit must raise cash for its floor.
