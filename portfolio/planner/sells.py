@@ -256,7 +256,8 @@ def _lot_split(
     at_gain = (key >= 0) & (key < WASHED_LAST) & s.taxable_row[idx]
     for j in np.flatnonzero(at_loss | at_gain):
         i = int(idx[j])
-        if not s.lots(i) or (costs := lot_costs(s, i)) is None or costs.gain_value <= EPS:
+        # One lot is all gain or all loss: nothing to split.
+        if len(s.lots(i)) < 2 or (costs := lot_costs(s, i)) is None or costs.gain_value <= EPS:
             continue
         rest = round(costs.gain_ratio, 3) + (2.0 if costs.gain_short_only else 0.0)
         first = float(key[j])
