@@ -63,10 +63,14 @@ def moves_of(trades: Sequence[Trade]) -> list[Move]:
     ]
 
 
-def apply(book: pd.DataFrame, moves: Sequence[Move], securities: SecurityMaster) -> pd.DataFrame:
+def apply(
+    book: pd.DataFrame, moves: Sequence[Move], securities: SecurityMaster, *, mark: bool = False
+) -> pd.DataFrame:
     """A new book (`BOOK_COLUMNS`) with `moves` applied in order. The rows of `book` keep their
     place; opened rows follow. Without fees, value is conserved: a move shifts quantity x price
-    between a holding and cash."""
+    between a holding and cash. `mark`: every moved row is valued at quantity x its last trade
+    price, as a statement after execution values it, even where the book's own value for it was
+    not quantity x price (a proposal keeps the file's value, moved by the trades)."""
     post = book[BOOK_COLUMNS].reset_index(drop=True)
     held = len(post)
     if not moves:
@@ -114,13 +118,13 @@ def apply(book: pd.DataFrame, moves: Sequence[Move], securities: SecurityMaster)
     p0 = post.loc[rows, "price"].to_numpy(float)
     q1 = q0 + net.loc[hit, "dq"].to_numpy()
     p1 = net.loc[hit, "price"].to_numpy()
-    same = one_price[hit] & np.isclose(p1, p0, rtol=0.0, atol=1e-9)
+    same = one_price[hit] & np.isclose(p1, p0, rtol=0.0, atol=1e-9) & (not mark)
     post.loc[rows, "quantity"] = q1
     post.loc[rows, "value"] = np.where(same, v0 + net.loc[hit, "dv"].to_numpy(), q1 * p1)
     post.loc[rows, "price"] = p1
     new = net.loc[~hit]
     if len(new):
-        post = pd.concat([post, _opened(new, securities)], ignore_index=True)
+        post = pd.concat([post, _opened(new, securities, mark)], ignore_index=True)
     # The money: net flow per account, fees paid from it too.
     flow = (
         -tf.groupby("account", sort=False)["dv"].sum()
@@ -130,7 +134,7 @@ def apply(book: pd.DataFrame, moves: Sequence[Move], securities: SecurityMaster)
     return post
 
 
-def _opened(new: pd.DataFrame, securities: SecurityMaster) -> pd.DataFrame:
+def _opened(new: pd.DataFrame, securities: SecurityMaster, mark: bool) -> pd.DataFrame:
     """Rows for symbols an account did not hold: classed by the reference data, not by whoever
     proposed them; a bought cash-class fund is a holding unless it is a custodian's sweep fund."""
     ref = securities.frame.reindex(new["symbol"])
@@ -146,7 +150,7 @@ def _opened(new: pd.DataFrame, securities: SecurityMaster) -> pd.DataFrame:
             "asset_class": new_class,
             "quantity": new["dq"].to_numpy(),
             "price": new["price"].to_numpy(),
-            "value": new["dv"].to_numpy(),
+            "value": (new["dq"] * new["price"] if mark else new["dv"]).to_numpy(),
             "is_cash": new_cash,
             "is_fund": ref["is_fund"].fillna(False).astype(bool).to_numpy(),
             "known": new["symbol"].isin(securities.frame.index).to_numpy(),

@@ -153,3 +153,36 @@ def test_trades_on_a_book_with_no_rows_open_their_own() -> None:
     empty = book().astype({"quantity": float, "price": float, "value": float})
     after = apply(empty, [Move("A", "VTI", "BUY", 2, 250.0, "us_equity")], SEC)
     assert after[["symbol", "value"]].values.tolist() == [["VTI", 500.0], ["CASH", -500.0]]
+
+
+def held(h: Holdings) -> list[tuple[str, float, float]]:
+    return [(p.symbol, p.quantity, p.market_value) for p in h.positions]
+
+
+def test_a_purchase_sold_again_in_the_same_execution_is_held_in_between() -> None:
+    h = Holdings(positions=[cash("A", 5_000.0)])
+    fills = [
+        AppliedFill("A", "VXUS", "BUY", 10, 60.0, 0.0, "intl_equity", AS_OF),
+        AppliedFill("A", "VXUS", "SELL", 4, 61.0, 0.0, "intl_equity", AS_OF),
+    ]
+    assert held(apply_fills(h, fills)) == [("SPAXX", 4_644.0, 4_644.0), ("VXUS", 6.0, 366.0)]
+
+
+def test_executed_holdings_are_marked_at_the_fill_price_and_paid_into_the_largest_swept_row() -> (
+    None
+):
+    # The file valued 10 VTI at $2,600 with a $250 price; after a sale at $250 the statement
+    # values the 7 left at 7 x $250. Proceeds less commission go to the larger swept row, the
+    # one the after-trade view pays too.
+    vti = position(
+        "A", "VTI", 10, 250.0, [Lot(quantity=10, cost_basis=2_000.0, acquired=date(2020, 1, 2))]
+    )
+    vti.market_value = 2_600.0
+    swept = cash("A", 5_000.0).model_copy(update={"symbol": "VMFXX"})
+    h = Holdings(positions=[vti, cash("A", 100.0), swept])
+    after = apply_fills(h, [AppliedFill("A", "VTI", "SELL", 3, 250.0, 1.0, "us_equity", AS_OF)])
+    assert held(after) == [
+        ("VTI", 7.0, 1_750.0),
+        ("SPAXX", 100.0, 100.0),
+        ("VMFXX", 5_749.0, 5_749.0),
+    ]

@@ -58,14 +58,18 @@ def test_a_loss_holding_offers_its_loss_lots_first_and_its_gain_lots_after_tax_f
     assert abs(em.post_trade - em.target) <= em.band
 
 
-def _gain_holding_with_a_loss_lot(ira_recent: float = 0.0) -> RebalanceProposal:
+def _gain_holding_with_a_loss_lot(
+    ira_recent: float = 0.0, unknown: float = 0.0
+) -> RebalanceProposal:
     """About $270,000, emerging markets at 10% against a 6% target: taxable VWO at a gain overall
     (300 units at half today's price, 100 bought dearer, at a loss) beside taxable IEMG at a small
     gain. `ira_recent`: VWO units bought 10 days ago in the Rollover IRA."""
     ira = [lot(ira_recent, VWO, AS_OF - timedelta(days=10))] if ira_recent else []
+    vwo = [lot(300, VWO * 0.5), lot(100, VWO * 1.3)]
+    vwo += [Lot(quantity=unknown, cost_basis=None, acquired=OLD)] if unknown else []
     h = Holdings(
         positions=[
-            position("Joint Taxable", "VWO", 400, VWO, [lot(300, VWO * 0.5), lot(100, VWO * 1.3)]),
+            position("Joint Taxable", "VWO", 400 + unknown, VWO, vwo),
             position("Joint Taxable", "IEMG", 120, IEMG, [lot(120, IEMG * 0.95)]),
             position("Joint Taxable", "VTI", 450, VTI, [lot(450, VTI)]),
             cash("Joint Taxable", 2_000),
@@ -102,6 +106,46 @@ def test_a_gain_holdings_loss_lots_wait_when_recent_ira_purchases_would_take_the
     p = _gain_holding_with_a_loss_lot(ira_recent=100)
     assert sale(p, "Joint Taxable", "VWO") is None  # IEMG's small gain covers the band
     assert sale(p, "Joint Taxable", "IEMG") is not None
+
+
+def _two_loss_lots(third: list[Lot] | None = None) -> RebalanceProposal:
+    """IEMG at a small loss overall (lots bought at 1.5x and 0.6x today's price), VWO at a gain
+    overall (at 1.1x and 0.5x, and `third` if given); emerging markets over target."""
+    vwo = [lot(100, VWO * 1.1), lot(200, VWO * 0.5), *(third or [])]
+    h = Holdings(
+        positions=[
+            position(
+                "Joint Taxable", "IEMG", 200, IEMG, [lot(100, IEMG * 1.5), lot(100, IEMG * 0.6)]
+            ),
+            position("Joint Taxable", "VWO", sum(lt.quantity for lt in vwo), VWO, vwo),
+            position("Joint Taxable", "VTI", 450, VTI, [lot(450, VTI)]),
+            cash("Joint Taxable", 2_000),
+            position("Rollover IRA", "BND", 2_600, BND, [lot(2_600, BND)]),
+            cash("Rollover IRA", 1_000),
+        ]
+    )
+    return rebalance(h, EXACT, as_of=AS_OF)
+
+
+def test_the_deeper_loss_sells_first_whichever_holding_it_is_in() -> None:
+    # IEMG's loss lot is 33% under cost, VWO's 9%: both holdings' loss lots are ranked by their
+    # own loss, so IEMG's goes first (a holding's overall figure would put VWO's first).
+    p = _two_loss_lots()
+    iemg = sale(p, "Joint Taxable", "IEMG")
+    assert iemg is not None and iemg.realized_gain is not None
+    assert iemg.lots[0].quantity > 80 and iemg.lots[0].cost_basis > iemg.lots[0].quantity * IEMG
+    vwo = sale(p, "Joint Taxable", "VWO")
+    assert vwo is None or vwo.quantity < 100
+
+
+def test_lots_of_unknown_cost_keep_their_holding_in_its_place_among_the_gains() -> None:
+    # A lot without a cost is walked after the gain lots: the holding cannot promise a sale
+    # without a gain, so it is not split and keeps its place by its overall gain, after IEMG's.
+    p = _gain_holding_with_a_loss_lot(unknown=300)
+    iemg, vwo = sale(p, "Joint Taxable", "IEMG"), sale(p, "Joint Taxable", "VWO")
+    assert iemg is not None and iemg.quantity == pytest.approx(120)
+    assert vwo is not None
+    assert sum(lt.quantity for lt in vwo.lots if lt.cost_basis < lt.quantity * VWO) < 300
 
 
 def _washed_by_roth(recent: float) -> RebalanceProposal:

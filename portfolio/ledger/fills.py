@@ -209,12 +209,15 @@ def apply_fills(
     first: dict[tuple[str, str], Position] = {}
     for p in positions:
         first.setdefault((p.account, p.symbol.upper()), p)
+    bought: set[tuple[str, str]] = set()
     for f in fills:
-        p = first.get((f.account, f.symbol.upper()))
-        if f.action != "BUY" and (p is None or _swept(p)):
+        key = (f.account, f.symbol.upper())
+        if f.action == "BUY":
+            bought.add(key)
+        elif key not in bought and ((p := first.get(key)) is None or _swept(p)):
             raise ValueError(f"cannot apply a sale of {f.symbol} in {f.account}: not held")
     held = {k: p.quantity for k, p in first.items()}
-    post = apply(_frame(positions), [_move(f) for f in fills], load_securities())
+    post = apply(_frame(positions), [_move(f) for f in fills], load_securities(), mark=True)
     for i, p in enumerate(positions):
         q, v, price = post.at[i, "quantity"], post.at[i, "value"], post.at[i, "price"]
         if q != p.quantity or v != p.market_value:

@@ -256,20 +256,21 @@ def _lot_split(
     at_gain = (key >= 0) & (key < WASHED_LAST) & s.taxable_row[idx]
     for j in np.flatnonzero(at_loss | at_gain):
         i = int(idx[j])
-        # One lot is all gain or all loss: nothing to split.
-        if len(s.lots(i)) < 2 or (costs := lot_costs(s, i)) is None or costs.gain_value <= EPS:
+        # One lot is all gain or all loss: nothing to split. A lot of unknown cost is walked
+        # after the gain lots, so nothing says what the first part would realise.
+        lots = s.lots(i)
+        if len(lots) < 2 or any(lt.cost_basis is None for lt in lots):
             continue
+        costs = lot_costs(s, i)
+        if costs is None or costs.gain_value <= EPS or costs.loss_units <= EPS:
+            continue
+        kept = _unwashed_share(lookback, i, costs.loss_units) if lookback.washes(i) else 1.0
+        if kept <= 0:
+            continue
+        # Both kinds of holding on one scale: the loss of the lots sold first, the part of it
+        # that stays.
+        first = LOSS_FIRST + round(costs.free_ratio, 3) * kept
         rest = round(costs.gain_ratio, 3) + (2.0 if costs.gain_short_only else 0.0)
-        first = float(key[j])
-        if at_gain[j]:
-            if costs.loss_units <= EPS:
-                continue
-            kept = 1.0
-            if lookback.washes(i):
-                kept = _unwashed_share(lookback, i, costs.loss_units)
-                if kept <= 0:
-                    continue
-            first = LOSS_FIRST + round(costs.free_ratio, 3) * kept
         out.append((int(j), max(float(val[j]) - costs.gain_value, 0.0), first, rest))
     return out
 
