@@ -10,7 +10,7 @@ and the 5/25 band of `targets.band_width`. Sorting by need puts out-of-band hous
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
@@ -22,7 +22,7 @@ from portfolio.accounts import account_types as resolve_account_types
 from portfolio.book import enrich, positions_frame
 from portfolio.fund_groups import FundGroups
 from portfolio.gc_pause import gc_paused
-from portfolio.harvest import DEFAULT_TAX_RATE, lot_rows, scan
+from portfolio.harvest import DEFAULT_TAX_RATE, lot_rows, scan, steady_until
 from portfolio.lookthrough import load_lookthrough
 from portfolio.model_portfolios import load_model
 from portfolio.models import AssetClass, CashRequest, ClientMandate, Holdings, Position
@@ -77,6 +77,8 @@ class BookView:
     summary: pd.DataFrame
     drift: pd.DataFrame  # households x asset classes: current weight minus target
     harvest: pd.DataFrame
+    # Household -> the first later day its harvesting figures may differ (absent: never).
+    steady_until: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
 
 
 def _mandate_key(m: ClientMandate) -> tuple:
@@ -219,8 +221,9 @@ def summarise(
         else pd.Series(dtype=int)
     )
 
+    lots = lot_rows(book, positions)
     harvest = scan(
-        lot_rows(book, positions),
+        lots,
         as_of,
         tax_rate=tax_rate,
         threshold=harvest_threshold,
@@ -255,7 +258,7 @@ def summarise(
         ["need", "value"], ascending=[False, False], kind="stable"
     ).reset_index(drop=True)
     drift_frame = pd.DataFrame(drift, index=index, columns=classes)
-    return BookView(summary, drift_frame, harvest)
+    return BookView(summary, drift_frame, harvest, steady_until(lots, as_of))
 
 
 def filter_summary(
