@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from portfolio.book_table import SUMMARY_COLUMNS
 from portfolio.gc_pause import gc_paused
 from portfolio.ledger import Ledger
 from portfolio.ledger.summaries import HouseholdSummaries, ListedHousehold, NewFigures
@@ -93,7 +94,7 @@ def stored_book(
     """The summary of every household `may_see(owner)` allows, from stored figures where they
     hold, and the figures of the others computed, stored and used."""
     from portfolio.book_runs import ledger_households
-    from portfolio.practice import SUMMARY_COLUMNS, summarise
+    from portfolio.practice import summarise
 
     as_of = as_of or date.today()
     day = as_of.isoformat()

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from portfolio.accounts import account_types as resolve_account_types
 from portfolio.book import enrich, positions_frame
+from portfolio.book_table import SUMMARY_COLUMNS, filter_summary
 from portfolio.fund_groups import FundGroups
 from portfolio.gc_pause import gc_paused
 from portfolio.harvest import DEFAULT_TAX_RATE, lot_rows, scan, steady_until
@@ -31,24 +32,6 @@ from portfolio.securities import SecurityMaster, load_securities
 from portfolio.targets import reassign_unbuyable, target_weights
 
 CASH = AssetClass.CASH.value
-
-SUMMARY_COLUMNS = [
-    "household",
-    "name",
-    "advisor",
-    "value",
-    "worst_class",
-    "worst_drift",
-    "worst_band",
-    "need",
-    "out_of_band",
-    "cap_breaches",
-    "cash_above_band",
-    "harvestable_loss",
-    "tax_saved",
-    "last_run",
-    "last_status",
-]
 
 
 class HouseholdBook(BaseModel):
@@ -261,20 +244,13 @@ def summarise(
     return BookView(summary, drift_frame, harvest, steady_until(lots, as_of))
 
 
-def filter_summary(
-    summary: pd.DataFrame,
-    *,
-    advisor: str | None = None,
-    status: str | None = None,
-    out_of_band_only: bool = False,
-) -> pd.DataFrame:
-    """Rows of one advisor, one last-run status (`none` for never run), or out of band only."""
-    keep = np.ones(len(summary), dtype=bool)
-    if advisor:
-        keep &= (summary["advisor"] == advisor).to_numpy()
-    if status:
-        last = summary["last_status"].fillna("none").to_numpy(dtype=object)
-        keep &= last == status
-    if out_of_band_only:
-        keep &= (summary["out_of_band"] > 0).to_numpy()
-    return summary[keep]
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "BookView",
+    "HouseholdBook",
+    "book_frame",
+    "filter_summary",
+    "household_class_values",
+    "household_targets",
+    "summarise",
+]

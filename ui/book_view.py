@@ -12,14 +12,14 @@ import pandas as pd
 import streamlit as st
 
 from portfolio.access import Firm, Identity, may
-from portfolio.book_runs import ledger_households
 from portfolio.book_summaries import StoredBook, stored_book
 from portfolio.ledger.clients import ClientRecords
-from portfolio.practice import HouseholdBook
 from ui import gc_freeze, identity, services
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
+
+    from portfolio.practice import HouseholdBook
 
 KEY = "_book_view"
 MAX_HEAT_ROWS = 40
@@ -46,6 +46,9 @@ def load(refresh: bool = False) -> StoredBook:
 
 def households(ids: list[str]) -> list[HouseholdBook]:
     """The chosen households' books (for a batch), read when asked, as this identity may see."""
+    # The engine's modules are imported on the first batch, not for the page's first paint.
+    from portfolio.book_runs import ledger_households
+
     f = identity.firm()
     person = identity.current()
     return ledger_households(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from portfolio.book_runs import run_batch
-from portfolio.practice import filter_summary
+from portfolio.book_table import filter_summary
 from ui import address, book_view, clients, identity, services
 
 PAGE_SIZE = 50
@@ -103,6 +102,8 @@ if run_chosen or run_out:
     if not name:
         st.warning("Say who you are in the sidebar first: each run records who started it.")
     else:
+        from portfolio.book_runs import run_batch
+
         batch = book_view.households(chosen if run_chosen else out_ids)
         with st.spinner(f"Planning {len(batch)} household(s)…"):
             saved = run_batch(services.ledger(), batch, started_by=name)
