@@ -14,7 +14,7 @@ import streamlit as st
 from portfolio.access import Firm, Identity, may
 from portfolio.book_summaries import StoredBook, stored_book
 from portfolio.ledger.clients import ClientRecords
-from ui import gc_freeze, identity, services
+from ui import identity, services
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -67,14 +67,15 @@ def _computed(
 ) -> StoredBook:
     """Keyed by the ledger's state, the viewer and the day; the firm and person it was computed
     for are the viewer's, so they need no key of their own."""
-    got = stored_book(
+    # Figures, not books: a few frames of one row per household, which the collection after
+    # each run walks in no time (the parsed books it once held were frozen out of it here, at
+    # the cost of a full collection before the page's first paint).
+    return stored_book(
         services.ledger(),
         _may_see(_firm, _person),
         as_of=today,
         securities=services.securities(),
     )
-    gc_freeze.freeze_now()  # kept for every session: out of each run's full collection
-    return got
 
 
 def drift_heatmap(drift: pd.DataFrame, names: dict[str, str]) -> go.Figure:
