@@ -1,5 +1,6 @@
-"""The Book page's stored figures: equal to summarising every household afresh, and never used
-once the record, the day's look-back or the reference data they came from moved."""
+"""The Book page's stored figures, on SQLite and PostgreSQL: equal to summarising every household
+afresh, and never used once the record, the day's look-back or the reference data they came from
+moved."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from portfolio import book_summaries
 from portfolio.book_runs import ledger_households
 from portfolio.book_summaries import stored_book
 from portfolio.harvest import lot_rows, scan, steady_until
-from portfolio.ledger import open_ledger
 from portfolio.ledger.clients import ClientRecords
 from portfolio.ledger.schema import ClientRecordRow
 from portfolio.models import Holdings, Lot
@@ -21,12 +21,7 @@ from portfolio.practice import book_frame, summarise
 from portfolio.securities import load_securities
 from tests.book_samples import AS_OF, cash, generated_book, position
 
-
-@pytest.fixture
-def ledger(tmp_path):  # type: ignore[no-untyped-def]
-    led = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
-    yield led
-    led.close()
+pytest_plugins = ["pg_server"]  # `ledger`: on SQLite and on a real PostgreSQL server
 
 
 def _fill(ledger, n: int = 12) -> dict[str, int]:  # type: ignore[no-untyped-def]
