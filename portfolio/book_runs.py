@@ -9,7 +9,7 @@ does: the ticket is there at once, the crew's narrative is written when the advi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import date
 
 from portfolio.gc_pause import gc_paused
@@ -22,13 +22,16 @@ from portfolio.practice import HouseholdBook
 
 @gc_paused()
 def ledger_households(
-    ledger: Ledger, may_see: Callable[[str | None], bool] = lambda owner: True
+    ledger: Ledger,
+    may_see: Callable[[str | None], bool] = lambda owner: True,
+    client_ids: Collection[int] | None = None,
 ) -> list[HouseholdBook]:
-    """Every client record `may_see(owner)` allows that has holdings, with its last run."""
+    """Every client record `may_see(owner)` allows that has holdings (of `client_ids`, when
+    given), with its last run."""
     out: list[HouseholdBook] = []
     records = ClientRecords(ledger.engine)
     requests = records.all_cash_requests()
-    for rec, book, last in records.books():
+    for rec, book, last in records.books(client_ids):
         if not may_see(rec.owner):
             continue
         out.append(

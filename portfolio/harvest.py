@@ -110,6 +110,30 @@ def lot_rows(book: pd.DataFrame, positions: Sequence[Position]) -> pd.DataFrame:
     )
 
 
+def steady_until(lots: pd.DataFrame, sale: date) -> pd.Series:
+    """Household -> the first day after `sale` on which `scan` of the same lots may answer
+    otherwise; a household whose answer never changes is absent.
+
+    `scan` reads the day only through its look-back: a lot acquired on day a is a recent
+    purchase for sales on days a to a + 30. So its answer holds until some lot of the household
+    enters that window (day a) or leaves it (day a + 31). The thresholds, prices and tax rate do
+    not move with the day."""
+    if lots.empty:
+        return pd.Series(dtype=object)
+    dated = lots[lots["acquired"].notna()]
+    sale_ts = pd.Timestamp(sale)
+    enter = dated["acquired"]
+    leave = enter + WASH_WINDOW + pd.Timedelta(days=1)
+    days = pd.concat(
+        [
+            pd.DataFrame({"household": dated["household"], "day": enter}),
+            pd.DataFrame({"household": dated["household"], "day": leave}),
+        ]
+    )
+    days = days[days["day"] > sale_ts]
+    return days.groupby("household")["day"].min().dt.date
+
+
 def scan(
     lots: pd.DataFrame,
     sale: date,

@@ -10,7 +10,7 @@ and the 5/25 band of `targets.band_width`. Sorting by need puts out-of-band hous
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
@@ -20,9 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from portfolio.accounts import account_types as resolve_account_types
 from portfolio.book import enrich, positions_frame
+from portfolio.book_table import SUMMARY_COLUMNS, filter_summary
 from portfolio.fund_groups import FundGroups
 from portfolio.gc_pause import gc_paused
-from portfolio.harvest import DEFAULT_TAX_RATE, lot_rows, scan
+from portfolio.harvest import DEFAULT_TAX_RATE, lot_rows, scan, steady_until
 from portfolio.lookthrough import load_lookthrough
 from portfolio.model_portfolios import load_model
 from portfolio.models import AssetClass, CashRequest, ClientMandate, Holdings, Position
@@ -31,24 +32,6 @@ from portfolio.securities import SecurityMaster, load_securities
 from portfolio.targets import reassign_unbuyable, target_weights
 
 CASH = AssetClass.CASH.value
-
-SUMMARY_COLUMNS = [
-    "household",
-    "name",
-    "advisor",
-    "value",
-    "worst_class",
-    "worst_drift",
-    "worst_band",
-    "need",
-    "out_of_band",
-    "cap_breaches",
-    "cash_above_band",
-    "harvestable_loss",
-    "tax_saved",
-    "last_run",
-    "last_status",
-]
 
 
 class HouseholdBook(BaseModel):
@@ -77,6 +60,8 @@ class BookView:
     summary: pd.DataFrame
     drift: pd.DataFrame  # households x asset classes: current weight minus target
     harvest: pd.DataFrame
+    # Household -> the first later day its harvesting figures may differ (absent: never).
+    steady_until: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
 
 
 def _mandate_key(m: ClientMandate) -> tuple:
@@ -219,8 +204,9 @@ def summarise(
         else pd.Series(dtype=int)
     )
 
+    lots = lot_rows(book, positions)
     harvest = scan(
-        lot_rows(book, positions),
+        lots,
         as_of,
         tax_rate=tax_rate,
         threshold=harvest_threshold,
@@ -255,23 +241,16 @@ def summarise(
         ["need", "value"], ascending=[False, False], kind="stable"
     ).reset_index(drop=True)
     drift_frame = pd.DataFrame(drift, index=index, columns=classes)
-    return BookView(summary, drift_frame, harvest)
+    return BookView(summary, drift_frame, harvest, steady_until(lots, as_of))
 
 
-def filter_summary(
-    summary: pd.DataFrame,
-    *,
-    advisor: str | None = None,
-    status: str | None = None,
-    out_of_band_only: bool = False,
-) -> pd.DataFrame:
-    """Rows of one advisor, one last-run status (`none` for never run), or out of band only."""
-    keep = np.ones(len(summary), dtype=bool)
-    if advisor:
-        keep &= (summary["advisor"] == advisor).to_numpy()
-    if status:
-        last = summary["last_status"].fillna("none").to_numpy(dtype=object)
-        keep &= last == status
-    if out_of_band_only:
-        keep &= (summary["out_of_band"] > 0).to_numpy()
-    return summary[keep]
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "BookView",
+    "HouseholdBook",
+    "book_frame",
+    "filter_summary",
+    "household_class_values",
+    "household_targets",
+    "summarise",
+]

@@ -60,3 +60,76 @@ def test_dask_gives_the_same_proposals_as_one_process(client) -> None:
 def test_dask_gives_the_same_book_plan_as_one_process(client) -> None:
     book = generated_book(9, seed=9)
     pd.testing.assert_frame_equal(plan_book_on_dask(book, client, AS_OF), plan_book(book, AS_OF))
+
+
+def _varied_book() -> list:
+    """Lots without a basis, a date or a line, several lots a holding, none at all; a custodian's
+    account-type text, an advisor's override, two mandates of one profile."""
+    from datetime import timedelta
+
+    from portfolio.models import ClientMandate, Lot
+
+    out = []
+    for k, h in enumerate(generated_book(24, seed=11)):
+        positions = []
+        for j, p in enumerate(h.holdings.positions):
+            if p.is_cash:
+                positions.append(p)
+                continue
+            lot = p.lots[0]
+            half = p.quantity / 2
+            lots = [
+                [lot],
+                [
+                    Lot(quantity=half, cost_basis=None, acquired=lot.acquired, line=j + 3),
+                    Lot(quantity=half, cost_basis=lot.cost_basis / 2, acquired=None),
+                ],
+                [
+                    Lot(quantity=half, cost_basis=lot.cost_basis * 0.4, acquired=AS_OF, line=0),
+                    Lot(
+                        quantity=half,
+                        cost_basis=lot.cost_basis * 0.7,
+                        acquired=AS_OF - timedelta(days=12),
+                        line=9,
+                    ),
+                ],
+                [],
+            ][(k + j) % 4]
+            positions.append(p.model_copy(update={"lots": lots, "cost_basis": 1_000.0 + j}))
+        holdings = h.holdings.model_copy(
+            update={
+                "positions": positions,
+                "account_types": {"Roth IRA": "Roth IRA"} if k % 3 == 0 else {},
+            }
+        )
+        update = {"holdings": holdings}
+        if k % 4 == 1:
+            update["account_types"] = {"Joint Taxable": "tax_deferred"}
+        if k % 5 == 2:
+            update["mandate"] = ClientMandate(risk_profile=h.mandate.risk_profile, cash_floor=0.04)
+        out.append(h.model_copy(update=update))
+    return out
+
+
+def test_lot_columns_give_back_every_lot_exactly() -> None:
+    from portfolio.book_columns import book_columns
+
+    book = _varied_book()
+    cols = book_columns(book)
+    lots_of = cols.lots.reader()
+    positions = [p for h in book for p in h.holdings.positions]
+    assert any(lt.cost_basis is None for p in positions for lt in p.lots)
+    assert any(lt.acquired is None for p in positions for lt in p.lots)
+    for i, p in enumerate(positions):
+        assert [lt.model_dump() for lt in lots_of(i)] == [lt.model_dump() for lt in p.lots]
+
+
+def test_dask_gives_the_same_book_plan_on_varied_lots_and_account_types(client) -> None:
+    from portfolio.batch import plan_columns
+    from portfolio.book_columns import book_columns
+
+    book = _varied_book()
+    single = plan_book(book, AS_OF)
+    assert single["lots"].map(len).gt(1).any()  # sales that name several lots
+    pd.testing.assert_frame_equal(plan_book_on_dask(book, client, AS_OF, per_worker=3), single)
+    pd.testing.assert_frame_equal(plan_columns(book_columns(book), AS_OF), single)

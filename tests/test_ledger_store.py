@@ -43,6 +43,8 @@ def test_open_ledger_migrates_an_empty_database_to_head(empty_db_url: str, saved
     ledger = open_ledger(empty_db_url)
     try:
         assert migrate.current_revision(ledger.engine) == migrate.head_revision()
+        # The check made at every opening reads the same head without Alembic.
+        assert migrate.head_from_files() == migrate.head_revision()
         with ledger.engine.connect() as conn:
             diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diffs == [], "migrations and schema.py disagree"

@@ -154,8 +154,8 @@ def test_a_second_session_reuses_the_book_until_the_ledger_changes(
     from ui import book_view
 
     reads = []
-    real = book_view.ledger_households
-    monkeypatch.setattr(book_view, "ledger_households", lambda *a: reads.append(1) or real(*a))
+    real = book_view.stored_book
+    monkeypatch.setattr(book_view, "stored_book", lambda *a, **k: reads.append(1) or real(*a, **k))
     go(run(new_app()), "book")
     at = go(run(new_app()), "book")
     assert len(reads) == 1

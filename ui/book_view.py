@@ -5,26 +5,31 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from portfolio.access import Firm, Identity, may
-from portfolio.book_runs import ledger_households
+from portfolio.book_summaries import StoredBook, stored_book
 from portfolio.ledger.clients import ClientRecords
-from portfolio.practice import BookView, HouseholdBook, summarise
-from ui import gc_freeze, identity, services
+from ui import identity, services
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from portfolio.practice import HouseholdBook
 
 KEY = "_book_view"
 MAX_HEAT_ROWS = 40
 
 
-def load(refresh: bool = False) -> tuple[list[HouseholdBook], BookView]:
-    """The households this identity may see and their summary: kept for the session, and shared
-    by every session of the server while the ledger's records and runs stay as they were."""
+def load(refresh: bool = False) -> StoredBook:
+    """The summary of the households this identity may see: kept for the session, and shared by
+    every session of the server while the ledger's records and runs stay as they were. Each
+    household's figures come from the ledger's stored ones while its record is unchanged
+    (`book_summaries`), so a server's first visit reads no holdings unless they changed."""
     if not refresh and KEY in st.session_state:
         return st.session_state[KEY]
     # The firm every page asks: the secrets' people and those added on Settings.
@@ -39,24 +44,46 @@ def load(refresh: bool = False) -> tuple[list[HouseholdBook], BookView]:
     return got
 
 
+def households(ids: list[str]) -> list[HouseholdBook]:
+    """The chosen households' books (for a batch), read when asked, as this identity may see."""
+    # The engine's modules are imported on the first batch, not for the page's first paint.
+    from portfolio.book_runs import ledger_households
+
+    f = identity.firm()
+    person = identity.current()
+    return ledger_households(
+        services.ledger(), _may_see(f, person), client_ids=[int(i) for i in ids]
+    )
+
+
+def _may_see(firm: Firm, person: Identity | None):  # type: ignore[no-untyped-def]
+    # Local mode: the one advisor sees every client; with a firm file, `access.may` decides.
+    return lambda owner: firm.local or (person is not None and may(person, "view", owner, firm))
+
+
 @st.cache_resource(max_entries=8, show_spinner="Reading the book…")
 def _computed(
     stamp: tuple[Any, ...], viewer: str, today: date, _firm: Firm, _person: Identity | None
-) -> tuple[list[HouseholdBook], BookView]:
+) -> StoredBook:
     """Keyed by the ledger's state, the viewer and the day; the firm and person it was computed
     for are the viewer's, so they need no key of their own."""
-    # Local mode: the one advisor sees every client; with a firm file, `access.may` decides.
-    households = ledger_households(
+    # Figures, not books: a few frames of one row per household, which the collection after
+    # each run walks in no time (the parsed books it once held were frozen out of it here, at
+    # the cost of a full collection before the page's first paint).
+    return stored_book(
         services.ledger(),
-        lambda owner: _firm.local or (_person is not None and may(_person, "view", owner, _firm)),
+        _may_see(_firm, _person),
+        as_of=today,
+        securities=services.securities(),
     )
-    view = summarise(households, as_of=today, securities=services.securities())
-    gc_freeze.freeze_now()  # kept for every session: out of each run's full collection
-    return households, view
 
 
 def drift_heatmap(drift: pd.DataFrame, names: dict[str, str]) -> go.Figure:
     """Households (rows, in the order given) x asset classes, drift in percentage points."""
+    # Imported here, after the table is sent: plotly's figure classes take a cold server
+    # about half a second to import.
+    import plotly.graph_objects as go
+
     z = drift.to_numpy(float) * 100
     labels = [names.get(h, h) for h in drift.index]
     cols = [c.replace("_", " ") for c in drift.columns]

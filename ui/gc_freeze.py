@@ -8,10 +8,11 @@ generation, which collections skip; reference counting still frees them as usual
 
 A freeze is taken after a run that imported something new (a page's first visit, a lazy import),
 so it happens a handful of times per process, never per run: objects a session held at those
-moments are never examined for cycles again, a bounded cost in memory. The practice's book (the
-parsed uploads of thousands of households, kept for every session) is frozen when it is read,
-for the same reason: unfrozen, each run's full collection walked its millions of objects while
-holding the lock the server needs to send the page, a second or more on every Book page visit.
+moments are never examined for cycles again, a bounded cost in memory. `freeze_now` does the
+same for something large a page keeps for every session: the Book page once kept the parsed
+uploads of thousands of households, and unfrozen, each run's full collection walked their
+millions of objects while holding the lock the server needs to send the page (it now keeps
+only each household's figures, `portfolio/book_summaries.py`).
 """
 
 from __future__ import annotations

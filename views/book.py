@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from portfolio.book_runs import run_batch, selected
-from portfolio.practice import filter_summary
+from portfolio.book_table import filter_summary
 from ui import address, book_view, clients, identity, services
 
 PAGE_SIZE = 50
@@ -19,7 +18,7 @@ st.caption(
 )
 
 try:
-    households, view = book_view.load(refresh=st.button("Refresh", key="book_refresh"))
+    view = book_view.load(refresh=st.button("Refresh", key="book_refresh"))
 except PermissionError as exc:
     st.error(str(exc))
     st.stop()
@@ -77,10 +76,9 @@ pick = st.selectbox(
     format_func=lambda h: names.get(h, h),
     key="book_open",
 )
-if st.button("Open its rebalance", key="book_open_go") and pick is not None:
-    hh = next(h for h in households if h.id == pick)
-    if hh.client_id is not None and clients.open_client(hh.client_id):
-        st.switch_page("views/rebalance.py", query_params=address.params())
+opened = st.button("Open its rebalance", key="book_open_go") and pick is not None
+if opened and clients.open_client(int(pick)):
+    st.switch_page("views/rebalance.py", query_params=address.params())
 
 st.subheader("Batch")
 st.caption(
@@ -104,7 +102,9 @@ if run_chosen or run_out:
     if not name:
         st.warning("Say who you are in the sidebar first: each run records who started it.")
     else:
-        batch = selected(households, chosen if run_chosen else out_ids)
+        from portfolio.book_runs import run_batch
+
+        batch = book_view.households(chosen if run_chosen else out_ids)
         with st.spinner(f"Planning {len(batch)} household(s)…"):
             saved = run_batch(services.ledger(), batch, started_by=name)
         st.session_state["book_saved"] = saved

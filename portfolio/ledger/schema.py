@@ -302,6 +302,27 @@ class ClientCashRequestRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class HouseholdSummaryRow(Base):
+    """A household's Book page figures as last computed (migration 0009), a cache: read in one
+    query at the page's first paint, and counted only while the record's stamp, the reference
+    data and code (`basis`) and the day (from `as_of` up to `until`) are those it was computed
+    for. Who may see it, its name and its last run are read afresh every time."""
+
+    __tablename__ = "household_summaries"
+
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    record_stamp: Mapped[str] = mapped_column(
+        String(64), doc="the record's updated_at, as the database's text, when it was read"
+    )
+    basis: Mapped[str] = mapped_column(String(64), doc="digest of reference data and code")
+    as_of: Mapped[str] = mapped_column(String(10), doc="ISO day it was computed for")
+    until: Mapped[str | None] = mapped_column(
+        String(10), nullable=True, doc="first ISO day it may differ (none: never)"
+    )
+    figures: Mapped[str] = mapped_column(Text, doc="JSON: the summary's figures and drift")
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 # ------------------------------------------------------------ the firm's people (migration 0005)
 
 
