@@ -28,6 +28,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
 
 from portfolio.importers.classify import class_from_text
 from portfolio.importers.headers import normalize
@@ -45,6 +49,9 @@ from portfolio.models import (
 )
 from portfolio.numbers import parse_numbers
 from portfolio.securities import SecurityMaster
+
+if TYPE_CHECKING:
+    from portfolio.importers.bulk import BulkRows
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-/ ]{0,31}$")
 TOLERANCE = 0.01
@@ -187,10 +194,14 @@ def build(
     decimal_comma: bool = False,
     total: float | None = None,
     total_source: str = "",
+    bulk: BulkRows | None = None,
 ) -> Built:
-    """`total` values rows that give only an allocation; `total_source` says where it is from."""
+    """`total` values rows that give only an allocation; `total_source` says where it is from.
+    `bulk` holds rows taken as they stand from a big file (`bulk.sort_block`), folded in with
+    the candidates' rows by line."""
     out = Built()
-    if not candidates:
+    n_bulk = len(bulk) if bulk is not None else 0
+    if not candidates and not n_bulk:
         return out
     _move_numeric_classes(candidates)
     parsed = {
@@ -214,7 +225,7 @@ def build(
                 f"has a total of {_usd(total)}, which cannot value allocations"
             )
         share = math.fsum(weights[i] or 0.0 for i in weight_only)
-        if len(weight_only) == len(candidates) and abs(share - 1.0) > WEIGHT_SUM_TOLERANCE:
+        if len(weight_only) == len(candidates) + n_bulk and abs(share - 1.0) > WEIGHT_SUM_TOLERANCE:
             out.issues.append(
                 ImportIssue(
                     severity="warning",
@@ -231,7 +242,11 @@ def build(
             row = _reconcile(i, c, parsed, securities, out, total, total_source)
         if row is not None:
             (lots if c.lot else rows).append(row)
-    _aggregate(rows, lots, out)
+    if n_bulk:
+        assert bulk is not None and not lots  # lot rows come from IBKR, which is walked whole
+        _aggregate_columns(rows, bulk, out)
+    else:
+        _aggregate(rows, lots, out)
     return out
 
 
@@ -587,6 +602,115 @@ def new_lot(quantity: float, cost_basis: float | None, acquired: date | None, li
     _set(obj, "__pydantic_extra__", None)
     _set(obj, "__pydantic_private__", None)
     return obj
+
+
+def _aggregate_columns(rows: list[Row], bulk: BulkRows, out: Built) -> None:
+    """`_aggregate` (without lot rows) over the walked rows and the bulk rows together: one
+    Position per (account, symbol) in the order of its first line, its rows folded in line order."""
+    lines = np.concatenate([np.array([r.c.line for r in rows], dtype=np.int64), *bulk.line])
+    order = np.argsort(lines, kind="stable")
+    n_walk = len(rows)
+
+    def merged(walked: list[object], parts: list[list[object]]) -> list[object]:
+        listed = walked + [x for part in parts for x in part]
+        return [listed[k] for k in order.tolist()]
+
+    def merged_floats(walked: list[float | None], parts: list[np.ndarray]) -> list[float | None]:
+        values = np.concatenate(parts) if parts else np.zeros(0)
+        listed: list[float | None] = values.tolist()
+        for k in np.flatnonzero(np.isnan(values)).tolist():
+            listed[k] = None
+        full = walked + listed
+        return [full[k] for k in order.tolist()]
+
+    account = merged([r.c.account for r in rows], bulk.account)  # type: ignore[arg-type]
+    symbol = merged([r.symbol for r in rows], bulk.symbol)  # type: ignore[arg-type]
+    qs = merged_floats([r.quantity for r in rows], bulk.quantity)
+    ps = merged_floats([r.price for r in rows], bulk.price)
+    vs = merged_floats([r.value for r in rows], bulk.value)
+    costs = merged_floats([r.cost_basis for r in rows], bulk.cost_basis)
+    acquired = merged([r.acquired for r in rows], bulk.acquired)  # type: ignore[arg-type]
+    acq_text = merged([r.c.acquired for r in rows], bulk.acquired_text)  # type: ignore[arg-type]
+    descs = merged([r.c.description for r in rows], bulk.description)  # type: ignore[arg-type]
+    classes = merged([r.c.asset_class for r in rows], bulk.asset_class)  # type: ignore[arg-type]
+    types = merged([r.c.security_type for r in rows], bulk.security_type)  # type: ignore[arg-type]
+    cash = merged([r.c.cash for r in rows], [[False] * len(x) for x in bulk.line])
+    line_of = lines[order]
+    acc_codes, _ = pd.factorize(np.array(account, dtype=object), sort=False)
+    sym_codes, sym_uniques = pd.factorize(np.array(symbol, dtype=object), sort=False)
+    group, _ = pd.factorize(acc_codes.astype(np.int64) * (len(sym_uniques) + 1) + sym_codes)
+    by_group = np.argsort(group, kind="stable")
+    gs = group[by_group]
+    starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]]).tolist()
+    ends = [*starts[1:], len(gs)]
+    seq = by_group.tolist()
+
+    def pick(values: list[object]) -> list[object]:
+        return [values[k] for k in seq]
+
+    qs, ps, vs, costs = pick(qs), pick(ps), pick(vs), pick(costs)  # type: ignore[assignment]
+    acquired, acq_text, descs = pick(acquired), pick(acq_text), pick(descs)
+    classes, types, cash = pick(classes), pick(types), pick(cash)
+    group_lines = line_of[by_group].tolist()
+    for i, j in zip(starts, ends, strict=True):
+        k = seq[i]
+        quantity = math.fsum(qs[i:j])  # type: ignore[arg-type]
+        value = math.fsum(vs[i:j])  # type: ignore[arg-type]
+        prices = set(ps[i:j])
+        price = prices.pop() if len(prices) == 1 else value / quantity if quantity else None
+        held = [c for c in costs[i:j] if c is not None]
+        is_cash = bool(cash[i])
+        lot_span = (
+            range(i, j) if not is_cash and (j - i > 1 or held or any(acq_text[i:j])) else range(0)
+        )
+        out.positions.append(
+            Position(
+                account=account[k],
+                symbol=symbol[k],
+                description=next((d for d in descs[i:j] if d), ""),
+                quantity=quantity,
+                price=price,
+                market_value=value,
+                cost_basis=math.fsum(held) if held else None,  # type: ignore[arg-type]
+                is_cash=is_cash,
+                lots=[
+                    new_lot(qs[m], costs[m], acquired[m], group_lines[m])  # type: ignore[arg-type]
+                    for m in lot_span
+                ],
+                lines=group_lines[i:j],
+            )
+        )
+        out.class_hints.append(
+            (next((c for c in classes[i:j] if c), ""), next((t for t in types[i:j] if t), ""))
+        )
+    # Identical rows of one holding (as `_warn_repeats`: amounts, cost and date): the first
+    # line each repeats. Adding 0.0 makes -0.0 the same key as 0.0, as `==` has it.
+    same = pd.DataFrame(
+        {
+            "g": gs,
+            "q": np.array(qs, dtype=float) + 0.0,
+            "p": np.array(ps, dtype=float) + 0.0,
+            "v": np.array(vs, dtype=float) + 0.0,
+            "c": np.array([np.nan if c is None else c for c in costs], dtype=float) + 0.0,
+            "a": np.array(acq_text, dtype=object),
+        }
+    )
+    repeated = same.duplicated(keep="first").to_numpy()
+    if repeated.any():
+        first_line = same.assign(line=group_lines).groupby(list(same.columns), dropna=False)["line"]
+        firsts = first_line.transform("min").to_numpy()
+        for m in np.flatnonzero(repeated).tolist():
+            k = seq[m]
+            at = int(order[k])
+            raw = rows[at].c.raw if at < n_walk else bulk.raw_of(group_lines[m])
+            out.issues.append(
+                ImportIssue(
+                    line=group_lines[m],
+                    severity="warning",
+                    message=repeat_message(symbol[k], group_lines[m], int(firsts[m])),
+                    raw=raw,
+                )
+            )
 
 
 def _warn_repeats(rows: list[Row], out: Built) -> None:
