@@ -606,52 +606,53 @@ def new_lot(quantity: float, cost_basis: float | None, acquired: date | None, li
 
 def _aggregate_columns(rows: list[Row], bulk: BulkRows, out: Built) -> None:
     """`_aggregate` (without lot rows) over the walked rows and the bulk rows together: one
-    Position per (account, symbol) in the order of its first line, its rows folded in line order."""
-    lines = np.concatenate([np.array([r.c.line for r in rows], dtype=np.int64), *bulk.line])
-    order = np.argsort(lines, kind="stable")
+    Position per (account, symbol) in the order of its first line, its rows folded in line order.
+
+    Rows are numbered walked first, then bulk; `seq` lists them holding by holding (holdings in
+    the order of their first line), each holding's rows in line order."""
     n_walk = len(rows)
+    lines = np.concatenate([np.array([r.c.line for r in rows], dtype=np.int64), *bulk.line])
+    order = np.argsort(lines, kind="stable")  # line order
 
-    def merged(walked: list[object], parts: list[list[object]]) -> list[object]:
-        listed = walked + [x for part in parts for x in part]
-        return [listed[k] for k in order.tolist()]
+    def texts(walked: list[str], parts: list[list[str]]) -> np.ndarray:
+        return np.array(walked + [x for part in parts for x in part], dtype=object)
 
-    def merged_floats(walked: list[float | None], parts: list[np.ndarray]) -> list[float | None]:
-        values = np.concatenate(parts) if parts else np.zeros(0)
-        listed: list[float | None] = values.tolist()
-        for k in np.flatnonzero(np.isnan(values)).tolist():
-            listed[k] = None
-        full = walked + listed
-        return [full[k] for k in order.tolist()]
-
-    account = merged([r.c.account for r in rows], bulk.account)  # type: ignore[arg-type]
-    symbol = merged([r.symbol for r in rows], bulk.symbol)  # type: ignore[arg-type]
-    qs = merged_floats([r.quantity for r in rows], bulk.quantity)
-    ps = merged_floats([r.price for r in rows], bulk.price)
-    vs = merged_floats([r.value for r in rows], bulk.value)
-    costs = merged_floats([r.cost_basis for r in rows], bulk.cost_basis)
-    acquired = merged([r.acquired for r in rows], bulk.acquired)  # type: ignore[arg-type]
-    acq_text = merged([r.c.acquired for r in rows], bulk.acquired_text)  # type: ignore[arg-type]
-    descs = merged([r.c.description for r in rows], bulk.description)  # type: ignore[arg-type]
-    classes = merged([r.c.asset_class for r in rows], bulk.asset_class)  # type: ignore[arg-type]
-    types = merged([r.c.security_type for r in rows], bulk.security_type)  # type: ignore[arg-type]
-    cash = merged([r.c.cash for r in rows], [[False] * len(x) for x in bulk.line])
-    line_of = lines[order]
-    acc_codes, _ = pd.factorize(np.array(account, dtype=object), sort=False)
-    sym_codes, sym_uniques = pd.factorize(np.array(symbol, dtype=object), sort=False)
+    account = texts([r.c.account for r in rows], bulk.account)
+    symbol = texts([r.symbol for r in rows], bulk.symbol)
+    acc_codes, _ = pd.factorize(account[order], sort=False)
+    sym_codes, sym_uniques = pd.factorize(symbol[order], sort=False)
     group, _ = pd.factorize(acc_codes.astype(np.int64) * (len(sym_uniques) + 1) + sym_codes)
     by_group = np.argsort(group, kind="stable")
     gs = group[by_group]
+    perm = order[by_group]
+    seq = perm.tolist()
     starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]]).tolist()
     ends = [*starts[1:], len(gs)]
-    seq = by_group.tolist()
 
-    def pick(values: list[object]) -> list[object]:
-        return [values[k] for k in seq]
+    def floats(walked: list[float | None], parts: list[np.ndarray]) -> list[float | None]:
+        values = np.concatenate(
+            [np.array([np.nan if x is None else x for x in walked], dtype=float), *parts]
+        )[perm]
+        listed: list[float | None] = values.tolist()
+        for k in np.flatnonzero(np.isnan(values)).tolist():
+            listed[k] = None
+        return listed
 
-    qs, ps, vs, costs = pick(qs), pick(ps), pick(vs), pick(costs)  # type: ignore[assignment]
-    acquired, acq_text, descs = pick(acquired), pick(acq_text), pick(descs)
-    classes, types, cash = pick(classes), pick(types), pick(cash)
-    group_lines = line_of[by_group].tolist()
+    def objects(walked: list[object], parts: list[list[object]]) -> list[object]:
+        listed = walked + [x for part in parts for x in part]
+        return [listed[k] for k in seq]
+
+    qs = floats([r.quantity for r in rows], bulk.quantity)
+    ps = floats([r.price for r in rows], bulk.price)
+    vs = floats([r.value for r in rows], bulk.value)
+    costs = floats([r.cost_basis for r in rows], bulk.cost_basis)
+    acquired = objects([r.acquired for r in rows], bulk.acquired)  # type: ignore[arg-type]
+    acq_text = objects([r.c.acquired for r in rows], bulk.acquired_text)  # type: ignore[arg-type]
+    descs = objects([r.c.description for r in rows], bulk.description)  # type: ignore[arg-type]
+    classes = objects([r.c.asset_class for r in rows], bulk.asset_class)  # type: ignore[arg-type]
+    types = objects([r.c.security_type for r in rows], bulk.security_type)  # type: ignore[arg-type]
+    cash = [k < n_walk and rows[k].c.cash for k in seq]
+    group_lines = lines[perm].tolist()
     for i, j in zip(starts, ends, strict=True):
         k = seq[i]
         quantity = math.fsum(qs[i:j])  # type: ignore[arg-type]
@@ -660,9 +661,7 @@ def _aggregate_columns(rows: list[Row], bulk: BulkRows, out: Built) -> None:
         price = prices.pop() if len(prices) == 1 else value / quantity if quantity else None
         held = [c for c in costs[i:j] if c is not None]
         is_cash = bool(cash[i])
-        lot_span = (
-            range(i, j) if not is_cash and (j - i > 1 or held or any(acq_text[i:j])) else range(0)
-        )
+        with_lots = not is_cash and (j - i > 1 or bool(held) or any(acq_text[i:j]))
         out.positions.append(
             Position(
                 account=account[k],
@@ -673,10 +672,7 @@ def _aggregate_columns(rows: list[Row], bulk: BulkRows, out: Built) -> None:
                 market_value=value,
                 cost_basis=math.fsum(held) if held else None,  # type: ignore[arg-type]
                 is_cash=is_cash,
-                lots=[
-                    new_lot(qs[m], costs[m], acquired[m], group_lines[m])  # type: ignore[arg-type]
-                    for m in lot_span
-                ],
+                lots=_lots(qs, costs, acquired, group_lines, i, j) if with_lots else [],  # type: ignore[arg-type]
                 lines=group_lines[i:j],
             )
         )
@@ -697,12 +693,16 @@ def _aggregate_columns(rows: list[Row], bulk: BulkRows, out: Built) -> None:
     )
     repeated = same.duplicated(keep="first").to_numpy()
     if repeated.any():
-        first_line = same.assign(line=group_lines).groupby(list(same.columns), dropna=False)["line"]
-        firsts = first_line.transform("min").to_numpy()
+        keys = list(same.columns)
+        firsts = (
+            same.assign(line=group_lines)
+            .groupby(keys, dropna=False)["line"]
+            .transform("min")
+            .to_numpy()
+        )
         for m in np.flatnonzero(repeated).tolist():
             k = seq[m]
-            at = int(order[k])
-            raw = rows[at].c.raw if at < n_walk else bulk.raw_of(group_lines[m])
+            raw = rows[k].c.raw if k < n_walk else bulk.raw_of(group_lines[m])
             out.issues.append(
                 ImportIssue(
                     line=group_lines[m],
@@ -711,6 +711,28 @@ def _aggregate_columns(rows: list[Row], bulk: BulkRows, out: Built) -> None:
                     raw=raw,
                 )
             )
+
+
+def _lots(
+    qs: list[float],
+    costs: list[float | None],
+    acquired: list[date | None],
+    lines: list[int],
+    i: int,
+    j: int,
+) -> list[Lot]:
+    """`new_lot` for rows i..j, in one loop (a practice's holding may have thousands of lots)."""
+    new, set_, fields = _new_lot, _set, _LOT_FIELDS
+    out: list[Lot] = []
+    append = out.append
+    for q, cost, when, line in zip(qs[i:j], costs[i:j], acquired[i:j], lines[i:j], strict=True):
+        obj = new(Lot)
+        set_(obj, "__dict__", {"quantity": q, "cost_basis": cost, "acquired": when, "line": line})
+        set_(obj, "__pydantic_fields_set__", set(fields))
+        set_(obj, "__pydantic_extra__", None)
+        set_(obj, "__pydantic_private__", None)
+        append(obj)
+    return out
 
 
 def _warn_repeats(rows: list[Row], out: Built) -> None:

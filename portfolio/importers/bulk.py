@@ -58,7 +58,8 @@ _SPACE_CLASS = "[" + "".join(f"\\x{ord(ch):02x}" for ch in _SPACE) + "]"
 _EDGE_SPACE = f'(?:^|[,"]){_SPACE_CLASS}|{_SPACE_CLASS}(?:$|[,"])'
 _NON_ASCII = r"[^\x00-\x7f]"
 # `header_of` looks for one of these words first; a line without any is never a header.
-_HEADER_WORDS = "(?i)sym|ticker|cusip"
+_HEADER_WORDS = "(?i:sym|ticker|cusip)"
+_WALKED_LINE = f"{_NON_ASCII}|{_EDGE_SPACE}|{_HEADER_WORDS}"
 # Columns whose rules are not taken in bulk: every row of such a section is walked one by one.
 _WALKED_COLUMNS = ("weight", "allocation", "total_value")
 _SIMPLE_NUMBER = r"^-?[0-9]{1,15}(?:\.[0-9]{1,15})?$"
@@ -145,10 +146,8 @@ def split_tail(text: str, delimiter: str) -> Tail | None:
     n = len(lines)
     if n < max(MIN_LINES, HEAD_LINES + 1):
         return None
-    bare = pc.replace_substring_regex(lines, "\r$", "")
+    bare = pc.replace_substring_regex(lines, "\r$", "") if "\r" in text else lines
     if not pc.all(pc.match_substring_regex(bare, _SIMPLE_LINE)).as_py():
-        return None
-    if pc.max(pc.utf8_length(bare)).as_py() > MAX_LINE:
         return None
     head_text = "\n".join(lines.slice(0, HEAD_LINES).to_pylist()) + "\n"
     head = split_records(head_text, delimiter)
@@ -162,12 +161,9 @@ def split_tail(text: str, delimiter: str) -> Tail | None:
         return None  # the general walk reads these whole
     body = bare.slice(HEAD_LINES)
     rows = len(body)
-    counts = (
-        pc.count_substring(pc.replace_substring_regex(body, '"[^"]*"', ""), ",")
-        .to_numpy(zero_copy_only=False)
-        .astype(np.int64)
-        + 1
-    )
+    counts = _field_counts(body)
+    if len(counts) == 0 or _byte_lengths(body).max() > MAX_LINE:
+        return None
     width = int(counts.max())
     if width < 2:
         return None
@@ -204,9 +200,7 @@ def split_tail(text: str, delimiter: str) -> Tail | None:
 
     plain = (
         (nonempty.sum(axis=1) >= 2)
-        & ~_matches(body, _NON_ASCII)
-        & ~_matches(body, _EDGE_SPACE)
-        & ~_matches(body, _HEADER_WORDS)
+        & ~_matches(body, _WALKED_LINE)
         & ~_by_value(first, _strong_footer)
     )
     del body
@@ -223,6 +217,31 @@ def split_tail(text: str, delimiter: str) -> Tail | None:
         if end > k + 1:
             tail.blocks[len(tail.records) - 1] = (k + 1, end)
     return tail
+
+
+def _utf8(lines: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The lines' UTF-8 bytes end to end, and where each line starts (and the last ends)."""
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[
+        lines.offset : lines.offset + len(lines) + 1
+    ]
+    data = np.frombuffer(lines.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    return data, offsets - offsets[0]
+
+
+def _byte_lengths(lines: pa.Array) -> np.ndarray:
+    return np.diff(_utf8(lines)[1])
+
+
+def _field_counts(lines: pa.Array) -> np.ndarray:
+    """Fields on each simple line: its commas outside quotes, plus one. A quoted cell holds no
+    quote, and each line as many opening as closing quotes, so a comma is inside one exactly
+    where an odd number of quotes precede it (counted over the whole text: parity restarts
+    with every line)."""
+    data, starts = _utf8(lines)
+    inside = np.cumsum(data == 34, dtype=np.uint8) & 1
+    commas = np.flatnonzero((data == 44) & (inside == 0))
+    del inside
+    return np.diff(np.searchsorted(commas, starts)) + 1
 
 
 def _matches(column: pa.Array, pattern: str) -> np.ndarray:
