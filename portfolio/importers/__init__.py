@@ -219,6 +219,8 @@ def _read_body(
             )
     else:
         rows = sort_rows(records, filename, tail)
+        if tail is not None:
+            tail.let_go()
         fmt = detect_format(
             rows.header_cells, rows.preamble, records if tail is None else tail, filename
         )

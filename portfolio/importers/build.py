@@ -629,23 +629,20 @@ def _aggregate_columns(rows: list[Row], bulk: BulkRows, out: Built) -> None:
     starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]]).tolist()
     ends = [*starts[1:], len(gs)]
 
-    def floats(walked: list[float | None], parts: list[np.ndarray]) -> list[float | None]:
-        values = np.concatenate(
+    def floats(walked: list[float | None], parts: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(
             [np.array([np.nan if x is None else x for x in walked], dtype=float), *parts]
         )[perm]
-        listed: list[float | None] = values.tolist()
-        for k in np.flatnonzero(np.isnan(values)).tolist():
-            listed[k] = None
-        return listed
 
     def objects(walked: list[object], parts: list[list[object]]) -> list[object]:
         listed = walked + [x for part in parts for x in part]
         return [listed[k] for k in seq]
 
-    qs = floats([r.quantity for r in rows], bulk.quantity)
-    ps = floats([r.price for r in rows], bulk.price)
-    vs = floats([r.value for r in rows], bulk.value)
-    costs = floats([r.cost_basis for r in rows], bulk.cost_basis)
+    # Amounts stay arrays (NaN: no cost) and become Python floats one holding at a time.
+    qa = floats([r.quantity for r in rows], bulk.quantity)
+    pa_ = floats([r.price for r in rows], bulk.price)
+    va = floats([r.value for r in rows], bulk.value)
+    ca = floats([r.cost_basis for r in rows], bulk.cost_basis)
     acquired = objects([r.acquired for r in rows], bulk.acquired)  # type: ignore[arg-type]
     acq_text = objects([r.c.acquired for r in rows], bulk.acquired_text)  # type: ignore[arg-type]
     descs = objects([r.c.description for r in rows], bulk.description)  # type: ignore[arg-type]
@@ -655,11 +652,16 @@ def _aggregate_columns(rows: list[Row], bulk: BulkRows, out: Built) -> None:
     group_lines = lines[perm].tolist()
     for i, j in zip(starts, ends, strict=True):
         k = seq[i]
-        quantity = math.fsum(qs[i:j])  # type: ignore[arg-type]
-        value = math.fsum(vs[i:j])  # type: ignore[arg-type]
-        prices = set(ps[i:j])
+        qs: list[float] = qa[i:j].tolist()
+        vs: list[float] = va[i:j].tolist()
+        quantity = math.fsum(qs)
+        value = math.fsum(vs)
+        prices = set(pa_[i:j].tolist())
         price = prices.pop() if len(prices) == 1 else value / quantity if quantity else None
-        held = [c for c in costs[i:j] if c is not None]
+        costs: list[float | None] = ca[i:j].tolist()
+        for m in np.flatnonzero(np.isnan(ca[i:j])).tolist():
+            costs[m] = None
+        held = [c for c in costs if c is not None]
         is_cash = bool(cash[i])
         with_lots = not is_cash and (j - i > 1 or bool(held) or any(acq_text[i:j]))
         out.positions.append(
@@ -672,7 +674,7 @@ def _aggregate_columns(rows: list[Row], bulk: BulkRows, out: Built) -> None:
                 market_value=value,
                 cost_basis=math.fsum(held) if held else None,  # type: ignore[arg-type]
                 is_cash=is_cash,
-                lots=_lots(qs, costs, acquired, group_lines, i, j) if with_lots else [],  # type: ignore[arg-type]
+                lots=_lots(qs, costs, acquired[i:j], group_lines[i:j]) if with_lots else [],  # type: ignore[arg-type]
                 lines=group_lines[i:j],
             )
         )
@@ -684,10 +686,10 @@ def _aggregate_columns(rows: list[Row], bulk: BulkRows, out: Built) -> None:
     same = pd.DataFrame(
         {
             "g": gs,
-            "q": np.array(qs, dtype=float) + 0.0,
-            "p": np.array(ps, dtype=float) + 0.0,
-            "v": np.array(vs, dtype=float) + 0.0,
-            "c": np.array([np.nan if c is None else c for c in costs], dtype=float) + 0.0,
+            "q": qa + 0.0,
+            "p": pa_ + 0.0,
+            "v": va + 0.0,
+            "c": ca + 0.0,
             "a": np.array(acq_text, dtype=object),
         }
     )
@@ -714,21 +716,18 @@ def _aggregate_columns(rows: list[Row], bulk: BulkRows, out: Built) -> None:
 
 
 def _lots(
-    qs: list[float],
-    costs: list[float | None],
-    acquired: list[date | None],
-    lines: list[int],
-    i: int,
-    j: int,
+    qs: list[float], costs: list[float | None], acquired: list[date | None], lines: list[int]
 ) -> list[Lot]:
-    """`new_lot` for rows i..j, in one loop (a practice's holding may have thousands of lots)."""
-    new, set_, fields = _new_lot, _set, _LOT_FIELDS
+    """`new_lot` for each row, in one loop (a practice's holding may have thousands of lots).
+    They share one fields-set, as the clean sheet's lots do: pydantic only ever adds a name to it
+    on assignment, and every name is in it already."""
+    new, set_, fields = _new_lot, _set, set(_LOT_FIELDS)
     out: list[Lot] = []
     append = out.append
-    for q, cost, when, line in zip(qs[i:j], costs[i:j], acquired[i:j], lines[i:j], strict=True):
+    for q, cost, when, line in zip(qs, costs, acquired, lines, strict=True):
         obj = new(Lot)
         set_(obj, "__dict__", {"quantity": q, "cost_basis": cost, "acquired": when, "line": line})
-        set_(obj, "__pydantic_fields_set__", set(fields))
+        set_(obj, "__pydantic_fields_set__", fields)
         set_(obj, "__pydantic_extra__", None)
         set_(obj, "__pydantic_private__", None)
         append(obj)

@@ -91,6 +91,11 @@ class Tail:
     lines: _Lines
     head: list[Record]
 
+    def let_go(self) -> None:
+        """Drop the cells once every block is sorted (records keep their lines for `raw`)."""
+        self.cells = []
+        self.nonempty = np.zeros((0, 0), dtype=bool)
+
     def record(self, k: int) -> Record:
         """Body row `k` as `split_records` makes it."""
         line = self.offset + k + 1
@@ -232,16 +237,25 @@ def _byte_lengths(lines: pa.Array) -> np.ndarray:
     return np.diff(_utf8(lines)[1])
 
 
-def _field_counts(lines: pa.Array) -> np.ndarray:
+def _field_counts(lines: pa.Array, chunk: int = 1 << 22) -> np.ndarray:
     """Fields on each simple line: its commas outside quotes, plus one. A quoted cell holds no
     quote, and each line as many opening as closing quotes, so a comma is inside one exactly
-    where an odd number of quotes precede it (counted over the whole text: parity restarts
-    with every line)."""
+    where an odd number of quotes on its line precede it. Read a few megabytes of whole lines at
+    a time, so the masks stay small."""
     data, starts = _utf8(lines)
-    inside = np.cumsum(data == 34, dtype=np.uint8) & 1
-    commas = np.flatnonzero((data == 44) & (inside == 0))
-    del inside
-    return np.diff(np.searchsorted(commas, starts)) + 1
+    counts = np.empty(len(starts) - 1, dtype=np.int64)
+    first = 0
+    while first < len(counts):
+        last = int(np.searchsorted(starts, starts[first] + chunk, side="right")) - 1
+        last = min(max(last, first + 1), len(counts))
+        part = data[starts[first] : starts[last]]
+        inside = np.cumsum(part == 34, dtype=np.uint8) & 1
+        commas = np.flatnonzero((part == 44) & (inside == 0))
+        counts[first:last] = (
+            np.diff(np.searchsorted(commas, starts[first : last + 1] - starts[first])) + 1
+        )
+        first = last
+    return counts
 
 
 def _matches(column: pa.Array, pattern: str) -> np.ndarray:
@@ -405,7 +419,9 @@ def sort_block(
         bulk.acquired_text.append([acq_texts[c] for c in codes])
         bulk.acquired.append([acq_dates[c] for c in codes])  # type: ignore[misc]
         for f in ("description", "asset_class", "security_type", "account_type"):
-            getattr(bulk, f).append(pc.take(values[f], at).to_pylist())
+            # One string per distinct text, shared by its rows.
+            codes, texts = _codes(pc.take(values[f], at))
+            getattr(bulk, f).append([texts[c] for c in codes.tolist()])
         bulk.raw = tail.lines
     return [tail.record(lo + k) for k in np.flatnonzero(walk).tolist()]
 
