@@ -310,7 +310,7 @@ def _numbers(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 def _column(cells: list[pa.Array], i: int, rows: slice, n: int) -> pa.Array:
     if i < 0:
-        return pa.array([""] * n, pa.string()) if n else pa.array([], pa.string())
+        return pa.repeat(pa.scalar("", pa.string()), n)
     return cells[i][rows]
 
 
