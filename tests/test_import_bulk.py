@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_import_any_bytes import sheets as any_sheets
 
 from portfolio.importers import bulk, read_holdings, read_holdings_frame
 from portfolio.models import Holdings
@@ -220,3 +221,13 @@ def sheets(draw: st.DrawFn) -> bytes:
 @given(data=sheets(), head=st.integers(1, 6))
 def test_any_sheet_reads_the_same_in_bulk(data: bytes, head: int, monkeypatch) -> None:
     same(data, "book.csv", monkeypatch, head)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=st.one_of(any_sheets(), st.binary(max_size=400)), head=st.integers(1, 3))
+def test_odd_bytes_read_the_same_in_bulk(data: bytes, head: int, monkeypatch) -> None:
+    same(data, "upload.csv", monkeypatch, head)
