@@ -161,8 +161,8 @@ def split_tail(text: str, delimiter: str) -> Tail | None:
     from portfolio.importers.detect import is_ibkr
     from portfolio.importers.table import find_header
 
-    first = head if HEAD_LINES >= 400 else split_records("\n".join(lines[:400].to_pylist()), ",")
-    if is_ibkr(first[:400]) or find_header(head) is None:
+    opening = head if HEAD_LINES >= 400 else split_records("\n".join(lines[:400].to_pylist()), ",")
+    if is_ibkr(opening[:400]) or find_header(head) is None:
         return None  # the general walk reads these whole
     body = bare.slice(HEAD_LINES)
     rows = len(body)
