@@ -14,6 +14,7 @@ from typing import Literal
 from portfolio.gc_pause import gc_paused
 from portfolio.importers.account_types import read_account_types
 from portfolio.importers.build import build
+from portfolio.importers.bulk import bulk_account_types, split_tail
 from portfolio.importers.classify import classify
 from portfolio.importers.clean_table import clean_frame, read_clean_table
 from portfolio.importers.detect import detect_format, is_ibkr
@@ -206,8 +207,9 @@ def _read_body(
         clean = read_clean_table(text, delimiter, filename, securities, issues)
         if clean is not None:
             return clean
-    records = split_records(text, delimiter)
-    if is_ibkr(records):
+    tail = split_tail(text, delimiter) if decimal != "comma" else None
+    records = tail.records if tail is not None else split_records(text, delimiter)
+    if tail is None and is_ibkr(records):
         rows = sort_ibkr(records)
         fmt = "ibkr"
         if not rows.candidates and not rows.header_cells:
@@ -216,8 +218,12 @@ def _read_body(
                 "Open Positions section."
             )
     else:
-        rows = sort_rows(records, filename)
-        fmt = detect_format(rows.header_cells, rows.preamble, records, filename)
+        rows = sort_rows(records, filename, tail)
+        if tail is not None:
+            tail.let_go()
+        fmt = detect_format(
+            rows.header_cells, rows.preamble, records if tail is None else tail, filename
+        )
 
     decimal_comma = _decimal_comma(rows, delimiter, decimal, filename)
     if decimal_comma:
@@ -243,7 +249,9 @@ def assemble(
     """Sorted rows to Holdings: numbers, reconciliation, classes, and the report in line order."""
     book_total, total_source = _book_total(rows, decimal_comma, total, total_source)
     try:
-        built = build(rows.candidates, securities, decimal_comma, book_total, total_source)
+        built = build(
+            rows.candidates, securities, decimal_comma, book_total, total_source, rows.bulk
+        )
     except UnreadableFileError as exc:
         raise UnreadableFileError(f"{_label(filename)} {exc}") from None
     issues.extend(rows.issues)
@@ -252,10 +260,13 @@ def assemble(
         [
             *rows.account_type_rows,
             # A row without an account type says nothing here (and its raw text is not built).
-            *(
-                (c.line, c.account, c.account_type, c.raw)
-                for c in rows.candidates
-                if c.account_type
+            *_by_line(
+                [
+                    (c.line, c.account, c.account_type, c.raw)
+                    for c in rows.candidates
+                    if c.account_type
+                ],
+                bulk_account_types(rows.bulk),
             ),
         ]
     )
@@ -275,6 +286,13 @@ def assemble(
         issues=issues,
         account_types=types,
     )
+
+
+def _by_line(
+    *cells: list[tuple[int, str, str, str]],
+) -> list[tuple[int, str, str, str]]:
+    merged = [c for part in cells for c in part]
+    return merged if len(cells) < 2 or not cells[1] else sorted(merged, key=lambda c: c[0])
 
 
 def _label(filename: str) -> str:

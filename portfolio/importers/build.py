@@ -28,6 +28,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
 
 from portfolio.importers.classify import class_from_text
 from portfolio.importers.headers import normalize
@@ -45,6 +49,9 @@ from portfolio.models import (
 )
 from portfolio.numbers import parse_numbers
 from portfolio.securities import SecurityMaster
+
+if TYPE_CHECKING:
+    from portfolio.importers.bulk import BulkRows
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-/ ]{0,31}$")
 TOLERANCE = 0.01
@@ -187,10 +194,14 @@ def build(
     decimal_comma: bool = False,
     total: float | None = None,
     total_source: str = "",
+    bulk: BulkRows | None = None,
 ) -> Built:
-    """`total` values rows that give only an allocation; `total_source` says where it is from."""
+    """`total` values rows that give only an allocation; `total_source` says where it is from.
+    `bulk` holds rows taken as they stand from a big file (`bulk.sort_block`), folded in with
+    the candidates' rows by line."""
     out = Built()
-    if not candidates:
+    n_bulk = len(bulk) if bulk is not None else 0
+    if not candidates and not n_bulk:
         return out
     _move_numeric_classes(candidates)
     parsed = {
@@ -214,7 +225,7 @@ def build(
                 f"has a total of {_usd(total)}, which cannot value allocations"
             )
         share = math.fsum(weights[i] or 0.0 for i in weight_only)
-        if len(weight_only) == len(candidates) and abs(share - 1.0) > WEIGHT_SUM_TOLERANCE:
+        if len(weight_only) == len(candidates) + n_bulk and abs(share - 1.0) > WEIGHT_SUM_TOLERANCE:
             out.issues.append(
                 ImportIssue(
                     severity="warning",
@@ -231,7 +242,11 @@ def build(
             row = _reconcile(i, c, parsed, securities, out, total, total_source)
         if row is not None:
             (lots if c.lot else rows).append(row)
-    _aggregate(rows, lots, out)
+    if n_bulk:
+        assert bulk is not None and not lots  # lot rows come from IBKR, which is walked whole
+        _aggregate_columns(rows, bulk, out)
+    else:
+        _aggregate(rows, lots, out)
     return out
 
 
@@ -587,6 +602,136 @@ def new_lot(quantity: float, cost_basis: float | None, acquired: date | None, li
     _set(obj, "__pydantic_extra__", None)
     _set(obj, "__pydantic_private__", None)
     return obj
+
+
+def _aggregate_columns(rows: list[Row], bulk: BulkRows, out: Built) -> None:
+    """`_aggregate` (without lot rows) over the walked rows and the bulk rows together: one
+    Position per (account, symbol) in the order of its first line, its rows folded in line order.
+
+    Rows are numbered walked first, then bulk; `seq` lists them holding by holding (holdings in
+    the order of their first line), each holding's rows in line order."""
+    n_walk = len(rows)
+    lines = np.concatenate([np.array([r.c.line for r in rows], dtype=np.int64), *bulk.line])
+    order = np.argsort(lines, kind="stable")  # line order
+
+    def texts(walked: list[str], parts: list[list[str]]) -> np.ndarray:
+        return np.array(walked + [x for part in parts for x in part], dtype=object)
+
+    account = texts([r.c.account for r in rows], bulk.account)
+    symbol = texts([r.symbol for r in rows], bulk.symbol)
+    acc_codes, _ = pd.factorize(account[order], sort=False)
+    sym_codes, sym_uniques = pd.factorize(symbol[order], sort=False)
+    group, _ = pd.factorize(acc_codes.astype(np.int64) * (len(sym_uniques) + 1) + sym_codes)
+    by_group = np.argsort(group, kind="stable")
+    gs = group[by_group]
+    perm = order[by_group]
+    seq = perm.tolist()
+    starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]]).tolist()
+    ends = [*starts[1:], len(gs)]
+
+    def floats(walked: list[float | None], parts: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(
+            [np.array([np.nan if x is None else x for x in walked], dtype=float), *parts]
+        )[perm]
+
+    def objects(walked: list[object], parts: list[list[object]]) -> list[object]:
+        listed = walked + [x for part in parts for x in part]
+        return [listed[k] for k in seq]
+
+    # Amounts stay arrays (NaN: no cost) and become Python floats one holding at a time.
+    qa = floats([r.quantity for r in rows], bulk.quantity)
+    pa_ = floats([r.price for r in rows], bulk.price)
+    va = floats([r.value for r in rows], bulk.value)
+    ca = floats([r.cost_basis for r in rows], bulk.cost_basis)
+    acquired = objects([r.acquired for r in rows], bulk.acquired)  # type: ignore[arg-type]
+    acq_text = objects([r.c.acquired for r in rows], bulk.acquired_text)  # type: ignore[arg-type]
+    descs = objects([r.c.description for r in rows], bulk.description)  # type: ignore[arg-type]
+    classes = objects([r.c.asset_class for r in rows], bulk.asset_class)  # type: ignore[arg-type]
+    types = objects([r.c.security_type for r in rows], bulk.security_type)  # type: ignore[arg-type]
+    cash = [k < n_walk and rows[k].c.cash for k in seq]
+    group_lines = lines[perm].tolist()
+    for i, j in zip(starts, ends, strict=True):
+        k = seq[i]
+        qs: list[float] = qa[i:j].tolist()
+        vs: list[float] = va[i:j].tolist()
+        quantity = math.fsum(qs)
+        value = math.fsum(vs)
+        prices = set(pa_[i:j].tolist())
+        price = prices.pop() if len(prices) == 1 else value / quantity if quantity else None
+        costs: list[float | None] = ca[i:j].tolist()
+        for m in np.flatnonzero(np.isnan(ca[i:j])).tolist():
+            costs[m] = None
+        held = [c for c in costs if c is not None]
+        is_cash = bool(cash[i])
+        with_lots = not is_cash and (j - i > 1 or bool(held) or any(acq_text[i:j]))
+        out.positions.append(
+            Position(
+                account=account[k],
+                symbol=symbol[k],
+                description=next((d for d in descs[i:j] if d), ""),
+                quantity=quantity,
+                price=price,
+                market_value=value,
+                cost_basis=math.fsum(held) if held else None,  # type: ignore[arg-type]
+                is_cash=is_cash,
+                lots=_lots(qs, costs, acquired[i:j], group_lines[i:j]) if with_lots else [],  # type: ignore[arg-type]
+                lines=group_lines[i:j],
+            )
+        )
+        out.class_hints.append(
+            (next((c for c in classes[i:j] if c), ""), next((t for t in types[i:j] if t), ""))
+        )
+    # Identical rows of one holding (as `_warn_repeats`: amounts, cost and date): the first
+    # line each repeats. Adding 0.0 makes -0.0 the same key as 0.0, as `==` has it.
+    same = pd.DataFrame(
+        {
+            "g": gs,
+            "q": qa + 0.0,
+            "p": pa_ + 0.0,
+            "v": va + 0.0,
+            "c": ca + 0.0,
+            "a": np.array(acq_text, dtype=object),
+        }
+    )
+    repeated = same.duplicated(keep="first").to_numpy()
+    if repeated.any():
+        keys = list(same.columns)
+        firsts = (
+            same.assign(line=group_lines)
+            .groupby(keys, dropna=False)["line"]
+            .transform("min")
+            .to_numpy()
+        )
+        for m in np.flatnonzero(repeated).tolist():
+            k = seq[m]
+            raw = rows[k].c.raw if k < n_walk else bulk.raw_of(group_lines[m])
+            out.issues.append(
+                ImportIssue(
+                    line=group_lines[m],
+                    severity="warning",
+                    message=repeat_message(symbol[k], group_lines[m], int(firsts[m])),
+                    raw=raw,
+                )
+            )
+
+
+def _lots(
+    qs: list[float], costs: list[float | None], acquired: list[date | None], lines: list[int]
+) -> list[Lot]:
+    """`new_lot` for each row, in one loop (a practice's holding may have thousands of lots).
+    They share one fields-set, as the clean sheet's lots do: pydantic only ever adds a name to it
+    on assignment, and every name is in it already."""
+    new, set_, fields = _new_lot, _set, set(_LOT_FIELDS)
+    out: list[Lot] = []
+    append = out.append
+    for q, cost, when, line in zip(qs, costs, acquired, lines, strict=True):
+        obj = new(Lot)
+        set_(obj, "__dict__", {"quantity": q, "cost_basis": cost, "acquired": when, "line": line})
+        set_(obj, "__pydantic_fields_set__", fields)
+        set_(obj, "__pydantic_extra__", None)
+        set_(obj, "__pydantic_private__", None)
+        append(obj)
+    return out
 
 
 def _warn_repeats(rows: list[Row], out: Built) -> None:

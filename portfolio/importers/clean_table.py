@@ -50,7 +50,10 @@ from portfolio.securities import SecurityMaster
 
 # Below this many rows the general path is as fast; the columnar one only pays off on big books.
 MIN_ROWS = 2_000
-HEAD_LINES = 5_000
+# The title, summary and header must lie in the first lines (`is_ibkr` reads 400 records).
+HEAD_LINES = 500
+# `detect_format` looks for Schwab's own rows this far down when the header says `Security Type`.
+DETECT_LINES = 5_000
 _SIMPLE = r"-?\d{1,15}(?:\.\d{1,15})?"
 # Columns whose presence (with any value) needs the general path's rules.
 _GENERAL_ONLY = (
@@ -206,6 +209,8 @@ def clean_frame(
         line_of,
         securities,
     )
+    if "security type" in " ".join(out.header_cells).lower():
+        head = split_records(text[: line_offset(text, DETECT_LINES)], delimiter)
     fmt = detect_format(out.header_cells, out.preamble, head, filename)
     issues.extend(out.issues)
     for line, first_line, sym in repeats:

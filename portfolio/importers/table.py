@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
+from typing import TYPE_CHECKING
 
 from portfolio.importers.headers import ColumnMap, header_of, normalize
 from portfolio.importers.special import (
@@ -23,6 +24,9 @@ from portfolio.importers.special import (
     title_account,
 )
 from portfolio.importers.text import Record
+
+if TYPE_CHECKING:
+    from portfolio.importers.bulk import BulkRows, Tail
 from portfolio.models import ImportIssue, SkippedRow, UnreadableFileError
 from portfolio.numbers import NumberError, parse_number
 
@@ -120,6 +124,8 @@ class Sorted:
     column_names: dict[str, str] = field(default_factory=dict)
     # (line, account, text, raw) of account-type cells stated outside the holdings' rows (IBKR).
     account_type_rows: list[tuple[int, str, str, str]] = field(default_factory=list)
+    # Holding rows taken in bulk from a big file (`bulk.sort_block`), beside `candidates`.
+    bulk: BulkRows | None = None
 
     def skip(self, rec: Record, reason: str) -> None:
         self.skipped.append(SkippedRow(line=rec.line, reason=reason, raw=rec.raw))
@@ -172,7 +178,9 @@ def _strong_footer(text: str) -> bool:
     ) and normalize(text).startswith(_STRONG_FOOTERS)
 
 
-def sort_rows(records: list[Record], name: str) -> Sorted:
+def sort_rows(records: list[Record], name: str, tail: Tail | None = None) -> Sorted:
+    """Sort every row; with `tail` (a big file split by `bulk.split_tail`), the blocks of ordinary
+    rows after some records are sorted together in the state the walk has there."""
     found = find_header(records)
     if found is None:
         raise no_header_error(name)
@@ -181,20 +189,22 @@ def sort_rows(records: list[Record], name: str) -> Sorted:
     out.column_names = {name: records[start].stripped[i] for name, i in cmap.index.items()}
     label = _read_preamble(records[:start], out)
     next_nonblank = _next_nonblank(records)
+    blocks = tail.blocks if tail is not None else {}
 
     mode = "positions"
     indexes, indexed_for = cell_indexes(cmap), cmap
     sorting = _sorting_indexes(cmap)
     seen_data = False
     gap = False
-    for i in range(start + 1, len(records)):
-        rec = records[i]
+
+    def visit(i: int, rec: Record) -> None:
+        nonlocal mode, cmap, gap, label, seen_data, indexes, indexed_for, sorting
         if rec.error:
             out.error(rec, rec.error)
-            continue
+            return
         if rec.blank:
             gap = gap or seen_data
-            continue
+            return
         header = header_of(rec.stripped)
         if header is not None:
             if header.is_transactions:
@@ -203,15 +213,15 @@ def sort_rows(records: list[Record], name: str) -> Sorted:
             else:
                 mode, cmap, gap = "positions", header, False
                 out.skip(rec, "column header")
-            continue
+            return
         if mode == "transactions":
             out.skip(rec, TRANSACTION_REASON)
-            continue
+            return
         nonempty = rec.nonempty
         first = nonempty[0]
         if _strong_footer(first):
             out.skip(rec, "disclaimer or download note, not a holding")
-            continue
+            return
         if len(nonempty) == 1:
             nxt = next_nonblank[i + 1] if i + 1 < len(records) else -1
             if (
@@ -222,18 +232,42 @@ def sort_rows(records: list[Record], name: str) -> Sorted:
                 label = first
                 out.skip(rec, f"account heading '{first}'")
                 gap = False
-                continue
+                return
             if is_footer(first) or is_prose(first) or is_title(first):
                 out.skip(rec, "text row (disclaimer or note), not a holding")
-                continue
+                return
         if gap and not _looks_like_data(cmap, rec.stripped):
             out.skip(rec, "text after the table, not a holding")
-            continue
+            return
         if cmap is not indexed_for:
             indexes, indexed_for = cell_indexes(cmap), cmap
             sorting = _sorting_indexes(cmap)
         _sort_data_row(rec, cmap, indexes, sorting, label, out)
         seen_data = True
+
+    for i in range(start + 1, len(records)):
+        visit(i, records[i])
+        span = blocks.get(i)
+        if span is None:
+            continue
+        assert tail is not None
+        from portfolio.importers.bulk import (
+            BulkRows,
+            sort_block,
+        )  # bulk needs build, which needs us
+
+        if mode == "positions" and not gap and seen_data:
+            # Every row of a block reaches `_sort_data_row` here (none is blank, a header, a
+            # footer or one cell): the ordinary ones are taken in bulk, the rest walked.
+            if out.bulk is None:
+                out.bulk = BulkRows()
+            walked = sort_block(
+                tail, span, cmap, label, out.bulk, account_name, CELL_FIELDS, _COLUMN_OF
+            )
+        else:
+            walked = [tail.record(k) for k in range(*span)]
+        for rec in walked:
+            visit(i, rec)
     return out
 
 
