@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from datetime import date
 
 from portfolio.compliance import check_trades
+from portfolio.lots import is_long_term
 from portfolio.models import RebalanceProposal, Trade
+from portfolio.orders import first_lots
 from portfolio.securities import SecurityMaster
 
 
@@ -21,27 +24,58 @@ class EditRefused(ValueError):
     """An edit the gate or the rules of a quantity refuse; the message says why, in a sentence."""
 
 
-def edited(trade: Trade, quantity: float) -> Trade:
-    """The trade at another quantity. Its value follows; an estimated realised gain does not
-    scale (lots are chosen highest cost first), so it becomes unknown for an edited sell."""
+def edited(trade: Trade, quantity: float, as_of: date | None = None) -> Trade:
+    """The trade at another quantity. Its value follows. A sale cut down keeps the first of the
+    lots it named, which is what the same walk takes for fewer units, so its gain is known to
+    the cent (`as_of`, the proposal's trade date, says which lots are short-term). Otherwise an
+    estimated realised gain does not scale (lots are chosen highest cost first): it becomes
+    unknown, and so do lots and wash-sale figures chosen for the old quantity."""
     if abs(quantity - trade.quantity) <= 1e-9:
         return trade
-    return trade.model_copy(
-        update={
-            "quantity": quantity,
-            "value": round(quantity * trade.price, 2),
-            "realized_gain": None,
-            "short_term_gain": None,
-            "wash_loss_disallowed": 0.0,
-            "lots": [],  # chosen for the old quantity; the fill walks lots as the plan would
-            "wash_deferred": [],
-        }
-    )
+    update: dict[str, object] = {
+        "quantity": quantity,
+        "value": round(quantity * trade.price, 2),
+        "realized_gain": None,
+        "short_term_gain": None,
+        "wash_loss_disallowed": 0.0,
+        "lots": [],  # chosen for the old quantity; the fill walks lots as the plan would
+        "wash_deferred": [],
+    }
+    update.update(_first_named_lots(trade, quantity, as_of))
+    return trade.model_copy(update=update)
 
 
-def with_quantities(trades: Sequence[Trade], quantities: Mapping[str, float]) -> list[Trade]:
+def _first_named_lots(trade: Trade, quantity: float, as_of: date | None) -> dict[str, object]:
+    """Lots and gains of a sale cut to `quantity`, where they follow from its named lots: every
+    unit named, each lot's cost known, and no wash sale (its matching depends on which loss
+    shares are sold, Treas. Reg. 1.1091-1(b)); else nothing."""
+    lots = trade.lots
+    if (
+        trade.action != "SELL"
+        or as_of is None
+        or quantity > trade.quantity
+        or not lots
+        or trade.wash_loss_disallowed
+        or trade.wash_deferred
+        or any(lt.cost_basis is None for lt in lots)
+        or abs(sum(lt.quantity for lt in lots) - trade.quantity) > 1e-6
+    ):
+        return {}
+    kept = first_lots(lots, quantity)  # as the order file names them
+    gains = [(lt, lt.quantity * trade.price - (lt.cost_basis or 0.0)) for lt in kept]
+    short = sum(g for lt, g in gains if lt.acquired and not is_long_term(lt.acquired, as_of))
+    return {
+        "lots": list(kept),
+        "realized_gain": round(sum(g for _, g in gains), 2),
+        "short_term_gain": round(short, 2),
+    }
+
+
+def with_quantities(
+    trades: Sequence[Trade], quantities: Mapping[str, float], as_of: date | None = None
+) -> list[Trade]:
     """Every trade at its edited quantity where it has one."""
-    return [edited(t, quantities[t.id]) if t.id in quantities else t for t in trades]
+    return [edited(t, quantities[t.id], as_of) if t.id in quantities else t for t in trades]
 
 
 def parse_quantity(raw: object) -> float:
@@ -80,12 +114,15 @@ def judge_edits(
         for t in proposal.trades
         if t.compliance.status == "APPROVED" and (t.id in edits or t.id not in vetoed)
     ]
-    chosen = with_quantities(live, current)
+    chosen = with_quantities(live, current, proposal.as_of)
     if not proposal.positions:  # no book to judge against: the quantity rules alone
         return [t for t in chosen if t.id in edits]
     judged = check_trades(chosen, proposal.positions, proposal.mandate, securities)
     before = check_trades(
-        with_quantities(live, quantities), proposal.positions, proposal.mandate, securities
+        with_quantities(live, quantities, proposal.as_of),
+        proposal.positions,
+        proposal.mandate,
+        securities,
     )
     stood = {t.id for t in before if t.compliance.status == "APPROVED"}
     # The edited trades, and any other trade the edit leaves without its cash or its shares.

@@ -179,9 +179,15 @@ def test_a_sale_names_its_lots_in_the_order_file_and_the_fill_relieves_them(
     ]
 
 
-def test_an_edited_sale_names_no_lot(ledger, sample_holdings, sample_proposal) -> None:
+def test_a_sale_cut_by_an_edit_names_the_first_of_its_lots_and_one_raised_names_none(
+    ledger, sample_holdings, sample_proposal
+) -> None:
     run_id = _two_lot_run(ledger, sample_holdings, sample_proposal)
     ledger.decide(run_id, quantities={"T1": 4}, by="ann")
+    (line,) = [o for o in lines_from_run(ledger.run(run_id)) if o.symbol == "AAPL"]
+    assert lot_text(line.lots) == "2019-05-01:4@100.0000"
+    # More than it named: which further lots the custodian relieves is its own method's choice.
+    ledger.decide(run_id, quantities={"T1": 12}, by="ann")
     assert ledger.run(run_id).trade("T1").lots == []
 
 

@@ -176,3 +176,42 @@ def test_an_edit_in_a_batch_with_plain_approvals_is_stored_as_chained(
     }
     assert _trade(ledger, run_id, "T3").quantity == 20.0
     assert ledger.verify().ok
+
+
+def test_an_edited_sale_relieves_the_first_lots_it_named(ledger) -> None:  # type: ignore[no-untyped-def]
+    # VWO far above target in a taxable account: the sale names the loss lot, then the gain
+    # lot. Cut to 150 units, it takes the loss lot's 100 and 50 of the gain lot: the lots the
+    # ticket counted and the order file names, and what the holdings after execution keep.
+    from datetime import date
+
+    from portfolio.models import Holdings, Lot
+    from portfolio.securities import load_securities
+    from tests.book_samples import cash, position
+
+    vwo = load_securities().price("VWO") or 50.0
+    lots = [
+        Lot(quantity=400, cost_basis=round(400 * vwo * 0.5, 2), acquired=date(2019, 3, 1)),
+        Lot(quantity=100, cost_basis=round(100 * vwo * 1.2, 2), acquired=date(2021, 3, 1)),
+    ]
+    holdings = Holdings(
+        positions=[position("Joint Taxable", "VWO", 500, vwo, lots), cash("Joint Taxable", 500.0)]
+    )
+    proposal = rebalance(holdings, ClientMandate(), as_of=date(2025, 6, 30))
+    (sale,) = [t for t in proposal.trades if t.action == "SELL"]
+    assert sale.symbol == "VWO" and sale.quantity > 150
+    assert [lt.quantity for lt in sale.lots][:1] == [100]
+    run_id = ledger.create_run(
+        holdings=holdings, source_bytes=b"x", filename="vwo.csv", status="PENDING_REVIEW"
+    )
+    ledger.save_proposal(run_id, proposal)
+    ledger.decide(run_id, veto=[t.id for t in proposal.trades if t.id != sale.id], by="ann")
+    ledger.decide(run_id, quantities={sale.id: 150}, by="ann")
+    (line,) = lines_from_run(ledger.run(run_id))
+    assert [(lt.acquired, lt.quantity) for lt in line.lots] == [
+        (date(2021, 3, 1), 100),
+        (date(2019, 3, 1), 50),
+    ]
+    report = execute_run(ledger, run_id, PaperBroker())
+    after = ledger.holdings(report.snapshot_id)
+    (left,) = [p for p in after.positions if p.symbol == "VWO"]
+    assert [(lt.acquired, lt.quantity) for lt in left.lots] == [(date(2019, 3, 1), 350)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from portfolio.models import Trade
+from portfolio.models import SoldLot, Trade
 from portfolio.tax_impact import tax_impact, trade_tax_fields
 from portfolio.trade_edits import edited
 
@@ -97,3 +97,52 @@ def test_an_edited_sale_drops_the_lots_and_the_wash_figures_chosen_for_the_old_q
     e = edited(t, 20)
     assert (e.lots, e.wash_deferred, e.wash_loss_disallowed, e.realized_gain) == ([], [], 0, None)
     assert edited(t, t.quantity) is t
+
+
+def test_a_sale_cut_down_keeps_the_first_lots_it_named_and_its_gain_to_the_cent() -> None:
+    from datetime import date
+
+    as_of = date(2025, 6, 30)
+    # Named in the walk's order: a loss lot, then a long-term gain lot, then a short-term one
+    # (bought 30 June 2024: held exactly one year on the trade date, so still short-term).
+    lots = [
+        {"acquired": date(2024, 1, 2), "quantity": 10, "cost_basis": 1_200.0},
+        {"acquired": date(2020, 3, 2), "quantity": 20, "cost_basis": 1_600.0},
+        {"acquired": date(2024, 6, 30), "quantity": 20, "cost_basis": 1_800.0},
+    ]
+    named = [SoldLot.model_validate(lt) for lt in lots]
+    t = _t("T1", "SELL", "VTI", 5000, gain=400.0, short=200.0).model_copy(update={"lots": named})
+    cut = edited(t, 35, as_of)
+    assert [(lt.quantity, lt.cost_basis) for lt in cut.lots] == [
+        (10, 1_200.0),
+        (20, 1_600.0),
+        (5, 450.0),
+    ]
+    # -200 on the loss lot, +400 on the long-term lot, +50 on 5 short-term units.
+    assert (cut.realized_gain, cut.short_term_gain) == (250.0, 50.0)
+    assert (cut.quantity, cut.value) == (35, 3_500.0)
+    row = tax_impact([cut], {"J1": "taxable"}).rows[0]
+    assert (row.short_term, row.long_term) == (50.0, 200.0)
+    # More units than it named, or no trade date to tell short from long: not known.
+    assert edited(t, 60, as_of).realized_gain is None
+    assert edited(t, 35).realized_gain is None
+
+
+def test_the_cut_down_figure_is_the_engines_own_at_the_full_quantity() -> None:
+    from portfolio.engine import rebalance
+    from portfolio.trade_edits import _first_named_lots
+    from tests.book_samples import AS_OF, generated_book
+
+    checked = 0
+    for h in generated_book(40, seed=5):
+        p = rebalance(h.holdings, h.mandate, as_of=AS_OF)
+        for t in p.trades:
+            got = _first_named_lots(t, t.quantity, p.as_of)
+            if not got:
+                continue
+            checked += 1
+            assert got["realized_gain"] == pytest.approx(t.realized_gain, abs=0.01 * len(t.lots))
+            assert got["short_term_gain"] == pytest.approx(
+                t.short_term_gain, abs=0.01 * len(t.lots)
+            )
+    assert checked > 20

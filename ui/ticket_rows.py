@@ -64,7 +64,9 @@ def edited_proposal(proposal: RebalanceProposal, run: RunRecord) -> RebalancePro
     q = edits(run)
     if not q:
         return proposal
-    return proposal.model_copy(update={"trades": with_quantities(proposal.trades, q)})
+    return proposal.model_copy(
+        update={"trades": with_quantities(proposal.trades, q, proposal.as_of)}
+    )
 
 
 def approved_trades(proposal: RebalanceProposal, run: RunRecord) -> list[Trade]:

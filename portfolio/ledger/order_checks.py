@@ -63,7 +63,7 @@ def recheck(s: Session, key: bytes, run_id: str, to_send: Sequence[str]) -> None
     if proposal is None or not proposal.positions:  # nothing saved, or nothing to judge against
         return
     chosen = with_quantities(
-        [t for t in proposal.trades if t.id in set(to_send)], rs.edited(s, run_id)
+        [t for t in proposal.trades if t.id in set(to_send)], rs.edited(s, run_id), proposal.as_of
     )
     judged = check_trades(chosen, proposal.positions, proposal.mandate, load_securities())
     refused = [t for t in judged if t.compliance.status != "APPROVED"]

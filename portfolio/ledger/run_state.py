@@ -47,6 +47,19 @@ def named_lots(s: Session, run_id: str) -> dict[str, tuple[SoldLot, ...]]:
     }
 
 
+def lots_as_decided(s: Session, run_id: str) -> dict[str, tuple[SoldLot, ...]]:
+    """Trade id -> the lots its sale names as the advisor decided it: an edit that cuts a sale
+    keeps them (the fill and the order file take the first of them, as far as its quantity
+    goes); an edit that raises it names none (its lots are walked as the plan would)."""
+    cut = edited(s, run_id)
+    proposed = _proposal_trades(s, run_id)
+    return {
+        tid: lots
+        for tid, lots in named_lots(s, run_id).items()
+        if tid not in cut or cut[tid] <= float(proposed[tid]["quantity"]) + 1e-9
+    }
+
+
 def wash_deferrals(s: Session, run_id: str) -> dict[str, tuple[WashDeferral, ...]]:
     """Trade id -> the disallowed loss its sale carries into taxable replacement lots."""
     return {

@@ -237,7 +237,7 @@ class RunStore(LedgerSession):
             latest = rs.latest_decisions(s, run_id)
             edits = rs.edited(s, run_id)
             outcome = rs.outcomes(s, run_id)
-            named = rs.named_lots(s, run_id)
+            named = rs.lots_as_decided(s, run_id)
             return RunRecord(
                 run_id=run.id,
                 status=run.status,
@@ -278,7 +278,7 @@ class RunStore(LedgerSession):
                         execution=ExecutionRecord.of(outcome[t.trade_id])
                         if t.trade_id in outcome
                         else None,
-                        lots=[] if t.trade_id in edits else list(named.get(t.trade_id, ())),
+                        lots=list(named.get(t.trade_id, ())),
                     )
                     for t in rs.trades(s, run_id)
                 ],

@@ -117,8 +117,11 @@ class SnapshotStore(LedgerSession):
             base = s.get(Snapshot, run.snapshot_id)
             assert base is not None
             trades = {t.id: t for t in rs.trades(s, run_id)}
-            edits = rs.edited(s, run_id)  # lots were chosen for the proposal's quantity
-            named = {k: v for k, v in rs.named_lots(s, run_id).items() if k not in edits}
+            # A sale cut by an edit relieves the first of the lots it named (what the order file
+            # names and the ticket counts); a wash deferral was worked out for the proposal's
+            # quantity and is not carried for an edit.
+            edits = rs.edited(s, run_id)
+            named = rs.lots_as_decided(s, run_id)
             deferred = {k: v for k, v in rs.wash_deferrals(s, run_id).items() if k not in edits}
             fills = [
                 AppliedFill(
