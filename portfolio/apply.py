@@ -13,8 +13,9 @@ Lots are the ledger's business (portfolio.ledger.fills): they do not change what
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ from portfolio.models import AssetClass, Trade
 from portfolio.securities import SecurityMaster
 
 CASH_SYMBOL = "CASH"
-BOOK_COLUMNS = [
+APPLY_COLUMNS = [
     "account",
     "symbol",
     "asset_class",
@@ -66,12 +67,12 @@ def moves_of(trades: Sequence[Trade]) -> list[Move]:
 def apply(
     book: pd.DataFrame, moves: Sequence[Move], securities: SecurityMaster, *, mark: bool = False
 ) -> pd.DataFrame:
-    """A new book (`BOOK_COLUMNS`) with `moves` applied in order. The rows of `book` keep their
+    """A new book (`APPLY_COLUMNS`) with `moves` applied in order. The rows of `book` keep their
     place; opened rows follow. Without fees, value is conserved: a move shifts quantity x price
     between a holding and cash. `mark`: every moved row is valued at quantity x its last trade
     price, as a statement after execution values it, even where the book's own value for it was
     not quantity x price (a proposal keeps the file's value, moved by the trades)."""
-    post = book[BOOK_COLUMNS].reset_index(drop=True)
+    post = book[APPLY_COLUMNS].reset_index(drop=True)
     held = len(post)
     if not moves:
         return post.copy()
@@ -195,10 +196,36 @@ def _pay(post: pd.DataFrame, flow: pd.Series, held: int) -> pd.DataFrame:
     )
 
 
+def book_of(
+    rows: Sequence[Any],
+    *,
+    value: Callable[[Any], float],
+    is_cash: Callable[[Any], bool],
+    known: Callable[[Any], bool],
+    is_fund: Callable[[Any], bool] = lambda r: False,
+) -> pd.DataFrame:
+    """An `apply` book from rows with account, symbol, asset_class, quantity and price (a
+    proposal's positions, a snapshot's holdings); the callables read what the two name apart."""
+    return pd.DataFrame(
+        {
+            "account": [r.account for r in rows],
+            "symbol": [r.symbol for r in rows],
+            "asset_class": [str(r.asset_class) for r in rows],
+            "quantity": [r.quantity for r in rows],
+            "price": [r.price for r in rows],
+            "value": [value(r) for r in rows],
+            "is_cash": [is_cash(r) for r in rows],
+            "is_fund": [is_fund(r) for r in rows],
+            "known": [known(r) for r in rows],
+        },
+        columns=APPLY_COLUMNS,
+    ).astype({"price": float, "quantity": float, "value": float})
+
+
 def fold_deposits(book: pd.DataFrame) -> pd.DataFrame:
     """A requested deposit is the account's cash once it arrives: add it to the account's cash
     row (or make it the cash row), so the book after the trades has no deposit of its own."""
-    post = book[BOOK_COLUMNS].reset_index(drop=True)
+    post = book[APPLY_COLUMNS].reset_index(drop=True)
     dep = (post["symbol"] == DEPOSIT).to_numpy()
     if not dep.any():
         return post

@@ -24,25 +24,13 @@ from typing import Any
 
 import pandas as pd
 
-from portfolio.book_table import SUMMARY_COLUMNS
+from portfolio.book_table import FIGURES, SUMMARY_COLUMNS
 from portfolio.gc_pause import gc_paused
 from portfolio.ledger import Ledger
 from portfolio.ledger.summaries import HouseholdSummaries, ListedHousehold, NewFigures
 from portfolio.securities import SecurityMaster
 
 ROOT = Path(__file__).resolve().parent.parent
-FIGURES = [
-    "value",
-    "worst_class",
-    "worst_drift",
-    "worst_band",
-    "need",
-    "out_of_band",
-    "cap_breaches",
-    "cash_above_band",
-    "harvestable_loss",
-    "tax_saved",
-]
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-SUMMARY_COLUMNS = [
-    "household",
-    "name",
-    "advisor",
+# A household's figures, computed from its book (and stored, portfolio.book_summaries).
+FIGURES = [
     "value",
     "worst_class",
     "worst_drift",
@@ -20,9 +18,8 @@ SUMMARY_COLUMNS = [
     "cash_above_band",
     "harvestable_loss",
     "tax_saved",
-    "last_run",
-    "last_status",
 ]
+SUMMARY_COLUMNS = ["household", "name", "advisor", *FIGURES, "last_run", "last_status"]
 
 
 def filter_summary(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from portfolio.apply import BOOK_COLUMNS, after_trades
+from portfolio.apply import after_trades, book_of
 from portfolio.lookthrough import load_lookthrough
 from portfolio.models import PositionWeight, Trade
 from portfolio.securities import load_securities
@@ -22,20 +22,13 @@ def _lookthrough_table() -> dict[str, list[tuple[str, float]]]:
 
 def after_positions(positions: Sequence[PositionWeight], trades: Sequence[Trade]) -> pd.DataFrame:
     """The book `trades` would leave, from a proposal's positions (portfolio.apply's rule)."""
-    book = pd.DataFrame(
-        {
-            "account": [p.account for p in positions],
-            "symbol": [p.symbol for p in positions],
-            "asset_class": [str(p.asset_class) for p in positions],
-            "quantity": [p.quantity for p in positions],
-            "price": [p.price for p in positions],
-            "value": [p.value for p in positions],
-            "is_cash": [p.is_cash for p in positions],
-            "is_fund": [p.is_fund for p in positions],
-            "known": [p.known for p in positions],
-        },
-        columns=BOOK_COLUMNS,
-    ).astype({"price": float, "quantity": float, "value": float})
+    book = book_of(
+        positions,
+        value=lambda p: p.value,
+        is_cash=lambda p: p.is_cash,
+        known=lambda p: p.known,
+        is_fund=lambda p: p.is_fund,
+    )
     return after_trades(book, trades, load_securities())
 
 

@@ -8,7 +8,7 @@ from datetime import date
 
 import pandas as pd
 
-from portfolio.apply import BOOK_COLUMNS, CASH_SYMBOL, Move, apply
+from portfolio.apply import CASH_SYMBOL, Move, apply, book_of
 from portfolio.fund_groups import is_swept
 from portfolio.lots import walk_order
 from portfolio.models import Holdings, Lot, Position, SoldLot, WashDeferral
@@ -127,21 +127,14 @@ def _defer(pos: Position | None, d: WashDeferral, sold_on: date) -> None:
 
 
 def _frame(positions: list[Position]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "account": [p.account for p in positions],
-            "symbol": [p.symbol for p in positions],
-            "asset_class": [str(p.asset_class) for p in positions],
-            "quantity": [p.quantity for p in positions],
-            "price": [p.price for p in positions],
-            "value": [p.market_value for p in positions],
-            # Only swept cash pays and receives; a purchased money-market fund is a holding.
-            "is_cash": [_swept(p) for p in positions],
-            "is_fund": False,
-            "known": [p.symbol in load_securities() for p in positions],
-        },
-        columns=BOOK_COLUMNS,
-    ).astype({"price": float, "quantity": float, "value": float})
+    known = load_securities()
+    return book_of(
+        positions,
+        value=lambda p: p.market_value,
+        # Only swept cash pays and receives; a purchased money-market fund is a holding.
+        is_cash=_swept,
+        known=lambda p: p.symbol in known,
+    )
 
 
 def _opened(rows: pd.DataFrame, fills: list[AppliedFill]) -> list[Position]:
