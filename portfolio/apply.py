@@ -119,7 +119,8 @@ def apply(
     p0 = post.loc[rows, "price"].to_numpy(float)
     q1 = q0 + net.loc[hit, "dq"].to_numpy()
     p1 = net.loc[hit, "price"].to_numpy()
-    same = one_price[hit] & np.isclose(p1, p0, rtol=0.0, atol=1e-9) & (not mark)
+    # A trade's price is quoted to 6 decimals: within half of that it is the row's own price.
+    same = one_price[hit] & np.isclose(p1, p0, rtol=0.0, atol=5e-7) & (not mark)
     post.loc[rows, "quantity"] = q1
     post.loc[rows, "value"] = np.where(same, v0 + net.loc[hit, "dv"].to_numpy(), q1 * p1)
     post.loc[rows, "price"] = p1
