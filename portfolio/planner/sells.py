@@ -74,7 +74,14 @@ class LotCosts:
         return self.free_value <= EPS and self.gain_short_only
 
 
-def lot_costs(s: HouseholdState, i: int) -> LotCosts | None:
+def lot_costs(
+    s: HouseholdState, i: int, memo: dict[int, LotCosts | None] | None = None
+) -> LotCosts | None:
+    """Row `i`'s lots by cost; `memo` keeps each row's for the rest of one plan's sell stage."""
+    if memo is not None:
+        if i not in memo:
+            memo[i] = lot_costs(s, i)
+        return memo[i]
     lots = _lots_or_whole(s, i)
     price = float(s.unit_value[i])
     if not lots or price <= 0:
@@ -115,7 +122,11 @@ def _unwashed_share(lookback: Lookback, i: int, loss_units: float) -> float:
 
 
 def sell_keys(
-    s: HouseholdState, *, losses_first: bool = True, lookback: Lookback | None = None
+    s: HouseholdState,
+    *,
+    losses_first: bool = True,
+    lookback: Lookback | None = None,
+    memo: dict[int, LotCosts | None] | None = None,
 ) -> np.ndarray:
     """Lower sells first: taxable losses (they offset gains), tax-advantaged accounts, then
     taxable by unrealised gain; under an ESG-only mandate, holdings it would not buy before all.
@@ -142,12 +153,12 @@ def sell_keys(
         # more of its loss would be harvested than lost, when it still goes first by the part
         # that stays.
         for i in np.flatnonzero(washed):
-            costs = lot_costs(s, int(i))
+            costs = lot_costs(s, int(i), memo)
             kept = _unwashed_share(lookback, int(i), costs.loss_units if costs else 0.0)
             key[i] = ratio[i] * kept + LOSS_FIRST if kept > 0 else WASHED_LAST
     if s.lots_of is not None and s.mandate.tax_aware:
         for i in np.flatnonzero(taxable & s.tradable):
-            if s.lots(i) and (costs := lot_costs(s, int(i))) and costs.all_short_term_gain:
+            if s.lots(i) and (costs := lot_costs(s, int(i), memo)) and costs.all_short_term_gain:
                 key[i] += 2.0
     if s.mandate.esg_only:
         key = np.where(s.esg_ok, key, key + ESG_FIRST)
@@ -188,7 +199,11 @@ def blended_sales(s: HouseholdState, drift: Drift) -> tuple[np.ndarray, Drift]:
 
 
 def source_sales(
-    s: HouseholdState, drift: Drift, keys: np.ndarray, lookback: Lookback
+    s: HouseholdState,
+    drift: Drift,
+    keys: np.ndarray,
+    lookback: Lookback,
+    memo: dict[int, LotCosts | None] | None = None,
 ) -> np.ndarray:
     """Value to sell per row so each unit's classes shrink by what the drift asks.
 
@@ -207,7 +222,7 @@ def source_sales(
     # Holdings whose sale realises a known taxable gain (tax-aware planning only).
     gain = (s.taxable_row & np.isfinite(s.basis) & (s.value > s.basis) & s.mandate.tax_aware)[idx]
     row = idx
-    split = _lot_split(s, idx, key, v, lookback)
+    split = _lot_split(s, idx, key, v, lookback, memo)
     if split:
         at, loss_v, first_key, rest_key = (np.array(x) for x in zip(*split, strict=True))
         row = np.r_[idx, idx[at]]
@@ -237,7 +252,12 @@ def source_sales(
 
 
 def _lot_split(
-    s: HouseholdState, idx: np.ndarray, key: np.ndarray, val: np.ndarray, lookback: Lookback
+    s: HouseholdState,
+    idx: np.ndarray,
+    key: np.ndarray,
+    val: np.ndarray,
+    lookback: Lookback,
+    memo: dict[int, LotCosts | None] | None = None,
 ) -> list[tuple[int, float, float, float]]:
     """Taxable holdings whose lots cost differently to sell, split in two places of the order:
     (position in `idx`, value of the lots without a gain, their key, the gain lots' key).
@@ -261,7 +281,7 @@ def _lot_split(
         lots = s.lots(i)
         if len(lots) < 2 or any(lt.cost_basis is None for lt in lots):
             continue
-        costs = lot_costs(s, i)
+        costs = lot_costs(s, i, memo)
         if costs is None or costs.gain_value <= EPS or costs.loss_units <= EPS:
             continue
         kept = _unwashed_share(lookback, i, costs.loss_units) if lookback.washes(i) else 1.0
@@ -287,8 +307,9 @@ def plan_sells(
     notes: list[str] = []
     blend_val, drift = blended_sales(s, drift)
     lookback = lookback or Lookback.of(s)
-    keys = sell_keys(s, lookback=lookback)  # the order every sale below follows
-    disc_val = source_sales(s, drift, keys, lookback) + blend_val
+    memo: dict[int, LotCosts | None] = {}  # each row's lots read once
+    keys = sell_keys(s, lookback=lookback, memo=memo)  # the order every sale below follows
+    disc_val = source_sales(s, drift, keys, lookback, memo) + blend_val
     uv = s.unit_value
     disc_qty = np.where(uv > 0, disc_val / np.where(uv > 0, uv, 1.0), 0.0)
     # Round to the nearest unit, but upward where the unit must raise cash for its floor.
