@@ -11,6 +11,9 @@ some swept cash; three risk profiles. Generation is not timed.
    process, on D accounts, printed as a ratio (cluster start-up not counted, shipping the
    households to the workers counted), with the CPU seconds of each process: on a machine
    shared with other work the wall-clock ratio says how much of two cores the workers got.
+   Beside it, the machine's own ceiling: one pure-Python loop run in two processes at once
+   against the same loop alone (a virtual machine's two cores need not give twice one core's
+   work; no 2-worker ratio can beat that figure on it).
 
 Run from the repository root:
     python bench/book.py [--households 5000] [--accounts 50000] [--dask-accounts 200000]
@@ -19,6 +22,7 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from datetime import date, timedelta
@@ -107,6 +111,24 @@ def cpu(fn):  # type: ignore[no-untyped-def]
     return time.perf_counter() - w, time.process_time() - c
 
 
+_LOOP = "import time\nt = time.process_time()\nn = 0\nfor i in range(20_000_000): n += i * i\n"
+
+
+def two_core_ceiling() -> float:
+    """Work done by two processes at once over one alone, in the same wall time (2.0 at best)."""
+
+    def run(n: int) -> float:
+        t0 = time.perf_counter()
+        procs = [subprocess.Popen([sys.executable, "-c", _LOOP]) for _ in range(n)]
+        for p in procs:
+            p.wait()
+        return time.perf_counter() - t0
+
+    one = min(run(1) for _ in range(2))
+    two = min(run(2) for _ in range(2))
+    return 2 * one / two
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--households", type=int, default=5_000)
@@ -146,6 +168,7 @@ def main() -> None:
             two, submit_cpu = cpu(lambda: plan_book_on_dask(hh, client, AS_OF))
             after = client.run(time.process_time)
         workers = [after[w] - before[w] for w in before]
+        ceiling = two_core_ceiling()
         bound = (submit_cpu + sum(workers)) / 2
         print(
             f"dask: {args.dask_accounts:,} accounts ({len(hh):,} households): one process "
@@ -157,6 +180,10 @@ def main() -> None:
             f"submitting process {submit_cpu:.2f} (layout and shipping), workers "
             + " and ".join(f"{w:.2f}" for w in workers)
             + f"; on two cores of its own at best {one_cpu / bound:.2f}x"
+        )
+        print(
+            f"  this machine now: two processes of one loop do {ceiling:.2f}x the work of one "
+            "(the ceiling of any 2-worker ratio here)"
         )
 
 

@@ -96,6 +96,19 @@ def plan_columns(
 ) -> pd.DataFrame:
     """`plan_book` on households as columns (a Dask worker's partition): the lots come from
     `lots_of` or else from the columns' own lot arrays."""
+    # Planning allocates only what it keeps or frees by reference count (a collection after a
+    # quarter of 200,000 accounts freed no object): automatic collections, each walking the
+    # partition, were a tenth of a Dask worker's time.
+    with gc_paused():
+        return _plan_columns(cols, as_of, securities, lots_of)
+
+
+def _plan_columns(
+    cols: BookColumns,
+    as_of: date,
+    securities: SecurityMaster | None,
+    lots_of: Callable[[int], list[Lot]] | None,
+) -> pd.DataFrame:
     from portfolio.accounts import account_types as resolve
 
     securities = securities or load_securities()
