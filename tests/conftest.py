@@ -94,11 +94,12 @@ def ui_ledger(ui_env: Path):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def new_app(ui_env: Path) -> Callable[[], object]:
-    """A factory of fresh `AppTest`s of the whole multipage app."""
+    """A factory of fresh `AppTest`s of the whole multipage app (`desk.py`: `app.py` is the
+    server around it)."""
     from streamlit.testing.v1 import AppTest
 
     def make() -> AppTest:
-        return AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+        return AppTest.from_file(str(REPO / "desk.py"), default_timeout=60)
 
     return make
 
