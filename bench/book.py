@@ -14,9 +14,13 @@ some swept cash; three risk profiles. Generation is not timed.
    Beside it, the machine's own ceiling: one pure-Python loop run in two processes at once
    against the same loop alone (a virtual machine's two cores need not give twice one core's
    work; no 2-worker ratio can beat that figure on it).
+4. The saved runs' path (`batch.proposals`, the engine once per household, as `portfolio book
+   --save --dask` and the Book page's batch run it) on a 2-worker cluster against one process,
+   on P accounts: each household's proposal is tens of milliseconds, so shipping is a small part.
 
 Run from the repository root:
     python bench/book.py [--households 5000] [--accounts 50000] [--dask-accounts 200000]
+                         [--dask-proposal-accounts 2000]
 """
 
 from __future__ import annotations
@@ -32,7 +36,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from portfolio.batch import dask_client, plan_book, plan_book_on_dask
+from portfolio.batch import (
+    dask_client,
+    plan_book,
+    plan_book_on_dask,
+    proposals,
+    proposals_on_dask,
+)
 from portfolio.book_columns import book_columns
 from portfolio.models import ClientMandate, Holdings, Lot, Position
 from portfolio.practice import HouseholdBook, summarise
@@ -134,6 +144,7 @@ def main() -> None:
     ap.add_argument("--households", type=int, default=5_000)
     ap.add_argument("--accounts", type=int, default=50_000)
     ap.add_argument("--dask-accounts", type=int, default=200_000)
+    ap.add_argument("--dask-proposal-accounts", type=int, default=2_000)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     load_securities()
@@ -184,6 +195,22 @@ def main() -> None:
         print(
             f"  this machine now: two processes of one loop do {ceiling:.2f}x the work of one "
             "(the ceiling of any 2-worker ratio here)"
+        )
+
+    # 4. The saved runs' path: the engine per household, one process against two workers.
+    if args.dask_proposal_accounts:
+        hh = generate(args.dask_proposal_accounts, seed=4)
+        proposals(hh[:10], AS_OF)  # reference data and models loaded outside the timing
+        one, one_cpu = cpu(lambda: proposals(hh, AS_OF))
+        with dask_client(workers=2) as client:
+            proposals_on_dask(hh[:10], client, AS_OF)
+            two, submit_cpu = cpu(lambda: proposals_on_dask(hh, client, AS_OF))
+        ceiling = two_core_ceiling()
+        print(
+            f"dask, saved runs' path: {args.dask_proposal_accounts:,} accounts ({len(hh):,} "
+            f"households, {one / len(hh) * 1000:.0f} ms each): one process {one:.2f} s, "
+            f"2-worker LocalCluster {two:.2f} s: {one / two:.2f}x (submitting process "
+            f"{submit_cpu:.2f} CPU s; this machine's ceiling now {ceiling:.2f}x)"
         )
 
 
