@@ -13,8 +13,9 @@ Lots are the ledger's business (portfolio.ledger.fills): they do not change what
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -73,128 +74,174 @@ def apply(
     price, as a statement after execution values it, even where the book's own value for it was
     not quantity x price (a proposal keeps the file's value, moved by the trades)."""
     post = book[APPLY_COLUMNS].reset_index(drop=True)
-    held = len(post)
     if not moves:
         return post.copy()
-    post = post.copy()
-    if not held:  # an empty frame's text columns come without a text type
-        post = post.astype({"account": object, "symbol": object, "asset_class": object})
-    sign = np.array([1.0 if m.action == "BUY" else -1.0 for m in moves])
-    qty = np.array([m.quantity for m in moves], dtype=float)
-    price = np.array([m.price for m in moves], dtype=float)
-    fee = np.array([m.fee for m in moves], dtype=float)
-    money = np.array(
-        [q * p if m.value is None else m.value for m, q, p in zip(moves, qty, price, strict=True)],
-        dtype=float,
-    )
-    tf = pd.DataFrame(
-        {
-            "account": [m.account for m in moves],
-            "symbol": [m.symbol.upper() for m in moves],
-            "asset_class": [str(m.asset_class) for m in moves],
-            "dq": sign * qty,
-            "dv": sign * money,
-            "fee": fee,
-            "price": price,
-        }
-    )
-    grouped = tf.groupby(["account", "symbol"], sort=False)
-    net = grouped.agg(
-        dq=("dq", "sum"),
-        dv=("dv", "sum"),
-        price=("price", "last"),
-        asset_class=("asset_class", "first"),
-    ).reset_index()
-    # Trades all at the row's price keep its value exact (value += dv); any other price marks the
-    # whole row at the last one, as a custodian's statement would.
-    one_price = (grouped["price"].min() == grouped["price"].max()).to_numpy()
-    key = post["account"] + "\x1f" + post["symbol"].str.upper()
-    first = ~key.duplicated()
-    at = pd.Series(post.index[first], index=key[first])
-    nkey = net["account"] + "\x1f" + net["symbol"]
-    hit = nkey.isin(at.index).to_numpy()
-    rows = at.reindex(nkey[hit]).to_numpy()
-    q0 = post.loc[rows, "quantity"].to_numpy(float)
-    v0 = post.loc[rows, "value"].to_numpy(float)
-    p0 = post.loc[rows, "price"].to_numpy(float)
-    q1 = q0 + net.loc[hit, "dq"].to_numpy()
-    p1 = net.loc[hit, "price"].to_numpy()
-    # A trade's price is quoted to 6 decimals: within half of that it is the row's own price.
-    same = one_price[hit] & np.isclose(p1, p0, rtol=0.0, atol=5e-7) & (not mark)
-    post.loc[rows, "quantity"] = q1
-    post.loc[rows, "value"] = np.where(same, v0 + net.loc[hit, "dv"].to_numpy(), q1 * p1)
-    post.loc[rows, "price"] = p1
-    new = net.loc[~hit]
-    if len(new):
-        post = pd.concat([post, _opened(new, securities, mark)], ignore_index=True)
+    # A household's book is a few dozen rows and a ticket a few dozen moves, applied on every
+    # approve click and once per proposal: plain Python lists, not frame operations (each of
+    # which costs more than this whole loop at that size).
+    rows = _Rows(post)
+    nets: dict[tuple[str, str], _Net] = {}
+    flows: dict[str, tuple[list[float], list[float]]] = {}
+    for m in moves:
+        symbol = m.symbol.upper()
+        sign = 1.0 if m.action == "BUY" else -1.0
+        money = m.quantity * m.price if m.value is None else m.value
+        net = nets.get((m.account, symbol))
+        if net is None:
+            net = nets[(m.account, symbol)] = _Net(str(m.asset_class))
+        net.add(sign * m.quantity, sign * money, m.price)
+        out, fees = flows.setdefault(m.account, ([], []))
+        out.append(sign * money)
+        fees.append(m.fee)
+    for (account, symbol), net in nets.items():
+        r = rows.first.get((account, symbol))
+        if r is None:
+            rows.open(account, symbol, net, securities, mark)
+        else:
+            rows.move(r, net, mark)
     # The money: net flow per account, fees paid from it too.
-    flow = (
-        -tf.groupby("account", sort=False)["dv"].sum()
-        - tf.groupby("account", sort=False)["fee"].sum()
-    )
-    post = _pay(post, flow, held)
-    return post
+    rows.pay({a: -math.fsum(out) - math.fsum(fees) for a, (out, fees) in flows.items()})
+    return rows.frame()
 
 
-def _opened(new: pd.DataFrame, securities: SecurityMaster, mark: bool) -> pd.DataFrame:
-    """Rows for symbols an account did not hold: classed by the reference data, not by whoever
-    proposed them; a bought cash-class fund is a holding unless it is a custodian's sweep fund."""
-    ref = securities.frame.reindex(new["symbol"])
-    ref_class = ref["asset_class"].astype(object).to_numpy()
-    ref_cash = ref["is_cash"].fillna(False).astype(bool).to_numpy()
-    new_cash = ref_cash & new["symbol"].isin(sweep_symbols()).to_numpy()
-    new_class = np.where(pd.isna(ref_class), new["asset_class"].to_numpy(object), ref_class)
-    new_class = np.where(ref_cash, AssetClass.CASH.value, new_class)
-    return pd.DataFrame(
-        {
-            "account": new["account"].to_numpy(),
-            "symbol": new["symbol"].to_numpy(),
-            "asset_class": new_class,
-            "quantity": new["dq"].to_numpy(),
-            "price": new["price"].to_numpy(),
-            "value": (new["dq"] * new["price"] if mark else new["dv"]).to_numpy(),
-            "is_cash": new_cash,
-            "is_fund": ref["is_fund"].fillna(False).astype(bool).to_numpy(),
-            "known": new["symbol"].isin(securities.frame.index).to_numpy(),
-        }
-    )
+@dataclass
+class _Net:
+    """One account's trades in one symbol: net quantity and money, last price, whether one."""
+
+    asset_class: str
+    dq: list[float] = field(default_factory=list)
+    dv: list[float] = field(default_factory=list)
+    prices: list[float] = field(default_factory=list)
+
+    def add(self, dq: float, dv: float, price: float) -> None:
+        self.dq.append(dq)
+        self.dv.append(dv)
+        self.prices.append(price)
+
+    @property
+    def quantity(self) -> float:
+        return math.fsum(self.dq)
+
+    @property
+    def value(self) -> float:
+        return math.fsum(self.dv)
+
+    @property
+    def price(self) -> float:
+        return self.prices[-1]
+
+    @property
+    def one_price(self) -> bool:
+        return min(self.prices) == max(self.prices)
 
 
-def _pay(post: pd.DataFrame, flow: pd.Series, held: int) -> pd.DataFrame:
-    """Each account's net flow into its largest swept cash row the book already had (a cash
-    fund bought in this proposal keeps its own quantity), else into a new CASH row."""
-    was_held = np.arange(len(post)) < held
-    payable = post["is_cash"].to_numpy(bool) & was_held & (post["symbol"] != WITHDRAWAL).to_numpy()
-    home = post[payable].sort_values("value", ascending=False, kind="stable")
-    home = home.drop_duplicates("account")
-    cash_row = pd.Series(home.index, index=home["account"])
-    have = flow.index.isin(cash_row.index)
-    r = cash_row.reindex(flow.index[have]).to_numpy()
-    unit = post.loc[r, "price"].astype(float).fillna(1.0).to_numpy()
-    post.loc[r, "value"] = post.loc[r, "value"].to_numpy() + flow[have].to_numpy()
-    post.loc[r, "quantity"] = post.loc[r, "value"].to_numpy() / np.where(unit > 0, unit, 1.0)
-    missing = flow[~have]
-    if not len(missing):
-        return post
-    return pd.concat(
-        [
-            post,
-            pd.DataFrame(
-                {
-                    "account": missing.index.to_numpy(),
-                    "symbol": CASH_SYMBOL,
-                    "asset_class": AssetClass.CASH.value,
-                    "quantity": missing.to_numpy(),
-                    "price": 1.0,
-                    "value": missing.to_numpy(),
-                    "is_cash": True,
-                    "is_fund": False,
-                    "known": True,
-                }
-            ),
-        ],
-        ignore_index=True,
-    )
+class _Rows:
+    """The book's columns as lists while moves are applied; `frame()` lays them out again."""
+
+    def __init__(self, post: pd.DataFrame) -> None:
+        self.held = len(post)
+        self.cols: dict[str, list[Any]] = {c: post[c].tolist() for c in APPLY_COLUMNS}
+        self.first: dict[tuple[str, str], int] = {}
+        for i, (a, s) in enumerate(zip(self.cols["account"], self.cols["symbol"], strict=True)):
+            self.first.setdefault((a, str(s).upper()), i)
+
+    def move(self, r: int, net: _Net, mark: bool) -> None:
+        """Trades all at the row's price keep its value exact (value += dv); any other price
+        marks the whole row at the last one, as a custodian's statement would."""
+        c = self.cols
+        q1, p1, p0 = c["quantity"][r] + net.quantity, net.price, c["price"][r]
+        # A trade's price is quoted to 6 decimals: within half of that it is the row's own price.
+        same = not mark and net.one_price and abs(p1 - p0) <= 5e-7  # False for a NaN price
+        c["value"][r] = c["value"][r] + net.value if same else q1 * p1
+        c["quantity"][r] = q1
+        c["price"][r] = p1
+
+    def open(
+        self, account: str, symbol: str, net: _Net, securities: SecurityMaster, mark: bool
+    ) -> None:
+        """A row for a symbol the account did not hold: classed by the reference data, not by
+        whoever proposed it; a bought cash-class fund is a holding unless it is a custodian's
+        sweep fund."""
+        ref = securities.frame
+        known = symbol in ref.index
+        ref_class = ref.at[symbol, "asset_class"] if known else None
+        ref_cash = known and _flag(ref.at[symbol, "is_cash"])
+        asset_class = net.asset_class if ref_class is None or pd.isna(ref_class) else ref_class
+        self._append(
+            account=account,
+            symbol=symbol,
+            asset_class=AssetClass.CASH.value if ref_cash else asset_class,
+            quantity=net.quantity,
+            price=net.price,
+            value=net.quantity * net.price if mark else net.value,
+            is_cash=ref_cash and symbol in sweep_symbols(),
+            is_fund=known and _flag(ref.at[symbol, "is_fund"]),
+            known=known,
+        )
+
+    def pay(self, flow: dict[str, float]) -> None:
+        """Each account's net flow into its largest swept cash row the book already had (a cash
+        fund bought in this proposal keeps its own quantity), else into a new CASH row."""
+        c = self.cols
+        home: dict[str, int] = {}
+        for i in range(self.held):
+            if not c["is_cash"][i] or c["symbol"][i] == WITHDRAWAL:
+                continue
+            j = home.get(c["account"][i])
+            if j is None or _larger(c["value"][i], c["value"][j]):  # ties: the first row
+                home[c["account"][i]] = i
+        for account, amount in flow.items():
+            r = home.get(account)
+            if r is None:
+                self._append(
+                    account=account,
+                    symbol=CASH_SYMBOL,
+                    asset_class=AssetClass.CASH.value,
+                    quantity=amount,
+                    price=1.0,
+                    value=amount,
+                    is_cash=True,
+                    is_fund=False,
+                    known=True,
+                )
+                continue
+            unit = c["price"][r]
+            unit = 1.0 if unit is None or math.isnan(unit) or unit <= 0 else float(unit)
+            c["value"][r] = c["value"][r] + amount
+            c["quantity"][r] = c["value"][r] / unit
+
+    def _append(self, **row: Any) -> None:
+        for name, v in row.items():
+            self.cols[name].append(v)
+
+    def frame(self) -> pd.DataFrame:
+        c = self.cols
+        return pd.DataFrame(
+            {
+                "account": np.array(c["account"], dtype=object),
+                "symbol": np.array(c["symbol"], dtype=object),
+                "asset_class": np.array([str(a) for a in c["asset_class"]], dtype=object),
+                "quantity": np.array(c["quantity"], dtype=float),
+                "price": np.array(c["price"], dtype=float),
+                "value": np.array(c["value"], dtype=float),
+                "is_cash": np.array(c["is_cash"], dtype=bool),
+                "is_fund": np.array(c["is_fund"], dtype=bool),
+                "known": np.array(c["known"], dtype=bool),
+            },
+            columns=APPLY_COLUMNS,
+        )
+
+
+def _flag(v: Any) -> bool:
+    """A reference data flag; missing is no."""
+    return False if v is None or pd.isna(v) else bool(v)
+
+
+def _larger(v: float, than: float) -> bool:
+    """`v` ranks above `than` as the largest cash row: any amount above a missing one."""
+    if math.isnan(v):
+        return False
+    return math.isnan(than) or v > than
 
 
 def book_of(
