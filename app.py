@@ -13,12 +13,16 @@ from typing import Any
 
 import streamlit as st
 
+from ui.gc_freeze import freeze_now
 from ui.warm import warm_desk
 
 
 @asynccontextmanager
 async def _warm(_: Any) -> AsyncIterator[None]:
     warm_desk()
+    # The modules' objects live as long as the server: frozen now, the full collection
+    # Streamlit runs after every script run (the first visit's included) skips them.
+    freeze_now()
     yield
 
 
