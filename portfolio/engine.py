@@ -159,13 +159,14 @@ def _as_of(holdings: Holdings, as_of: date | None) -> tuple[date, str]:
 def _reference_prices(book: pd.DataFrame, as_of: date) -> list[ReferencePrice]:
     ref = book[(book["price_source"] == "reference") & ~book["is_cash"]]
     ref = ref.drop_duplicates("symbol")
+    days = pd.to_datetime(ref["price_as_of"]).dt.date.tolist()  # one conversion, not one a row
     out = []
-    for r in ref.itertuples(index=False):
-        when = pd.to_datetime(r.price_as_of).date()
+    symbols, prices = ref["symbol"].tolist(), ref["price"].tolist()
+    for symbol, price, when in zip(symbols, prices, days, strict=True):
         out.append(
             ReferencePrice(
-                symbol=str(r.symbol),
-                price=float(r.price),
+                symbol=str(symbol),
+                price=float(price),
                 as_of=when,
                 stale=as_of - when > STALE_AFTER,
             )
