@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
-import pandas as pd
 
 from portfolio.labels import class_label
 from portfolio.lots import LotSale, has_gain, is_long_term, long_term_from, sell_from_lots
@@ -232,22 +231,63 @@ def source_sales(
         gain[at] = False
         v = np.r_[v, v[at] - loss_v]
         v[at] = loss_v
-    df = pd.DataFrame({"u": unit[row], "k": k[row], "key": key, "gain": gain, "v": v})
-    cols = ["u", "k", "key", "gain"]
-    g = df.groupby(cols, sort=True)["v"].sum().reset_index()
-    g["before"] = g.groupby(["u", "k"])["v"].cumsum() - g["v"]
-    u_, k_ = g["u"].to_numpy(), g["k"].to_numpy()
+    # Places in the order: rows of one unit and class with one key and gain flag sell as one.
+    # Sorted with numpy, not grouped in a frame: a household's few rows paid a frame's fixed
+    # costs several times over.
+    u_r, k_r = unit[row], k[row]
+    order = np.lexsort((gain, key, k_r, u_r))  # by unit, class, key, gain; stable
+    su, sk, skey, sgain = u_r[order], k_r[order], key[order], gain[order]
+    starts = np.r_[
+        True,
+        (su[1:] != su[:-1])
+        | (sk[1:] != sk[:-1])
+        | (skey[1:] != skey[:-1])
+        | (sgain[1:] != sgain[:-1]),
+    ]
+    first = np.flatnonzero(starts)
+    group_v = _group_sums(v[order], starts)
+    u_, k_, g_gain = su[first], sk[first], sgain[first]
+    # What the places before each one in its unit and class sell first: a running sum started
+    # afresh in each (not a difference of one running sum, which loses cents on a whole book).
+    opens = np.r_[True, (u_[1:] != u_[:-1]) | (k_[1:] != k_[:-1])]
+    before = _running_sums(group_v, opens) - group_v
     want = R[u_, k_]
     # Gains are realised only as far as the band needs: sales that cost nothing (tax-advantaged
     # accounts, losses, holdings at cost) go on to target, taxable gains stop inside the band
     # (unless the cash floor must be raised; the cash band alone does not realise gains).
-    gainful = g["gain"].to_numpy(bool) & ~drift.reach[k_] & ~drift.floor_short[u_]
+    gainful = g_gain & ~drift.reach[k_] & ~drift.floor_short[u_]
     edge = GAIN_EDGE * drift.tol_w[k_] * drift.B[u_]
     want = np.where(gainful, np.maximum(want - edge, 0.0), want)
-    g["take"] = np.clip(want - g["before"].to_numpy(), 0.0, g["v"].to_numpy())
-    frac = g.set_index(cols)["take"] / g.set_index(cols)["v"]
-    share = frac.reindex(pd.MultiIndex.from_frame(df[cols])).to_numpy()
+    take = np.clip(want - before, 0.0, group_v)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = take / group_v
+    share = np.empty(len(order))
+    share[order] = frac[np.cumsum(starts) - 1]
     np.add.at(out, row, np.nan_to_num(share) * v)
+    return out
+
+
+def _group_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Sums of consecutive runs (a run begins where `starts` is true; the first always does)."""
+    running = _running_sums(values, starts)
+    ends = np.r_[np.flatnonzero(starts)[1:] - 1, len(values) - 1] if len(values) else []
+    return running[ends]
+
+
+def _running_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Running sums started afresh where `starts` is true, compensated as pandas sums within a
+    group: the order of sales never hangs on the last bit of a sum, and a whole book's running
+    total never eats a household's cents."""
+    out = np.empty(len(values))
+    total = comp = 0.0
+    for i, (fresh, x) in enumerate(zip(starts.tolist(), values.tolist(), strict=True)):
+        if fresh:
+            total = comp = 0.0
+        y = x - comp
+        t = total + y
+        comp = (t - total) - y
+        total = t
+        out[i] = total
     return out
 
 
