@@ -235,7 +235,10 @@ def source_sales(
     # Sorted with numpy, not grouped in a frame: a household's few rows paid a frame's fixed
     # costs several times over.
     u_r, k_r = unit[row], k[row]
-    order = np.lexsort((gain, key, k_r, u_r))  # by unit, class, key, gain; stable
+    # A row without a key has no place in the order and sells nothing (as a frame's groups
+    # leave it out).
+    keyed = np.flatnonzero(~np.isnan(key))
+    order = keyed[np.lexsort((gain[keyed], key[keyed], k_r[keyed], u_r[keyed]))]  # stable
     su, sk, skey, sgain = u_r[order], k_r[order], key[order], gain[order]
     starts = np.r_[
         True,
@@ -261,7 +264,7 @@ def source_sales(
     take = np.clip(want - before, 0.0, group_v)
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = take / group_v
-    share = np.empty(len(order))
+    share = np.zeros(len(row))
     share[order] = frac[np.cumsum(starts) - 1]
     np.add.at(out, row, np.nan_to_num(share) * v)
     return out
