@@ -33,7 +33,7 @@ from portfolio.importers.build import (
 )
 from portfolio.importers.classify import Verdict, judge, unknown_message
 from portfolio.importers.detect import detect_format, is_ibkr
-from portfolio.importers.frame import BookFrame
+from portfolio.importers.frame import BookFrame, RowLots
 from portfolio.importers.headers import normalize
 from portfolio.importers.reference import reference
 from portfolio.importers.special import is_cash_word, is_pending, is_summary
@@ -45,7 +45,7 @@ from portfolio.importers.table import (
     find_header,
 )
 from portfolio.importers.text import line_offset, split_records
-from portfolio.models import Holdings, ImportIssue, Lot
+from portfolio.models import Holdings, ImportIssue
 from portfolio.securities import SecurityMaster
 
 # Below this many rows the general path is as fast; the columnar one only pays off on big books.
@@ -228,8 +228,7 @@ def clean_frame(
         source=filename,
         format=fmt,
         positions=columns.frame,
-        lots=columns.lots,
-        lines=columns.lines,
+        row_lots=columns.row_lots,
         skipped=sorted(out.skipped, key=lambda s: s.line),
         issues=issues,
     )
@@ -406,26 +405,6 @@ def _plain_first(text: str) -> bool:
     return not (normalize(text).startswith(_STRONG_FOOTERS) or is_pending(text) or is_summary(text))
 
 
-_LOT_FIELDS = set(Lot.model_fields)
-
-
-def _lots(quantities: list[float], lines: list[int]) -> list[Lot]:
-    """One Lot per row (quantity and line; no cost or date in a clean sheet), in bulk: the values
-    are valid already, and every field is given."""
-    new, setattr_ = Lot.__new__, object.__setattr__
-    out: list[Lot] = []
-    for qty, line in zip(quantities, lines, strict=True):
-        lot = new(Lot)
-        setattr_(
-            lot, "__dict__", {"quantity": qty, "cost_basis": None, "acquired": None, "line": line}
-        )
-        setattr_(lot, "__pydantic_fields_set__", _LOT_FIELDS)
-        setattr_(lot, "__pydantic_extra__", None)
-        setattr_(lot, "__pydantic_private__", None)
-        out.append(lot)
-    return out
-
-
 def _first_texts(column: pd.Series, rows: np.ndarray, starts: np.ndarray) -> list[str]:
     """For each run of `rows` (beginning at `starts`), the column's first non-empty text, or ""."""
     texts = column.take(rows)
@@ -516,8 +495,7 @@ def _accounts(name: pd.Series, number: pd.Series, label: str) -> tuple[np.ndarra
 @dataclass
 class _Columns:
     frame: pd.DataFrame
-    lots: dict[int, list[Lot]]
-    lines: dict[int, list[int]]
+    row_lots: RowLots | None
 
 
 def _positions(
@@ -578,8 +556,7 @@ def _positions(
     quantity = q[first_row]
     price = p[first_row]
     value = v[first_row]
-    lots: dict[int, list[Lot]] = {}
-    lines_of: dict[int, list[int]] = {}
+    row_lots: RowLots | None = None
     repeats: list[tuple[int, int, str]] = []
     heads = np.zeros(0, dtype=np.int64)
     head_descs: list[str] = []
@@ -612,14 +589,13 @@ def _positions(
                 strict=True,
             ):
                 group_verdict[g] = verdict_index(sym, cls, typ)
-        row_lines = line_of[rows].tolist()
-        row_lots = _lots(qs, row_lines)
-        for g, (i, j) in zip(heads.tolist(), bounds, strict=True):
-            lots[g] = row_lots[i:j]
-            lines_of[g] = row_lines[i:j]  # a line is one row: already distinct and in order
+        # Each row its own lot; a line is one row, so a holding's lines are already distinct
+        # and in order.
+        row_lots = RowLots(heads, np.r_[starts, len(rows)], q[rows], line_of[rows])
         # Identical rows of one holding: each repeat and the first line it repeats.
         repeated = _repeated(gs, q[rows], p[rows], v[rows])
         if repeated.any():
+            row_lines = row_lots.line.tolist()
             same = pd.DataFrame({"g": gs, "q": q[rows], "p": p[rows], "v": v[rows]})
             first_line = (
                 same.assign(line=row_lines).groupby(["g", "q", "p", "v"])["line"].transform("min")
@@ -675,4 +651,4 @@ def _positions(
                     message=unknown_message(sym, verdict.asset_class),
                 )
             )
-    return _Columns(frame, lots, lines_of), issues, repeats
+    return _Columns(frame, row_lots), issues, repeats
