@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import re
+
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import portfolio.importers as importers
-from portfolio.importers.clean_table import read_clean_table
+from portfolio.importers.clean_table import _SIMPLE, _decimals, read_clean_table
 from portfolio.importers.text import decode, sniff_delimiter
 from portfolio.models import Holdings
 from portfolio.securities import load_securities
@@ -145,3 +149,29 @@ def test_padded_and_near_decimal_cells_read_as_the_general_path_reads_them(
     fast = columnar(data)
     if fast is not None:
         assert fast == general(data, monkeypatch)
+
+
+DECIMAL_PIECES = ["0", "1", "7", "9", "12", "0000000", "123456789", "-", ".", "+", "e", " ", "٣"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    cells=st.lists(st.lists(st.sampled_from(DECIMAL_PIECES), max_size=6).map("".join), max_size=12),
+    cut=st.integers(0, 3),
+    blank_ok=st.booleans(),
+)
+def test_the_plain_decimal_check_is_the_pattern(cells: list[str], cut: int, blank_ok: bool) -> None:
+    """The columnar reading of a number column (a slice of a longer Arrow array too) accepts it
+    exactly when the `_SIMPLE` pattern matches every cell (every non-empty one, with
+    `blank_ok`), and reads each as Python does (NaN for an empty one)."""
+    plain = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?")
+    expected = all(plain.fullmatch(c) for c in cells if c or not blank_ok)
+    padded = pd.Series(["1.5"] * cut + cells + ["x"], dtype="str")
+    for column in (padded.iloc[cut : cut + len(cells)], pd.Series(cells, dtype=object)):
+        got = _decimals(column, blank_ok)
+        assert (got is not None) == expected
+        if got is not None:
+            assert got.tolist() == pytest.approx(
+                [float(c) if c else math.nan for c in cells], nan_ok=True, rel=0, abs=0
+            )
+    assert _SIMPLE == r"-?\d{1,15}(?:\.\d{1,15})?"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -172,14 +173,11 @@ def clean_frame(
         return None
 
     qty_text, price_text, value_text = column("quantity"), column("price"), column("market_value")
-    if not (_all_simple(qty_text) and _all_simple(price_text)):
+    q = _decimals(qty_text)
+    p = _decimals(price_text) if q is not None else None
+    v = _decimals(value_text, blank_ok=True) if p is not None else None
+    if q is None or p is None or v is None:
         return None
-    has_value = value_text != ""
-    if not _all_simple(value_text, blank_ok=True):
-        return None
-    q = _floats(qty_text)
-    p = _floats(price_text)
-    v = np.where(has_value.to_numpy(), _floats(value_text.where(has_value, "0")), np.nan)
     derived = np.round(q * p, 8)
     v = np.where(np.isnan(v), derived, v)
     if not (
@@ -243,16 +241,82 @@ def _has_header_word(cells: pd.Series) -> bool:
         return bool(cells.str.contains(_HEADER_WORDS, case=False, regex=True).any())
 
 
-def _all_simple(cells: pd.Series, blank_ok: bool = False) -> bool:
-    """Does every cell (or every non-empty one, with `blank_ok`) fully match `_SIMPLE`? Arrow's
-    matcher over the whole column where the text is Arrow's."""
-    pattern = f"^(?:{_SIMPLE})?$" if blank_ok else f"^(?:{_SIMPLE})$"
+def _decimals(cells: pd.Series, blank_ok: bool = False) -> np.ndarray | None:
+    """The cells as floats when every one (every non-empty one, with `blank_ok`: NaN for the
+    empty ones) fully matches `_SIMPLE`; else None. Where the text is Arrow's, its bytes are
+    checked in one pass (`_plain_bytes`) and Arrow's cast reads the numbers."""
     try:
-        return bool(pc.all(pc.match_substring_regex(pa.array(cells.array), pattern)).as_py())
+        arr = pa.array(cells.array)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        if blank_ok:
-            cells = cells[cells != ""]
-        return bool(cells.str.fullmatch(_SIMPLE).all())
+        arr = None
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    if arr is None or not all(_is_text(c) and c.null_count == 0 for c in chunks):
+        filled = cells != "" if blank_ok else pd.Series(True, index=cells.index)
+        if not cells[filled].str.fullmatch(_SIMPLE).all():
+            return None
+        return np.where(filled.to_numpy(), cells.where(filled, "0").astype(float), np.nan)
+    out = np.full(len(cells), np.nan)
+    at = 0
+    for chunk in chunks:
+        filled = _plain_bytes(chunk, blank_ok)
+        if filled is None:
+            return None
+        try:
+            if filled.all():
+                out[at : at + len(chunk)] = _cast(chunk)
+            else:
+                out[at : at + len(chunk)][filled] = _cast(chunk.filter(pa.array(filled)))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None
+        at += len(chunk)
+    return out
+
+
+def _cast(arr: pa.Array) -> np.ndarray:
+    return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def _is_text(arr: pa.Array) -> bool:
+    return pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+
+
+_MINUS, _POINT, _SLASH, _ZERO = ord("-"), ord("."), ord("/"), ord("0")
+_SIMPLE_RE = re.compile(_SIMPLE)
+
+
+def _plain_bytes(arr: pa.Array, blank_ok: bool) -> np.ndarray | None:
+    """Which cells of an Arrow text array are non-empty, when each non-empty one (each one,
+    without `blank_ok`) may be a plain decimal; else None. A cell may be one when its bytes are
+    digits, `-` and `.` only, it begins with a digit or `-` and a digit, and ends with a digit:
+    then Arrow's cast reads it exactly when `_SIMPLE` matches it (a stray `-` or a second `.`
+    fails the cast), but for the count of digits on a side, which only a cell longer than 15
+    bytes can exceed: those few get the pattern."""
+    _, offset_buf, data_buf = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(offset_buf, dtype=width)[arr.offset : arr.offset + len(arr) + 1]
+    offsets = offsets.astype(np.int64)
+    lengths = np.diff(offsets)
+    filled = lengths > 0
+    if not blank_ok and not filled.all():
+        return None
+    starts, ends = offsets[:-1][filled], offsets[1:][filled]
+    if len(starts) == 0:
+        return filled
+    data = np.frombuffer(data_buf, dtype=np.uint8)
+    body = data[offsets[0] : offsets[-1]]
+    # (byte - "-") wraps below "-": above 12 is outside "-" to "9"; "/" lies between.
+    if (((body - _MINUS) > 12) | (body == _SLASH)).any():
+        return None
+    last, first = data[ends - 1] - _ZERO, data[starts]
+    minus = first == _MINUS
+    lead = np.where(minus, data[np.minimum(starts + 1, ends - 1)], first) - _ZERO
+    if (last > 9).any() or (lead > 9).any():
+        return None
+    long = np.flatnonzero(lengths[filled] > 15)
+    for a, b in zip(starts[long].tolist(), ends[long].tolist(), strict=True):
+        if not _SIMPLE_RE.fullmatch(data[a:b].tobytes().decode("ascii")):
+            return None
+    return filled
 
 
 def _edge_space(body: str) -> bool:
@@ -293,14 +357,6 @@ def _may_be_special(values: pd.Series) -> pd.Series:
         return values[keep.to_numpy(zero_copy_only=False)]
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         return values
-
-
-def _floats(cells: pd.Series) -> np.ndarray:
-    """Plain decimal texts (already matched) as floats; Arrow's cast where the text is Arrow's."""
-    try:
-        return pc.cast(pa.array(cells.array), pa.float64()).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        return cells.astype(float).to_numpy()
 
 
 def _trim_blank_tail(body: str) -> str:
