@@ -155,9 +155,8 @@ def clean_frame(
             return None
     symbol = column("symbol")
     numeric = {cmap.index.get(n) for n in ("quantity", "price", "market_value")}
-    uniques = {
-        i: pd.Series(stripped[i].unique()) for i in range(cmap.width) if i not in numeric or i == 0
-    }
+    codes = _Codes()
+    uniques = {i: codes.of(stripped[i])[1] for i in range(cmap.width) if i not in numeric or i == 0}
     # A second header may hide in the rows. (Numeric cells are matched as plain decimals below.)
     if any(_has_header_word(u) for u in uniques.values()):
         return None
@@ -193,7 +192,7 @@ def clean_frame(
 
     out = Sorted(header_cells=header.stripped)
     label = _read_preamble(head[:start], out)
-    account = _accounts(column("account_name"), column("account_number"), label)
+    account = _accounts(column("account_name"), column("account_number"), label, codes)
     line_of = np.arange(len(frame), dtype=np.int64) + first_body_line
     columns, classified, repeats = _positions(
         account,
@@ -206,6 +205,7 @@ def clean_frame(
         v,
         line_of,
         securities,
+        codes,
     )
     if "security type" in " ".join(out.header_cells).lower():
         head = split_records(text[: line_offset(text, DETECT_LINES)], delimiter)
@@ -504,12 +504,28 @@ def _sums(
     return out
 
 
-def _text(column: pd.Series) -> pd.Series:
-    """A text column numbered from 0, in pandas' own string type (no Python object per cell)."""
-    return column.astype(str).reset_index(drop=True)
+class _Codes:
+    """Each text column factorized once: its codes (first-seen order) and its distinct texts,
+    for the checks on distinct values, the accounts, the holdings and the result's columns."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[pd.Series, np.ndarray, pd.Series]] = {}
+
+    def of(self, column: pd.Series) -> tuple[np.ndarray, pd.Series]:
+        got = self._seen.get(id(column))
+        if got is None:
+            codes, uniques = pd.factorize(column, sort=False)
+            got = self._seen[id(column)] = (column, codes, pd.Series(uniques))
+        return got[1], got[2]
 
 
-def _factorize_rows(*columns: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _categorical(codes: np.ndarray, texts: pd.Series | list[str]) -> pd.Series:
+    """A text column as codes into distinct texts (one small string a distinct value, not one a
+    row; `to_holdings` and `book_frame` read its texts)."""
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype=str)))
+
+
+def _factorize_rows(*columns: pd.Series, codes: _Codes) -> tuple[np.ndarray, np.ndarray]:
     """Codes of the distinct value tuples across `columns` in first-seen order, and the first row
     of each, without building a Python tuple per row. A column the file lacks (`_BLANK`, one
     value throughout) changes nothing and is passed over."""
@@ -517,8 +533,12 @@ def _factorize_rows(*columns: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     for column in columns:
         if column.attrs.get(_BLANK):
             continue
-        codes, uniques = pd.factorize(column, sort=False)
-        key = codes if key is None else pd.factorize(key * (len(uniques) + 1) + codes)[0]
+        column_codes, uniques = codes.of(column)
+        key = (
+            column_codes
+            if key is None
+            else pd.factorize(key * (len(uniques) + 1) + column_codes)[0]
+        )
     if key is None:
         key = np.zeros(len(columns[0]), dtype=np.int64)
     return key, _first_rows(key)
@@ -533,11 +553,13 @@ def _first_rows(codes: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, top[1:] > top[:-1]])
 
 
-def _accounts(name: pd.Series, number: pd.Series, label: str) -> tuple[np.ndarray, list[str]]:
+def _accounts(
+    name: pd.Series, number: pd.Series, label: str, codes: _Codes
+) -> tuple[np.ndarray, list[str]]:
     """`account_of` over the column pairs, computed once per distinct pair: each row's account
     as a code into the list of distinct accounts (first-seen order)."""
     fallback = label or DEFAULT_ACCOUNT
-    pair_codes, firsts = _factorize_rows(name, number)
+    pair_codes, firsts = _factorize_rows(name, number, codes=codes)
     names = []
     for n, k in zip(name.take(firsts).tolist(), number.take(firsts).tolist(), strict=True):
         if n and k:
@@ -565,6 +587,7 @@ def _positions(
     v: np.ndarray,
     line_of: np.ndarray,
     securities: SecurityMaster | None,
+    codes: _Codes,
 ) -> tuple[_Columns, list[ImportIssue], list[tuple[int, int, str]]]:
     """One position per (account, symbol) in first-seen order, classified as `classify` would;
     several rows become its lots. Identical rows of one holding come back as (line, the line it
@@ -575,7 +598,7 @@ def _positions(
     the rows. Only holdings of several rows are folded one by one.
     """
     acc_codes, acc_names = account
-    sym_codes, _ = pd.factorize(symbol, sort=False)
+    sym_codes, sym_texts = codes.of(symbol)
     group, _ = pd.factorize(acc_codes.astype(np.int64) * (int(sym_codes.max()) + 1) + sym_codes)
     n_groups = int(group.max()) + 1
     sizes = np.bincount(group, minlength=n_groups)
@@ -599,7 +622,7 @@ def _positions(
     if asset_class.attrs.get(_BLANK) and security_type.attrs.get(_BLANK):
         hint_codes, firsts = sym_codes, _first_rows(sym_codes)  # the symbol alone decides
     else:
-        hint_codes, firsts = _factorize_rows(symbol, asset_class, security_type)
+        hint_codes, firsts = _factorize_rows(symbol, asset_class, security_type, codes=codes)
     hint_uniques = zip(
         symbol.take(firsts).tolist(),
         asset_class.take(firsts).tolist(),
@@ -660,20 +683,27 @@ def _positions(
             for k in np.flatnonzero(repeated).tolist():
                 repeats.append((row_lines[k], int(first_line.iat[k]), sym_of[int(gs[k])]))
 
-    class_names = [str(v.asset_class) for v in verdicts]
+    class_codes, class_names = pd.factorize(
+        np.array([str(v.asset_class) for v in verdicts], dtype=object), sort=False
+    )
     cash_flags = np.array([v.is_cash for v in verdicts], dtype=bool)
-    description_of = _text(description.take(first_row))
-    if len(heads) and not description.attrs.get(_BLANK):  # else every description is ""
-        description_of.iloc[heads] = head_descs
+    if description.attrs.get(_BLANK):  # every description is ""
+        description_of = _categorical(np.zeros(n_groups, dtype=np.int8), [""])
+    else:
+        desc_codes, desc_texts = codes.of(description)
+        group_desc = desc_codes[first_row]
+        if len(heads):  # a holding of several rows: its first non-empty description
+            group_desc[heads] = pd.Index(desc_texts).get_indexer(head_descs)
+        description_of = _categorical(group_desc, desc_texts)
     frame = pd.DataFrame(
         {
-            "account": _text(pd.Series(acc_names, dtype=str).take(acc_codes[first_row])),
-            "symbol": _text(symbol.take(first_row)),
+            "account": _categorical(acc_codes[first_row], acc_names),
+            "symbol": _categorical(sym_codes[first_row], sym_texts),
             "description": description_of,
             "quantity": quantity,
             "price": price,
             "market_value": value,
-            "asset_class": _text(pd.Series(class_names, dtype=str).take(group_verdict)),
+            "asset_class": _categorical(class_codes[group_verdict], list(class_names)),
             "cost_basis": np.full(n_groups, np.nan),
             "is_cash": cash_flags[group_verdict],
             "line": line_of[first_row],

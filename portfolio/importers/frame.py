@@ -20,6 +20,7 @@ from portfolio.book import BOOK_COLUMNS
 from portfolio.models import Holdings, ImportIssue, Lot, Position, SkippedRow
 
 # Columns of `BookFrame.positions`, in Position's field order, and `line`: the first file line.
+# The text columns are categorical (a book repeats few accounts, symbols and classes).
 POSITION_COLUMNS = (
     "account",
     "symbol",
@@ -237,13 +238,13 @@ class BookFrame(BaseModel):
         ps = holdings.positions
         frame = pd.DataFrame(
             {
-                "account": pd.Series([p.account for p in ps], dtype=str),
-                "symbol": pd.Series([p.symbol for p in ps], dtype=str),
-                "description": pd.Series([p.description for p in ps], dtype=str),
+                "account": pd.Series([p.account for p in ps], dtype="category"),
+                "symbol": pd.Series([p.symbol for p in ps], dtype="category"),
+                "description": pd.Series([p.description for p in ps], dtype="category"),
                 "quantity": np.array([p.quantity for p in ps], dtype=float),
                 "price": np.array([np.nan if p.price is None else p.price for p in ps], float),
                 "market_value": np.array([p.market_value for p in ps], dtype=float),
-                "asset_class": pd.Series([str(p.asset_class) for p in ps], dtype=str),
+                "asset_class": pd.Series([str(p.asset_class) for p in ps], dtype="category"),
                 "cost_basis": np.array(
                     [np.nan if p.cost_basis is None else p.cost_basis for p in ps], float
                 ),
