@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from portfolio.importers import read_holdings
+from portfolio.importers.text import _odd
 from portfolio.models import UnreadableFileError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "import"
@@ -102,3 +106,23 @@ def test_title_rows_before_the_header_are_listed() -> None:
     h = read_holdings(text)
     assert [s.line for s in h.skipped] == [1, 2]
     assert h.positions[0].lines == [5]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x24F), max_size=60), st.booleans())
+def test_odd_characters_are_counted_as_one_by_one(sample: str, ascii_only: bool) -> None:
+    """The ASCII shortcut counts what the character-by-character count does."""
+    if ascii_only:
+        sample = sample.encode("ascii", "ignore").decode()
+    slow = sum(
+        1
+        for ch in sample
+        if ch not in "\r\n\t" and unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn")
+    )
+    assert _odd(sample) == slow
+
+
+@pytest.mark.parametrize("data", [b"", b" \n\t\r\x0b\x0c", "\ufeff \n".encode()])
+def test_a_blank_file_is_empty(data: bytes) -> None:
+    with pytest.raises(UnreadableFileError, match="is empty"):
+        read_holdings(data, "holdings.csv")
