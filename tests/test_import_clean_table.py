@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import portfolio.importers as importers
+from portfolio.importers import clean_table
 from portfolio.importers.clean_table import _SIMPLE, _decimals, read_clean_table
 from portfolio.importers.text import decode, sniff_delimiter
 from portfolio.models import Holdings
@@ -175,3 +176,24 @@ def test_the_plain_decimal_check_is_the_pattern(cells: list[str], cut: int, blan
                 [float(c) if c else math.nan for c in cells], nan_ok=True, rel=0, abs=0
             )
     assert _SIMPLE == r"-?\d{1,15}(?:\.\d{1,15})?"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(st.text(alphabet="ab,\r", max_size=9), min_size=1, max_size=30),
+    newline_at_end=st.booleans(),
+    stretch=st.integers(1, 12),
+    head=st.text(alphabet="h\n", max_size=5),
+)
+def test_a_reported_row_has_its_own_line_as_raw_text(
+    lines: list[str], newline_at_end: bool, stretch: int, head: str
+) -> None:
+    """`_Body.raw(k)` is line k of the body without its line break, wherever the stretches of
+    counted line feeds fall."""
+    lines = [ln.replace("\r", "") + ("\r" if i % 3 == 1 else "") for i, ln in enumerate(lines)]
+    body = "\n".join(lines) + ("\n" if newline_at_end else "")
+    text = head + body + "tail"
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(clean_table, "_STRETCH", stretch)
+        read = clean_table._Body(pd.DataFrame(), text, len(head), len(head) + len(body))
+        assert [read.raw(k) for k in range(len(lines))] == [ln.rstrip("\r") for ln in lines]

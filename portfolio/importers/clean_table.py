@@ -13,6 +13,7 @@ whole file back to the general path, so the result is the one it would give, onl
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import math
@@ -377,16 +378,32 @@ class _Body:
     start: int
     end: int
     rectangular: bool = False  # read by pyarrow: every line has the header's field count
-    _data: bytes | None = None
-    _ends: np.ndarray | None = None
+    _before: list[int] | None = None  # line feeds before each stretch of `_STRETCH` characters
 
     def raw(self, k: int) -> str:
-        """Line `k` of the body as the file has it, without its line break."""
-        if self._data is None or self._ends is None:
-            self._data = self.text[self.start : self.end].encode()
-            self._ends = _line_ends(self._data)
-        start = int(self._ends[k - 1]) + 1 if k else 0
-        return self._data[start : int(self._ends[k])].decode().rstrip("\r")
+        """Line `k` of the body as the file has it, without its line break. Line feeds are
+        counted a stretch of the text at a time (once), so a reported row costs a search within
+        one stretch, not a copy of the body or an index of every line."""
+        start = self._line_feed(k - 1) + 1 if k else self.start
+        return self.text[start : self._line_feed(k)].rstrip("\r")
+
+    def _line_feed(self, j: int) -> int:
+        """Where the body's line feed `j` (from 0) is; its end when it has fewer."""
+        if self._before is None:
+            self._before = [0]
+            for at in range(self.start, self.end, _STRETCH):
+                count = self.text.count("\n", at, min(at + _STRETCH, self.end))
+                self._before.append(self._before[-1] + count)
+        c = bisect.bisect_right(self._before, j) - 1
+        if c >= len(self._before) - 1:
+            return self.end
+        at = self.start + c * _STRETCH
+        for _ in range(j - self._before[c] + 1):
+            at = self.text.find("\n", at, self.end) + 1
+        return at - 1
+
+
+_STRETCH = 1 << 16
 
 
 def _line_ends(data: bytes) -> np.ndarray:
@@ -434,11 +451,7 @@ def _read_body(text: str, start: int, end: int, width: int, used_width: int) -> 
         quoting=csv.QUOTE_NONE,
         engine="c",
     ).fillna("")
-    return (
-        _Body(frame, text, start, end, _data=data, _ends=ends)
-        if len(frame) == len(counts)
-        else None
-    )
+    return _Body(frame, text, start, end) if len(frame) == len(counts) else None
 
 
 def _plain_symbol(text: str) -> bool:
@@ -707,7 +720,8 @@ def _positions(
             "cost_basis": np.full(n_groups, np.nan),
             "is_cash": cash_flags[group_verdict],
             "line": line_of[first_row],
-        }
+        },
+        copy=False,  # the arrays are this frame's own: no second copy of every column
     )
 
     # Warnings in position order: a disagreement on each holding, an unknown symbol once.
