@@ -381,9 +381,12 @@ class _Body:
     _before: list[int] | None = None  # line feeds before each stretch of `_STRETCH` characters
 
     def raw(self, k: int) -> str:
-        """Line `k` of the body as the file has it, without its line break. Line feeds are
-        counted a stretch of the text at a time (once), so a reported row costs a search within
-        one stretch, not a copy of the body or an index of every line."""
+        """Line `k` of the body as the file has it, without its line break. A rectangular body's
+        line is its cells joined (no quotes, no lone carriage return: nothing else was on it);
+        in a ragged one, line feeds are counted a stretch of the text at a time (once), so a
+        reported row costs a search within one stretch, not a copy of the body."""
+        if self.rectangular:
+            return ",".join(str(self.frame[i].iat[k]) for i in range(self.frame.shape[1]))
         start = self._line_feed(k - 1) + 1 if k else self.start
         return self.text[start : self._line_feed(k)].rstrip("\r")
 
@@ -489,17 +492,17 @@ def _first_texts(column: pd.Series, rows: np.ndarray, starts: np.ndarray) -> lis
     return out
 
 
-def _repeated(*keys: np.ndarray) -> np.ndarray:
-    """`DataFrame(keys).duplicated(keep="first")` for finite numeric columns: the rows' value
-    tuples are numbered in first-seen order, and each row but the first of its number repeats."""
+def _first_alike(*keys: np.ndarray) -> np.ndarray:
+    """For each row, the first row with its value tuple over the finite numeric `keys` (a row
+    repeats exactly where that is another row, as `DataFrame(keys).duplicated()` says): the
+    tuples are numbered in first-seen order, and each number's first row found once."""
     code: np.ndarray | None = None
     for key in keys:
         codes, uniques = pd.factorize(key, sort=False)
         code = codes if code is None else pd.factorize(code * (len(uniques) + 1) + codes)[0]
-    out = np.ones(len(keys[0]), dtype=bool)
-    if code is not None:
-        out[_first_rows(code)] = False
-    return out
+    if code is None:
+        return np.arange(len(keys[0]))
+    return _first_rows(code)[code]
 
 
 def _sums(
@@ -685,16 +688,19 @@ def _positions(
         # and in order.
         row_lots = RowLots(heads, np.r_[starts, len(rows)], q[rows], line_of[rows])
         # Identical rows of one holding: each repeat and the first line it repeats.
-        repeated = _repeated(gs, q[rows], p[rows], v[rows])
-        if repeated.any():
-            row_lines = row_lots.line.tolist()
-            same = pd.DataFrame({"g": gs, "q": q[rows], "p": p[rows], "v": v[rows]})
-            first_line = (
-                same.assign(line=row_lines).groupby(["g", "q", "p", "v"])["line"].transform("min")
-            )
+        # (A holding's rows are in file order, so the first alike has the least line.)
+        first_alike = _first_alike(gs, q[rows], p[rows], v[rows])
+        repeated = np.flatnonzero(first_alike != np.arange(len(rows)))
+        if len(repeated):
+            row_lines = row_lots.line
             sym_of = dict(zip(heads.tolist(), head_syms, strict=True))
-            for k in np.flatnonzero(repeated).tolist():
-                repeats.append((row_lines[k], int(first_line.iat[k]), sym_of[int(gs[k])]))
+            for k, first, g in zip(
+                repeated.tolist(),
+                first_alike[repeated].tolist(),
+                gs[repeated].tolist(),
+                strict=True,
+            ):
+                repeats.append((int(row_lines[k]), int(row_lines[first]), sym_of[g]))
 
     class_codes, class_names = pd.factorize(
         np.array([str(v.asset_class) for v in verdicts], dtype=object), sort=False
