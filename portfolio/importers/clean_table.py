@@ -178,8 +178,10 @@ def clean_frame(
     v = _decimals(value_text, blank_ok=True) if p is not None else None
     if q is None or p is None or v is None:
         return None
-    derived = np.round(q * p, 8)
-    v = np.where(np.isnan(v), derived, v)
+    missing = np.isnan(v)
+    if missing.any():  # no stated value: quantity x price
+        v[missing] = np.round(q[missing] * p[missing], 8)
+    del missing
     if not (
         (q > 0).all()
         and (q <= MAX_QUANTITY).all()
@@ -194,7 +196,6 @@ def clean_frame(
     out = Sorted(header_cells=header.stripped)
     label = _read_preamble(head[:start], out)
     account = _accounts(column("account_name"), column("account_number"), label, codes)
-    line_of = np.arange(len(frame), dtype=np.int64) + first_body_line
     columns, classified, repeats = _positions(
         account,
         symbol,
@@ -204,7 +205,7 @@ def clean_frame(
         q,
         p,
         v,
-        line_of,
+        first_body_line,
         securities,
         codes,
     )
@@ -531,6 +532,8 @@ class _Codes:
         got = self._seen.get(id(column))
         if got is None:
             codes, uniques = pd.factorize(column, sort=False)
+            if len(uniques) < 2**31 - 1:  # half the memory of the row-long array
+                codes = codes.astype(np.int32)
             got = self._seen[id(column)] = (column, codes, pd.Series(uniques))
         return got[1], got[2]
 
@@ -553,7 +556,7 @@ def _factorize_rows(*columns: pd.Series, codes: _Codes) -> tuple[np.ndarray, np.
         key = (
             column_codes
             if key is None
-            else pd.factorize(key * (len(uniques) + 1) + column_codes)[0]
+            else pd.factorize(key.astype(np.int64) * (len(uniques) + 1) + column_codes)[0]
         )
     if key is None:
         key = np.zeros(len(columns[0]), dtype=np.int64)
@@ -601,7 +604,7 @@ def _positions(
     q: np.ndarray,
     p: np.ndarray,
     v: np.ndarray,
-    line_of: np.ndarray,
+    first_body_line: int,
     securities: SecurityMaster | None,
     codes: _Codes,
 ) -> tuple[_Columns, list[ImportIssue], list[tuple[int, int, str]]]:
@@ -686,7 +689,7 @@ def _positions(
                 group_verdict[g] = verdict_index(sym, cls, typ)
         # Each row its own lot; a line is one row, so a holding's lines are already distinct
         # and in order.
-        row_lots = RowLots(heads, np.r_[starts, len(rows)], q[rows], line_of[rows])
+        row_lots = RowLots(heads, np.r_[starts, len(rows)], q[rows], rows + first_body_line)
         # Identical rows of one holding: each repeat and the first line it repeats.
         # (A holding's rows are in file order, so the first alike has the least line.)
         first_alike = _first_alike(gs, q[rows], p[rows], v[rows])
@@ -702,6 +705,7 @@ def _positions(
             ):
                 repeats.append((int(row_lines[k]), int(row_lines[first]), sym_of[g]))
 
+    del group, sizes, multi  # what is left of a row's holding is in the columns below
     class_codes, class_names = pd.factorize(
         np.array([str(v.asset_class) for v in verdicts], dtype=object), sort=False
     )
@@ -725,7 +729,7 @@ def _positions(
             "asset_class": _categorical(class_codes[group_verdict], list(class_names)),
             "cost_basis": np.full(n_groups, np.nan),
             "is_cash": cash_flags[group_verdict],
-            "line": line_of[first_row],
+            "line": first_row + first_body_line,
         },
         copy=False,  # the arrays are this frame's own: no second copy of every column
     )
@@ -745,7 +749,7 @@ def _positions(
     for g in np.flatnonzero(noisy[group_verdict]).tolist():
         verdict = verdicts[int(group_verdict[g])]
         sym = group_syms.iat[g]
-        line = int(line_of[first_row[g]])
+        line = int(first_row[g]) + first_body_line
         if verdict.disagreement:
             issues.append(ImportIssue(line=line, severity="warning", message=verdict.disagreement))
         if securities is not None and not verdict.known and sym not in warned:
