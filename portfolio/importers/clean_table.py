@@ -138,7 +138,8 @@ def clean_frame(
         stripped = [frame[i].str.strip() for i in range(cmap.width)]
     else:  # no cell starts or ends with white space: every cell is its own stripped text
         stripped = [frame[i] for i in range(cmap.width)]
-    blank = pd.Series([""], dtype="str").take(np.zeros(len(frame), dtype=np.intp))
+    # One empty text as a category: a byte a row, where a text column holds eight or more.
+    blank = _categorical(np.zeros(len(frame), dtype=np.int8), [""])
     blank.index = frame.index
     blank.attrs[_BLANK] = True
 
@@ -247,6 +248,8 @@ def _decimals(cells: pd.Series, blank_ok: bool = False) -> np.ndarray | None:
     """The cells as floats when every one (every non-empty one, with `blank_ok`: NaN for the
     empty ones) fully matches `_SIMPLE`; else None. Where the text is Arrow's, its bytes are
     checked in one pass (`_plain_bytes`) and Arrow's cast reads the numbers."""
+    if cells.attrs.get(_BLANK):  # the file has no such column
+        return np.full(len(cells), np.nan) if blank_ok else None
     try:
         arr = pa.array(cells.array)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
@@ -426,10 +429,12 @@ def _read_body(text: str, start: int, end: int, width: int, used_width: int) -> 
     try:
         table = pacsv.read_csv(
             io.BytesIO(data),
-            read_options=pacsv.ReadOptions(column_names=names),
+            # Blocks of a quarter megabyte (a quarter of the default) hold less in flight at
+            # little cost in time; text as pandas keeps it (large_string), so nothing is cast.
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 18),
             parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+                column_types=dict.fromkeys(names, pa.large_string()), strings_can_be_null=False
             ),
         )
     except pa.ArrowInvalid:
@@ -478,17 +483,22 @@ def _plain_first(text: str) -> bool:
     return not (normalize(text).startswith(_STRONG_FOOTERS) or is_pending(text) or is_summary(text))
 
 
-def _first_texts(column: pd.Series, rows: np.ndarray, starts: np.ndarray) -> list[str]:
+def _first_texts(
+    column: pd.Series, rows: np.ndarray, starts: np.ndarray, codes: _Codes
+) -> list[str]:
     """For each run of `rows` (beginning at `starts`), the column's first non-empty text, or ""."""
-    texts = column.take(rows)
-    at = np.where((texts != "").to_numpy(), np.arange(len(rows)), len(rows))
+    if column.attrs.get(_BLANK):
+        return [""] * len(starts)
+    column_codes, uniques = codes.of(column)
+    row_codes = column_codes[rows]
+    filled = (uniques != "").to_numpy()[row_codes]
+    at = np.where(filled, np.arange(len(rows)), len(rows))
     first = np.minimum.reduceat(at, starts)
     ends = np.r_[starts[1:], len(rows)]
     found = first < ends
     out = [""] * len(starts)
-    for k, text in zip(
-        np.flatnonzero(found).tolist(), texts.take(first[found]).tolist(), strict=True
-    ):
+    texts = uniques.take(row_codes[first[found]]).tolist()
+    for k, text in zip(np.flatnonzero(found).tolist(), texts, strict=True):
         out[k] = text
     return out
 
@@ -527,6 +537,14 @@ class _Codes:
 
     def __init__(self) -> None:
         self._seen: dict[int, tuple[pd.Series, np.ndarray, pd.Series]] = {}
+
+    def texts(self, column: pd.Series, rows: np.ndarray) -> list[str]:
+        """The column's texts at `rows`, read from its distinct texts (a take from the column
+        itself would join its chunks into one copy first)."""
+        if column.attrs.get(_BLANK):
+            return [""] * len(rows)
+        column_codes, uniques = self.of(column)
+        return uniques.take(column_codes[rows]).tolist()
 
     def of(self, column: pd.Series) -> tuple[np.ndarray, pd.Series]:
         got = self._seen.get(id(column))
@@ -580,7 +598,7 @@ def _accounts(
     fallback = label or DEFAULT_ACCOUNT
     pair_codes, firsts = _factorize_rows(name, number, codes=codes)
     names = []
-    for n, k in zip(name.take(firsts).tolist(), number.take(firsts).tolist(), strict=True):
+    for n, k in zip(codes.texts(name, firsts), codes.texts(number, firsts), strict=True):
         if n and k:
             names.append(n if k in n else f"{n} {k}")
         else:
@@ -643,9 +661,9 @@ def _positions(
     else:
         hint_codes, firsts = _factorize_rows(symbol, asset_class, security_type, codes=codes)
     hint_uniques = zip(
-        symbol.take(firsts).tolist(),
-        asset_class.take(firsts).tolist(),
-        security_type.take(firsts).tolist(),
+        codes.texts(symbol, firsts),
+        codes.texts(asset_class, firsts),
+        codes.texts(security_type, firsts),
         strict=True,
     )
     verdict_of_hint = np.array([verdict_index(s, c, t) for s, c, t in hint_uniques], dtype=np.int64)
@@ -674,16 +692,16 @@ def _positions(
         low, high = np.minimum.reduceat(p[rows], starts), np.maximum.reduceat(p[rows], starts)
         price[heads] = np.where(low == high, low, value[heads] / quantity[heads])
         head_descs = (
-            [] if description.attrs.get(_BLANK) else _first_texts(description, rows, starts)
+            [] if description.attrs.get(_BLANK) else _first_texts(description, rows, starts, codes)
         )
-        head_syms = symbol.take(rows[starts]).tolist()
+        head_syms = codes.texts(symbol, rows[starts])
         if not (asset_class.attrs.get(_BLANK) and security_type.attrs.get(_BLANK)):
             # Without class columns a holding's verdict is its symbol's, set already.
             for g, sym, cls, typ in zip(
                 heads.tolist(),
                 head_syms,
-                _first_texts(asset_class, rows, starts),
-                _first_texts(security_type, rows, starts),
+                _first_texts(asset_class, rows, starts, codes),
+                _first_texts(security_type, rows, starts, codes),
                 strict=True,
             ):
                 group_verdict[g] = verdict_index(sym, cls, typ)
