@@ -197,3 +197,37 @@ def test_a_reported_row_has_its_own_line_as_raw_text(
         m.setattr(clean_table, "_STRETCH", stretch)
         read = clean_table._Body(pd.DataFrame(), text, len(head), len(head) + len(body))
         assert [read.raw(k) for k in range(len(lines))] == [ln.rstrip("\r") for ln in lines]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet="a, \t\r\n\x0bé\u2003", max_size=40),
+    start=st.integers(0, 10),
+    step=st.integers(1, 8),
+)
+def test_the_body_is_looked_at_in_place_as_its_slice_would_be(
+    text: str, start: int, step: int
+) -> None:
+    """The body's end (blank lines at the end dropped), its white space at cell edges and its
+    bytes, found a stretch at a time, are what the slice `text[start:]` itself gives."""
+    start = min(start, len(text))
+    body = text[start:]
+    kept = len(body.rstrip())
+    newline = body.find("\n", kept)
+    expected_end = start + (0 if kept == 0 else len(body) if newline < 0 else newline + 1)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(clean_table, "_STEP", step)
+        end = clean_table._body_end(text, start)
+        assert end == expected_end
+        trimmed = text[start:end]
+        edge = not trimmed.isascii() or any(
+            ch in trimmed
+            and (
+                trimmed.startswith(ch)
+                or trimmed.endswith(ch)
+                or any(p in trimmed for p in (f",{ch}", f"{ch},", f"\n{ch}", f"{ch}\n", f"{ch}\r"))
+            )
+            for ch in clean_table._ASCII_SPACE
+        )
+        assert clean_table._edge_space(text, start, end) == edge
+        assert bytes(clean_table._encoded(text, start, end)) == trimmed.encode()

@@ -122,12 +122,13 @@ def clean_frame(
         return None
     header = head[start]
     start_at = sum(len(ln) for ln in head_lines[: header.end])
-    body = _trim_blank_tail(text[start_at:])
-    if not body or '"' in body or ("\r" in body and body.count("\r") != body.count("\r\n")):
-        return None  # quoted cells, or a line break the reader would not see
-    spaced = _edge_space(body)
-    end_at = start_at + len(body)
-    del body  # a copy of most of the file: the reader takes its own
+    # The body is `text[start_at:end_at]`, looked at in place (a slice would copy the file).
+    end_at = _body_end(text, start_at)
+    if end_at == start_at or text.find('"', start_at, end_at) >= 0:
+        return None  # quoted cells
+    if text.count("\r", start_at, end_at) != text.count("\r\n", start_at, end_at):
+        return None  # a line break the reader would not see
+    spaced = _edge_space(text, start_at, end_at)
     read = _read_body(text, start_at, end_at, cmap.width, cmap.used_width)
     if read is None:
         return None
@@ -324,19 +325,30 @@ def _plain_bytes(arr: pa.Array, blank_ok: bool) -> np.ndarray | None:
     return filled
 
 
-def _edge_space(body: str) -> bool:
-    """Might a cell of `body` start or end with white space? False only when it is ASCII and no
-    white space character touches a comma or a line end (then `str.strip` changes no cell)."""
-    if not body.isascii():
+def _edge_space(text: str, start: int, end: int) -> bool:
+    """Might a cell of the body `text[start:end]` start or end with white space? False only when
+    it is ASCII and no white space character touches a comma or a line end (then `str.strip`
+    changes no cell)."""
+    if not _is_ascii(text, start, end):
         return True
     for ch in _ASCII_SPACE:
-        if ch in body and (
-            body.startswith(ch)
-            or body.endswith(ch)
-            or any(pair in body for pair in (f",{ch}", f"{ch},", f"\n{ch}", f"{ch}\n", f"{ch}\r"))
+        if text.find(ch, start, end) >= 0 and (
+            text.startswith(ch, start, end)
+            or text.endswith(ch, start, end)
+            or any(
+                text.find(pair, start, end) >= 0
+                for pair in (f",{ch}", f"{ch},", f"\n{ch}", f"{ch}\n", f"{ch}\r")
+            )
         ):
             return True
     return False
+
+
+_STEP = 1 << 20  # characters looked at (or encoded) at a time: a bounded copy, not the file's
+
+
+def _is_ascii(text: str, start: int, end: int) -> bool:
+    return all(text[i : min(i + _STEP, end)].isascii() for i in range(start, end, _STEP))
 
 
 def _empty_cell(columns: list[pd.Series]) -> bool:
@@ -364,13 +376,21 @@ def _may_be_special(values: pd.Series) -> pd.Series:
         return values
 
 
-def _trim_blank_tail(body: str) -> str:
-    """`body` without the blank (whitespace-only) lines at its end."""
-    end = len(body.rstrip())
-    if end == 0:
-        return ""
-    newline = body.find("\n", end)
-    return body if newline < 0 else body[: newline + 1]
+def _body_end(text: str, start: int) -> int:
+    """Where `text[start:]` ends without the blank (whitespace-only) lines at its end (`start`
+    when it is all blank), found from the end a stretch at a time."""
+    end = len(text)
+    while end > start:
+        stretch = text[max(start, end - _STEP) : end]
+        kept = len(stretch.rstrip())
+        if kept:
+            end = end - len(stretch) + kept
+            break
+        end -= len(stretch)
+    if end == start:
+        return start
+    newline = text.find("\n", end)
+    return len(text) if newline < 0 else newline + 1
 
 
 @dataclass
@@ -418,17 +438,29 @@ def _line_ends(data: bytes) -> np.ndarray:
     return ends if data.endswith(b"\n") else np.append(ends, len(data))
 
 
+def _encoded(text: str, start: int, end: int) -> bytes | bytearray:
+    """`text[start:end]` in UTF-8. ASCII text is encoded a stretch at a time into a buffer of
+    its length, so the body is not held twice (its slice and its bytes) on the way."""
+    if not _is_ascii(text, start, end):
+        return text[start:end].encode()
+    out = bytearray(end - start)
+    for i in range(start, end, _STEP):
+        j = min(i + _STEP, end)
+        out[i - start : j - start] = text[i:j].encode("ascii")
+    return out
+
+
 def _read_body(text: str, start: int, end: int, width: int, used_width: int) -> _Body | None:
     """Every cell of `text[start:end]` as text, one row a line; None when a line's field count is
     out of the header's range. A rectangular body goes through pyarrow's reader (several times
     faster than the C engine for text columns, and it refuses any line of another width); a
     ragged one through the C engine, which pads short lines, after the fields of every line are
     counted."""
-    data = text[start:end].encode()
+    data = _encoded(text, start, end)
     names = [str(i) for i in range(width)]
     try:
         table = pacsv.read_csv(
-            io.BytesIO(data),
+            pa.BufferReader(pa.py_buffer(data)),
             # Blocks of a quarter megabyte (a quarter of the default) hold less in flight at
             # little cost in time; text as pandas keeps it (large_string), so nothing is cast.
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 18),
@@ -450,7 +482,7 @@ def _read_body(text: str, start: int, end: int, width: int, used_width: int) -> 
     if len(counts) == 0 or counts.min() < used_width or counts.max() > width:
         return None
     frame = pd.read_csv(
-        io.BytesIO(data),
+        io.BytesIO(data),  # a copy of the body: only a ragged one comes here
         header=None,
         names=range(width),
         dtype=str,
