@@ -198,15 +198,15 @@ def clean_frame(
     out = Sorted(header_cells=header.stripped)
     label = _read_preamble(head[:start], out)
     account = _accounts(column("account_name"), column("account_number"), label, codes)
+    amounts = [q, p, v]
+    del q, p, v  # `_positions` lets them go once the holdings have theirs
     columns, classified, repeats = _positions(
         account,
         symbol,
         description,
         asset_class,
         column("security_type"),
-        q,
-        p,
-        v,
+        amounts,
         first_body_line,
         securities,
         codes,
@@ -636,7 +636,7 @@ def _accounts(
         else:
             names.append(n or k or fallback)
     name_codes, distinct = pd.factorize(np.array(names, dtype=object), sort=False)
-    return name_codes[pair_codes], [str(x) for x in distinct]
+    return name_codes.astype(np.int32)[pair_codes], [str(x) for x in distinct]
 
 
 @dataclass
@@ -651,22 +651,23 @@ def _positions(
     description: pd.Series,
     asset_class: pd.Series,
     security_type: pd.Series,
-    q: np.ndarray,
-    p: np.ndarray,
-    v: np.ndarray,
+    amounts: list[np.ndarray],
     first_body_line: int,
     securities: SecurityMaster | None,
     codes: _Codes,
 ) -> tuple[_Columns, list[ImportIssue], list[tuple[int, int, str]]]:
     """One position per (account, symbol) in first-seen order, classified as `classify` would;
     several rows become its lots. Identical rows of one holding come back as (line, the line it
-    repeats, symbol).
+    repeats, symbol). `amounts` (each row's quantity, price and value) is emptied: the rows'
+    arrays are let go before the holdings' columns are put together.
 
     Holdings of one row (nearly all of a practice's book) are taken from the columns as they are;
     classification is judged once per distinct (symbol, class text, type text) and spread over
     the rows. Only holdings of several rows are folded one by one.
     """
     acc_codes, acc_names = account
+    q, p, v = amounts
+    amounts.clear()
     sym_codes, sym_texts = codes.of(symbol)
     group, _ = pd.factorize(acc_codes.astype(np.int64) * (int(sym_codes.max()) + 1) + sym_codes)
     n_groups = int(group.max()) + 1
@@ -698,8 +699,8 @@ def _positions(
         codes.texts(security_type, firsts),
         strict=True,
     )
-    verdict_of_hint = np.array([verdict_index(s, c, t) for s, c, t in hint_uniques], dtype=np.int64)
-    group_verdict = verdict_of_hint[hint_codes][first_row]
+    verdict_of_hint = np.array([verdict_index(s, c, t) for s, c, t in hint_uniques], dtype=np.int32)
+    group_verdict = verdict_of_hint[hint_codes[first_row]]
 
     quantity = q[first_row]
     price = p[first_row]
@@ -708,20 +709,23 @@ def _positions(
     repeats: list[tuple[int, int, str]] = []
     heads = np.zeros(0, dtype=np.int64)
     head_descs: list[str] = []
+    # The rows of each holding of several rows together, in file order; then the rows' own
+    # arrays go (the holdings have theirs).
     multi = np.flatnonzero(sizes[group] > 1)
-    if len(multi):
-        # The rows of each holding of several rows together, in file order.
-        order = np.argsort(group[multi], kind="stable")
-        rows = multi[order]
-        gs = group[rows]
+    rows = multi[np.argsort(group[multi], kind="stable")]
+    gs = group[rows]
+    q_rows, p_rows, v_rows = q[rows], p[rows], v[rows]
+    del q, p, v, group, sizes, multi
+    if len(rows):
         starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
         bounds = list(zip(starts.tolist(), [*starts[1:].tolist(), len(rows)], strict=True))
         heads = gs[starts]
-        qs, vs = q[rows].tolist(), v[rows].tolist()
-        quantity[heads] = _sums(q[rows], qs, starts, bounds)
-        value[heads] = _sums(v[rows], vs, starts, bounds)
+        qs, vs = q_rows.tolist(), v_rows.tolist()
+        quantity[heads] = _sums(q_rows, qs, starts, bounds)
+        value[heads] = _sums(v_rows, vs, starts, bounds)
+        del qs, vs, bounds
         # One price where the rows agree on it, else value / quantity (quantities are positive).
-        low, high = np.minimum.reduceat(p[rows], starts), np.maximum.reduceat(p[rows], starts)
+        low, high = np.minimum.reduceat(p_rows, starts), np.maximum.reduceat(p_rows, starts)
         price[heads] = np.where(low == high, low, value[heads] / quantity[heads])
         head_descs = (
             [] if description.attrs.get(_BLANK) else _first_texts(description, rows, starts, codes)
@@ -739,10 +743,10 @@ def _positions(
                 group_verdict[g] = verdict_index(sym, cls, typ)
         # Each row its own lot; a line is one row, so a holding's lines are already distinct
         # and in order.
-        row_lots = RowLots(heads, np.r_[starts, len(rows)], q[rows], rows + first_body_line)
+        row_lots = RowLots(heads, np.r_[starts, len(rows)], q_rows, rows + first_body_line)
         # Identical rows of one holding: each repeat and the first line it repeats.
         # (A holding's rows are in file order, so the first alike has the least line.)
-        first_alike = _first_alike(gs, q[rows], p[rows], v[rows])
+        first_alike = _first_alike(gs, q_rows, p_rows, v_rows)
         repeated = np.flatnonzero(first_alike != np.arange(len(rows)))
         if len(repeated):
             row_lines = row_lots.line
@@ -755,7 +759,6 @@ def _positions(
             ):
                 repeats.append((int(row_lines[k]), int(row_lines[first]), sym_of[g]))
 
-    del group, sizes, multi  # what is left of a row's holding is in the columns below
     class_codes, class_names = pd.factorize(
         np.array([str(v.asset_class) for v in verdicts], dtype=object), sort=False
     )
