@@ -18,7 +18,8 @@ after one import of the file's first lines (shared lookups are built once, not p
 the `memory_usage(deep=True)` of the baseline's DataFrame. It includes the result.
 
 After each layout a line gives its linearity: rows/s at the largest size over rows/s at the
-smallest (1.0 is linear; above 1, fixed costs weigh on the small file).
+smallest (1.0 is linear; above 1, fixed costs weigh on the small file), for `read_holdings` and
+for `read_holdings_frame` (with its rows/s at both sizes).
 
 Run from the repository root:  python bench/importers.py [--rows 10000,300000] [--repeat 3]
 """
@@ -246,6 +247,7 @@ def main() -> None:
     )
     for layout in args.layouts.split(","):
         speeds: list[float] = []
+        frame_speeds: list[float] = []
         for n in sizes:
             data = (
                 plain_sheet(n)
@@ -271,6 +273,7 @@ def main() -> None:
                 memory = f"{measure_peak(data, name) / frame_bytes:.1f}x"
                 memory_frame = f"{measure_peak(data, name, frame=True) / frame_bytes:.1f}x"
             speeds.append(n / t_imp)
+            frame_speeds.append(n / t_frame)
             print(
                 f"{layout:<10}{n:>9,}{len(data) / 1e6:>7.1f}{t_imp:>10.3f}{n / t_imp:>11,.0f}"
                 f"{t_csv:>12.3f}{t_imp / t_csv:>7.1f}x{len(holdings.positions):>11,}"
@@ -280,7 +283,8 @@ def main() -> None:
         if len(speeds) > 1:
             print(
                 f"{layout:<10}linearity: rows/s at {sizes[-1]:,} over rows/s at {sizes[0]:,} = "
-                f"{speeds[-1] / speeds[0]:.2f}",
+                f"{speeds[-1] / speeds[0]:.2f} (frame: {frame_speeds[-1] / frame_speeds[0]:.2f}, "
+                f"{frame_speeds[0]:,.0f} and {frame_speeds[-1]:,.0f} rows/s)",
                 flush=True,
             )
 
