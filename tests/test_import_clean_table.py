@@ -183,10 +183,12 @@ def test_the_plain_decimal_check_is_the_pattern(cells: list[str], cut: int, blan
     lines=st.lists(st.text(alphabet="ab,\r", max_size=9), min_size=1, max_size=30),
     newline_at_end=st.booleans(),
     stretch=st.integers(1, 12),
+    step=st.integers(1, 30),
     head=st.text(alphabet="h\n", max_size=5),
+    as_bytes=st.booleans(),
 )
 def test_a_reported_row_has_its_own_line_as_raw_text(
-    lines: list[str], newline_at_end: bool, stretch: int, head: str
+    lines: list[str], newline_at_end: bool, stretch: int, step: int, head: str, as_bytes: bool
 ) -> None:
     """`_Body.raw(k)` is line k of the body without its line break, wherever the stretches of
     counted line feeds fall."""
@@ -195,7 +197,9 @@ def test_a_reported_row_has_its_own_line_as_raw_text(
     text = head + body + "tail"
     with pytest.MonkeyPatch.context() as m:
         m.setattr(clean_table, "_STRETCH", stretch)
-        read = clean_table._Body(pd.DataFrame(), text, len(head), len(head) + len(body))
+        m.setattr(clean_table, "_STEP", step)
+        source = text.encode() if as_bytes else text
+        read = clean_table._Body(pd.DataFrame(), source, len(head), len(head) + len(body))
         assert [read.raw(k) for k in range(len(lines))] == [ln.rstrip("\r") for ln in lines]
 
 

@@ -18,7 +18,8 @@ import csv
 import io
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -98,19 +99,22 @@ def read_clean_table(
 
 
 def clean_frame(
-    text: str,
+    text: str | bytes,
     delimiter: str,
     filename: str,
     securities: SecurityMaster | None,
     issues: list[ImportIssue],
     min_rows: int = MIN_ROWS,
 ) -> BookFrame | None:
-    """The clean sheet's book as columns (`BookFrame`); None when the sheet is not clean."""
+    """The clean sheet's book as columns (`BookFrame`); None when the sheet is not clean.
+
+    `text` may be an ASCII upload's own bytes (its text a character a byte): every position
+    below is then the same in both."""
     if delimiter != ",":
         return None
-    if line_offset(text, min_rows - 1) == len(text) and text.count("\n") + 1 < min_rows:
+    if line_offset(text, min_rows - 1) == len(text) and text.count(_of(text, "\n")) + 1 < min_rows:
         return None
-    head_lines = io.StringIO(text[: line_offset(text, HEAD_LINES)], newline="").readlines()
+    head_lines = io.StringIO(_str(text[: line_offset(text, HEAD_LINES)]), newline="").readlines()
     head = split_records("".join(head_lines), delimiter)
     if is_ibkr(head):
         return None
@@ -124,21 +128,30 @@ def clean_frame(
     start_at = sum(len(ln) for ln in head_lines[: header.end])
     # The body is `text[start_at:end_at]`, looked at in place (a slice would copy the file).
     end_at = _body_end(text, start_at)
-    if end_at == start_at or text.find('"', start_at, end_at) >= 0:
+    if end_at == start_at or text.find(_of(text, '"'), start_at, end_at) >= 0:
         return None  # quoted cells
-    if text.count("\r", start_at, end_at) != text.count("\r\n", start_at, end_at):
+    if text.find(_of(text, "\r"), start_at, end_at) >= 0 and text.count(
+        _of(text, "\r"), start_at, end_at
+    ) != text.count(_of(text, "\r\n"), start_at, end_at):
         return None  # a line break the reader would not see
     spaced = _edge_space(text, start_at, end_at)
-    read = _read_body(text, start_at, end_at, cmap.width, cmap.used_width)
+    # The amount columns (but the first, whose text is looked at below) are read as numbers.
+    amounts = {
+        cmap.index[name]: name == "market_value"
+        for name in ("quantity", "price", "market_value")
+        if name in cmap and cmap.index[name] != 0
+    }
+    read = _read_body(text, start_at, end_at, cmap.width, cmap.used_width, amounts, spaced)
     if read is None:
         return None
     frame = read.frame
     first_body_line = header.end + 1
 
+    # Each text column by index (the amount columns read as numbers are not among them).
     if spaced:
-        stripped = [frame[i].str.strip() for i in range(cmap.width)]
+        stripped = {i: frame[i].str.strip() for i in frame.columns}
     else:  # no cell starts or ends with white space: every cell is its own stripped text
-        stripped = [frame[i] for i in range(cmap.width)]
+        stripped = {i: frame[i] for i in frame.columns}
     # One empty text as a category: a byte a row, where a text column holds eight or more.
     blank = _categorical(np.zeros(len(frame), dtype=np.int8), [""])
     blank.index = frame.index
@@ -150,8 +163,16 @@ def clean_frame(
 
     if cmap.width < 2:
         return None
-    if spaced or not read.rectangular or _empty_cell(stripped):
-        nonempty = sum((s != "").astype(np.int64) for s in stripped)
+    filled, n_read = read.filled, len(read.amounts)
+    if (
+        spaced
+        or not read.rectangular
+        or _empty_cell(list(stripped.values()))
+        or (filled is not None and bool((filled < n_read).any()))
+    ):
+        nonempty = sum((s != "").astype(np.int64) for s in stripped.values())
+        if filled is not None:
+            nonempty = nonempty + filled
         if int(nonempty.min()) < 2:  # blank lines inside the table, or one-cell text rows
             return None
         if (stripped[0] == "").any():
@@ -159,7 +180,7 @@ def clean_frame(
     symbol = column("symbol")
     numeric = {cmap.index.get(n) for n in ("quantity", "price", "market_value")}
     codes = _Codes()
-    uniques = {i: codes.of(stripped[i])[1] for i in range(cmap.width) if i not in numeric or i == 0}
+    uniques = {i: codes.of(s)[1] for i, s in stripped.items() if i not in numeric or i == 0}
     # A second header may hide in the rows. (Numeric cells are matched as plain decimals below.)
     if any(_has_header_word(u) for u in uniques.values()):
         return None
@@ -174,10 +195,15 @@ def clean_frame(
     if "asset_class" in cmap and asset_class.str.match(_NUMERIC_CLASS).any():
         return None
 
-    qty_text, price_text, value_text = column("quantity"), column("price"), column("market_value")
-    q = _decimals(qty_text)
-    p = _decimals(price_text) if q is not None else None
-    v = _decimals(value_text, blank_ok=True) if p is not None else None
+    def amount(name: str, blank_ok: bool = False) -> np.ndarray | None:
+        i = cmap.index.get(name)
+        if i is not None and i in read.amounts:
+            return read.amounts.pop(i)  # the body holds no reference: `_positions` frees them
+        return _decimals(column(name), blank_ok)
+
+    q = amount("quantity")
+    p = amount("price") if q is not None else None
+    v = amount("market_value", blank_ok=True) if p is not None else None
     if q is None or p is None or v is None:
         return None
     missing = np.isnan(v)
@@ -212,7 +238,7 @@ def clean_frame(
         codes,
     )
     if "security type" in " ".join(out.header_cells).lower():
-        head = split_records(text[: line_offset(text, DETECT_LINES)], delimiter)
+        head = split_records(_str(text[: line_offset(text, DETECT_LINES)]), delimiter)
     fmt = detect_format(out.header_cells, out.preamble, head, filename)
     issues.extend(out.issues)
     for line, first_line, sym in repeats:
@@ -264,18 +290,26 @@ def _decimals(cells: pd.Series, blank_ok: bool = False) -> np.ndarray | None:
     out = np.full(len(cells), np.nan)
     at = 0
     for chunk in chunks:
-        filled = _plain_bytes(chunk, blank_ok)
-        if filled is None:
-            return None
-        try:
-            if filled.all():
-                out[at : at + len(chunk)] = _cast(chunk)
-            else:
-                out[at : at + len(chunk)][filled] = _cast(chunk.filter(pa.array(filled)))
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
+        if not _chunk_decimals(chunk, blank_ok, out[at : at + len(chunk)]):
             return None
         at += len(chunk)
     return out
+
+
+def _chunk_decimals(chunk: pa.Array, blank_ok: bool, out: np.ndarray) -> bool:
+    """`_decimals` of one Arrow text array (no nulls) into `out` (NaN already where a cell may
+    be empty); False when a cell is not a plain decimal."""
+    filled = _plain_bytes(chunk, blank_ok)
+    if filled is None:
+        return False
+    try:
+        if filled.all():
+            out[:] = _cast(chunk)
+        else:
+            out[filled] = _cast(chunk.filter(pa.array(filled)))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return False
+    return True
 
 
 def _cast(arr: pa.Array) -> np.ndarray:
@@ -325,18 +359,27 @@ def _plain_bytes(arr: pa.Array, blank_ok: bool) -> np.ndarray | None:
     return filled
 
 
-def _edge_space(text: str, start: int, end: int) -> bool:
+def _of(text: str | bytes, literal: str) -> Any:
+    """`literal` in `text`'s own kind (bytes for bytes: ASCII text read in place)."""
+    return literal if isinstance(text, str) else literal.encode("ascii")
+
+
+def _str(text: str | bytes) -> str:
+    return text if isinstance(text, str) else text.decode("ascii")
+
+
+def _edge_space(text: str | bytes, start: int, end: int) -> bool:
     """Might a cell of the body `text[start:end]` start or end with white space? False only when
     it is ASCII and no white space character touches a comma or a line end (then `str.strip`
     changes no cell)."""
     if not _is_ascii(text, start, end):
         return True
     for ch in _ASCII_SPACE:
-        if text.find(ch, start, end) >= 0 and (
-            text.startswith(ch, start, end)
-            or text.endswith(ch, start, end)
+        if text.find(_of(text, ch), start, end) >= 0 and (
+            text.startswith(_of(text, ch), start, end)
+            or text.endswith(_of(text, ch), start, end)
             or any(
-                text.find(pair, start, end) >= 0
+                text.find(_of(text, pair), start, end) >= 0
                 for pair in (f",{ch}", f"{ch},", f"\n{ch}", f"{ch}\n", f"{ch}\r")
             )
         ):
@@ -347,7 +390,7 @@ def _edge_space(text: str, start: int, end: int) -> bool:
 _STEP = 1 << 20  # characters looked at (or encoded) at a time: a bounded copy, not the file's
 
 
-def _is_ascii(text: str, start: int, end: int) -> bool:
+def _is_ascii(text: str | bytes, start: int, end: int) -> bool:
     return all(text[i : min(i + _STEP, end)].isascii() for i in range(start, end, _STEP))
 
 
@@ -376,12 +419,12 @@ def _may_be_special(values: pd.Series) -> pd.Series:
         return values
 
 
-def _body_end(text: str, start: int) -> int:
+def _body_end(text: str | bytes, start: int) -> int:
     """Where `text[start:]` ends without the blank (whitespace-only) lines at its end (`start`
     when it is all blank), found from the end a stretch at a time."""
     end = len(text)
     while end > start:
-        stretch = text[max(start, end - _STEP) : end]
+        stretch = _str(text[max(start, end - _STEP) : end])
         kept = len(stretch.rstrip())
         if kept:
             end = end - len(stretch) + kept
@@ -389,7 +432,7 @@ def _body_end(text: str, start: int) -> int:
         end -= len(stretch)
     if end == start:
         return start
-    newline = text.find("\n", end)
+    newline = text.find(_of(text, "\n"), end)
     return len(text) if newline < 0 else newline + 1
 
 
@@ -398,49 +441,69 @@ class _Body:
     """The body's cells, and where it is in the file's text (for a reported row's raw text)."""
 
     frame: pd.DataFrame
-    text: str
+    text: str | bytes
     start: int
     end: int
     rectangular: bool = False  # read by pyarrow: every line has the header's field count
+    # Amount columns read as numbers (None: a cell is not a plain decimal), not in `frame`,
+    # and how many of them are not empty on each row.
+    amounts: dict[int, np.ndarray | None] = field(default_factory=dict)
+    filled: np.ndarray | None = None
     _before: list[int] | None = None  # line feeds before each stretch of `_STRETCH` characters
 
     def raw(self, k: int) -> str:
-        """Line `k` of the body as the file has it, without its line break. A rectangular body's
-        line is its cells joined (no quotes, no lone carriage return: nothing else was on it);
-        in a ragged one, line feeds are counted a stretch of the text at a time (once), so a
-        reported row costs a search within one stretch, not a copy of the body."""
-        if self.rectangular:
-            return ",".join(str(self.frame[i].iat[k]) for i in range(self.frame.shape[1]))
+        """Line `k` of the body as the file has it, without its line break. Line feeds are
+        counted a stretch of the text at a time (once), so a reported row costs a search within
+        one stretch, not a copy of the body or an index of every line."""
         start = self._line_feed(k - 1) + 1 if k else self.start
-        return self.text[start : self._line_feed(k)].rstrip("\r")
+        return _str(self.text[start : self._line_feed(k)]).rstrip("\r")
 
     def _line_feed(self, j: int) -> int:
         """Where the body's line feed `j` (from 0) is; its end when it has fewer."""
+        feed = _of(self.text, "\n")
         if self._before is None:
-            self._before = [0]
-            for at in range(self.start, self.end, _STRETCH):
-                count = self.text.count("\n", at, min(at + _STRETCH, self.end))
-                self._before.append(self._before[-1] + count)
+            self._before = [0, *np.cumsum(self._feeds()).tolist()]
         c = bisect.bisect_right(self._before, j) - 1
         if c >= len(self._before) - 1:
             return self.end
         at = self.start + c * _STRETCH
         for _ in range(j - self._before[c] + 1):
-            at = self.text.find("\n", at, self.end) + 1
+            at = self.text.find(feed, at, self.end) + 1
         return at - 1
 
+    def _feeds(self) -> list[int]:
+        """The line feeds in each stretch of the body: bytes counted by NumPy a piece of whole
+        stretches at a time (`bytes.count` goes a byte at a time), text by `str.count`."""
+        text, start, end = self.text, self.start, self.end
+        if not isinstance(text, bytes):
+            return [
+                text.count("\n", at, min(at + _STRETCH, end)) for at in range(start, end, _STRETCH)
+            ]
+        piece = _STRETCH * max(1, _STEP // _STRETCH)
+        counts: list[int] = []
+        for at in range(start, end, piece):
+            feeds = np.frombuffer(text, np.uint8, count=min(piece, end - at), offset=at) == 10
+            whole = len(feeds) // _STRETCH * _STRETCH
+            counts += np.count_nonzero(feeds[:whole].reshape(-1, _STRETCH), axis=1).tolist()
+            if whole < len(feeds):
+                counts.append(int(np.count_nonzero(feeds[whole:])))
+        return counts
 
-_STRETCH = 1 << 16
+
+_STRETCH = 1 << 13
 
 
-def _line_ends(data: bytes) -> np.ndarray:
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    return ends if data.endswith(b"\n") else np.append(ends, len(data))
+def _line_ends(data: bytes | bytearray | memoryview) -> np.ndarray:
+    raw = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(raw == 10)
+    return ends if len(raw) and raw[-1] == 10 else np.append(ends, len(raw))
 
 
-def _encoded(text: str, start: int, end: int) -> bytes | bytearray:
-    """`text[start:end]` in UTF-8. ASCII text is encoded a stretch at a time into a buffer of
-    its length, so the body is not held twice (its slice and its bytes) on the way."""
+def _encoded(text: str | bytes, start: int, end: int) -> bytes | bytearray | memoryview:
+    """`text[start:end]` in UTF-8: a view of bytes; ASCII text encoded a stretch at a time into
+    a buffer of its length, so the body is not held twice (its slice and its bytes) on the way."""
+    if isinstance(text, bytes):
+        return memoryview(text)[start:end]
     if not _is_ascii(text, start, end):
         return text[start:end].encode()
     out = bytearray(end - start)
@@ -450,32 +513,31 @@ def _encoded(text: str, start: int, end: int) -> bytes | bytearray:
     return out
 
 
-def _read_body(text: str, start: int, end: int, width: int, used_width: int) -> _Body | None:
+def _read_body(
+    text: str | bytes,
+    start: int,
+    end: int,
+    width: int,
+    used_width: int,
+    amounts: dict[int, bool],
+    spaced: bool,
+) -> _Body | None:
     """Every cell of `text[start:end]` as text, one row a line; None when a line's field count is
     out of the header's range. A rectangular body goes through pyarrow's reader (several times
-    faster than the C engine for text columns, and it refuses any line of another width); a
-    ragged one through the C engine, which pads short lines, after the fields of every line are
-    counted."""
+    faster than the C engine for text columns, and it refuses any line of another width) a
+    block at a time: the columns of `amounts` (index: may a cell be empty) are read as numbers
+    block by block (`_Body.amounts`), so their text is never held whole. A ragged body goes
+    through the C engine, which pads short lines, after the fields of every line are counted;
+    all its columns stay text."""
     data = _encoded(text, start, end)
     names = [str(i) for i in range(width)]
     try:
-        table = pacsv.read_csv(
-            pa.BufferReader(pa.py_buffer(data)),
-            # Blocks of a quarter megabyte (a quarter of the default) hold less in flight at
-            # little cost in time; text as pandas keeps it (large_string), so nothing is cast.
-            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 18),
-            parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.large_string()), strings_can_be_null=False
-            ),
-        )
+        read = _stream(data, names, amounts, spaced)
     except pa.ArrowInvalid:
         pass  # a line of another width: counted below
     else:
-        del data  # the table holds its own copy
-        frame = table.to_pandas()
-        frame.columns = range(width)
-        return _Body(frame, text, start, end, rectangular=True)
+        frame, parsed, filled = read
+        return _Body(frame, text, start, end, rectangular=True, amounts=parsed, filled=filled)
     ends = _line_ends(data)
     raw = np.frombuffer(data, dtype=np.uint8)
     counts = np.diff(np.searchsorted(np.flatnonzero(raw == 44), ends), prepend=0) + 1
@@ -493,6 +555,55 @@ def _read_body(text: str, start: int, end: int, width: int, used_width: int) -> 
         engine="c",
     ).fillna("")
     return _Body(frame, text, start, end) if len(frame) == len(counts) else None
+
+
+def _stream(
+    data: bytes | bytearray | memoryview, names: list[str], amounts: dict[int, bool], spaced: bool
+) -> tuple[pd.DataFrame, dict[int, np.ndarray | None], np.ndarray]:
+    """pyarrow's reader over `data`, a block at a time: the text columns (as pandas keeps text,
+    large_string, so nothing is cast), each amount column's numbers (None once a cell is not a
+    plain decimal), and how many amount cells of each row are not empty."""
+    reader = pacsv.open_csv(
+        pa.BufferReader(pa.py_buffer(data)),
+        # Blocks of a quarter megabyte (a quarter of the default): less held in flight.
+        read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 18),
+        parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.large_string()), strings_can_be_null=False
+        ),
+    )
+    kept: dict[int, list[pa.Array]] = {i: [] for i in range(len(names)) if i not in amounts}
+    numbers: dict[int, list[np.ndarray] | None] = {i: [] for i in amounts}
+    counts: list[np.ndarray] = []
+    for batch in reader:
+        count = np.zeros(batch.num_rows, dtype=np.int8)
+        for i in range(len(names)):
+            cells = batch.column(i)
+            if i in kept:
+                kept[i].append(cells)
+                continue
+            if spaced:  # as pandas' `str.strip` of Arrow text does
+                cells = pc.utf8_trim_whitespace(cells)
+            count += pc.binary_length(cells).to_numpy(zero_copy_only=False) > 0
+            got = numbers[i]
+            if got is not None:
+                out = np.full(len(cells), np.nan)
+                if _chunk_decimals(cells, amounts[i], out):
+                    got.append(out)
+                else:
+                    numbers[i] = None
+        counts.append(count)
+    table = pa.table(
+        {str(i): pa.chunked_array(chunks, type=pa.large_string()) for i, chunks in kept.items()}
+    )
+    frame = table.to_pandas()
+    frame.columns = list(kept)
+    parsed = {
+        i: None if got is None else np.concatenate(got) if got else np.zeros(0)
+        for i, got in numbers.items()
+    }
+    filled = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int8)
+    return frame, parsed, filled
 
 
 def _plain_symbol(text: str) -> bool:
