@@ -3,7 +3,9 @@
 Most books of a whole practice are exactly that (an account, a ticker, a share count, a price), and
 reading them row by row through the general state machine costs tens of microseconds a row. Here
 the header and the lines above it are read on a sample with the general code; the body is parsed
-by `pandas.read_csv` and checked column by column. Every rule that could make a row anything but a
+by pyarrow's reader a block at a time (the amount columns straight to numbers, their text never
+held whole; a ragged body by `pandas.read_csv`) and checked column by column, text columns on
+their distinct values. Every rule that could make a row anything but a
 plain holding (a cash word, a total, pending activity, a footer, a second header, a blank gap,
 quotes, an odd field count, a number that is not a plain decimal, a zero, negative or implausible
 amount, a quantity x price that disagrees with the stated value, cost or lot columns) sends the
