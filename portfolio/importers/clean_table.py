@@ -292,26 +292,26 @@ def _decimals(cells: pd.Series, blank_ok: bool = False) -> np.ndarray | None:
     out = np.full(len(cells), np.nan)
     at = 0
     for chunk in chunks:
-        if not _chunk_decimals(chunk, blank_ok, out[at : at + len(chunk)]):
+        if _chunk_decimals(chunk, blank_ok, out[at : at + len(chunk)]) is None:
             return None
         at += len(chunk)
     return out
 
 
-def _chunk_decimals(chunk: pa.Array, blank_ok: bool, out: np.ndarray) -> bool:
+def _chunk_decimals(chunk: pa.Array, blank_ok: bool, out: np.ndarray) -> np.ndarray | None:
     """`_decimals` of one Arrow text array (no nulls) into `out` (NaN already where a cell may
-    be empty); False when a cell is not a plain decimal."""
+    be empty): which cells are not empty; None when a cell is not a plain decimal."""
     filled = _plain_bytes(chunk, blank_ok)
     if filled is None:
-        return False
+        return None
     try:
         if filled.all():
             out[:] = _cast(chunk)
         else:
             out[filled] = _cast(chunk.filter(pa.array(filled)))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return False
-    return True
+        return None
+    return filled
 
 
 def _cast(arr: pa.Array) -> np.ndarray:
@@ -336,12 +336,14 @@ def _plain_bytes(arr: pa.Array, blank_ok: bool) -> np.ndarray | None:
     _, offset_buf, data_buf = arr.buffers()
     width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
     offsets = np.frombuffer(offset_buf, dtype=width)[arr.offset : arr.offset + len(arr) + 1]
-    offsets = offsets.astype(np.int64)
-    lengths = np.diff(offsets)
+    offsets = offsets.astype(np.int64, copy=False)
+    starts, ends = offsets[:-1], offsets[1:]
+    lengths = ends - starts
     filled = lengths > 0
-    if not blank_ok and not filled.all():
-        return None
-    starts, ends = offsets[:-1][filled], offsets[1:][filled]
+    if not filled.all():
+        if not blank_ok:
+            return None
+        starts, ends, lengths = starts[filled], ends[filled], lengths[filled]
     if len(starts) == 0:
         return filled
     data = np.frombuffer(data_buf, dtype=np.uint8)
@@ -354,7 +356,7 @@ def _plain_bytes(arr: pa.Array, blank_ok: bool) -> np.ndarray | None:
     lead = np.where(minus, data[np.minimum(starts + 1, ends - 1)], first) - _ZERO
     if (last > 9).any() or (lead > 9).any():
         return None
-    long = np.flatnonzero(lengths[filled] > 15)
+    long = np.flatnonzero(lengths > 15)
     for a, b in zip(starts[long].tolist(), ends[long].tolist(), strict=True):
         if not _SIMPLE_RE.fullmatch(data[a:b].tobytes().decode("ascii")):
             return None
@@ -586,14 +588,14 @@ def _stream(
                 continue
             if spaced:  # as pandas' `str.strip` of Arrow text does
                 cells = pc.utf8_trim_whitespace(cells)
-            count += pc.binary_length(cells).to_numpy(zero_copy_only=False) > 0
             got = numbers[i]
-            if got is not None:
-                out = np.full(len(cells), np.nan)
-                if _chunk_decimals(cells, amounts[i], out):
-                    got.append(out)
-                else:
-                    numbers[i] = None
+            out = np.full(len(cells), np.nan)
+            if got is not None and (filled := _chunk_decimals(cells, amounts[i], out)) is not None:
+                got.append(out)
+                count += filled
+            else:  # not all plain decimals: the file is not clean, but its cells are counted
+                numbers[i] = None
+                count += pc.binary_length(cells).to_numpy(zero_copy_only=False) > 0
         counts.append(count)
     table = pa.table(
         {str(i): pa.chunked_array(chunks, type=pa.large_string()) for i, chunks in kept.items()}
