@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -235,3 +236,27 @@ def test_the_body_is_looked_at_in_place_as_its_slice_would_be(
         )
         assert clean_table._edge_space(text, start, end) == edge
         assert bytes(clean_table._encoded(text, start, end)) == trimmed.encode()
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    data=st.one_of(books(), padded_books()),
+    block=st.sampled_from([64, 128, 1024]),
+    as_text=st.booleans(),
+)
+def test_sheets_read_in_small_blocks_read_as_the_general_path_reads_them(
+    data: bytes, block: int, as_text: bool, monkeypatch
+) -> None:
+    """The column book read a few rows a block (amounts parsed block by block, a bad cell or a
+    ragged line in any block), from the upload's bytes or its text, is the general path's."""
+    expected = general(data, monkeypatch)
+    with monkeypatch.context() as m:
+        m.setattr(clean_table, "_BLOCK", block)
+        m.setattr(importers, "clean_frame", functools.partial(clean_table.clean_frame, min_rows=0))
+        source = decode(data, "book.csv") if as_text else data
+        book = importers.read_holdings_frame(source, filename="book.csv", securities=SECURITIES)
+    assert book.to_holdings() == expected
