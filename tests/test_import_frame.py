@@ -146,4 +146,7 @@ def test_an_upload_reads_the_same_from_its_bytes_and_its_text(extra: str) -> Non
     assert any(i.raw == rows[5] for i in expected.issues)
     assert from_bytes.row_lots is not None  # read by the columnar path
     assert from_bytes.to_holdings() == expected
+    assert [from_bytes.lots_of(i) for i in range(len(from_bytes))] == [
+        p.lots for p in expected.positions
+    ]
     assert from_text.to_holdings() == expected

@@ -76,9 +76,6 @@ class RowLots:
         i, j = int(self.starts[k]), int(self.starts[k + 1])
         return plain_lots(self.quantity[i:j].tolist(), self.line[i:j].tolist())
 
-    def lines(self, k: int) -> list[int]:
-        return self.line[int(self.starts[k]) : int(self.starts[k + 1])].tolist()
-
 
 def _optional(column: pd.Series) -> list[float | None]:
     """The column's floats with None for NaN (a missing price or cost)."""
