@@ -10,7 +10,8 @@ totals and footers need `header=None` and every column as text). `read_csv` alon
 the accounting, reconciliation or classification. Times are medians of `--repeat` runs.
 
 `frame s` is `read_holdings_frame` (the same book with its positions as columns, see
-`portfolio/importers/frame.py`), with its own ratio and memory.
+`portfolio/importers/frame.py`), with its own ratio and memory; `frame cpu` is its median CPU
+seconds, and the ratio to `read_csv`'s CPU seconds (steadier than wall time under load).
 
 `memory` is the import's peak allocation (tracemalloc's peak of Python and NumPy allocations plus
 the peak of pyarrow's memory pool, which tracemalloc cannot see), measured in a fresh process
@@ -18,7 +19,8 @@ after one import of the file's first lines (shared lookups are built once, not p
 the `memory_usage(deep=True)` of the baseline's DataFrame. It includes the result.
 
 After each layout a line gives its linearity: rows/s at the largest size over rows/s at the
-smallest (1.0 is linear; above 1, fixed costs weigh on the small file).
+smallest (1.0 is linear; above 1, fixed costs weigh on the small file), for `read_holdings` and
+for `read_holdings_frame` (with its rows/s at both sizes).
 
 Run from the repository root:  python bench/importers.py [--rows 10000,300000] [--repeat 3]
 """
@@ -180,14 +182,16 @@ def baseline(data: bytes) -> str:
 
 def median_of(repeat: int, fn, warm: bool = True):  # type: ignore[no-untyped-def]
     """Median seconds of `repeat` runs, after one untimed run when `warm` (caches and lazy imports
-    weigh on a small file), and the value."""
+    weigh on a small file), the value, and the median CPU seconds of this process (all its
+    threads: steadier than the wall clock on a shared machine)."""
     value = fn() if warm else None
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         value = fn()
         times.append(time.perf_counter() - t)
-    return statistics.median(times), value
+        cpu.append(time.process_time() - c)
+    return statistics.median(times), value, statistics.median(cpu)
 
 
 def import_peak(path: str, filename: str, frame: bool) -> int:
@@ -242,10 +246,11 @@ def main() -> None:
     print(
         f"{'layout':<10}{'rows':>9}{'MB':>7}{'import s':>10}{'rows/s':>11}"
         f"{'read_csv s':>12}{'ratio':>8}{'positions':>11}{'memory':>9}"
-        f"{'frame s':>9}{'ratio':>8}{'memory':>9}  read_csv call"
+        f"{'frame s':>9}{'ratio':>8}{'memory':>9}{'frame cpu':>10}{'ratio':>8}  read_csv call"
     )
     for layout in args.layouts.split(","):
         speeds: list[float] = []
+        frame_speeds: list[float] = []
         for n in sizes:
             data = (
                 plain_sheet(n)
@@ -254,33 +259,36 @@ def main() -> None:
             )
             name = f"{layout}.csv"
             warm = n < 100_000
-            t_imp, holdings = median_of(
+            t_imp, holdings, _ = median_of(
                 args.repeat,
                 lambda d=data, f=name: read_holdings(d, filename=f, securities=securities),
                 warm,
             )
-            t_frame, _ = median_of(
+            t_frame, _, cpu_frame = median_of(
                 args.repeat,
                 lambda d=data, f=name: read_holdings_frame(d, filename=f, securities=securities),
                 warm,
             )
-            t_csv, how = median_of(args.repeat, lambda d=data: baseline(d))
+            t_csv, how, cpu_csv = median_of(args.repeat, lambda d=data: baseline(d))
             memory = memory_frame = ""
             if not args.no_memory:
                 frame_bytes = int(baseline_frame(data)[0].memory_usage(deep=True).sum())
                 memory = f"{measure_peak(data, name) / frame_bytes:.1f}x"
                 memory_frame = f"{measure_peak(data, name, frame=True) / frame_bytes:.1f}x"
             speeds.append(n / t_imp)
+            frame_speeds.append(n / t_frame)
             print(
                 f"{layout:<10}{n:>9,}{len(data) / 1e6:>7.1f}{t_imp:>10.3f}{n / t_imp:>11,.0f}"
                 f"{t_csv:>12.3f}{t_imp / t_csv:>7.1f}x{len(holdings.positions):>11,}"
-                f"{memory:>9}{t_frame:>9.3f}{t_frame / t_csv:>7.1f}x{memory_frame:>9}  {how}",
+                f"{memory:>9}{t_frame:>9.3f}{t_frame / t_csv:>7.1f}x{memory_frame:>9}"
+                f"{cpu_frame:>10.3f}{cpu_frame / cpu_csv:>7.1f}x  {how}",
                 flush=True,
             )
         if len(speeds) > 1:
             print(
                 f"{layout:<10}linearity: rows/s at {sizes[-1]:,} over rows/s at {sizes[0]:,} = "
-                f"{speeds[-1] / speeds[0]:.2f}",
+                f"{speeds[-1] / speeds[0]:.2f} (frame: {frame_speeds[-1] / frame_speeds[0]:.2f}, "
+                f"{frame_speeds[0]:,.0f} and {frame_speeds[-1]:,.0f} rows/s)",
                 flush=True,
             )
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import math
+import re
+
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import portfolio.importers as importers
-from portfolio.importers.clean_table import read_clean_table
+from portfolio.importers import clean_table
+from portfolio.importers.clean_table import _SIMPLE, _decimals, read_clean_table
 from portfolio.importers.text import decode, sniff_delimiter
 from portfolio.models import Holdings
 from portfolio.securities import load_securities
@@ -145,3 +151,112 @@ def test_padded_and_near_decimal_cells_read_as_the_general_path_reads_them(
     fast = columnar(data)
     if fast is not None:
         assert fast == general(data, monkeypatch)
+
+
+DECIMAL_PIECES = ["0", "1", "7", "9", "12", "0000000", "123456789", "-", ".", "+", "e", " ", "٣"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    cells=st.lists(st.lists(st.sampled_from(DECIMAL_PIECES), max_size=6).map("".join), max_size=12),
+    cut=st.integers(0, 3),
+    blank_ok=st.booleans(),
+)
+def test_the_plain_decimal_check_is_the_pattern(cells: list[str], cut: int, blank_ok: bool) -> None:
+    """The columnar reading of a number column (a slice of a longer Arrow array too) accepts it
+    exactly when the `_SIMPLE` pattern matches every cell (every non-empty one, with
+    `blank_ok`), and reads each as Python does (NaN for an empty one)."""
+    plain = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?")
+    expected = all(plain.fullmatch(c) for c in cells if c or not blank_ok)
+    padded = pd.Series(["1.5"] * cut + cells + ["x"], dtype="str")
+    for column in (padded.iloc[cut : cut + len(cells)], pd.Series(cells, dtype=object)):
+        got = _decimals(column, blank_ok)
+        assert (got is not None) == expected
+        if got is not None:
+            assert got.tolist() == pytest.approx(
+                [float(c) if c else math.nan for c in cells], nan_ok=True, rel=0, abs=0
+            )
+    assert _SIMPLE == r"-?\d{1,15}(?:\.\d{1,15})?"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(st.text(alphabet="ab,\r", max_size=9), min_size=1, max_size=30),
+    newline_at_end=st.booleans(),
+    stretch=st.integers(1, 12),
+    step=st.integers(1, 30),
+    head=st.text(alphabet="h\n", max_size=5),
+    as_bytes=st.booleans(),
+)
+def test_a_reported_row_has_its_own_line_as_raw_text(
+    lines: list[str], newline_at_end: bool, stretch: int, step: int, head: str, as_bytes: bool
+) -> None:
+    """`_Body.raw(k)` is line k of the body without its line break, wherever the stretches of
+    counted line feeds fall."""
+    lines = [ln.replace("\r", "") + ("\r" if i % 3 == 1 else "") for i, ln in enumerate(lines)]
+    body = "\n".join(lines) + ("\n" if newline_at_end else "")
+    text = head + body + "tail"
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(clean_table, "_STRETCH", stretch)
+        m.setattr(clean_table, "_STEP", step)
+        source = text.encode() if as_bytes else text
+        read = clean_table._Body(pd.DataFrame(), source, len(head), len(head) + len(body))
+        assert [read.raw(k) for k in range(len(lines))] == [ln.rstrip("\r") for ln in lines]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet="a, \t\r\n\x0bé\u2003", max_size=40),
+    start=st.integers(0, 10),
+    step=st.integers(1, 8),
+)
+def test_the_body_is_looked_at_in_place_as_its_slice_would_be(
+    text: str, start: int, step: int
+) -> None:
+    """The body's end (blank lines at the end dropped), its white space at cell edges and its
+    bytes, found a stretch at a time, are what the slice `text[start:]` itself gives."""
+    start = min(start, len(text))
+    body = text[start:]
+    kept = len(body.rstrip())
+    newline = body.find("\n", kept)
+    expected_end = start + (0 if kept == 0 else len(body) if newline < 0 else newline + 1)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(clean_table, "_STEP", step)
+        end = clean_table._body_end(text, start)
+        assert end == expected_end
+        trimmed = text[start:end]
+        edge = not trimmed.isascii() or any(
+            ch in trimmed
+            and (
+                trimmed.startswith(ch)
+                or trimmed.endswith(ch)
+                or any(p in trimmed for p in (f",{ch}", f"{ch},", f"\n{ch}", f"{ch}\n", f"{ch}\r"))
+            )
+            for ch in clean_table._ASCII_SPACE
+        )
+        assert clean_table._edge_space(text, start, end) == edge
+        assert bytes(clean_table._encoded(text, start, end)) == trimmed.encode()
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    data=st.one_of(books(), padded_books()),
+    block=st.sampled_from([64, 128, 1024]),
+    as_text=st.booleans(),
+)
+def test_sheets_read_in_small_blocks_read_as_the_general_path_reads_them(
+    data: bytes, block: int, as_text: bool, monkeypatch
+) -> None:
+    """The column book read a few rows a block (amounts parsed block by block, a bad cell or a
+    ragged line in any block), from the upload's bytes or its text, is the general path's."""
+    expected = general(data, monkeypatch)
+    with monkeypatch.context() as m:
+        m.setattr(clean_table, "_BLOCK", block)
+        m.setattr(importers, "clean_frame", functools.partial(clean_table.clean_frame, min_rows=0))
+        source = decode(data, "book.csv") if as_text else data
+        book = importers.read_holdings_frame(source, filename="book.csv", securities=SECURITIES)
+    assert book.to_holdings() == expected

@@ -129,3 +129,24 @@ def test_a_clean_sheet_as_columns_makes_no_position_objects() -> None:
     assert len(book) == 150  # one VTI holding an account, its rows as lots
     assert book.to_holdings() == general(data, "book.csv")
     assert book.positions["quantity"].sum() == pytest.approx(sum(i % 97 + 1 for i in range(3000)))
+
+
+@pytest.mark.parametrize("extra", ["", "é"])
+def test_an_upload_reads_the_same_from_its_bytes_and_its_text(extra: str) -> None:
+    """An ASCII upload's columnar read works on its own bytes; a file with other characters on
+    its decoded text: either way the book is the general path's."""
+    rows = [
+        f"A{extra}{i // 20:05d},{'VTI' if i % 7 else 'BND'},{i % 97 + 1},10.25" for i in range(2500)
+    ]
+    rows[5] = rows[4]  # a repeat: its raw line is reported
+    text = "Account,Symbol,Quantity,Price\n" + "\n".join(rows) + "\n"
+    from_bytes = read_holdings_frame(text.encode(), filename="book.csv", securities=SECURITIES)
+    from_text = read_holdings_frame(text, filename="book.csv", securities=SECURITIES)
+    expected = general(text.encode(), "book.csv")
+    assert any(i.raw == rows[5] for i in expected.issues)
+    assert from_bytes.row_lots is not None  # read by the columnar path
+    assert from_bytes.to_holdings() == expected
+    assert [from_bytes.lots_of(i) for i in range(len(from_bytes))] == [
+        p.lots for p in expected.positions
+    ]
+    assert from_text.to_holdings() == expected

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from portfolio.importers import read_holdings
+from portfolio.importers.text import _odd, ascii_upload, decode
 from portfolio.models import UnreadableFileError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "import"
@@ -102,3 +106,40 @@ def test_title_rows_before_the_header_are_listed() -> None:
     h = read_holdings(text)
     assert [s.line for s in h.skipped] == [1, 2]
     assert h.positions[0].lines == [5]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x24F), max_size=60), st.booleans())
+def test_odd_characters_are_counted_as_one_by_one(sample: str, ascii_only: bool) -> None:
+    """The ASCII shortcut counts what the character-by-character count does."""
+    if ascii_only:
+        sample = sample.encode("ascii", "ignore").decode()
+    slow = sum(
+        1
+        for ch in sample
+        if ch not in "\r\n\t" and unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn")
+    )
+    assert _odd(sample) == slow
+
+
+@pytest.mark.parametrize("data", [b"", b" \n\t\r\x0b\x0c", "\ufeff \n".encode()])
+def test_a_blank_file_is_empty(data: bytes) -> None:
+    with pytest.raises(UnreadableFileError, match="is empty"):
+        read_holdings(data, "holdings.csv")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=80) | st.text(alphabet="ab,\n \x01\x02\x1b", max_size=80).map(str.encode))
+def test_an_ascii_upload_is_read_in_place_only_where_decode_takes_it_as_it_is(data: bytes) -> None:
+    """`ascii_upload` hands back the bytes only when `decode` would give exactly their text."""
+    if ascii_upload(data) is None:
+        return
+    assert ascii_upload(data) is data
+    assert decode(data, "f.csv") == data.decode("ascii")
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b" \n", b"PK\x03\x04rest", b"%PDF-1.4", b"a,b\x00", b"\x01\x02\x03\x04" * 10]
+)
+def test_uploads_decode_refuses_are_not_read_in_place(data: bytes) -> None:
+    assert ascii_upload(data) is None

@@ -23,7 +23,15 @@ from portfolio.importers.ibkr import sort_ibkr
 from portfolio.importers.request import FORMAT, check_agreement, sort_request
 from portfolio.importers.special import title_date
 from portfolio.importers.table import Sorted, sort_rows
-from portfolio.importers.text import decode, prepare_text, sniff_delimiter, split_records
+from portfolio.importers.text import (
+    SNIFF_HEAD,
+    ascii_upload,
+    decode,
+    line_offset,
+    prepare_text,
+    sniff_delimiter,
+    split_records,
+)
 from portfolio.models import Holdings, ImportIssue, RiskProfile, UnreadableFileError
 from portfolio.numbers import NumberError, decimal_votes, parse_number
 from portfolio.securities import SecurityMaster, load_securities
@@ -90,30 +98,44 @@ def read_holdings_frame(
     A clean sheet is read straight into columns without one object per position (the way to
     import a practice's whole book); any other file is read by the general path and laid out.
     """
-    text, filename = _text_of(source, filename)
+    clean: str | bytes
+    if isinstance(source, str):
+        clean = prepare_text(source, filename)
+    else:
+        data, filename = _bytes_of(source, filename)
+        # An ASCII upload is read as its own bytes, without a decoded copy of the file.
+        ascii_data = ascii_upload(data)
+        clean = ascii_data if ascii_data is not None else decode(data, filename)
     issues: list[ImportIssue] = []
     securities = _securities(securities, issues)
     with gc_paused():
         if decimal != "comma":
-            book = clean_frame(text, sniff_delimiter(text), filename, securities, issues)
+            head = clean[: line_offset(clean, SNIFF_HEAD)]
+            head_text = head if isinstance(head, str) else head.decode("ascii")
+            book = clean_frame(clean, sniff_delimiter(head_text), filename, securities, issues)
             if book is not None:
-                book.as_of = book.as_of or title_date(text)
+                book.as_of = book.as_of or title_date(head_text)
                 return book
+        text = clean if isinstance(clean, str) else decode(clean, filename)
         return BookFrame.from_holdings(_read(text, filename, securities, issues, decimal, total))
 
 
 def _text_of(source: bytes | str | Path, filename: str) -> tuple[str, str]:
+    if isinstance(source, str):
+        return prepare_text(source, filename), filename
+    data, filename = _bytes_of(source, filename)
+    return decode(data, filename), filename
+
+
+def _bytes_of(source: bytes | Path, filename: str) -> tuple[bytes, str]:
     if isinstance(source, Path):
         filename = filename or source.name
         try:
-            data = source.read_bytes()
+            return source.read_bytes(), filename
         except OSError as exc:
             raise UnreadableFileError(f"'{filename}' cannot be opened ({exc.strerror}).") from exc
-        return decode(data, filename), filename
     if isinstance(source, bytes | bytearray | memoryview):
-        return decode(bytes(source), filename), filename
-    if isinstance(source, str):
-        return prepare_text(source, filename), filename
+        return bytes(source), filename
     raise TypeError(f"read_holdings takes bytes, str or Path, not {type(source).__name__}")
 
 

@@ -9,6 +9,7 @@ very `Holdings` the general path returns, for whatever needs objects.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -19,6 +20,7 @@ from portfolio.book import BOOK_COLUMNS
 from portfolio.models import Holdings, ImportIssue, Lot, Position, SkippedRow
 
 # Columns of `BookFrame.positions`, in Position's field order, and `line`: the first file line.
+# The text columns are categorical (a book repeats few accounts, symbols and classes).
 POSITION_COLUMNS = (
     "account",
     "symbol",
@@ -34,7 +36,45 @@ POSITION_COLUMNS = (
 # Every field of a Position built here is given, so all share one fields-set: pydantic only ever
 # adds a name to it on assignment, and every name is in it already.
 _ALL_FIELDS = set(Position.model_fields)
+_LOT_FIELDS = set(Lot.model_fields)
 _object_setattr = object.__setattr__
+
+
+def plain_lots(quantities: list[float], lines: list[int]) -> list[Lot]:
+    """One Lot per (quantity, line), no cost or date, in bulk: the values are valid already and
+    every field is given, so all share one fields-set."""
+    new, setattr_ = Lot.__new__, _object_setattr
+    out: list[Lot] = []
+    for qty, line in zip(quantities, lines, strict=True):
+        lot = new(Lot)
+        setattr_(
+            lot, "__dict__", {"quantity": qty, "cost_basis": None, "acquired": None, "line": line}
+        )
+        setattr_(lot, "__pydantic_fields_set__", _LOT_FIELDS)
+        setattr_(lot, "__pydantic_extra__", None)
+        setattr_(lot, "__pydantic_private__", None)
+        out.append(lot)
+    return out
+
+
+@dataclass(frozen=True)
+class RowLots:
+    """The lots of a clean sheet's positions of several rows, as columns: one lot per row (its
+    quantity and line, no cost or date). Position `heads[k]`'s rows are `starts[k]` up to
+    `starts[k + 1]`; `heads` rises. Lot objects are made only when asked for."""
+
+    heads: np.ndarray
+    starts: np.ndarray
+    quantity: np.ndarray
+    line: np.ndarray
+
+    def run_of(self, i: int) -> int | None:
+        k = int(np.searchsorted(self.heads, i))
+        return k if k < len(self.heads) and int(self.heads[k]) == i else None
+
+    def lots(self, k: int) -> list[Lot]:
+        i, j = int(self.starts[k]), int(self.starts[k + 1])
+        return plain_lots(self.quantity[i:j].tolist(), self.line[i:j].tolist())
 
 
 def _optional(column: pd.Series) -> list[float | None]:
@@ -66,6 +106,9 @@ class BookFrame(BaseModel):
     lots: dict[int, list[Lot]] = Field(default_factory=dict)
     lines: dict[int, list[int]] = Field(
         default_factory=dict, description="A position's file lines where it has more than one"
+    )
+    row_lots: RowLots | None = Field(
+        default=None, description="A clean sheet's lots and lines, as columns (beside the above)"
     )
     skipped: list[SkippedRow] = Field(default_factory=list)
     issues: list[ImportIssue] = Field(default_factory=list)
@@ -113,7 +156,10 @@ class BookFrame(BaseModel):
         return basis
 
     def lots_of(self, i: int) -> list[Lot]:
-        return self.lots.get(i, [])
+        if i in self.lots or self.row_lots is None:
+            return self.lots.get(i, [])
+        k = self.row_lots.run_of(i)
+        return [] if k is None else self.row_lots.lots(k)
 
     def to_holdings(self) -> Holdings:
         """The positions as objects (equal to what the general path builds), in bulk."""
@@ -165,6 +211,14 @@ class BookFrame(BaseModel):
             positions[i].__dict__["lots"] = list(held)
         for i, seen in lines.items():
             positions[i].__dict__["lines"] = list(seen)
+        if (rows := self.row_lots) is not None:
+            qs, ls, starts = rows.quantity.tolist(), rows.line.tolist(), rows.starts.tolist()
+            every = plain_lots(qs, ls)
+            for k, i in enumerate(rows.heads.tolist()):
+                a, b = starts[k], starts[k + 1]
+                held = positions[i].__dict__
+                held["lots"] = every[a:b]
+                held["lines"] = ls[a:b]
         return Holdings(
             source=self.source,
             format=self.format,
@@ -181,13 +235,13 @@ class BookFrame(BaseModel):
         ps = holdings.positions
         frame = pd.DataFrame(
             {
-                "account": pd.Series([p.account for p in ps], dtype=str),
-                "symbol": pd.Series([p.symbol for p in ps], dtype=str),
-                "description": pd.Series([p.description for p in ps], dtype=str),
+                "account": pd.Series([p.account for p in ps], dtype="category"),
+                "symbol": pd.Series([p.symbol for p in ps], dtype="category"),
+                "description": pd.Series([p.description for p in ps], dtype="category"),
                 "quantity": np.array([p.quantity for p in ps], dtype=float),
                 "price": np.array([np.nan if p.price is None else p.price for p in ps], float),
                 "market_value": np.array([p.market_value for p in ps], dtype=float),
-                "asset_class": pd.Series([str(p.asset_class) for p in ps], dtype=str),
+                "asset_class": pd.Series([str(p.asset_class) for p in ps], dtype="category"),
                 "cost_basis": np.array(
                     [np.nan if p.cost_basis is None else p.cost_basis for p in ps], float
                 ),

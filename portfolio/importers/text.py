@@ -10,6 +10,8 @@ from portfolio.models import UnreadableFileError
 
 _DELIMITERS = (",", "\t", ";", "|")
 _SNIFF_LINES = 60
+# `sniff_delimiter` (and `special.title_date`) read no further than this many lines.
+SNIFF_HEAD = _SNIFF_LINES * 2
 
 
 class Record:
@@ -49,7 +51,7 @@ class Record:
 def decode(data: bytes, name: str) -> str:
     """Decode an upload; refuse anything that is not text rather than guess at it."""
     label = f"'{name}'" if name else "The file"
-    if not data.strip():
+    if not data or data.isspace():  # as `not data.strip()`, without a copy of the file
         raise UnreadableFileError(f"{label} is empty.")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
@@ -73,6 +75,22 @@ def decode(data: bytes, name: str) -> str:
     raise UnreadableFileError(f"{label} is not a CSV text file.")  # pragma: no cover
 
 
+# The ASCII characters `str.strip` takes for white space (more than `bytes.strip` does).
+_ASCII_WHITE = bytes(c for c in range(128) if chr(c).isspace())
+
+
+def ascii_upload(data: bytes) -> bytes | None:
+    """The upload itself when it is ASCII that `decode` takes as it is (its text is these very
+    bytes, a character a byte, so they can be read in place of a decoded copy); None for any
+    other upload, which `decode` reads or refuses."""
+    if not data.isascii() or not data[:4096].strip(_ASCII_WHITE) or b"\x00" in data:
+        return None  # not ASCII, or blank as far as this looks (`decode` says if it is all so)
+    if data.startswith((b"PK\x03\x04", b"%PDF")):
+        return None
+    sample = data[:20000].decode("ascii")
+    return None if _odd(sample) > max(2, len(sample) // 50) else data
+
+
 def prepare_text(text: str, name: str) -> str:
     label = f"'{name}'" if name else "The file"
     text = text.removeprefix("\ufeff")
@@ -83,26 +101,41 @@ def prepare_text(text: str, name: str) -> str:
     return _check_text(text, label)
 
 
-def _check_text(text: str, label: str) -> str:
-    text = text.removeprefix("\ufeff")
-    if not text.strip():
-        raise UnreadableFileError(f"{label} is empty.")
-    sample = text[:20000]
-    odd = sum(
+# The ASCII characters `_odd` counts: the controls (category Cc) but for line breaks and tabs.
+_ASCII_ODD = tuple(
+    ch for ch in map(chr, range(128)) if unicodedata.category(ch) == "Cc" and ch not in "\r\n\t"
+)
+
+
+def _odd(sample: str) -> int:
+    """How many characters of `sample` are controls, surrogates, private or unassigned (other
+    than line breaks and tabs)."""
+    if sample.isascii():  # only controls can be odd: counted a character at a time, in C
+        return sum(map(sample.count, _ASCII_ODD))
+    return sum(
         1
         for ch in sample
         if ch not in "\r\n\t" and (unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn"))
     )
+
+
+def _check_text(text: str, label: str) -> str:
+    text = text.removeprefix("\ufeff")
+    if not text or text.isspace():  # as `not text.strip()`, without a copy of the file
+        raise UnreadableFileError(f"{label} is empty.")
+    sample = text[:20000]
+    odd = _odd(sample)
     if odd > max(2, len(sample) // 50) or "\ufffd" * 4 in sample:
         raise UnreadableFileError(f"{label} is not a CSV text file (it contains binary data).")
     return text
 
 
-def line_offset(text: str, n: int) -> int:
+def line_offset(text: str | bytes, n: int) -> int:
     """Where the text after the first `n` line feeds starts (its length when it has fewer)."""
+    feed = "\n" if isinstance(text, str) else b"\n"
     at = 0
     for _ in range(n):
-        at = text.find("\n", at) + 1
+        at = text.find(feed, at) + 1
         if at == 0:
             return len(text)
     return at
@@ -111,8 +144,8 @@ def line_offset(text: str, n: int) -> int:
 def sniff_delimiter(text: str) -> str:
     """Pick the delimiter that splits the opening lines into the most fields (comma on a tie)."""
     # Each "\n" ends one line for splitlines, so a prefix holding that many has them all whole.
-    head = text[: line_offset(text, _SNIFF_LINES * 2)]
-    lines = [ln for ln in head.splitlines()[: _SNIFF_LINES * 2] if ln.strip()][:_SNIFF_LINES]
+    head = text[: line_offset(text, SNIFF_HEAD)]
+    lines = [ln for ln in head.splitlines()[:SNIFF_HEAD] if ln.strip()][:_SNIFF_LINES]
     sample = "\n".join(lines)
     best, best_score = ",", -1
     for delim in _DELIMITERS:
