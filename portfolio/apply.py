@@ -140,7 +140,9 @@ class _Rows:
 
     def __init__(self, post: pd.DataFrame) -> None:
         self.held = len(post)
-        self.cols: dict[str, list[Any]] = {c: post[c].tolist() for c in APPLY_COLUMNS}
+        self.cols: dict[str, list[Any]] = {
+            c: post[c].to_numpy(dtype=_DTYPES[c]).tolist() for c in APPLY_COLUMNS
+        }
         self.first: dict[tuple[str, str], int] = {}
         for i, (a, s) in enumerate(zip(self.cols["account"], self.cols["symbol"], strict=True)):
             self.first.setdefault((a, str(s).upper()), i)
@@ -151,7 +153,7 @@ class _Rows:
         c = self.cols
         q1, p1, p0 = c["quantity"][r] + net.quantity, net.price, c["price"][r]
         # A trade's price is quoted to 6 decimals: within half of that it is the row's own price.
-        same = not mark and net.one_price and abs(p1 - p0) <= 5e-7  # False for a NaN price
+        same = not mark and net.one_price and abs(p1 - p0) <= 5e-7  # never for a NaN price
         c["value"][r] = c["value"][r] + net.value if same else q1 * p1
         c["quantity"][r] = q1
         c["price"][r] = p1
@@ -206,7 +208,7 @@ class _Rows:
                 )
                 continue
             unit = c["price"][r]
-            unit = 1.0 if unit is None or math.isnan(unit) or unit <= 0 else float(unit)
+            unit = 1.0 if math.isnan(unit) or unit <= 0 else unit
             c["value"][r] = c["value"][r] + amount
             c["quantity"][r] = c["value"][r] / unit
 
@@ -220,7 +222,7 @@ class _Rows:
             {
                 "account": np.array(c["account"], dtype=object),
                 "symbol": np.array(c["symbol"], dtype=object),
-                "asset_class": np.array([str(a) for a in c["asset_class"]], dtype=object),
+                "asset_class": np.array(c["asset_class"], dtype=object),
                 "quantity": np.array(c["quantity"], dtype=float),
                 "price": np.array(c["price"], dtype=float),
                 "value": np.array(c["value"], dtype=float),
@@ -230,6 +232,20 @@ class _Rows:
             },
             columns=APPLY_COLUMNS,
         )
+
+
+# The columns as `apply` reads them: numbers as floats (a missing one NaN), flags as booleans.
+_DTYPES: dict[str, Any] = {
+    "account": object,
+    "symbol": object,
+    "asset_class": object,
+    "quantity": float,
+    "price": float,
+    "value": float,
+    "is_cash": bool,
+    "is_fund": bool,
+    "known": bool,
+}
 
 
 def _flag(v: Any) -> bool:

@@ -186,3 +186,15 @@ def test_executed_holdings_are_marked_at_the_fill_price_and_paid_into_the_larges
         ("SPAXX", 100.0, 100.0),
         ("VMFXX", 5_749.0, 5_749.0),
     ]
+
+
+def test_a_holding_without_a_price_is_marked_at_its_trade_and_a_cash_row_without_one_at_par() -> (
+    None
+):
+    """A book read from objects may carry None for a missing price: it counts as missing, so the
+    traded holding takes the trade's price and swept cash without a price moves at $1."""
+    rows = book(position("T", "VTI", 10, 250.0), cash("T", 500.0))
+    rows["price"] = pd.Series([None, None], dtype=object)
+    after = apply(rows, [Move("T", "VTI", "BUY", 2, 300.0, "us_equity")], SEC)
+    assert after.loc[0, ["quantity", "price", "value"]].tolist() == [12.0, 300.0, 3_600.0]
+    assert after.loc[1, ["quantity", "value"]].tolist() == [-100.0, -100.0]
