@@ -75,10 +75,6 @@ def _basis(p: Position) -> float:
     return np.nan if p.cost_basis is None else float(p.cost_basis)
 
 
-def _text(values: np.ndarray, book: pd.DataFrame) -> pd.Series:
-    return pd.Series(values, index=book.index, dtype=object)
-
-
 def enrich(
     frame: pd.DataFrame,
     securities: SecurityMaster,
@@ -94,94 +90,169 @@ def enrich(
     Cash is swept cash only (cash rows, core and settlement funds, data/sweep_funds.csv): a
     purchased money-market fund or a T-bill ETF is a holding in the cash class, sold by an order.
     """
+    # Every column is computed as an array and the frame laid out once: a household's book is a
+    # dozen rows, where each frame operation costs more than its arithmetic (this was a fifth of
+    # a proposal's time as forty column assignments).
     ref = securities.frame
-    book = frame.copy()
     # Text columns are kept as object arrays: pandas' string type is converted to and from
     # objects at nearly every step the planner takes, a quarter of its time on a large book.
-    symbols = book["symbol"].astype(str).str.upper().to_numpy(dtype=object)
-    book["symbol"] = _text(symbols, book)
-    for col in ("account", "description", "household"):
-        if col in book and book[col].dtype != object:
-            book[col] = _text(book[col].to_numpy(dtype=object), book)
-    known = book["symbol"].isin(ref.index)
-    book["known"] = known.to_numpy()
-    r = ref.reindex(pd.Index(symbols, dtype=object))
-    book["is_fund"] = r["is_fund"].fillna(False).astype(bool).to_numpy()
-    book["esg_fund"] = r["esg_fund"].fillna(False).astype(bool).to_numpy()
-    book["sector"] = _text(r["sector"].fillna("Unclassified").to_numpy(dtype=object), book)
-    book["yield"] = r["yield"].fillna(0.0).astype(float).to_numpy()
-    ref_cash = r["is_cash"].fillna(False).astype(bool).to_numpy()
-    sweep = book["symbol"].isin(sweep_symbols()).to_numpy()
-    file_cash = book["is_cash"].astype(bool).to_numpy()
+    symbols = frame["symbol"].astype(str).str.upper().to_numpy(dtype=object)
+    at = ref.index.get_indexer(pd.Index(symbols, dtype=object)) if len(ref) else None
+    known = at >= 0 if at is not None else np.zeros(len(symbols), dtype=bool)
+    r = _Reference(ref, at, known)
+    # Distinct symbols, looked up once each (a book of 250,000 rows holds a few hundred).
+    codes, distinct = pd.factorize(symbols)
+    sweep = _member(distinct, codes, sweep_symbols())
+    file_cash = frame["is_cash"].astype(bool).to_numpy()
+    ref_cash = r.flag("is_cash")
     # Swept: the file's cash rows that are no known fund, and the custodians' sweep funds.
-    book["is_cash"] = (file_cash & (~known.to_numpy() | sweep)) | (ref_cash & sweep)
-    cash_class = (file_cash | ref_cash) & ~book["is_cash"].to_numpy()
-    ref_class = r["asset_class"].astype(object).to_numpy()
-    file_class = book["asset_class"].astype(str).to_numpy()
-    use_ref = known.to_numpy() & (file_class == AssetClass.UNCLASSIFIED.value)
-    book["asset_class"] = _text(np.where(use_ref, ref_class, file_class), book)
+    is_cash = (file_cash & (~known | sweep)) | (ref_cash & sweep)
+    cash_class = (file_cash | ref_cash) & ~is_cash
+    file_class = frame["asset_class"].astype(str).to_numpy()
+    unclassified = file_class == AssetClass.UNCLASSIFIED.value
+    asset_class = np.where(known & unclassified, r.values("asset_class"), file_class)
+    asset_class = asset_class.astype(object)
+    description = frame["description"].to_numpy(dtype=object) if "description" in frame else None
     # What the reference data lacks is classified by its identifier and description (a CUSIP
     # starting 912 is a Treasury): the same call the agents' facts make, so nothing held is
     # left out of its class's weight.
-    unlisted = ~known.to_numpy() & (file_class == AssetClass.UNCLASSIFIED.value) & ~file_cash
+    unlisted = ~known & unclassified & ~file_cash
     if unlisted.any():
-        rows = book.loc[unlisted]
-        if "description" not in rows:
-            rows = rows.assign(description="")
-        got = securities.classify_frame(rows[["symbol", "description", "asset_class"]])
-        book.loc[unlisted, "asset_class"] = got["asset_class"].to_numpy()
-    in_cash = book["is_cash"].to_numpy() | cash_class
-    book.loc[in_cash, "asset_class"] = AssetClass.CASH.value
-    book.loc[in_cash, "sector"] = "Cash"
+        rows = pd.DataFrame(
+            {
+                "symbol": symbols[unlisted],
+                "description": description[unlisted] if description is not None else "",
+                "asset_class": asset_class[unlisted],
+            },
+            index=frame.index[unlisted],
+        )
+        asset_class[unlisted] = securities.classify_frame(rows)["asset_class"].to_numpy()
+    sector = r.values("sector", fill="Unclassified").astype(object)
+    in_cash = is_cash | cash_class
+    asset_class[in_cash] = AssetClass.CASH.value
+    sector[in_cash] = "Cash"
 
-    file_price = book["price"].astype(float)
-    file_price = file_price.where(file_price > 0, np.nan)
-    # One price per symbol: the first price the file gives for it, in every account.
-    per_symbol = file_price.groupby(book["symbol"]).transform("first")
-    price = file_price.fillna(per_symbol)
-    source = np.where(price.notna(), "file", "")
-    if prices:
-        override = book["symbol"].map({k.upper(): float(v) for k, v in prices.items()})
-        override = override.where(override > 0, np.nan)
-        source = np.where(override.notna(), "override", source)
-        price = override.fillna(price)
-    ref_price = r["price"].astype(float).set_axis(book.index)
-    source = np.where(price.isna() & ref_price.gt(0), "reference", source)
-    price = price.fillna(ref_price)
-    book["price"] = price
-    # Object columns: converting them to pandas' string type costs more than the rest of enrich.
-    book["price_source"] = pd.Series(source.astype(object), index=book.index, dtype=object)
-    book["price_as_of"] = pd.Series(
-        r["price_as_of"].to_numpy(dtype=object), index=book.index, dtype=object
+    price, source, override = _prices(
+        frame, codes, distinct, r.values("price", dtype=float), prices
     )
-    if prices:
+    value = frame["value"]
+    if override is not None:
         # Re-mark overridden positions at the new price (cash keeps its stated value).
-        hit = override.notna().to_numpy() & ~book["is_cash"].to_numpy()
-        book.loc[hit, "value"] = book.loc[hit, "quantity"] * book.loc[hit, "price"]
+        hit = ~np.isnan(override) & ~is_cash
+        if hit.any():
+            value = value.copy()
+            value[hit] = frame["quantity"].to_numpy()[hit] * price[hit]
 
-    flags = np.zeros(len(book), dtype=bool)
-    reasons = np.full(len(book), "", dtype=object)
+    flags = np.zeros(len(symbols), dtype=bool)
+    reasons = np.full(len(symbols), "", dtype=object)
     for cat in sorted(mandate.screened_categories):
-        hit = r[cat].fillna(False).astype(bool).to_numpy() & ~book["is_cash"].to_numpy()
+        hit = r.flag(cat) & ~is_cash
         reasons = np.where(hit & (reasons == ""), cat, reasons)
         flags |= hit
+    named = _member(distinct, codes, set(mandate.excluded_symbols))
     if mandate.excluded_symbols:
-        hit = book["symbol"].isin(mandate.excluded_symbols).to_numpy()
-        reasons = np.where(hit & (reasons == ""), "excluded_symbol", reasons)
-        flags |= hit
-    # Eligible: the mandate could buy it (per-fund screens, data/fund_screens.csv), the same
-    # test the gate applies to a buy.
-    book["esg_ok"] = (
-        securities.meets_exclusions_many(book["symbol"].tolist(), mandate.screened_categories)
-        & ~book["symbol"].isin(mandate.excluded_symbols).to_numpy()
+        reasons = np.where(named & (reasons == ""), "excluded_symbol", reasons)
+        flags |= named
+    is_fund = r.flag("is_fund")
+    quantity = frame["quantity"].to_numpy()
+
+    def text(values: np.ndarray) -> pd.Series:
+        # A Series of objects: a frame built from a bare object array would infer pandas' string
+        # type for it.
+        return pd.Series(values, index=frame.index, dtype=object)
+
+    columns: dict[str, object] = {c: frame[c] for c in frame.columns}
+    columns["symbol"] = text(symbols)
+    for col in ("account", "description", "household"):
+        if col in frame and frame[col].dtype != object:
+            columns[col] = text(frame[col].to_numpy(dtype=object))
+    columns.update(
+        known=known,
+        is_fund=is_fund,
+        esg_fund=r.flag("esg_fund"),
+        sector=text(sector),
+        **{"yield": r.values("yield", fill=0.0, dtype=float)},
     )
-    book["excluded"] = flags
-    book["exclusion"] = _text(reasons, book)
-    book["single_name"] = known.to_numpy() & ~book["is_fund"] & ~book["is_cash"]
-    book["tradable"] = (
-        book["known"] & ~book["is_cash"] & (book["quantity"] > 0) & book["price"].gt(0)
+    columns["is_cash"] = is_cash
+    columns["asset_class"] = text(asset_class)
+    columns["price"] = price
+    columns.update(price_source=text(source), price_as_of=text(r.values("price_as_of")))
+    columns["value"] = value
+    columns.update(
+        # Eligible: the mandate could buy it (per-fund screens, data/fund_screens.csv), the same
+        # test the gate applies to a buy.
+        esg_ok=securities.meets_exclusions_many(symbols.tolist(), mandate.screened_categories)
+        & ~named,
+        excluded=flags,
+        exclusion=text(reasons),
+        single_name=known & ~is_fund & ~is_cash,
+        tradable=known & ~is_cash & (quantity > 0) & (price > 0),
     )
-    return book
+    return pd.DataFrame(columns, index=frame.index)
+
+
+class _Reference:
+    """The reference data's columns taken for the book's rows (missing for unknown symbols)."""
+
+    def __init__(self, ref: pd.DataFrame, at: np.ndarray | None, known: np.ndarray) -> None:
+        self.ref, self.known = ref, known
+        self.at = np.where(known, at, 0) if at is not None else None
+
+    def values(self, col: str, fill: object = np.nan, dtype: object = object) -> np.ndarray:
+        """The column for each row; `fill` where the symbol is unknown or the value missing."""
+        n = len(self.known)
+        if self.at is None:
+            return np.full(n, fill, dtype=dtype)
+        taken = self.ref[col].to_numpy()[self.at]
+        missing = ~self.known | pd.isna(taken)
+        if missing.any():
+            taken = np.where(missing, fill, taken)
+        return taken.astype(dtype)
+
+    def flag(self, col: str) -> np.ndarray:
+        return self.values(col, fill=False, dtype=bool)
+
+
+def _member(
+    distinct: np.ndarray, codes: np.ndarray, names: set[str] | frozenset[str]
+) -> np.ndarray:
+    """Per row: whether its symbol is one of `names` (each distinct symbol asked once)."""
+    hit = np.fromiter((x in names for x in distinct), dtype=bool, count=len(distinct))
+    return hit[codes] if len(codes) else np.zeros(0, dtype=bool)
+
+
+def _prices(
+    frame: pd.DataFrame,
+    codes: np.ndarray,
+    distinct: np.ndarray,
+    ref_price: np.ndarray,
+    prices: Mapping[str, float] | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Each row's price and its source, and the override per row (NaN where none)."""
+    file_price = frame["price"].to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        file_price = np.where(file_price > 0, file_price, np.nan)
+    # One price per symbol: the first price the file gives for it, in every account.
+    given = np.flatnonzero(~np.isnan(file_price))
+    first = np.full(len(distinct), np.nan)
+    seen, where = np.unique(codes[given], return_index=True)
+    first[seen] = file_price[given[where]]
+    per_symbol = first[codes]
+    price = np.where(np.isnan(file_price), per_symbol, file_price)
+    source = np.where(~np.isnan(price), "file", "").astype(object)
+    override = None
+    if prices:
+        wanted = {k.upper(): float(v) for k, v in prices.items()}
+        override = np.array([wanted.get(x, np.nan) for x in distinct], dtype=float)[codes]
+        with np.errstate(invalid="ignore"):
+            override = np.where(override > 0, override, np.nan)
+        source = np.where(~np.isnan(override), "override", source).astype(object)
+        price = np.where(np.isnan(override), price, override)
+    with np.errstate(invalid="ignore"):
+        use_ref = np.isnan(price) & (ref_price > 0)
+    source = np.where(use_ref, "reference", source).astype(object)
+    price = np.where(np.isnan(price), ref_price, price)
+    return price, source, override
 
 
 class BookSummary(BaseModel):
