@@ -81,7 +81,7 @@ def apply(
     # which costs more than this whole loop at that size).
     rows = _Rows(post)
     nets: dict[tuple[str, str], _Net] = {}
-    flows: dict[str, tuple[list[float], list[float]]] = {}
+    flows: dict[str, tuple[list[float], list[float]]] = {}  # account -> money moved, fees
     for m in moves:
         symbol = m.symbol.upper()
         sign = 1.0 if m.action == "BUY" else -1.0
@@ -90,8 +90,8 @@ def apply(
         if net is None:
             net = nets[(m.account, symbol)] = _Net(str(m.asset_class))
         net.add(sign * m.quantity, sign * money, m.price)
-        out, fees = flows.setdefault(m.account, ([], []))
-        out.append(sign * money)
+        spent, fees = flows.setdefault(m.account, ([], []))
+        spent.append(sign * money)
         fees.append(m.fee)
     for (account, symbol), net in nets.items():
         r = rows.first.get((account, symbol))
@@ -100,13 +100,15 @@ def apply(
         else:
             rows.move(r, net, mark)
     # The money: net flow per account, fees paid from it too.
-    rows.pay({a: -math.fsum(out) - math.fsum(fees) for a, (out, fees) in flows.items()})
+    rows.pay({a: -_sum(spent) - _sum(fees) for a, (spent, fees) in flows.items()})
     return rows.frame()
 
 
 @dataclass
 class _Net:
-    """One account's trades in one symbol: net quantity and money, last price, whether one."""
+    """One account's trades in one symbol: net quantity and money, last price, whether one.
+
+    A missing figure is skipped, as a frame's sum, last, min and max skip it."""
 
     asset_class: str
     dq: list[float] = field(default_factory=list)
@@ -120,19 +122,21 @@ class _Net:
 
     @property
     def quantity(self) -> float:
-        return math.fsum(self.dq)
+        return _sum(self.dq)
 
     @property
     def value(self) -> float:
-        return math.fsum(self.dv)
+        return _sum(self.dv)
 
     @property
     def price(self) -> float:
-        return self.prices[-1]
+        given = [p for p in self.prices if not math.isnan(p)]
+        return given[-1] if given else math.nan
 
     @property
     def one_price(self) -> bool:
-        return min(self.prices) == max(self.prices)
+        given = [p for p in self.prices if not math.isnan(p)]
+        return bool(given) and min(given) == max(given)
 
 
 class _Rows:
@@ -218,11 +222,17 @@ class _Rows:
 
     def frame(self) -> pd.DataFrame:
         c = self.cols
+
+        def text(values: list[Any]) -> pd.Series:
+            # Objects, as the engine's book keeps text: a frame built from a bare object array
+            # would infer pandas' string type for it.
+            return pd.Series(values, dtype=object)
+
         return pd.DataFrame(
             {
-                "account": np.array(c["account"], dtype=object),
-                "symbol": np.array(c["symbol"], dtype=object),
-                "asset_class": np.array(c["asset_class"], dtype=object),
+                "account": text(c["account"]),
+                "symbol": text(c["symbol"]),
+                "asset_class": text(c["asset_class"]),
                 "quantity": np.array(c["quantity"], dtype=float),
                 "price": np.array(c["price"], dtype=float),
                 "value": np.array(c["value"], dtype=float),
@@ -246,6 +256,20 @@ _DTYPES: dict[str, Any] = {
     "is_fund": bool,
     "known": bool,
 }
+
+
+def _sum(values: list[float]) -> float:
+    """A compensated sum skipping missing values: the figure a frame's grouped sum gives, bit for
+    bit, so the view and the ledger match what they matched before."""
+    total = comp = 0.0
+    for x in values:
+        if math.isnan(x):
+            continue
+        y = x - comp
+        t = total + y
+        comp = (t - total) - y
+        total = t
+    return total
 
 
 def _flag(v: Any) -> bool:

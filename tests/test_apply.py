@@ -198,3 +198,20 @@ def test_a_holding_without_a_price_is_marked_at_its_trade_and_a_cash_row_without
     after = apply(rows, [Move("T", "VTI", "BUY", 2, 300.0, "us_equity")], SEC)
     assert after.loc[0, ["quantity", "price", "value"]].tolist() == [12.0, 300.0, 3_600.0]
     assert after.loc[1, ["quantity", "value"]].tolist() == [-100.0, -100.0]
+
+
+def test_of_two_equal_swept_rows_the_first_is_paid_and_a_withdrawal_never() -> None:
+    from portfolio.cash_requests import WITHDRAWAL_SYMBOL
+
+    withdrawal = cash("T", 900.0).model_copy(update={"symbol": WITHDRAWAL_SYMBOL})
+    rows = book(withdrawal, cash("T", 500.0), cash("T", 500.0), position("T", "VTI", 10, 250.0))
+    rows["symbol"] = [WITHDRAWAL_SYMBOL, "SPAXX", "SWVXX", "VTI"]
+    after = apply(rows, [Move("T", "VTI", "SELL", 2, 250.0, "us_equity")], SEC)
+    assert after["value"].tolist() == [900.0, 1_000.0, 500.0, 2_000.0]
+
+
+def test_a_move_finds_its_holding_whatever_the_case_and_moves_the_first_of_two_rows() -> None:
+    rows = book(position("T", "vti", 10, 250.0), position("T", "VTI", 4, 250.0), cash("T", 0.0))
+    after = apply(rows, [Move("T", "Vti", "BUY", 2, 250.0, "us_equity")], SEC)
+    assert after["quantity"].tolist() == [12.0, 4.0, -500.0]
+    assert len(after) == 3  # no row opened

@@ -242,3 +242,37 @@ def test_a_cash_floor_is_raised_even_at_a_gain_where_the_band_alone_would_not_be
     p = rebalance(h, floor, as_of=AS_OF)
     assert p.cash_after >= 0.05 * p.total_value - 0.01
     assert p.realized_gains > 0
+
+
+def test_rows_without_a_place_in_the_sell_order_sell_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A row whose key is missing (no gain or loss ratio to rank it by) has no place in the
+    order: it sells nothing, and the other rows still sell, even when no row has a key."""
+    import numpy as np
+
+    import portfolio.planner.sells as sells
+    from tests.book_samples import generated_book
+
+    seen: list[tuple] = []
+    real = sells.source_sales
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real(*args, **kwargs)
+        if out.any():
+            seen.append((args, kwargs, out))
+        return out
+
+    monkeypatch.setattr(sells, "source_sales", spy)
+    for h in generated_book(12, seed=5):
+        rebalance(h.holdings, h.mandate, as_of=date(2025, 6, 30))
+    assert seen, "no household sold anything"
+    (s, drift, keys, lookback, *rest), kwargs, sold = seen[0]
+    assert not real(s, drift, np.full(len(keys), np.nan), lookback, *rest, **kwargs).any()
+    some = keys.astype(float).copy()
+    selling = np.flatnonzero(sold)
+    some[selling[0]] = np.nan
+    out = real(s, drift, some, lookback, *rest, **kwargs)
+    assert out[selling[0]] == 0.0
+    if len(selling) > 1:
+        assert out[selling[1:]].any()

@@ -60,3 +60,30 @@ def test_streamlit_run_app_py_serves_the_desk_through_the_warming_server() -> No
     server = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(server)
     assert Path(server.app.script_path).name == "desk.py"
+
+
+def test_a_page_that_cannot_be_parsed_is_skipped_and_the_others_still_read(tmp_path: Path) -> None:
+    broken = tmp_path / "draft.py"
+    broken.write_text("import json\ndef unfinished(:\n", encoding="utf-8")
+    fine = tmp_path / "page.py"
+    fine.write_text("import csv\n", encoding="utf-8")
+    assert page_imports([broken, fine]) == ["csv"]
+
+
+def test_the_servers_start_up_warms_the_pages_and_freezes_them(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    calls: list[str] = []
+    spec = importlib.util.spec_from_file_location("desk_server_lifespan", REPO / "app.py")
+    assert spec is not None and spec.loader is not None
+    server = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(server)
+    monkeypatch.setattr(server, "warm_desk", lambda: calls.append("warm") or [])
+    monkeypatch.setattr(server, "freeze_now", lambda: calls.append("freeze"))
+
+    async def start() -> None:
+        async with server._warm(None):
+            calls.append("serving")
+
+    asyncio.run(start())
+    assert calls == ["warm", "freeze", "serving"]

@@ -38,7 +38,14 @@ def page_imports(scripts: Iterable[Path]) -> list[str]:
     `x` is a module)."""
     names: dict[str, None] = {}
     for script in scripts:
-        for node in ast.parse(script.read_text(encoding="utf-8")).body:
+        try:
+            body = ast.parse(script.read_text(encoding="utf-8")).body
+        except (SyntaxError, UnicodeDecodeError, OSError) as exc:
+            # A page that cannot be read fails on its own visit, as it always did; the rest of
+            # the desk still starts.
+            _log.warning("Not read for its imports: %s (%s)", script, exc)
+            continue
+        for node in body:
             if isinstance(node, ast.Import):
                 names.update(dict.fromkeys(a.name for a in node.names))
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -55,11 +62,12 @@ def page_imports(scripts: Iterable[Path]) -> list[str]:
 def _is_module(name: str) -> bool:
     try:
         return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
+    except Exception:  # a parent package that fails to import: left to its page
         return False
 
 
 def desk_scripts(root: Path = ROOT) -> list[Path]:
+    """The navigation script and every page (a page added to `views/` is warmed too)."""
     return [root / "desk.py", *sorted((root / "views").glob("*.py"))]
 
 
@@ -77,7 +85,12 @@ def warm(modules: Iterable[str]) -> list[str]:
 
 
 def warm_desk(root: Path = ROOT) -> list[str]:
-    return warm([*page_imports(desk_scripts(root)), *LAZY])
+    """Warm every page's imports; never raises, so warming cannot keep the desk from starting."""
+    try:
+        return warm([*page_imports(desk_scripts(root)), *LAZY])
+    except Exception as exc:  # the server starts cold rather than not at all
+        _log.warning("The pages' imports were not warmed: %s", exc)
+        return ["*"]
 
 
 __all__ = ["LAZY", "desk_scripts", "page_imports", "warm", "warm_desk"]

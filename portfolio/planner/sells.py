@@ -239,6 +239,8 @@ def source_sales(
     # leave it out).
     keyed = np.flatnonzero(~np.isnan(key))
     order = keyed[np.lexsort((gain[keyed], key[keyed], k_r[keyed], u_r[keyed]))]  # stable
+    if not len(order):
+        return out
     su, sk, skey, sgain = u_r[order], k_r[order], key[order], gain[order]
     starts = np.r_[
         True,
