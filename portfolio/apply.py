@@ -21,8 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from portfolio.book import text_column
 from portfolio.cash_requests import DEPOSIT_SYMBOL as DEPOSIT
 from portfolio.cash_requests import WITHDRAWAL_SYMBOL as WITHDRAWAL
+from portfolio.compensated import total
 from portfolio.fund_groups import sweep_symbols
 from portfolio.models import AssetClass, Trade
 from portfolio.securities import SecurityMaster
@@ -100,7 +102,7 @@ def apply(
         else:
             rows.move(r, net, mark)
     # The money: net flow per account, fees paid from it too.
-    rows.pay({a: -_sum(spent) - _sum(fees) for a, (spent, fees) in flows.items()})
+    rows.pay({a: -total(spent) - total(fees) for a, (spent, fees) in flows.items()})
     return rows.frame()
 
 
@@ -122,11 +124,11 @@ class _Net:
 
     @property
     def quantity(self) -> float:
-        return _sum(self.dq)
+        return total(self.dq)
 
     @property
     def value(self) -> float:
-        return _sum(self.dv)
+        return total(self.dv)
 
     @property
     def price(self) -> float:
@@ -222,17 +224,11 @@ class _Rows:
 
     def frame(self) -> pd.DataFrame:
         c = self.cols
-
-        def text(values: list[Any]) -> pd.Series:
-            # Objects, as the engine's book keeps text: a frame built from a bare object array
-            # would infer pandas' string type for it.
-            return pd.Series(values, dtype=object)
-
         return pd.DataFrame(
             {
-                "account": text(c["account"]),
-                "symbol": text(c["symbol"]),
-                "asset_class": text(c["asset_class"]),
+                "account": text_column(c["account"]),
+                "symbol": text_column(c["symbol"]),
+                "asset_class": text_column(c["asset_class"]),
                 "quantity": np.array(c["quantity"], dtype=float),
                 "price": np.array(c["price"], dtype=float),
                 "value": np.array(c["value"], dtype=float),
@@ -256,20 +252,6 @@ _DTYPES: dict[str, Any] = {
     "is_fund": bool,
     "known": bool,
 }
-
-
-def _sum(values: list[float]) -> float:
-    """A compensated sum skipping missing values: the figure a frame's grouped sum gives, bit for
-    bit, so the view and the ledger match what they matched before."""
-    total = comp = 0.0
-    for x in values:
-        if math.isnan(x):
-            continue
-        y = x - comp
-        t = total + y
-        comp = (t - total) - y
-        total = t
-    return total
 
 
 def _flag(v: Any) -> bool:

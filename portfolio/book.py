@@ -75,6 +75,12 @@ def _basis(p: Position) -> float:
     return np.nan if p.cost_basis is None else float(p.cost_basis)
 
 
+def text_column(values: Sequence[object] | np.ndarray, index: pd.Index | None = None) -> pd.Series:
+    """Text as a column of objects, the engine's text type: a frame built from a bare object array
+    would infer pandas' string type for it, converted back at nearly every planner step."""
+    return pd.Series(values, index=index, dtype=object)
+
+
 def enrich(
     frame: pd.DataFrame,
     securities: SecurityMaster,
@@ -157,9 +163,7 @@ def enrich(
     quantity = frame["quantity"].to_numpy()
 
     def text(values: np.ndarray) -> pd.Series:
-        # A Series of objects: a frame built from a bare object array would infer pandas' string
-        # type for it.
-        return pd.Series(values, index=frame.index, dtype=object)
+        return text_column(values, frame.index)
 
     columns: dict[str, object] = {c: frame[c] for c in frame.columns}
     columns["symbol"] = text(symbols)

@@ -21,6 +21,7 @@ from datetime import date
 
 import numpy as np
 
+from portfolio.compensated import running_sums
 from portfolio.labels import class_label
 from portfolio.lots import LotSale, has_gain, is_long_term, long_term_from, sell_from_lots
 from portfolio.models import Lot
@@ -255,7 +256,7 @@ def source_sales(
     # What the places before each one in its unit and class sell first: a running sum started
     # afresh in each (not a difference of one running sum, which loses cents on a whole book).
     opens = np.r_[True, (u_[1:] != u_[:-1]) | (k_[1:] != k_[:-1])]
-    before = _running_sums(group_v, opens) - group_v
+    before = running_sums(group_v, opens) - group_v
     want = R[u_, k_]
     # Gains are realised only as far as the band needs: sales that cost nothing (tax-advantaged
     # accounts, losses, holdings at cost) go on to target, taxable gains stop inside the band
@@ -274,26 +275,9 @@ def source_sales(
 
 def _group_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Sums of consecutive runs (a run begins where `starts` is true; the first always does)."""
-    running = _running_sums(values, starts)
+    running = running_sums(values, starts)
     ends = np.r_[np.flatnonzero(starts)[1:] - 1, len(values) - 1] if len(values) else []
     return running[ends]
-
-
-def _running_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Running sums started afresh where `starts` is true, compensated as pandas sums within a
-    group: the order of sales never hangs on the last bit of a sum, and a whole book's running
-    total never eats a household's cents."""
-    out = np.empty(len(values))
-    total = comp = 0.0
-    for i, (fresh, x) in enumerate(zip(starts.tolist(), values.tolist(), strict=True)):
-        if fresh:
-            total = comp = 0.0
-        y = x - comp
-        t = total + y
-        comp = (t - total) - y
-        total = t
-        out[i] = total
-    return out
 
 
 def _lot_split(
