@@ -71,6 +71,19 @@ class LotColumns:
             has_line=has_line,
         )
 
+    def rows(self, a: int, b: int) -> LotColumns:
+        """The lots of positions `a:b`, as a book of those positions alone (position a is 0)."""
+        lo, hi = int(self.start[a]), int(self.start[b])
+        return LotColumns(
+            start=self.start[a : b + 1] - lo,
+            quantity=self.quantity[lo:hi],
+            cost_basis=self.cost_basis[lo:hi],
+            has_cost_basis=self.has_cost_basis[lo:hi],
+            acquired=self.acquired[lo:hi],
+            line=self.line[lo:hi],
+            has_line=self.has_line[lo:hi],
+        )
+
     def reader(self) -> Callable[[int], list[Lot]]:
         """Position index -> its lots as `Lot` objects, built on first asking and kept."""
         made: dict[int, list[Lot]] = {}
@@ -111,6 +124,8 @@ class BookColumns:
     overrides: list[dict[str, str]]  # per household: the advisor's account types
     positions: pd.DataFrame
     lots: LotColumns | None  # None: the caller passes the original lots to the planner
+    names: list[str] | None = None  # per household, where it has a name beside its id
+    advisors: list[str | None] | None = None  # per household: its advisor, if known
 
     @property
     def household_start(self) -> np.ndarray:
@@ -122,6 +137,29 @@ class BookColumns:
 
     def mandate(self, k: int) -> ClientMandate:
         return ClientMandate.model_validate_json(self.mandates[k])
+
+    def households(self, a: int, b: int) -> BookColumns:
+        """Households `a:b` as a book of their own: what one Dask partition carries.
+
+        Their rows are one contiguous run, so the slice copies arrays without looking at a
+        position; `pos` and `hh` are renumbered from 0, as a book of those households alone."""
+        start = self.household_start
+        lo, hi = int(start[a]), int(start[b])
+        positions = self.positions.iloc[lo:hi].reset_index(drop=True)
+        positions["hh"] = positions["hh"].to_numpy() - a
+        if "pos" in positions:
+            positions["pos"] = positions["pos"].to_numpy() - lo
+        return BookColumns(
+            ids=self.ids[a:b],
+            mandate_of=self.mandate_of[a:b],
+            mandates=self.mandates,
+            custodian_types=self.custodian_types[a:b],
+            overrides=self.overrides[a:b],
+            positions=positions,
+            lots=None if self.lots is None else self.lots.rows(lo, hi),
+            names=None if self.names is None else self.names[a:b],
+            advisors=None if self.advisors is None else self.advisors[a:b],
+        )
 
 
 def book_columns(households: Sequence[HouseholdBook], with_lots: bool = True) -> BookColumns:
@@ -153,6 +191,8 @@ def _columns(households: Sequence[HouseholdBook], with_lots: bool) -> BookColumn
         overrides=[dict(h.account_types) for h in households],
         positions=frame,
         lots=LotColumns.of([p.lots for p in positions]) if with_lots else None,
+        names=[h.name or h.id for h in households],
+        advisors=[h.advisor for h in households],
     )
 
 
