@@ -14,6 +14,11 @@ some swept cash; three risk profiles. Generation is not timed.
    Beside it, the machine's own ceiling: one pure-Python loop run in two processes at once
    against the same loop alone (a virtual machine's two cores need not give twice one core's
    work; no 2-worker ratio can beat that figure on it).
+   Then the same book as columns, as `read_holdings_frame` and `households.household_columns`
+   give a practice's export (`batch.plan_columns` against `batch.plan_columns_on_dask`, which
+   cuts the columns into runs of households without looking at a position): the layout is
+   done once, before both, and not counted. One process and the cluster take turns, best of
+   `--repeat` each.
 4. The saved runs' path (`batch.proposals`, the engine once per household, as `portfolio book
    --save --dask` and the Book page's batch run it) on a 2-worker cluster against one process,
    on P accounts, taking turns, best of `--repeat` each: each household's proposal is tens of
@@ -41,6 +46,8 @@ from portfolio.batch import (
     dask_client,
     plan_book,
     plan_book_on_dask,
+    plan_columns,
+    plan_columns_on_dask,
     proposals,
     proposals_on_dask,
 )
@@ -196,6 +203,28 @@ def main() -> None:
         print(
             f"  this machine now: two processes of one loop do {ceiling:.2f}x the work of one "
             "(the ceiling of any 2-worker ratio here)"
+        )
+        cols = book_columns(hh)
+        del hh
+        one = two = float("inf")
+        with dask_client(workers=2) as client:
+            plan_columns_on_dask(cols.households(0, 50), client, AS_OF)
+            for _ in range(args.repeat):
+                w, c = cpu(lambda: plan_columns(cols, AS_OF))
+                if w < one:
+                    one, one_cpu = w, c
+                before = client.run(time.process_time)
+                w, c = cpu(lambda: plan_columns_on_dask(cols, client, AS_OF))
+                after = client.run(time.process_time)
+                if w < two:
+                    two, submit_cpu = w, c
+                    workers = [after[k] - before[k] for k in before]
+        ceiling = two_core_ceiling()
+        print(
+            f"dask, book as columns: one process {one:.2f} s, 2-worker LocalCluster {two:.2f} s: "
+            f"{one / two:.2f}x (CPU s: one process {one_cpu:.2f}; submitting process "
+            f"{submit_cpu:.2f}, workers " + " and ".join(f"{w:.2f}" for w in workers) + "; "
+            f"this machine's ceiling now {ceiling:.2f}x)"
         )
 
     # 4. The saved runs' path: the engine per household, one process against two workers.

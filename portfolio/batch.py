@@ -255,12 +255,33 @@ def plan_book_on_dask(
     Each partition goes to a worker as soon as it is laid out, so the workers plan the first
     ones while this process lays out the rest; the trades come back as frames, in order.
     """
+    parts = partitions(households, _workers(client, per_worker))
+    return _on_workers(client, (book_columns(p) for p in parts), as_of)
+
+
+def plan_columns_on_dask(
+    cols: BookColumns, client: Any, as_of: date, per_worker: int = 2
+) -> pd.DataFrame:
+    """`plan_columns` per run of households on the client's workers.
+
+    A book read into columns (`households.household_columns`) is cut without looking at a
+    position: each partition is a slice of its arrays, pickled as buffers."""
+    runs = partitions(range(len(cols.ids)), _workers(client, per_worker))
+    parts = (cols.households(r[0], r[-1] + 1) if r else cols.households(0, 0) for r in runs)
+    return _on_workers(client, parts, as_of)
+
+
+def _workers(client: Any, per_worker: int) -> int:
+    return max(1, len(client.scheduler_info().get("workers", {}))) * per_worker
+
+
+def _on_workers(client: Any, parts: Iterator[BookColumns], as_of: date) -> pd.DataFrame:
     workers = sorted(client.scheduler_info().get("workers", {}))
     futures = []
-    for i, part in enumerate(partitions(households, max(1, len(workers)) * per_worker)):
+    for i, part in enumerate(parts):
         # Sent straight to one worker (round robin), not through the scheduler.
         where = [workers[i % len(workers)]] if workers else None
-        data = client.scatter(book_columns(part), workers=where, direct=True)
+        data = client.scatter(part, workers=where, direct=True)
         futures.append(client.submit(plan_columns, data, as_of, workers=where, pure=False))
     # The trades arrive as pickled frames whose object columns (reasons, lots, deferrals) are
     # hundreds of thousands of new objects: collections while they are built here walk this
@@ -277,6 +298,7 @@ __all__ = [
     "plan_book",
     "plan_book_on_dask",
     "plan_columns",
+    "plan_columns_on_dask",
     "proposals",
     "proposals_on_dask",
 ]

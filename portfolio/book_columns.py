@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,9 @@ import pandas as pd
 from portfolio.book import positions_frame
 from portfolio.gc_pause import gc_paused
 from portfolio.models import ClientMandate, Lot
-from portfolio.practice import HouseholdBook
+
+if TYPE_CHECKING:  # the practice view reads books as columns: no import back at run time
+    from portfolio.practice import HouseholdBook
 
 NO_DATE = 0  # `date.toordinal` starts at 1
 

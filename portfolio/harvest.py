@@ -16,16 +16,17 @@ tax-free accounts offer no candidates, though their purchases still count for th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
+from portfolio.book import text_column
+from portfolio.book_columns import NO_DATE, LotColumns
 from portfolio.fund_groups import FundGroups, load_fund_groups
-from portfolio.models import Lot, Position
 
 WASH_WINDOW = timedelta(days=30)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # datetime64's day 0
 DEFAULT_TAX_RATE = 0.15  # the long-term capital gains rate most clients pay; configurable
 
 LOT_COLUMNS = [
@@ -67,45 +68,48 @@ def safe_to_rebuy(sale: date) -> date:
     return sale + WASH_WINDOW + timedelta(days=1)
 
 
-def lot_rows(book: pd.DataFrame, positions: Sequence[Position]) -> pd.DataFrame:
-    """One row per tax lot of the book's non-cash rows (`pos` indexes `positions`).
+def lot_rows(book: pd.DataFrame, lots: LotColumns) -> pd.DataFrame:
+    """One row per tax lot of the book's non-cash rows (`pos` indexes the positions of `lots`).
 
     A position without lots but with a cost basis is one undated lot. The unit price is the
     position's own value over its quantity, so a household is valued at its own custodian's price.
     """
     keep = ~book["is_cash"].to_numpy(bool) & (book["quantity"].to_numpy(float) > 0)
     rows = book.loc[keep]
-    price = rows["value"].to_numpy(float) / rows["quantity"].to_numpy(float)
-    lots_per_row = [
-        positions[i].lots
-        or (
-            []
-            if positions[i].cost_basis is None
-            else [Lot(quantity=positions[i].quantity, cost_basis=positions[i].cost_basis)]
-        )
-        for i in rows["pos"].to_numpy(int)
-    ]
-    counts = np.fromiter((len(x) for x in lots_per_row), dtype=int, count=len(lots_per_row))
-    flat = [lt for x in lots_per_row for lt in x]
-    take = np.repeat(np.arange(len(rows)), counts)
-    hh = rows["household"].to_numpy(dtype=object)[take]
-    acct = rows["account"].to_numpy(dtype=object)[take]
-    typ = rows["acct_type"].to_numpy(dtype=object)[take]
-    sym = rows["symbol"].to_numpy(dtype=object)[take]
-    unit = price[take]
-    qty = [lt.quantity for lt in flat]
-    cost = [np.nan if lt.cost_basis is None else lt.cost_basis for lt in flat]
-    acq = [lt.acquired for lt in flat]
+    pos = rows["pos"].to_numpy(np.int64)
+    row_qty = rows["quantity"].to_numpy(float)
+    row_cost = rows["cost_basis"].to_numpy(float)
+    price = rows["value"].to_numpy(float) / row_qty
+    first = lots.start[pos]
+    counts = lots.start[pos + 1] - first
+    # A position without lots stands as one lot of its own quantity at its stated cost.
+    alone = (counts == 0) & ~np.isnan(row_cost)
+    n = np.where(alone, 1, counts)
+    take = np.repeat(np.arange(len(rows)), n)
+    offset = np.arange(len(take)) - np.repeat(np.cumsum(n) - n, n)
+    synthetic = alone[take]
+    k = np.where(synthetic, 0, first[take] + offset)
+    if len(lots.quantity) == 0:  # every lot is a stand-in: nothing to read
+        qty, cost, acquired = row_qty[take], row_cost[take], np.full(len(take), NO_DATE)
+    else:
+        k = np.minimum(k, len(lots.quantity) - 1)
+        qty = np.where(synthetic, row_qty[take], lots.quantity[k])
+        own_cost = np.where(lots.has_cost_basis[k], lots.cost_basis[k], np.nan)
+        cost = np.where(synthetic, row_cost[take], own_cost)
+        acquired = np.where(synthetic, NO_DATE, lots.acquired[k])
+    dated = acquired != NO_DATE
+    days = np.where(dated, acquired - _EPOCH_ORDINAL, 0).astype("datetime64[D]")
+    when = np.where(dated, days, np.datetime64("NaT")).astype("datetime64[s]")
     return pd.DataFrame(
         {
-            "household": pd.Series(hh, dtype=object),
-            "account": pd.Series(acct, dtype=object),
-            "acct_type": pd.Series(typ, dtype=object),
-            "symbol": pd.Series(sym, dtype=object),
-            "quantity": np.array(qty, dtype=float),
-            "cost": np.array(cost, dtype=float),
-            "acquired": pd.to_datetime(pd.Series(acq, dtype=object)),
-            "unit_price": np.array(unit, dtype=float),
+            "household": text_column(rows["household"].to_numpy(dtype=object)[take]),
+            "account": text_column(rows["account"].to_numpy(dtype=object)[take]),
+            "acct_type": text_column(rows["acct_type"].to_numpy(dtype=object)[take]),
+            "symbol": text_column(rows["symbol"].to_numpy(dtype=object)[take]),
+            "quantity": np.asarray(qty, dtype=float),
+            "cost": np.asarray(cost, dtype=float),
+            "acquired": pd.Series(when),
+            "unit_price": price[take],
         }
     )
 

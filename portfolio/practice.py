@@ -19,14 +19,15 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from portfolio.accounts import account_types as resolve_account_types
-from portfolio.book import enrich, positions_frame
+from portfolio.book import enrich, text_column
+from portfolio.book_columns import BookColumns, LotColumns, book_columns
 from portfolio.book_table import SUMMARY_COLUMNS, filter_summary
 from portfolio.fund_groups import FundGroups
 from portfolio.gc_pause import gc_paused
 from portfolio.harvest import DEFAULT_TAX_RATE, lot_rows, scan, steady_until
 from portfolio.lookthrough import load_lookthrough
 from portfolio.model_portfolios import load_model
-from portfolio.models import AssetClass, CashRequest, ClientMandate, Holdings, Position
+from portfolio.models import AssetClass, CashRequest, ClientMandate, Holdings
 from portfolio.planner import sleeve_vehicles
 from portfolio.securities import SecurityMaster, load_securities
 from portfolio.targets import reassign_unbuyable, target_weights
@@ -106,29 +107,25 @@ def household_targets(
     return pd.DataFrame(rows).fillna(0.0)
 
 
-def book_frame(
-    households: Sequence[HouseholdBook], securities: SecurityMaster
-) -> tuple[pd.DataFrame, list[Position]]:
+def columns_frame(cols: BookColumns, securities: SecurityMaster) -> pd.DataFrame:
     """Every household's positions in one enriched frame (`household`, `acct_type` added)."""
-    positions: list[Position] = []
-    hh: list[str] = []
+    start = cols.household_start.tolist()
+    accounts_col = cols.positions["account"].to_numpy(dtype=object)
     types: dict[str, str] = {}
-    for h in households:
-        positions.extend(h.holdings.positions)
-        hh.extend([h.id] * len(h.holdings.positions))
-        accounts = tuple(dict.fromkeys(p.account for p in h.holdings.positions))
-        if h.holdings.account_types or h.account_types:
-            resolved = resolve_account_types(
-                accounts, custodian=h.holdings.account_types, overrides=h.account_types
-            )[0]
+    for h, hid in enumerate(cols.ids):
+        accounts = tuple(dict.fromkeys(accounts_col[start[h] : start[h + 1]].tolist()))
+        custodian, overrides = cols.custodian_types[h], cols.overrides[h]
+        if custodian or overrides:
+            resolved = resolve_account_types(accounts, custodian=custodian, overrides=overrides)[0]
         else:  # the common case: types from the names alone, the same for many households
             resolved = _types_from_names(accounts)
-        types.update({f"{h.id}{_SEP}{a}": t for a, t in resolved.items()})
-    book = enrich(positions_frame(positions), securities, ClientMandate())
-    book["household"] = pd.Series(hh, index=book.index, dtype=object)
+        types.update({f"{hid}{_SEP}{a}": t for a, t in resolved.items()})
+    book = enrich(cols.positions.drop(columns="hh"), securities, ClientMandate())
+    ids = np.asarray(cols.ids, dtype=object)
+    book["household"] = text_column(ids[cols.positions["hh"].to_numpy()], index=book.index)
     keys = book["household"].to_numpy(dtype=object) + _SEP + book["account"].to_numpy(dtype=object)
     book["acct_type"] = pd.Series(keys, index=book.index).map(types).fillna("taxable")
-    return book, positions
+    return book
 
 
 def household_class_values(book: pd.DataFrame) -> pd.DataFrame:
@@ -154,20 +151,48 @@ def summarise(
     groups: FundGroups | None = None,
 ) -> BookView:
     """The book view of `households` on `as_of` (the day a harvesting sale would be made)."""
+    return summarise_columns(
+        book_columns(households),
+        as_of=as_of,
+        securities=securities,
+        tax_rate=tax_rate,
+        harvest_threshold=harvest_threshold,
+        groups=groups,
+        last_run=[h.last_run for h in households],
+        last_status=[h.last_status for h in households],
+    )
+
+
+@gc_paused()
+def summarise_columns(
+    cols: BookColumns,
+    *,
+    as_of: date | None = None,
+    securities: SecurityMaster | None = None,
+    tax_rate: float = DEFAULT_TAX_RATE,
+    harvest_threshold: float = 1_000.0,
+    groups: FundGroups | None = None,
+    last_run: Sequence[str | None] | None = None,
+    last_status: Sequence[str | None] | None = None,
+) -> BookView:
+    """`summarise` of a book read into columns (`households.household_columns`): a practice's
+    whole export summarised without one object per position."""
     securities = securities or load_securities()
     as_of = as_of or date.today()
-    ids = [h.id for h in households]
+    ids = cols.ids
     if len(set(ids)) != len(ids):
         raise ValueError("two households share an id")
-    if not households:
+    if not ids:
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in SUMMARY_COLUMNS})
         return BookView(empty, pd.DataFrame(), scan(pd.DataFrame(), as_of))
-    book, positions = book_frame(households, securities)
+    distinct = [cols.mandate(k) for k in range(len(cols.mandates))]
+    mandates = [distinct[k] for k in cols.mandate_of.tolist()]
+    book = columns_frame(cols, securities)
     index = pd.Index(ids, name="household")
     values = household_class_values(book).reindex(index, fill_value=0.0)
     total = book.groupby("household")["value"].sum().reindex(index, fill_value=0.0)
 
-    targets = household_targets([h.mandate for h in households], securities)
+    targets = household_targets(mandates, securities)
     targets.index = index
     classes = list(dict.fromkeys([*targets.columns, *values.columns]))
     values = values.reindex(columns=classes, fill_value=0.0)
@@ -176,8 +201,8 @@ def summarise(
     safe = np.where(tot > 0, tot, 1.0)[:, None]
     weight = values.to_numpy(float) / safe
     drift = weight - targets.to_numpy(float)
-    band_abs = np.array([h.mandate.band_abs for h in households])[:, None]
-    band_rel = np.array([h.mandate.band_rel for h in households])[:, None]
+    band_abs = np.array([m.band_abs for m in mandates])[:, None]
+    band_rel = np.array([m.band_rel for m in mandates])[:, None]
     t = targets.to_numpy(float)
     band = np.where(t > 0, np.minimum(band_abs, band_rel * t), band_abs)
     ratio = np.abs(drift) / band
@@ -193,7 +218,7 @@ def summarise(
     )
 
     # Single names over the cap: one stock's weight across all of the household's accounts.
-    caps = pd.Series([h.mandate.single_name_cap for h in households], index=index, dtype=float)
+    caps = pd.Series([m.single_name_cap for m in mandates], index=index, dtype=float)
     names = book[book["single_name"].to_numpy(bool)]
     by_name = names.groupby(["household", "symbol"])["value"].sum().reset_index()
     by_name["w"] = by_name["value"] / total.reindex(by_name["household"]).to_numpy()
@@ -204,7 +229,7 @@ def summarise(
         else pd.Series(dtype=int)
     )
 
-    lots = lot_rows(book, positions)
+    lots = lot_rows(book, cols.lots if cols.lots is not None else LotColumns.of([]))
     harvest = scan(
         lots,
         as_of,
@@ -220,8 +245,8 @@ def summarise(
     summary = pd.DataFrame(
         {
             "household": ids,
-            "name": [h.name or h.id for h in households],
-            "advisor": [h.advisor for h in households],
+            "name": cols.names if cols.names is not None else ids,
+            "advisor": cols.advisors if cols.advisors is not None else [None] * len(ids),
             "value": np.round(tot, 2),
             "worst_class": [classes[k] for k in worst],
             "worst_drift": drift[rows, worst],
@@ -233,8 +258,8 @@ def summarise(
             "cash_above_band": np.round(cash_above, 2),
             "harvestable_loss": loss.reindex(index, fill_value=0.0).round(2).to_numpy(),
             "tax_saved": saved.reindex(index, fill_value=0.0).round(2).to_numpy(),
-            "last_run": [h.last_run for h in households],
-            "last_status": [h.last_status for h in households],
+            "last_run": list(last_run) if last_run is not None else [None] * len(ids),
+            "last_status": list(last_status) if last_status is not None else [None] * len(ids),
         }
     )
     summary = summary.sort_values(
@@ -248,9 +273,10 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "BookView",
     "HouseholdBook",
-    "book_frame",
+    "columns_frame",
     "filter_summary",
     "household_class_values",
     "household_targets",
     "summarise",
+    "summarise_columns",
 ]

@@ -133,3 +133,45 @@ def test_dask_gives_the_same_book_plan_on_varied_lots_and_account_types(client) 
     assert single["lots"].map(len).gt(1).any()  # sales that name several lots
     pd.testing.assert_frame_equal(plan_book_on_dask(book, client, AS_OF, per_worker=3), single)
     pd.testing.assert_frame_equal(plan_columns(book_columns(book), AS_OF), single)
+
+
+def test_a_run_of_households_is_a_book_of_its_own() -> None:
+    from portfolio.batch import plan_columns
+    from portfolio.book_columns import book_columns
+
+    book = _varied_book()
+    whole = book_columns(book)
+    cut = [(0, 3), (3, 4), (4, len(book))]
+    for a, b in cut:
+        part = whole.households(a, b)
+        alone = book_columns(book[a:b])
+        assert part.ids == alone.ids and part.names == alone.names
+        assert part.custodian_types == alone.custodian_types
+        assert part.overrides == alone.overrides
+        # Mandates stay indexed into the whole book's list: the same mandate either way.
+        assert [part.mandate(k) for k in part.mandate_of] == [
+            alone.mandate(k) for k in alone.mandate_of
+        ]
+        pd.testing.assert_frame_equal(part.positions, alone.positions)
+        got, want = part.lots, alone.lots
+        for name in ("start", "quantity", "cost_basis", "has_cost_basis", "acquired", "line"):
+            assert (getattr(got, name) == getattr(want, name)).all(), name
+        pd.testing.assert_frame_equal(plan_columns(part, AS_OF), plan_book(book[a:b], AS_OF))
+    assert whole.households(2, 2).ids == [] and whole.households(2, 2).positions.empty
+
+
+def test_dask_plans_a_book_of_columns_as_one_process(client) -> None:
+    from portfolio.batch import plan_columns, plan_columns_on_dask
+    from portfolio.book_columns import book_columns
+
+    book = _varied_book()
+    cols = book_columns(book)
+    single = plan_columns(cols, AS_OF)
+    assert len(single) > 0
+    pd.testing.assert_frame_equal(plan_columns_on_dask(cols, client, AS_OF, per_worker=3), single)
+    pd.testing.assert_frame_equal(single, plan_book(book, AS_OF))
+    # More partitions asked than households: each household its own partition at most.
+    few = book_columns(book[:2])
+    pd.testing.assert_frame_equal(
+        plan_columns_on_dask(few, client, AS_OF, per_worker=4), plan_columns(few, AS_OF)
+    )

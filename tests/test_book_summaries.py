@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import update
 
 from portfolio import book_summaries
+from portfolio.book_columns import book_columns
 from portfolio.book_runs import ledger_households
 from portfolio.book_summaries import stored_book
 from portfolio.harvest import lot_rows, scan, steady_until
 from portfolio.ledger.clients import ClientRecords
 from portfolio.ledger.schema import ClientRecordRow
 from portfolio.models import Holdings, Lot
-from portfolio.practice import book_frame, summarise
+from portfolio.practice import columns_frame, summarise
 from portfolio.securities import load_securities
 from tests.book_samples import AS_OF, cash, generated_book, position
 
@@ -130,8 +131,8 @@ def test_new_reference_data_or_code_makes_every_figure_stale(ledger, monkeypatch
 
 
 def test_the_scan_answers_alike_on_every_day_until_steady_until() -> None:
-    book, positions = book_frame(generated_book(15, seed=4), load_securities())
-    lots = lot_rows(book, positions)
+    cols = book_columns(generated_book(15, seed=4))
+    lots = lot_rows(columns_frame(cols, load_securities()), cols.lots)
     # Purchases spread over the last 60 days, so lots enter and leave the look-back.
     back = pd.Series(range(len(lots))) % 61
     lots["acquired"] = pd.to_datetime(AS_OF) - pd.to_timedelta(back.to_numpy(), unit="D")
