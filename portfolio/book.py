@@ -236,12 +236,19 @@ def _prices(
     file_price = frame["price"].to_numpy(dtype=float, na_value=np.nan)
     with np.errstate(invalid="ignore"):
         file_price = np.where(file_price > 0, file_price, np.nan)
-    # One price per symbol: the first price the file gives for it, in every account.
+    # One price per symbol: the first price the file gives for it, in every account. With
+    # several households in one frame (a book plan), in every account of the household: each
+    # is priced as its own proposal prices it, whatever else is planned beside it.
+    keys, n_keys = codes, len(distinct)
+    if "household" in frame:
+        household = pd.factorize(frame["household"].to_numpy(dtype=object))[0]
+        keys, uniques = pd.factorize(household.astype(np.int64) * len(distinct) + codes)
+        n_keys = len(uniques)
     given = np.flatnonzero(~np.isnan(file_price))
-    first = np.full(len(distinct), np.nan)
-    seen, where = np.unique(codes[given], return_index=True)
+    first = np.full(n_keys, np.nan)
+    seen, where = np.unique(keys[given], return_index=True)
     first[seen] = file_price[given[where]]
-    per_symbol = first[codes]
+    per_symbol = first[keys]
     price = np.where(np.isnan(file_price), per_symbol, file_price)
     source = np.where(~np.isnan(price), "file", "").astype(object)
     override = None

@@ -1,9 +1,12 @@
 """`python -m portfolio book FILE`: a whole book at a glance, and each household's run saved.
 
 The export is split into households (a household column, or `--households MAP.csv`); the
-summary is the practice view (portfolio.practice). `--save` plans every household with the
-engine (in this process, or on Dask with `--dask` / `--scheduler`) and keeps each as a run in
-PENDING_REVIEW with its ticket; the crew's narrative is written when the advisor opens the run.
+summary is the practice view (portfolio.practice), computed on the export read into columns.
+`--save` plans every household with the engine (in this process, or on Dask with `--dask` /
+`--scheduler`) and keeps each as a run in PENDING_REVIEW with its ticket; the crew's narrative
+is written when the advisor opens the run. `--trades OUT.csv` writes the vectorised book plan
+(every household's proposed trades, on Dask too) as a queue to review: a nightly batch of a
+book too big for a run per household.
 """
 
 from __future__ import annotations
@@ -12,9 +15,13 @@ import argparse
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from portfolio.models import ClientMandate, RebalanceProposal
+
+if TYPE_CHECKING:
+    from portfolio.book_columns import BookColumns
+    from portfolio.practice import HouseholdBook
 
 TABLE_COLUMNS = [
     ("household", "Household", "{}"),
@@ -99,36 +106,79 @@ def _save(households: list, proposals: dict[str, RebalanceProposal], data: bytes
     return out
 
 
-def cmd_book(args: argparse.Namespace) -> int:
-    from portfolio.cli import CliError, read_book, write_json
-    from portfolio.households import read_mapping, split_households
-    from portfolio.practice import summarise
+def _columns(
+    args: argparse.Namespace, mandate: ClientMandate
+) -> tuple[BookColumns, list[HouseholdBook], bytes, date | None]:
+    """The export as households in columns; with `--save`, the households as objects too (a
+    saved run keeps its holdings), else none: a practice's book without an object per row."""
+    from portfolio.book_columns import book_columns
+    from portfolio.cli import CliError, read_book
+    from portfolio.households import household_columns, read_mapping, split_households
+    from portfolio.import_service import import_frame
 
-    book, data = read_book(args)
-    if book.partial and not args.allow_partial:
-        raise CliError(f"{book.unread_summary()}; fix them or pass --allow-partial")
     mapping = read_mapping(Path(args.households).read_bytes()) if args.households else None
+    if args.save:
+        book, data = read_book(args)
+        if book.partial and not args.allow_partial:
+            raise CliError(f"{book.unread_summary()}; fix them or pass --allow-partial")
+        households = split_households(book.holdings, data=data, mapping=mapping, mandate=mandate)
+        cols = book_columns(households)
+        as_of = book.holdings.as_of
+    else:
+        path = Path(args.file)
+        if not path.is_file():
+            raise CliError(f"{args.file}: no such file")
+        data = path.read_bytes()
+        imported = import_frame(data, path.name, decimal=args.decimal, total=args.total)
+        if imported.partial and not args.allow_partial:
+            raise CliError(f"{imported.unread_summary()}; fix them or pass --allow-partial")
+        households = []
+        cols = household_columns(imported.frame, data=data, mapping=mapping, mandate=mandate)
+        as_of = imported.frame.as_of
+    return cols, households, data, as_of
+
+
+def _queue(cols: BookColumns, args: argparse.Namespace, as_of: date) -> int:
+    """The book plan written to `--trades`: how many trades."""
+    from portfolio import batch
+    from portfolio.trade_queue import queue_csv
+
+    if args.dask or args.scheduler:
+        with batch.dask_client(args.scheduler, workers=args.workers) as client:
+            trades = batch.plan_columns_on_dask(cols, client, as_of)
+    else:
+        trades = batch.plan_columns(cols, as_of)
+    Path(args.trades).write_text(queue_csv(trades), encoding="utf-8", newline="")
+    return len(trades)
+
+
+def cmd_book(args: argparse.Namespace) -> int:
+    from portfolio.cli import write_json
+    from portfolio.practice import summarise_columns
+
     mandate = ClientMandate(risk_profile=args.profile)
-    households = split_households(book.holdings, data=data, mapping=mapping, mandate=mandate)
-    as_of = args.as_of or book.holdings.as_of or date.today()
-    view = summarise(
-        households,
+    cols, households, data, file_as_of = _columns(args, mandate)
+    as_of = args.as_of or file_as_of or date.today()
+    view = summarise_columns(
+        cols,
         as_of=as_of,
         tax_rate=args.tax_rate,
         harvest_threshold=args.harvest_threshold,
     )
+    queued = _queue(cols, args, as_of) if args.trades else None
     runs: dict[str, str] = {}
     if args.save:
         runs = _save(households, _plan(households, args, as_of), data, Path(args.file).name)
     if args.format == "json":
-        write_json(
-            {
-                "as_of": as_of.isoformat(),
-                "households": _records(view.summary),
-                "harvest": _records(view.harvest),
-                "runs": runs,
-            }
-        )
+        doc: dict[str, Any] = {
+            "as_of": as_of.isoformat(),
+            "households": _records(view.summary),
+            "harvest": _records(view.harvest),
+            "runs": runs,
+        }
+        if queued is not None:
+            doc["trades"] = {"file": args.trades, "count": queued}
+        write_json(doc)
     else:
         sys.stdout.write(_table(view.summary, runs) + "\n")
         ok = view.harvest[view.harvest["harvestable"].astype(bool)] if len(view.harvest) else []
@@ -138,6 +188,11 @@ def cmd_book(args: argparse.Namespace) -> int:
                 f"tax saved ${ok['tax_saved'].sum():,.0f} at {args.tax_rate:.0%}; "
                 "the same funds may be bought back from "
                 f"{ok['safe_to_rebuy'].iloc[0].isoformat()}\n"
+            )
+        if queued is not None:
+            sys.stdout.write(
+                f"\nWrote {queued:,} proposed trade(s) for review to {args.trades} "
+                "(not approved: each household's ticket is approved in its run)\n"
             )
         if runs:
             sys.stdout.write(f"\nSaved {len(runs)} run(s) in PENDING_REVIEW\n")
@@ -161,6 +216,12 @@ def add_book_command(sub: Any) -> None:
         "--harvest-threshold", type=_money, default=1_000.0, help="smallest loss worth it, $"
     )
     p.add_argument("--save", action="store_true", help="plan and save each household's run")
+    p.add_argument(
+        "--trades",
+        default=None,
+        metavar="OUT.csv",
+        help="write every household's proposed trades to a CSV for review (the nightly queue)",
+    )
     p.add_argument("--dask", action="store_true", help="plan on a local Dask cluster")
     p.add_argument(
         "--scheduler", default=None, help="a Dask scheduler address, e.g. tcp://host:8786"

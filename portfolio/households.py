@@ -236,20 +236,23 @@ def split_households(
         raise ValueError(NO_HOUSEHOLD_COLUMN)
     place: dict[str, dict[str, str]] = {}
     missing: list[str] = []
-    for p in holdings.positions:
-        if p.account in place:
-            continue
-        if mapping is not None:
-            hit = _match(p.account, mapping)
-        else:
-            names = {by_line[n] for n in p.lines if n in by_line}
+    if mapping is not None:
+        accounts = list(dict.fromkeys(p.account for p in holdings.positions))
+        entries, missing = _mapped(accounts, mapping)
+        place = {a: e for a, e in zip(accounts, entries, strict=True) if e}
+    else:
+        # Every row of an account says where it belongs: rows that disagree are an error, and
+        # an account is placed by any of its rows the column names.
+        named: dict[str, set[str]] = {}
+        for p in holdings.positions:
+            named.setdefault(p.account, set()).update(by_line[n] for n in p.lines if n in by_line)
+        for account, names in named.items():
             if len(names) > 1:
-                raise ValueError(_two_households(p.account))
-            hit = {"client": names.pop()} if names else None
-        if hit is None:
-            missing.append(p.account)
-        else:
-            place[p.account] = hit
+                raise ValueError(_two_households(account))
+            if names:
+                place[account] = {"client": names.pop()}
+            else:
+                missing.append(account)
     if missing:
         raise ValueError(_unplaced(missing))
     order: dict[str, list] = {}
@@ -296,8 +299,8 @@ def household_columns(
     position: a practice's whole export goes to the batch planner (or to Dask) as columns.
 
     The rules and errors are `split_households`' own: households in the order the file first
-    names them, positions in file order within each, an account placed by the mapping or by its
-    first position that the household column names."""
+    names them, positions in file order within each, an account placed by the mapping or by the
+    one household its rows name."""
     mandate = mandate or ClientMandate()
     of_line, names = (
         household_codes(data) if data is not None and mapping is None else (_NO_LINES, [])
@@ -428,32 +431,24 @@ def _position_lines(book: BookFrame) -> tuple[np.ndarray, np.ndarray]:
 def _named(
     book: BookFrame, acc: np.ndarray, accounts: list[str], of_line: np.ndarray, names: list[str]
 ) -> tuple[list[dict[str, str]], list[str]]:
-    """Each account's household from the column, as `split_households` finds it: by its first
-    position whose lines the column names; an account whose first position it does not name is
-    missing; a position named for two households is an error, the first such (in file order)
-    among those that place an account."""
-    n = len(acc)
+    """Each account's household from the column, as `split_households` finds it: the one its
+    rows name; rows naming two households are an error (the first such account in file order);
+    an account none of whose rows is named is missing."""
     of_line = np.append(of_line, -1)  # where lines out of its range look
     pos, line = _position_lines(book)
     line = np.where((line >= 0) & (line < len(of_line)), line, len(of_line) - 1)
     code = of_line[line]
     named = code >= 0
     width = max(len(names), 1)
-    pairs = np.unique(pos[named] * width + code[named])  # each position's distinct households
-    pair_pos, pair_code = pairs // width, pairs % width
-    count = np.bincount(pair_pos, minlength=n)
-    one = np.full(n, -1, dtype=np.int64)
-    one[pair_pos] = pair_code
-    _, first = np.unique(acc, return_index=True)
-    hit = np.flatnonzero(count > 0)
-    hit_acc, at = np.unique(acc[hit], return_index=True)
-    placing = hit[at]  # per placed account, its first named position
-    doubly = placing[count[placing] > 1]
-    if len(doubly):
-        raise ValueError(_two_households(accounts[int(acc[doubly.min()])]))
-    missing = [accounts[k] for k in np.flatnonzero(count[first] == 0).tolist()]
+    pairs = np.unique(acc[pos[named]] * width + code[named])  # each account's households
+    pair_acc, pair_code = pairs // width, pairs % width
+    count = np.bincount(pair_acc, minlength=len(accounts))
+    doubly = np.flatnonzero(count > 1)
+    if len(doubly):  # accounts are numbered in file order
+        raise ValueError(_two_households(accounts[int(doubly[0])]))
+    missing = [accounts[k] for k in np.flatnonzero(count == 0).tolist()]
     entries: list[dict[str, str]] = [{} for _ in accounts]
-    for k, c in zip(hit_acc.tolist(), one[placing].tolist(), strict=True):
+    for k, c in zip(pair_acc.tolist(), pair_code.tolist(), strict=True):
         entries[k] = {"client": names[c]}
     return entries, missing
 

@@ -8,9 +8,16 @@ rows (and their market value, where the file states one) travel with the proposa
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from portfolio.importers import Decimal, is_request, read_holdings, read_request
+from portfolio.importers import (
+    Decimal,
+    is_request,
+    read_holdings,
+    read_holdings_frame,
+    read_request,
+)
+from portfolio.importers.frame import BookFrame
 from portfolio.labels import money
 from portfolio.models import Holdings, ImportIssue, RiskProfile, UnreadableFileError, UnreadRow
 from portfolio.securities import SecurityMaster
@@ -19,10 +26,9 @@ from portfolio.securities import SecurityMaster
 LINES_SHOWN = 10
 
 
-class ImportedBook(BaseModel):
-    """What the page lays out and the command line prints: the book, its report, what is unread."""
+class _Imported(BaseModel):
+    """A book's report and what is unread, whichever shape the book has."""
 
-    holdings: Holdings
     issues: list[ImportIssue] = Field(description="Errors, warnings and skipped rows, by line")
     unread: list[UnreadRow] = Field(default_factory=list)
     risk_profile: RiskProfile | None = Field(
@@ -43,6 +49,21 @@ class ImportedBook(BaseModel):
         return unread_summary(self.unread)
 
 
+class ImportedBook(_Imported):
+    """What the page lays out and the command line prints: the book, its report, what is unread."""
+
+    holdings: Holdings
+
+
+class ImportedFrame(_Imported):
+    """A practice's whole export with its positions as columns (`BookFrame`), for the book
+    summary and plan: no object per position."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    frame: BookFrame
+
+
 def unread_summary(unread: list[UnreadRow]) -> str:
     n = len(unread)
     shown = ", ".join(str(r.line) for r in unread[:LINES_SHOWN])
@@ -51,7 +72,7 @@ def unread_summary(unread: list[UnreadRow]) -> str:
     return f"{n} {noun} could not be read ({verb} {shown}{more})"
 
 
-def report(holdings: Holdings) -> list[ImportIssue]:
+def report(holdings: Holdings | BookFrame) -> list[ImportIssue]:
     """Errors and warnings, then each skipped row as an info line, in file order."""
     skipped = [
         ImportIssue(line=s.line, severity="info", message=f"skipped: {s.reason}", raw=s.raw)
@@ -60,7 +81,7 @@ def report(holdings: Holdings) -> list[ImportIssue]:
     return sorted([*holdings.issues, *skipped], key=lambda i: i.line or 0)
 
 
-def unread_rows(holdings: Holdings) -> list[UnreadRow]:
+def unread_rows(holdings: Holdings | BookFrame) -> list[UnreadRow]:
     """One entry per line with an error: its first reason and the value it states, if any."""
     by_line: dict[int, UnreadRow] = {}
     for issue in holdings.issues:
@@ -98,15 +119,42 @@ def import_book(
     return book
 
 
+def import_frame(
+    data: bytes,
+    filename: str,
+    securities: SecurityMaster | None = None,
+    *,
+    decimal: Decimal | None = None,
+    total: float | None = None,
+) -> ImportedFrame:
+    """`import_book` with the positions as columns: the same rows, report and refusals."""
+    profile: RiskProfile | None = None
+    if is_request(data, filename):  # one client's request: a handful of objects
+        holdings, profile = read_request(data, filename, securities, total=total)
+        frame = BookFrame.from_holdings(holdings)
+    else:
+        frame = read_holdings_frame(
+            data, filename=filename, securities=securities, decimal=decimal, total=total
+        )
+    book = ImportedFrame(
+        frame=frame, issues=report(frame), unread=unread_rows(frame), risk_profile=profile
+    )
+    _refuse(len(frame), frame.total_value, book, filename)
+    return book
+
+
 def refuse_unusable(book: ImportedBook, filename: str) -> None:
     """Nothing to rebalance: no position, or a total at or below zero."""
+    _refuse(len(book.holdings.positions), book.holdings.total_value, book, filename)
+
+
+def _refuse(count: int, total: float, book: _Imported, filename: str) -> None:
     label = f"'{filename}'" if filename else "The file"
-    holdings = book.holdings
-    if not holdings.positions:
+    if not count:
         why = f"; {book.unread_summary()}" if book.unread else ""
         raise UnreadableFileError(f"{label} has no holdings that could be read{why}.")
-    if holdings.total_value <= 0:
+    if total <= 0:
         raise UnreadableFileError(
-            f"{label} adds up to {money(holdings.total_value)}; a book must be worth more than "
+            f"{label} adds up to {money(total)}; a book must be worth more than "
             "nothing to be rebalanced."
         )

@@ -13,6 +13,7 @@ from portfolio.batch import (
     proposals,
     proposals_on_dask,
 )
+from portfolio.models import Holdings
 from tests.book_samples import AS_OF, generated_book
 
 
@@ -174,4 +175,57 @@ def test_dask_plans_a_book_of_columns_as_one_process(client) -> None:
     few = book_columns(book[:2])
     pd.testing.assert_frame_equal(
         plan_columns_on_dask(few, client, AS_OF, per_worker=4), plan_columns(few, AS_OF)
+    )
+
+
+def _repriced_book():
+    """Households whose export states its own price for the same funds (each off the reference
+    data by a few percent): as a custodian's file of many accounts on different days would."""
+    from tests.book_samples import position
+
+    out = []
+    for k, h in enumerate(generated_book(12, seed=9)):
+        factor = 1 + 0.03 * (k % 5 - 2)
+        positions = [
+            p
+            if p.is_cash
+            else position(p.account, p.symbol, p.quantity, round(p.price * factor, 2), p.lots)
+            for p in h.holdings.positions
+        ]
+        out.append(h.model_copy(update={"holdings": Holdings(positions=positions)}))
+    return out
+
+
+@pytest.mark.parametrize("chunk", [500, 4, 1])
+def test_each_household_buys_at_its_own_prices_whatever_is_planned_beside_it(
+    chunk, monkeypatch
+) -> None:
+    monkeypatch.setattr("portfolio.batch.CHUNK", chunk)
+    book = _repriced_book()
+    rows = []
+    for hid, p in proposals(book, AS_OF).items():
+        rows += [(hid, t.account, t.symbol, t.action, t.quantity, t.price) for t in p.trades]
+    keys = ["household", "account", "symbol", "action"]
+    eng = pd.DataFrame(rows, columns=[*keys, "quantity", "price"])
+    vec = plan_book(book, AS_OF)[[*keys, "quantity", "price"]]
+    # Some household buys a fund it does not hold that another household's rows price.
+    held = {(h.id, p.symbol) for h in book for p in h.holdings.positions}
+    bought_new = [
+        (t.household, t.symbol) not in held for t in vec.itertuples() if t.action == "BUY"
+    ]
+    assert any(bought_new)
+    pd.testing.assert_frame_equal(
+        vec.sort_values(keys).reset_index(drop=True),
+        eng.sort_values(keys).reset_index(drop=True),
+        check_dtype=False,
+    )
+
+
+def test_dask_plans_repriced_households_as_one_process(client) -> None:
+    from portfolio.batch import plan_columns, plan_columns_on_dask
+    from portfolio.book_columns import book_columns
+
+    cols = book_columns(_repriced_book())
+    pd.testing.assert_frame_equal(
+        plan_columns_on_dask(cols, client, AS_OF, per_worker=3), plan_columns(cols, AS_OF)
     )

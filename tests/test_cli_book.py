@@ -87,3 +87,96 @@ def test_save_keeps_each_household_as_a_run_pending_review(
             assert led.proposal(run_id).trades
     finally:
         led.close()
+
+
+def _queue_rows(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _plan_of(export: Path, as_of: str = "2025-06-30"):
+    from datetime import date
+
+    from portfolio.batch import plan_book
+    from portfolio.households import split_households
+    from portfolio.importers import read_holdings
+
+    data = export.read_bytes()
+    households = split_households(read_holdings(data, filename=export.name), data=data)
+    return plan_book(households, date.fromisoformat(as_of))
+
+
+def test_trades_queue_is_the_book_plan_of_every_household(export, tmp_path, capsys) -> None:
+    from portfolio.trade_queue import QUEUE_HEADER
+
+    out = tmp_path / "queue.csv"
+    doc = _json(capsys, str(export), "--trades", str(out))
+    plan = _plan_of(export)
+    assert len(plan) > 0 and doc["trades"] == {"file": str(out), "count": len(plan)}
+    assert out.read_text().splitlines()[0] == ",".join(QUEUE_HEADER)
+    rows = _queue_rows(out)
+    got = [(r["Household"], r["Account"], r["Action"], r["Symbol"]) for r in rows]
+    assert got == [(t.household, t.account, t.action, t.symbol) for t in plan.itertuples()]
+    assert {r["Household"] for r in rows} <= {"Smith", "Jones"}
+    for r, t in zip(rows, plan.itertuples(), strict=True):
+        assert float(r["Quantity"]) == pytest.approx(t.quantity, abs=1e-6)
+        assert float(r["Value"]) == pytest.approx(t.value, abs=0.005)
+        gain = t.realized_gain
+        assert r["Realized Gain"] == ("" if gain != gain else f"{gain:.2f}")
+        assert r["Reason"] == t.reason
+        # A sale names its lots by date, quantity and unit cost; a purchase names none.
+        assert bool(r["Lots"]) == (t.action == "SELL" and len(t.lots) > 0)
+
+
+def test_trades_queue_names_the_lots_a_sale_takes(tmp_path, capsys) -> None:
+    p = tmp_path / "export.csv"
+    # All in VTI with one lot: the plan sells part of it and says which lot, at what cost.
+    p.write_text(
+        "Household,Account Name,Ticker,Units,Close,Total Cost,Date Acquired\n"
+        "Lee,Lee Joint,VTI,1000,290,200000,2019-04-02\n"
+    )
+    out = tmp_path / "queue.csv"
+    _json(capsys, str(p), "--trades", str(out))
+    sells = [r for r in _queue_rows(out) if r["Action"] == "SELL"]
+    assert sells and sells[0]["Symbol"] == "VTI"
+    assert sells[0]["Lots"] == f"2019-04-02:{sells[0]['Quantity']}@200.0000"
+
+
+def test_trades_queue_on_dask_is_the_same_file(export, tmp_path, monkeypatch, capsys) -> None:
+    from portfolio import batch
+
+    local = tmp_path / "one.csv"
+    _json(capsys, str(export), "--trades", str(local))
+    real = batch.dask_client
+    # Workers as threads of this process: the same scheduler and transfers, a quicker start.
+    monkeypatch.setattr(
+        batch, "dask_client", lambda scheduler, workers: real(scheduler, workers, processes=False)
+    )
+    spread = tmp_path / "dask.csv"
+    _json(capsys, str(export), "--trades", str(spread), "--dask")
+    assert spread.read_bytes() == local.read_bytes()
+
+
+def test_trades_queue_keeps_a_formula_as_text(tmp_path, capsys) -> None:
+    p = tmp_path / "export.csv"
+    p.write_text(
+        "Household,Account Name,Ticker,Units,Close\n"
+        "=HYPERLINK(1),Joint,VTI,1000,290\n=HYPERLINK(1),Joint,CASH,100,1\n"
+    )
+    out = tmp_path / "queue.csv"
+    _json(capsys, str(p), "--trades", str(out))
+    rows = _queue_rows(out)
+    assert rows and all(r["Household"] == "'=HYPERLINK(1)" for r in rows)
+
+
+def test_a_partial_export_is_refused_before_any_queue(tmp_path, capsys) -> None:
+    p = tmp_path / "export.csv"
+    p.write_text(EXPORT + "Jones,Jones Trust,VXUS,Vanguard Intl,ten,65,,,International\n")
+    out = tmp_path / "queue.csv"
+    assert main(["book", str(p), "--trades", str(out)]) == 2
+    assert "could not be read (line 8)" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["book", str(p), "--trades", str(out), "--allow-partial"]) == 0
+    assert out.exists()

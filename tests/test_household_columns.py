@@ -236,8 +236,9 @@ def test_an_account_in_two_households() -> None:
     assert message == f"account {cells[k][1]} is named in two households"
 
 
-def test_a_later_holding_named_for_another_household_follows_the_first() -> None:
-    """Only an account's first holding the column names places it (as `split_households`)."""
+def test_a_later_holding_named_for_another_household_is_an_error() -> None:
+    """Every row of an account says where it belongs: a later holding of an account named for
+    another household is refused, never planned in the first household's book."""
     lines = big().decode().splitlines()
     cells = [ln.split(",") for ln in lines]
     seen: dict[str, str] = {}
@@ -247,8 +248,8 @@ def test_a_later_holding_named_for_another_household_follows_the_first() -> None
             break
         seen.setdefault(a, sym)
     lines[k] = "Someone Else," + lines[k].split(",", 1)[1]
-    got = both(("\n".join(lines) + "\n").encode())
-    assert isinstance(got, BookColumns) and "Someone Else" not in got.ids
+    message = both(("\n".join(lines) + "\n").encode())
+    assert message == f"account {cells[k][1]} is named in two households"
 
 
 def test_accounts_with_no_household() -> None:
@@ -256,7 +257,7 @@ def test_accounts_with_no_household() -> None:
     cells = [ln.split(",") for ln in lines]
     accounts = list(dict.fromkeys(c[1] for c in cells[1:]))
     unnamed = {accounts[3], accounts[40]}  # every row
-    firsts = {accounts[7]}  # only its first row: later holdings named do not place it
+    firsts = {accounts[7]}  # only its first row: its later rows place it
     for i in range(1, len(lines)):
         a = cells[i][1]
         if a in unnamed or (
@@ -264,7 +265,7 @@ def test_accounts_with_no_household() -> None:
         ):
             lines[i] = "," + lines[i].split(",", 1)[1]
     message = both(("\n".join(lines) + "\n").encode())
-    shown = ", ".join(sorted(unnamed | firsts))
+    shown = ", ".join(sorted(unnamed))
     assert message == f"no household for account(s) {shown}; add them to the mapping"
     accounts = accounts_of(big(), "export.csv")
     mapping = read_mapping(mapping_for(accounts[1:-1], by_number=False))

@@ -121,24 +121,57 @@ def _funding(s: HouseholdState, drift: Drift, sell_val: np.ndarray, buyback: np.
     return want, supply, cash_sell
 
 
+class VehiclePrices:
+    """The price a client buys a fund at: the first price its own book gives for it (file or
+    override), else the reference price.
+
+    Scoped to the client (the household): planned with other households (a chunk of a book, a
+    Dask partition), a household buys at the prices its own proposal would use, never at the
+    price another household's rows state for the same fund."""
+
+    def __init__(self, held: dict[tuple[int, str], float], reference: dict[str, float]) -> None:
+        self._held = held
+        self._reference = reference
+
+    def get(self, client: int, sym: str) -> float | None:
+        price = self._held.get((client, sym))
+        return self._reference.get(sym) if price is None else price
+
+    def has(self, client: int, sym: str) -> bool:
+        return (client, sym) in self._held or sym in self._reference
+
+    def update(self, other: VehiclePrices) -> None:
+        self._held.update(other._held)
+        self._reference.update(other._reference)
+
+
 def vehicle_prices(
     s: HouseholdState, vehicles: Mapping[str, str], ref: pd.DataFrame, fund_groups: FundGroups
-) -> dict[str, float]:
-    """One price per symbol: the book's (file or override) price, else the reference price."""
+) -> VehiclePrices:
+    """The vehicles' and their partners' prices, per client (`VehiclePrices`)."""
     wanted = set(vehicles.values())
     wanted |= {p for v in list(wanted) if (p := fund_groups.partner(v))}
     hit = np.flatnonzero(
         pd.Series(s.symbol, dtype=object).isin(wanted).to_numpy() & (s.unit_value > 0)
     )
-    found = pd.Series(s.unit_value[hit], index=pd.Index(s.symbol[hit], dtype=object))
-    held = found[~found.index.duplicated()].to_dict()  # the first row of a symbol wins
-    out: dict[str, float] = {}
+    held: dict[tuple[int, str], float] = {}
+    rows = zip(
+        s.client_of_acct[s.acct[hit]].tolist(),
+        s.symbol[hit].tolist(),
+        s.unit_value[hit].tolist(),
+        strict=True,
+    )
+    for client, sym, price in rows:
+        held.setdefault((client, sym), price)  # the first row of a symbol wins
+    reference: dict[str, float] = {}
     for sym in wanted:
-        if sym in held:
-            out[sym] = held[sym]
-        elif sym in ref.index and pd.notna(ref.at[sym, "price"]) and ref.at[sym, "price"] > 0:
-            out[sym] = float(ref.at[sym, "price"])
-    return out
+        if sym in ref.index and pd.notna(ref.at[sym, "price"]) and ref.at[sym, "price"] > 0:
+            reference[sym] = float(ref.at[sym, "price"])
+    return VehiclePrices(held, reference)
+
+
+def _price(price: float | None) -> float:
+    return np.nan if price is None else price
 
 
 def plan_buys(
@@ -234,7 +267,8 @@ def plan_buys(
                 options += securities.qualifying_funds(
                     cls, sorted(m.screened_categories), exclude=sorted(m.excluded_symbols)
                 )
-            unpriced = {o: o for o in options if o and o not in prices}
+            who = int(client[j])
+            unpriced = {o: o for o in options if o and not prices.has(who, o)}
             if unpriced:
                 prices.update(vehicle_prices(s, unpriced, ref, fund_groups))
             pick = next(
@@ -245,7 +279,7 @@ def plan_buys(
                     and o != sym
                     and (int(client[j]), fund_groups.group(o)) not in washed
                     and eligible_vehicle.get(o, False)
-                    and o in prices
+                    and prices.has(who, o)
                 ),
                 None,
             )
@@ -264,10 +298,11 @@ def plan_buys(
     for cls in missing:
         if not any(r.startswith(class_label(cls)) for r in notes):
             notes.append(f"No vehicle with a reference price to buy {class_label(cls)}; not bought")
+    buyer = s.client_of_acct[buy_a].tolist()
     b_price = np.array(
         [
-            s.unit_value[h] if h >= 0 else prices.get(sym, np.nan) if sym else np.nan
-            for h, sym in zip(hr.tolist(), b_sym.tolist(), strict=True)
+            s.unit_value[h] if h >= 0 else _price(prices.get(c, sym)) if sym else np.nan
+            for h, sym, c in zip(hr.tolist(), b_sym.tolist(), buyer, strict=True)
         ],
         dtype=float,
     )

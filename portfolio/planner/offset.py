@@ -13,9 +13,10 @@ sold fund's group back in the same proposal (IRC section 1091, Rev. Rul. 2008-5)
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -102,7 +103,7 @@ def _replacement(
     vehicles: Mapping[str, str],
     fund_groups: FundGroups,
     may_buy: Mapping[str, bool],
-    prices: Mapping[str, float],
+    priced: Callable[[str], bool],
 ) -> str | None:
     """A fund of the class, not substantially identical to `sym`, the mandate may buy."""
     model = vehicles.get(cls)
@@ -112,7 +113,7 @@ def _replacement(
         (
             o
             for o in options
-            if o and fund_groups.group(o) != own and may_buy.get(o, False) and o in prices
+            if o and fund_groups.group(o) != own and may_buy.get(o, False) and priced(o)
         ),
         None,
     )
@@ -179,7 +180,8 @@ def offset_gains(
         if left[c] <= 0.005 or not bought <= {i}:
             continue  # a purchase in another account would wash the loss
         sym, cls = str(s.symbol[i]), s.classes[int(s.row_k[i])]
-        if _replacement(sym, cls, vehicles, fund_groups, may_buy, prices) is None:
+        priced = partial(prices.has, c)
+        if _replacement(sym, cls, vehicles, fund_groups, may_buy, priced) is None:
             continue  # the class could not be bought back without a wash sale
         lots, price, q0 = s.lots(i), float(uv[i]), float(qty[i])
         order = walk_order(lots, price, s.as_of, tax_aware=True)
