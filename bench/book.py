@@ -19,14 +19,19 @@ some swept cash; three risk profiles. Generation is not timed.
    cuts the columns into runs of households without looking at a position): the layout is
    done once, before both, and not counted. One process and the cluster take turns, best of
    `--repeat` each.
-4. The saved runs' path (`batch.proposals`, the engine once per household, as `portfolio book
+4. A practice's export, file to trades (`portfolio book FILE --trades`): a plain sheet of E
+   accounts with a household column, read into columns and planned (`read_holdings_frame`,
+   `households.household_columns`, `batch.plan_columns`) against the same file read into
+   pydantic positions and planned (`read_holdings`, `split_households`, `batch.plan_book`), CPU
+   seconds per step, least of `--repeat`, the two taking turns; the trades are checked equal.
+5. The saved runs' path (`batch.proposals`, the engine once per household, as `portfolio book
    --save --dask` and the Book page's batch run it) on a 2-worker cluster against one process,
    on P accounts, taking turns, best of `--repeat` each: each household's proposal is tens of
    milliseconds, so shipping is a small part.
 
 Run from the repository root:
     python bench/book.py [--households 5000] [--accounts 50000] [--dask-accounts 200000]
-                         [--dask-proposal-accounts 2000]
+                         [--export-accounts 50000] [--dask-proposal-accounts 2000]
 """
 
 from __future__ import annotations
@@ -147,11 +152,77 @@ def two_core_ceiling() -> float:
     return 2 * one / two
 
 
+def export_bytes(households: list[HouseholdBook]) -> bytes:
+    """A custodian-style plain sheet: one row per position, accounts named per household."""
+    lines = ["Household,Account,Symbol,Quantity,Price,Market Value"]
+    for h in households:
+        for p in h.holdings.positions:
+            price = "" if p.is_cash else f"{p.price:.2f}"
+            lines.append(
+                f"{h.id},{h.id} {p.account},{p.symbol},{p.quantity:g},{price},{p.market_value:.2f}"
+            )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def export_to_trades(n_accounts: int, repeat: int) -> None:
+    import pandas as pd
+
+    from portfolio.households import household_columns, split_households
+    from portfolio.importers import read_holdings, read_holdings_frame
+
+    data = export_bytes(generate(n_accounts, seed=5))
+    rows = data.count(b"\n") - 1
+
+    def columns() -> tuple[list[float], pd.DataFrame]:
+        times = []
+        c = time.process_time()
+        frame = read_holdings_frame(data, "export.csv")
+        times.append(time.process_time() - c)
+        c = time.process_time()
+        cols = household_columns(frame, data=data)
+        times.append(time.process_time() - c)
+        c = time.process_time()
+        trades = plan_columns(cols, AS_OF)
+        times.append(time.process_time() - c)
+        return times, trades
+
+    def objects() -> tuple[list[float], pd.DataFrame]:
+        times = []
+        c = time.process_time()
+        holdings = read_holdings(data, "export.csv")
+        times.append(time.process_time() - c)
+        c = time.process_time()
+        households = split_households(holdings, data=data)
+        times.append(time.process_time() - c)
+        c = time.process_time()
+        trades = plan_book(households, AS_OF)
+        times.append(time.process_time() - c)
+        return times, trades
+
+    best = {"columns": [float("inf")] * 3, "objects": [float("inf")] * 3}
+    for _ in range(repeat):
+        for name, fn in (("columns", columns), ("objects", objects)):
+            times, trades = fn()
+            best[name] = [min(a, b) for a, b in zip(best[name], times, strict=True)]
+            if name == "columns":
+                first = trades
+            else:
+                pd.testing.assert_frame_equal(first, trades)
+    col, obj = best["columns"], best["objects"]
+    print(
+        f"export to trades: {n_accounts:,} accounts, {rows:,} rows, {len(first):,} trades; "
+        f"CPU s, columns / objects: read {col[0]:.2f} / {obj[0]:.2f}, households "
+        f"{col[1]:.2f} / {obj[1]:.2f}, plan {col[2]:.2f} / {obj[2]:.2f}; whole "
+        f"{sum(col):.2f} / {sum(obj):.2f} ({sum(obj) / sum(col):.2f}x)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--households", type=int, default=5_000)
     ap.add_argument("--accounts", type=int, default=50_000)
     ap.add_argument("--dask-accounts", type=int, default=200_000)
+    ap.add_argument("--export-accounts", type=int, default=50_000)
     ap.add_argument("--dask-proposal-accounts", type=int, default=2_000)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
@@ -227,7 +298,11 @@ def main() -> None:
             f"this machine's ceiling now {ceiling:.2f}x)"
         )
 
-    # 4. The saved runs' path: the engine per household, one process against two workers.
+    # 4. A practice's export, file to trades.
+    if args.export_accounts:
+        export_to_trades(args.export_accounts, args.repeat)
+
+    # 5. The saved runs' path: the engine per household, one process against two workers.
     if args.dask_proposal_accounts:
         hh = generate(args.dask_proposal_accounts, seed=4)
         proposals(hh[:10], AS_OF)  # reference data and models loaded outside the timing

@@ -49,7 +49,7 @@ def books(draw: st.DrawFn) -> bytes:
     rows = []
     for _ in range(draw(st.integers(1, 25))):
         q = draw(st.sampled_from(["10", "1", "250.5", "0", "-3", "1e3", "2000000000"]))
-        p = draw(st.sampled_from(["100", "12.34", "0", "1", "$5"]))
+        p = draw(st.sampled_from(["100", "12.34", "0", "1", "$5", ""]))
         cells = []
         for name in names:
             if name in ("Symbol",):
@@ -99,6 +99,26 @@ def test_a_practice_sized_clean_sheet_takes_the_columnar_path(monkeypatch) -> No
     assert fast == general(data, monkeypatch)
     assert importers.read_holdings(data, filename="book.csv", securities=SECURITIES) == fast
     assert sum(len(p.lots) for p in fast.positions) > 0  # repeated symbols became lots
+
+
+def test_money_market_rows_without_a_price_keep_the_columnar_path(monkeypatch) -> None:
+    """Exports leave a sweep or money-market row's price blank: its price is value / quantity,
+    as the general path takes it, and the sheet stays on the column path."""
+    rows = []
+    for i in range(3000):
+        if i % 5 == 4:
+            rows.append(f"A{i // 5:05d},SWVXX,{1000 + i}.5,,{1000 + i}.53")
+        else:
+            rows.append(f"A{i // 5:05d},{SYMBOLS[i % 4]},{i % 97 + 1},10.25,")
+    data = ("Account,Symbol,Quantity,Price,Market Value\n" + "\n".join(rows) + "\n").encode()
+    fast = columnar(data)
+    assert fast is not None
+    assert fast == general(data, monkeypatch)
+    swvxx = [p for p in fast.positions if p.symbol == "SWVXX"]
+    assert swvxx and all(p.price == pytest.approx(p.market_value / p.quantity) for p in swvxx)
+    # Neither a price nor a value: the reference price and its warning, by the general path.
+    data = data.replace(b",SWVXX,1004.5,,1004.53", b",SWVXX,1004.5,,")
+    assert columnar(data) is None
 
 
 def test_repeated_rows_are_warned_on_the_columnar_path_too(monkeypatch) -> None:

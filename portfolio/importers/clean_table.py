@@ -8,7 +8,8 @@ held whole; a ragged body by `pandas.read_csv`) and checked column by column, te
 their distinct values. Every rule that could make a row anything but a
 plain holding (a cash word, a total, pending activity, a footer, a second header, a blank gap,
 quotes, an odd field count, a number that is not a plain decimal, a zero, negative or implausible
-amount, a quantity x price that disagrees with the stated value, cost or lot columns) sends the
+amount, a quantity x price that disagrees with the stated value, a row with neither a price nor
+a value, cost or lot columns) sends the
 whole file back to the general path, so the result is the one it would give, only sooner
 (`read_clean_table` returns None). Identical repeated rows get the general path's warning.
 """
@@ -139,7 +140,7 @@ def clean_frame(
     spaced = _edge_space(text, start_at, end_at)
     # The amount columns (but the first, whose text is looked at below) are read as numbers.
     amounts = {
-        cmap.index[name]: name == "market_value"
+        cmap.index[name]: name != "quantity"
         for name in ("quantity", "price", "market_value")
         if name in cmap and cmap.index[name] != 0
     }
@@ -204,10 +205,20 @@ def clean_frame(
         return _decimals(column(name), blank_ok)
 
     q = amount("quantity")
-    p = amount("price") if q is not None else None
+    p = amount("price", blank_ok=True) if q is not None else None
     v = amount("market_value", blank_ok=True) if p is not None else None
     if q is None or p is None or v is None:
         return None
+    unpriced = np.isnan(p)
+    if unpriced.any():
+        # No price but a quantity and a value (a money-market row, as exports often leave
+        # its price blank): the general path takes value / quantity, without a word. A row
+        # with neither is valued at the reference price with a warning: the general path's.
+        if np.isnan(v[unpriced]).any():
+            return None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p[unpriced] = v[unpriced] / q[unpriced]
+    del unpriced
     missing = np.isnan(v)
     if missing.any():  # no stated value: quantity x price
         v[missing] = np.round(q[missing] * p[missing], 8)
