@@ -89,30 +89,36 @@ class LotColumns:
 
     def reader(self) -> Callable[[int], list[Lot]]:
         """Position index -> its lots as `Lot` objects, built on first asking and kept."""
+        from portfolio.importers.frame import bulk_lots
+
         made: dict[int, list[Lot]] = {}
-        construct = Lot.model_construct
+        start = self.start.tolist()
+        columns: list[list] = []
 
         def lots_of(i: int) -> list[Lot]:
             got = made.get(i)
             if got is None:
-                a, b = int(self.start[i]), int(self.start[i + 1])
-                got = [
-                    construct(
-                        quantity=float(self.quantity[k]),
-                        cost_basis=float(self.cost_basis[k]) if self.has_cost_basis[k] else None,
-                        acquired=(
-                            date.fromordinal(int(self.acquired[k]))
-                            if self.acquired[k] != NO_DATE
-                            else None
-                        ),
-                        line=int(self.line[k]) if self.has_line[k] else None,
-                    )
-                    for k in range(a, b)
-                ]
-                made[i] = got
+                if not columns:  # Python values once, not a numpy scalar per lot
+                    columns.extend(self._values())
+                a, b = start[i], start[i + 1]
+                qty, cost, acquired, line = (c[a:b] for c in columns)
+                got = made[i] = bulk_lots(zip(qty, cost, acquired, line, strict=True))
             return got
 
         return lots_of
+
+    def _values(self) -> list[list]:
+        """The lot columns as Python values, None where missing."""
+        cost: list[float | None] = self.cost_basis.tolist()
+        for k in np.flatnonzero(~self.has_cost_basis).tolist():
+            cost[k] = None
+        line: list[int | None] = self.line.tolist()
+        for k in np.flatnonzero(~self.has_line).tolist():
+            line[k] = None
+        ordinals = self.acquired.tolist()
+        days = {d: date.fromordinal(d) for d in set(ordinals) if d != NO_DATE}
+        acquired = [days.get(d) for d in ordinals]
+        return [self.quantity.tolist(), cost, acquired, line]
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ very `Holdings` the general path returns, for whatever needs objects.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -41,14 +43,24 @@ _object_setattr = object.__setattr__
 
 
 def plain_lots(quantities: list[float], lines: list[int]) -> list[Lot]:
-    """One Lot per (quantity, line), no cost or date, in bulk: the values are valid already and
-    every field is given, so all share one fields-set."""
+    """One Lot per (quantity, line), no cost or date, in bulk."""
+    return bulk_lots(zip(quantities, repeat(None), repeat(None), lines, strict=False))
+
+
+def bulk_lots(
+    rows: Iterable[tuple[float, float | None, date | None, int | None]],
+) -> list[Lot]:
+    """One Lot per (quantity, cost basis, acquired, line), built without validation: the values
+    were valid Lots already (read and checked, or laid out from Lots), and every field is given,
+    so all share one fields-set."""
     new, setattr_ = Lot.__new__, _object_setattr
     out: list[Lot] = []
-    for qty, line in zip(quantities, lines, strict=True):
+    for qty, cost, acquired, line in rows:
         lot = new(Lot)
         setattr_(
-            lot, "__dict__", {"quantity": qty, "cost_basis": None, "acquired": None, "line": line}
+            lot,
+            "__dict__",
+            {"quantity": qty, "cost_basis": cost, "acquired": acquired, "line": line},
         )
         setattr_(lot, "__pydantic_fields_set__", _LOT_FIELDS)
         setattr_(lot, "__pydantic_extra__", None)
