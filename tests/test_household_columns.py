@@ -368,3 +368,51 @@ def test_plan_columns_is_plan_book() -> None:
         got = plan_columns(household_columns(book, data=data, mapping=m), AS_OF, SECURITIES)
         assert len(want) > 0
         pd.testing.assert_frame_equal(got, want)
+
+
+def test_the_book_view_of_columns_is_the_book_view_of_households() -> None:
+    from portfolio.practice import summarise, summarise_columns
+    from tests.book_samples import AS_OF
+
+    data = sheet(2_200, seed=12)
+    mapping = read_mapping(mapping_for(accounts_of(data, "export.csv"), households=60))
+    holdings = read_holdings(data, filename="export.csv", securities=SECURITIES)
+    book = read_holdings_frame(data, filename="export.csv", securities=SECURITIES)
+    for m in (None, mapping):
+        households = split_households(holdings, data=data, mapping=m)
+        want = summarise(households, as_of=AS_OF, securities=SECURITIES, harvest_threshold=0.0)
+        got = summarise_columns(
+            household_columns(book, data=data, mapping=m),
+            as_of=AS_OF,
+            securities=SECURITIES,
+            harvest_threshold=0.0,
+        )
+        assert len(want.summary) == len(households) > 1
+        pd.testing.assert_frame_equal(got.summary, want.summary)
+        pd.testing.assert_frame_equal(got.drift, want.drift)
+        pd.testing.assert_frame_equal(got.harvest, want.harvest)
+        pd.testing.assert_series_equal(got.steady_until, want.steady_until)
+
+
+def test_import_frame_reports_and_refuses_as_import_book() -> None:
+    from portfolio.import_service import import_book, import_frame
+    from portfolio.models import UnreadableFileError
+
+    for name in SAMPLE_FILES:
+        data = (SAMPLES / name).read_bytes()
+        try:
+            want = import_book(data, name, SECURITIES)
+        except UnreadableFileError as exc:
+            with pytest.raises(UnreadableFileError) as got:
+                import_frame(data, name, SECURITIES)
+            assert str(got.value) == str(exc)
+            continue
+        got = import_frame(data, name, SECURITIES)
+        assert got.issues == want.issues and got.unread == want.unread, name
+        assert got.frame.to_holdings() == want.holdings, name
+    empty = b"Household,Account,Symbol,Quantity,Price\nH,A,VTI,ten,1\n"
+    with pytest.raises(UnreadableFileError, match="no holdings that could be read; 1 row"):
+        import_frame(empty, "e.csv", SECURITIES)
+    negative = b"Account,Symbol,Quantity,Price,Market Value\nA,VTI,-10,300,-3000\n"
+    with pytest.raises(UnreadableFileError, match="adds up to"):
+        import_frame(negative, "n.csv", SECURITIES)
