@@ -112,30 +112,24 @@ def _columns(
     """The export as households in columns; with `--save`, the households as objects too (a
     saved run keeps its holdings), else none: a practice's book without an object per row."""
     from portfolio.book_columns import book_columns
-    from portfolio.cli import CliError, read_book
+    from portfolio.cli import CliError
     from portfolio.households import household_columns, read_mapping, split_households
-    from portfolio.import_service import import_frame
+    from portfolio.import_service import ImportedFrame, import_book, import_frame
 
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"{args.file}: no such file")
+    data = path.read_bytes()
     mapping = read_mapping(Path(args.households).read_bytes()) if args.households else None
-    if args.save:
-        book, data = read_book(args)
-        if book.partial and not args.allow_partial:
-            raise CliError(f"{book.unread_summary()}; fix them or pass --allow-partial")
-        households = split_households(book.holdings, data=data, mapping=mapping, mandate=mandate)
-        cols = book_columns(households)
-        as_of = book.holdings.as_of
-    else:
-        path = Path(args.file)
-        if not path.is_file():
-            raise CliError(f"{args.file}: no such file")
-        data = path.read_bytes()
-        imported = import_frame(data, path.name, decimal=args.decimal, total=args.total)
-        if imported.partial and not args.allow_partial:
-            raise CliError(f"{imported.unread_summary()}; fix them or pass --allow-partial")
-        households = []
+    read = import_book if args.save else import_frame
+    imported = read(data, path.name, decimal=args.decimal, total=args.total)
+    if imported.partial and not args.allow_partial:
+        raise CliError(f"{imported.unread_summary()}; fix them or pass --allow-partial")
+    if isinstance(imported, ImportedFrame):
         cols = household_columns(imported.frame, data=data, mapping=mapping, mandate=mandate)
-        as_of = imported.frame.as_of
-    return cols, households, data, as_of
+        return cols, [], data, imported.frame.as_of
+    households = split_households(imported.holdings, data=data, mapping=mapping, mandate=mandate)
+    return book_columns(households), households, data, imported.holdings.as_of
 
 
 def _queue(cols: BookColumns, args: argparse.Namespace, as_of: date) -> int:
