@@ -64,11 +64,24 @@ def _text(data: bytes) -> str:
 
 
 def household_column(data: bytes) -> dict[int, str]:
-    """File line (1-based) -> the household its row names; empty when there is no such column."""
-    lines = _text(data).splitlines()
+    """File line (1-based) -> the household its row names; empty when there is no such column.
+
+    A row's line is the one it starts on, counted as the importers count them (`split_records`):
+    a quoted cell that spans lines, or a character `str.splitlines` would break on, does not put
+    the households out of step with the positions' lines."""
+    reader = csv.reader(io.StringIO(_text(data), newline=""))
     col: int | None = None
     out: dict[int, str] = {}
-    for n, row in enumerate(csv.reader(lines), start=1):
+    prev = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:  # a row the importers report as unreadable names no household
+            prev = max(reader.line_num, prev + 1)
+            continue
+        n, prev = prev + 1, reader.line_num
         cells = [c.strip() for c in row]
         if col is None:
             low = [c.lower() for c in cells]
@@ -81,8 +94,9 @@ def household_column(data: bytes) -> dict[int, str]:
 
 
 _NO_LINES = np.full(1, -1, dtype=np.int64)
-# Bytes that end a line for `str.splitlines` besides the line feed (a carriage return is allowed
-# only before one), a quote, and NUL: a file with none of them is split by NumPy below.
+# Bytes that could make a row's lines differ from the file's line-feed lines (a carriage return
+# is allowed only before a line feed), a quote, and NUL: a file with none of them is split by
+# NumPy below.
 _NOT_PLAIN = (b'"', b"\x00", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
 _FIELD_LIMIT = 131_072  # `csv.field_size_limit()`'s default: a longer line may fail the reader
 _BOM = b"\xef\xbb\xbf"

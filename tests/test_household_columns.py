@@ -416,3 +416,19 @@ def test_import_frame_reports_and_refuses_as_import_book() -> None:
     negative = b"Account,Symbol,Quantity,Price,Market Value\nA,VTI,-10,300,-3000\n"
     with pytest.raises(UnreadableFileError, match="adds up to"):
         import_frame(negative, "n.csv", SECURITIES)
+
+
+def test_a_cell_over_two_lines_keeps_the_households_in_step() -> None:
+    """Households are read by the row's first line, as the importers number rows: a quoted
+    description that spans two lines does not shift the rows after it."""
+    data = (
+        b"Household,Account,Symbol,Description,Quantity,Price\n"
+        b'Smith,S1,VTI,"Total\nMarket",10,290\n'
+        b"Jones,J1,BND,Bond,5,72\n"
+        b"Jones,J2,VXUS,Intl\x0bShares,3,65\n"
+        b"Smith,S1,BND,Bond,1,72\n"
+    )
+    assert household_column(data) == {2: "Smith", 4: "Jones", 5: "Jones", 6: "Smith"}
+    got = both(data)
+    assert isinstance(got, BookColumns) and got.ids == ["Smith", "Jones"]
+    assert got.positions.groupby("hh")["account"].agg(set).tolist() == [{"S1"}, {"J1", "J2"}]
