@@ -353,7 +353,8 @@ def sort_block(
     lo, hi = span
     n = hi - lo
     rows = slice(lo, hi)
-    if any(name in cmap for name in _WALKED_COLUMNS):
+    if any(name in cmap for name in _WALKED_COLUMNS) or len(tail.cells) < cmap.used_width:
+        # (In the second case every row of the body is short of the header: an error row.)
         return [tail.record(k) for k in range(lo, hi)]
     idx = cmap.index
 
