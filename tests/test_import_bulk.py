@@ -63,8 +63,8 @@ def test_the_custodian_samples_do_go_through_blocks(monkeypatch) -> None:
         "Portfolio_Positions_Jun-30-2025.csv",
         "vanguard_download.csv",
         "etrade_PortfolioDownload.csv",
+        "ibkr_activity_statement.csv",  # its Open Positions data lines
     } <= names
-    assert "ibkr_activity_statement.csv" not in names  # an IBKR statement is walked whole
 
 
 def test_a_big_custodian_file_reads_the_same_with_its_default_head(monkeypatch) -> None:
@@ -86,6 +86,15 @@ def test_a_big_custodian_file_reads_the_same_with_its_default_head(monkeypatch) 
         )
         frame = read_holdings_frame(data, filename="Portfolio_Positions.csv", securities=SECURITIES)
         assert frame.to_holdings() == walked
+
+
+def test_rows_all_short_of_the_header_read_the_same_in_bulk(monkeypatch) -> None:
+    data = (
+        b"Symbol,Quantity,Price,Market Value,Cost Basis,Acquired\n"
+        b"VTI,1,100,100,5,2020-01-02\nVTI,1,100\nVTI,2,100\nVTI,3,100\n"
+    )
+    assert used_bulk(data, 2, monkeypatch)
+    same(data, "short.csv", monkeypatch, 2)
 
 
 # Headers as (column text, what its cells hold).

@@ -231,8 +231,10 @@ def _read_body(
             return clean
     tail = split_tail(text, delimiter) if decimal != "comma" else None
     records = tail.records if tail is not None else split_records(text, delimiter)
-    if tail is None and is_ibkr(records):
-        rows = sort_ibkr(records)
+    if tail.ibkr if tail is not None else is_ibkr(records):
+        rows = sort_ibkr(records, tail)
+        if tail is not None:
+            tail.let_go()
         fmt = "ibkr"
         if not rows.candidates and not rows.header_cells:
             raise UnreadableFileError(

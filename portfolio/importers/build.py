@@ -197,8 +197,8 @@ def build(
     bulk: BulkRows | None = None,
 ) -> Built:
     """`total` values rows that give only an allocation; `total_source` says where it is from.
-    `bulk` holds rows taken as they stand from a big file (`bulk.sort_block`), folded in with
-    the candidates' rows by line."""
+    `bulk` holds rows taken as they stand from a big file (`bulk.sort_block`,
+    `bulk.sort_ibkr_block`), folded in with the candidates' rows in the walk's order."""
     out = Built()
     n_bulk = len(bulk) if bulk is not None else 0
     if not candidates and not n_bulk:
@@ -243,8 +243,9 @@ def build(
         if row is not None:
             (lots if c.lot else rows).append(row)
     if n_bulk:
-        assert bulk is not None and not lots  # lot rows come from IBKR, which is walked whole
-        _aggregate_columns(rows, bulk, out)
+        assert bulk is not None
+        trailing = candidates[len(candidates) - bulk.trailing :] if bulk.trailing else []
+        _aggregate_columns(rows, lots, bulk, out, trailing)
     else:
         _aggregate(rows, lots, out)
     return out
@@ -604,88 +605,145 @@ def new_lot(quantity: float, cost_basis: float | None, acquired: date | None, li
     return obj
 
 
-def _aggregate_columns(rows: list[Row], bulk: BulkRows, out: Built) -> None:
-    """`_aggregate` (without lot rows) over the walked rows and the bulk rows together: one
-    Position per (account, symbol) in the order of its first line, its rows folded in line order.
+def _aggregate_columns(
+    rows: list[Row],
+    lots: list[Row],
+    bulk: BulkRows,
+    out: Built,
+    trailing: list[Candidate] | None = None,
+) -> None:
+    """`_aggregate` over the walked rows and the bulk rows together: one Position per (account,
+    symbol) in the walk's order of its first holding row, its holding rows folded in that order,
+    then its Lot rows; a Lot row of no holding is an error. The walk's order is line order but
+    for the `trailing` candidates, which come after every other row.
 
-    Rows are numbered walked first, then bulk; `seq` lists them holding by holding (holdings in
-    the order of their first line), each holding's rows in line order."""
-    n_walk = len(rows)
-    lines = np.concatenate([np.array([r.c.line for r in rows], dtype=np.int64), *bulk.line])
-    order = np.argsort(lines, kind="stable")  # line order
+    Rows are numbered walked first (holding rows, then lots), then bulk; `seq` lists them holding
+    by holding (holdings in the order of their first row), each holding's rows in order."""
+    walked = [*rows, *lots]
+    n_walk = len(walked)
+    lines = np.concatenate([np.array([r.c.line for r in walked], dtype=np.int64), *bulk.line])
+    keys = lines
+    if trailing:
+        last = {id(c): k for k, c in enumerate(trailing)}
+        keys = lines.copy()
+        top = int(lines.max()) + 1
+        for m, r in enumerate(walked):
+            k = last.get(id(r.c))
+            if k is not None:
+                keys[m] = top + k
+    order = np.argsort(keys, kind="stable")  # the walk's order
+    is_lot = np.concatenate([np.array([r.c.lot for r in walked], dtype=bool), *bulk.lot])
 
-    def texts(walked: list[str], parts: list[list[str]]) -> np.ndarray:
-        return np.array(walked + [x for part in parts for x in part], dtype=object)
+    def texts(walked_texts: list[str], parts: list[list[str]]) -> np.ndarray:
+        return np.array(walked_texts + [x for part in parts for x in part], dtype=object)
 
-    account = texts([r.c.account for r in rows], bulk.account)
-    symbol = texts([r.symbol for r in rows], bulk.symbol)
+    account = texts([r.c.account for r in walked], bulk.account)
+    symbol = texts([r.symbol for r in walked], bulk.symbol)
     acc_codes, _ = pd.factorize(account[order], sort=False)
     sym_codes, sym_uniques = pd.factorize(symbol[order], sort=False)
-    group, _ = pd.factorize(acc_codes.astype(np.int64) * (len(sym_uniques) + 1) + sym_codes)
-    by_group = np.argsort(group, kind="stable")
-    gs = group[by_group]
+    pair = acc_codes.astype(np.int64) * (len(sym_uniques) + 1) + sym_codes
+    lot_o = is_lot[order]
+    if lot_o.any():
+        # Holdings by their first holding row; a Lot row joins its holding, wherever it is.
+        group = np.empty(len(order), dtype=np.int64)
+        held_codes, held_pairs = pd.factorize(pair[~lot_o], sort=False)
+        group[~lot_o] = held_codes
+        group[lot_o] = pd.Index(held_pairs).get_indexer(pair[lot_o])
+        for k in order[lot_o & (group < 0)].tolist():
+            line = int(lines[k])
+            out.issues.append(
+                ImportIssue(
+                    line=line,
+                    severity="error",
+                    message=f"{symbol[k]}: lot row without its position row",
+                    raw=walked[k].c.raw if k < n_walk else bulk.raw_of(line),
+                )
+            )
+        kept = np.flatnonzero(group >= 0)
+        by_group = kept[np.lexsort((lot_o[kept], group[kept]))]  # stable: rows in order
+        gs = group[by_group]
+    else:
+        group, _ = pd.factorize(pair)
+        by_group = np.argsort(group, kind="stable")
+        gs = group[by_group]
     perm = order[by_group]
     seq = perm.tolist()
-    starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]]).tolist()
-    ends = [*starts[1:], len(gs)]
+    lot_p = is_lot[perm]
+    # Every row may be a Lot row of no holding: then there is no holding at all.
+    starts = np.flatnonzero(np.r_[len(gs) > 0, gs[1:] != gs[:-1]])
+    ends = [*starts[1:].tolist(), len(gs)][: len(starts)]
+    # Each holding's holding rows come before its Lot rows: where they end.
+    holding_rows = (~lot_p).astype(np.int64)
+    held_ends = (starts + np.add.reduceat(holding_rows, starts)).tolist() if len(gs) else []
+    starts = starts.tolist()
 
-    def floats(walked: list[float | None], parts: list[np.ndarray]) -> np.ndarray:
+    def floats(walked_values: list[float | None], parts: list[np.ndarray]) -> np.ndarray:
         return np.concatenate(
-            [np.array([np.nan if x is None else x for x in walked], dtype=float), *parts]
+            [np.array([np.nan if x is None else x for x in walked_values], dtype=float), *parts]
         )[perm]
 
-    def objects(walked: list[object], parts: list[list[object]]) -> list[object]:
-        listed = walked + [x for part in parts for x in part]
+    def objects(walked_values: list[object], parts: list[list[object]]) -> list[object]:
+        listed = walked_values + [x for part in parts for x in part]
         return [listed[k] for k in seq]
 
     # Amounts stay arrays (NaN: no cost) and become Python floats one holding at a time.
-    qa = floats([r.quantity for r in rows], bulk.quantity)
-    pa_ = floats([r.price for r in rows], bulk.price)
-    va = floats([r.value for r in rows], bulk.value)
-    ca = floats([r.cost_basis for r in rows], bulk.cost_basis)
-    acquired = objects([r.acquired for r in rows], bulk.acquired)  # type: ignore[arg-type]
-    acq_text = objects([r.c.acquired for r in rows], bulk.acquired_text)  # type: ignore[arg-type]
-    descs = objects([r.c.description for r in rows], bulk.description)  # type: ignore[arg-type]
-    classes = objects([r.c.asset_class for r in rows], bulk.asset_class)  # type: ignore[arg-type]
-    types = objects([r.c.security_type for r in rows], bulk.security_type)  # type: ignore[arg-type]
-    cash = [k < n_walk and rows[k].c.cash for k in seq]
+    qa = floats([r.quantity for r in walked], bulk.quantity)
+    pa_ = floats([r.price for r in walked], bulk.price)
+    va = floats([r.value for r in walked], bulk.value)
+    ca = floats([r.cost_basis for r in walked], bulk.cost_basis)
+    acquired = objects([r.acquired for r in walked], bulk.acquired)  # type: ignore[arg-type]
+    acq_text = objects([r.c.acquired for r in walked], bulk.acquired_text)  # type: ignore[arg-type]
+    descs = objects([r.c.description for r in walked], bulk.description)  # type: ignore[arg-type]
+    classes = objects([r.c.asset_class for r in walked], bulk.asset_class)  # type: ignore[arg-type]
+    types = objects([r.c.security_type for r in walked], bulk.security_type)  # type: ignore[arg-type]
+    cash = [k < n_walk and walked[k].c.cash for k in seq]
     group_lines = lines[perm].tolist()
-    for i, j in zip(starts, ends, strict=True):
+    for i, h, j in zip(starts, held_ends, ends, strict=True):
         k = seq[i]
         qs: list[float] = qa[i:j].tolist()
-        vs: list[float] = va[i:j].tolist()
-        quantity = math.fsum(qs)
-        value = math.fsum(vs)
-        prices = set(pa_[i:j].tolist())
+        quantity = math.fsum(qs[: h - i])
+        value = math.fsum(va[i:h].tolist())
+        prices = set(pa_[i:h].tolist())
         price = prices.pop() if len(prices) == 1 else value / quantity if quantity else None
         costs: list[float | None] = ca[i:j].tolist()
         for m in np.flatnonzero(np.isnan(ca[i:j])).tolist():
             costs[m] = None
-        held = [c for c in costs if c is not None]
+        held = [c for c in costs[: h - i] if c is not None]
         is_cash = bool(cash[i])
-        with_lots = not is_cash and (j - i > 1 or bool(held) or any(acq_text[i:j]))
+        first, last = h, h  # the rows that are the holding's lots
+        if j > h:
+            first, last = h, j
+            held = held or [c for c in costs[h - i :] if c is not None]
+        elif not is_cash and (h - i > 1 or bool(held) or any(acq_text[i:h])):
+            first, last = i, h
         out.positions.append(
             Position(
                 account=account[k],
                 symbol=symbol[k],
-                description=next((d for d in descs[i:j] if d), ""),
+                description=next((d for d in descs[i:h] if d), ""),
                 quantity=quantity,
                 price=price,
                 market_value=value,
                 cost_basis=math.fsum(held) if held else None,  # type: ignore[arg-type]
                 is_cash=is_cash,
-                lots=_lots(qs, costs, acquired[i:j], group_lines[i:j]) if with_lots else [],  # type: ignore[arg-type]
-                lines=group_lines[i:j],
+                lots=_lots(
+                    qs[first - i : last - i],
+                    costs[first - i : last - i],
+                    acquired[first:last],  # type: ignore[arg-type]
+                    group_lines[first:last],
+                ),
+                lines=group_lines[i:j] if j == h and not trailing else sorted(group_lines[i:j]),
             )
         )
         out.class_hints.append(
-            (next((c for c in classes[i:j] if c), ""), next((t for t in types[i:j] if t), ""))
+            (next((c for c in classes[i:h] if c), ""), next((t for t in types[i:h] if t), ""))
         )
-    # Identical rows of one holding (as `_warn_repeats`: amounts, cost and date): the first
-    # line each repeats. Adding 0.0 makes -0.0 the same key as 0.0, as `==` has it.
+    # Identical rows of one holding (as `_warn_repeats`: kind, amounts, cost and date): the
+    # first row each repeats. Adding 0.0 makes -0.0 the same key as 0.0, as `==` has it.
     same = pd.DataFrame(
         {
             "g": gs,
+            "l": lot_p,
             "q": qa + 0.0,
             "p": pa_ + 0.0,
             "v": va + 0.0,
@@ -695,16 +753,16 @@ def _aggregate_columns(rows: list[Row], bulk: BulkRows, out: Built) -> None:
     )
     repeated = same.duplicated(keep="first").to_numpy()
     if repeated.any():
-        keys = list(same.columns)
+        keys_ = list(same.columns)
         firsts = (
             same.assign(line=group_lines)
-            .groupby(keys, dropna=False)["line"]
-            .transform("min")
+            .groupby(keys_, dropna=False, sort=False)["line"]
+            .transform("first")
             .to_numpy()
         )
         for m in np.flatnonzero(repeated).tolist():
             k = seq[m]
-            raw = rows[k].c.raw if k < n_walk else bulk.raw_of(group_lines[m])
+            raw = walked[k].c.raw if k < n_walk else bulk.raw_of(group_lines[m])
             out.issues.append(
                 ImportIssue(
                     line=group_lines[m],

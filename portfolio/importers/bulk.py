@@ -13,6 +13,13 @@ every other row back to the walk as a `Record`. So each line is still exactly on
 cash, skipped row or error, with its own line number, and the book equals the general path's
 (`tests/test_import_bulk.py` holds both equal).
 
+An Interactive Brokers statement (`detect.is_ibkr` on its first lines) is split the same way, but
+only its `Open Positions,Data,...` lines (ASCII, no white space at a cell's edge) make blocks:
+`ibkr.sort_ibkr` hands each to `sort_ibkr_block` with the section's current header, which takes
+the Summary and Lot rows `build._Quick` would take as they stand and gives every other row (an
+other discriminator, a field count the header refuses, an odd number, currency or symbol) back
+to the walk (`tests/test_import_ibkr_bulk.py`).
+
 `split_tail` returns None (the general path reads the file) for files it cannot take line for
 line: another delimiter, a quote or line break inside a cell that spans or escapes, a lone
 carriage return, a line too long for the CSV reader, or too few lines to pay off.
@@ -60,6 +67,9 @@ _NON_ASCII = r"[^\x00-\x7f]"
 # `header_of` looks for one of these words first; a line without any is never a header.
 _HEADER_WORDS = "(?i:sym|ticker|cusip)"
 _WALKED_LINE = f"{_NON_ASCII}|{_EDGE_SPACE}|{_HEADER_WORDS}"
+# In an Interactive Brokers statement only Open Positions data lines are taken in blocks.
+_IBKR_POSITION = "^Open Positions,Data,"
+_IBKR_WALKED_LINE = f"{_NON_ASCII}|{_EDGE_SPACE}"
 # Columns whose rules are not taken in bulk: every row of such a section is walked one by one.
 _WALKED_COLUMNS = ("weight", "allocation", "total_value")
 _SIMPLE_NUMBER = r"^-?[0-9]{1,15}(?:\.[0-9]{1,15})?$"
@@ -90,6 +100,7 @@ class Tail:
     offset: int  # physical line number of the body's first row, less one
     lines: _Lines
     head: list[Record]
+    ibkr: bool = False  # an Interactive Brokers statement: blocks of Open Positions data lines
 
     def let_go(self) -> None:
         """Drop the cells once every block is sorted (records keep their lines for `raw`)."""
@@ -131,7 +142,11 @@ class BulkRows:
     asset_class: list[list[str]] = field(default_factory=list)
     security_type: list[list[str]] = field(default_factory=list)
     account_type: list[list[str]] = field(default_factory=list)
+    lot: list[np.ndarray] = field(default_factory=list)  # an Interactive Brokers Lot row
     raw: _Lines | None = None
+    # The last this many walked candidates come after every bulk row in the walk's order (an
+    # Interactive Brokers statement's cash, found once the whole statement is read).
+    trailing: int = 0
 
     def __len__(self) -> int:
         return sum(len(x) for x in self.line)
@@ -162,8 +177,9 @@ def split_tail(text: str, delimiter: str) -> Tail | None:
     from portfolio.importers.table import find_header
 
     opening = head if HEAD_LINES >= 400 else split_records("\n".join(lines[:400].to_pylist()), ",")
-    if is_ibkr(opening[:400]) or find_header(head) is None:
-        return None  # the general walk reads these whole
+    ibkr = is_ibkr(opening[:400])
+    if not ibkr and find_header(head) is None:
+        return None  # the general walk reads it whole
     body = bare.slice(HEAD_LINES)
     rows = len(body)
     counts = _field_counts(body)
@@ -198,22 +214,27 @@ def split_tail(text: str, delimiter: str) -> Tail | None:
     cells = [table.column(i).combine_chunks() for i in range(width)]
     del table
     nonempty = np.column_stack([pc.not_equal(c, "").to_numpy(zero_copy_only=False) for c in cells])
-    first_at = nonempty.argmax(axis=1)
-    first = cells[0]
-    for j in range(1, width):
-        at = first_at == j
-        if at.any():
-            first = pc.if_else(pa.array(at), cells[j], first)
-    from portfolio.importers.table import _strong_footer
+    if ibkr:
+        # `sort_ibkr` reads an Open Positions data line by its current header alone.
+        first = cells[0]
+        plain = _matches(body, _IBKR_POSITION) & ~_matches(body, _IBKR_WALKED_LINE)
+    else:
+        first_at = nonempty.argmax(axis=1)
+        first = cells[0]
+        for j in range(1, width):
+            at = first_at == j
+            if at.any():
+                first = pc.if_else(pa.array(at), cells[j], first)
+        from portfolio.importers.table import _strong_footer
 
-    plain = (
-        (nonempty.sum(axis=1) >= 2)
-        & ~_matches(body, _WALKED_LINE)
-        & ~_by_value(first, _strong_footer)
-    )
+        plain = (
+            (nonempty.sum(axis=1) >= 2)
+            & ~_matches(body, _WALKED_LINE)
+            & ~_by_value(first, _strong_footer)
+        )
     del body
     raw = _Lines(lines)
-    tail = Tail([*head], {}, cells, counts, nonempty, first, HEAD_LINES, raw, head)
+    tail = Tail([*head], {}, cells, counts, nonempty, first, HEAD_LINES, raw, head, ibkr)
     # A run of plain rows: its first row is a record (what the walk looks ahead to), the rest a
     # block read after it.
     starts = plain & ~np.r_[False, plain[:-1]]
@@ -332,7 +353,8 @@ def sort_block(
     lo, hi = span
     n = hi - lo
     rows = slice(lo, hi)
-    if any(name in cmap for name in _WALKED_COLUMNS):
+    if any(name in cmap for name in _WALKED_COLUMNS) or len(tail.cells) < cmap.used_width:
+        # (In the second case every row of the body is short of the header: an error row.)
         return [tail.record(k) for k in range(lo, hi)]
     idx = cmap.index
 
@@ -357,21 +379,51 @@ def sort_block(
     sym_cash = _by_value(symbol, is_cash_word)
     no_symbol = pc.equal(symbol, "").to_numpy(zero_copy_only=False)
     walk |= sym_cash | (no_symbol & _by_value(description, is_cash_word))
+
+    def column(f: str) -> pa.Array | None:
+        i = idx.get(column_of.get(f, f))
+        return None if i is None else tail.cells[i][rows]
+
+    return _take(tail, lo, hi, column, symbol, walk, label, bulk, account_name, None)
+
+
+def _take(
+    tail: Tail,
+    lo: int,
+    hi: int,
+    column,  # type: ignore[no-untyped-def]
+    symbol: pa.Array,
+    walk: np.ndarray,
+    label: str,
+    bulk: BulkRows,
+    account_name,  # type: ignore[no-untyped-def]
+    lot: np.ndarray | None,
+) -> list[Record]:
+    """Body rows `lo`..`hi` whose candidate `build._Quick` would take as it stands (and `walk`
+    does not give back) into `bulk`; the records of the others, in order, to walk.
+
+    `column(field)` is the text column of one of `build`'s cell fields (or of `account_name`,
+    `account_number`) for these rows, None when the file lacks it; `lot` marks Lot rows."""
+    n = hi - lo
+
+    def cells(f: str) -> pa.Array:
+        got = column(f)
+        return pa.repeat(pa.scalar("", pa.string()), n) if got is None else got
+
     # What `build` would do with the row: `_Quick`'s test, column-wise.
-    values = {
-        f: _column(tail.cells, idx.get(column_of.get(f, f), -1), rows, n) for f in cell_fields
-    }
-    walk |= _by_value(values["asset_class"], lambda s: bool(_NUMERIC_TEXT_RE.match(s)))
-    walk |= _by_value(values["currency"], lambda s: bool(s) and s.upper() not in {"USD", "BASE"})
+    asset_class = column("asset_class")
+    if asset_class is not None:
+        walk |= _by_value(asset_class, lambda s: bool(_NUMERIC_TEXT_RE.match(s)))
+    currency = column("currency")
+    if currency is not None:
+        walk |= _by_value(currency, lambda s: bool(s) and s.upper() not in {"USD", "BASE"})
     parsed = {}
     for f in ("quantity", "price", "value", "cost_basis", "cost_per_share", "multiplier"):
-        if (
-            f == "quantity"
-            or f == "price"
-            or f == "value"
-            or idx.get(column_of.get(f, f)) is not None
-        ):
-            v, bad = _numbers(values[f])
+        text = column(f)
+        if text is None and f in ("quantity", "price", "value"):
+            text = cells(f)
+        if text is not None:
+            v, bad = _numbers(text)
             walk |= bad
         else:
             v = np.full(n, np.nan)
@@ -392,7 +444,7 @@ def sort_block(
         derived = np.isnan(cost) & ~np.isnan(cps)
         cost[derived] = cps[derived] * np.abs(q[derived]) * mult[derived]
         walk |= ~np.isnan(cost) & ~(np.isfinite(cost) & (np.abs(cost) <= MAX_POSITION_VALUE))
-    acq_codes, acq_texts = _codes(values["acquired"])
+    acq_codes, acq_texts = _codes(cells("acquired"))
     acq_dates = [None if not t else _parse_date_cached(t) for t in acq_texts]
     walk |= np.array(
         [bool(t) and not isinstance(d, date) for t, d in zip(acq_texts, acq_dates, strict=True)],
@@ -403,7 +455,7 @@ def sort_block(
     if len(take):
         at = pa.array(take)
         # Accounts by distinct (name, number) pair.
-        name, number = col("account_name"), col("account_number")
+        name, number = cells("account_name"), cells("account_number")
         pair = pc.binary_join_element_wise(name, number, "\x00")
         pair_codes, pairs = _codes(pc.take(pair, at))
         accounts = [account_name(*pp.split("\x00", 1), label) for pp in pairs]
@@ -423,10 +475,71 @@ def sort_block(
         bulk.acquired.append([acq_dates[c] for c in codes])  # type: ignore[misc]
         for f in ("description", "asset_class", "security_type", "account_type"):
             # One string per distinct text, shared by its rows.
-            codes, texts = _codes(pc.take(values[f], at))
+            codes, texts = _codes(pc.take(cells(f), at))
             getattr(bulk, f).append([texts[c] for c in codes.tolist()])
+        bulk.lot.append(np.zeros(len(take), dtype=bool) if lot is None else lot[take])
         bulk.raw = tail.lines
     return [tail.record(lo + k) for k in np.flatnonzero(walk).tolist()]
+
+
+def sort_ibkr_block(
+    tail: Tail,
+    span: tuple[int, int],
+    cmap: ColumnMap,
+    account: str,
+    bulk: BulkRows,
+    account_name,  # type: ignore[no-untyped-def]
+    normalize,  # type: ignore[no-untyped-def]
+) -> list[Record]:
+    """Open Positions data lines `span` of an Interactive Brokers statement's body, under the
+    section's header `cmap`, as `ibkr._open_position` and `build` would take them: the Summary
+    and Lot rows `build._Quick` takes as they stand into `bulk`; the records of the others (an
+    other discriminator, a field count the header refuses, an odd number, currency or symbol),
+    in order, to walk."""
+    lo, hi = span
+    n = hi - lo
+    rows = slice(lo, hi)
+    # Cells are the line's fields after `Open Positions,Data`.
+    if len(tail.cells) < cmap.used_width + 2:  # every row is short of the header
+        return [tail.record(k) for k in range(lo, hi)]
+    idx = {name: i + 2 for name, i in cmap.index.items()}
+    disc_codes, disc_texts = _codes(_column(tail.cells, idx.get("discriminator", -1), rows, n))
+    kinds = [normalize(t) for t in disc_texts]
+    walk = np.array([k not in {"", "summary", "lot"} for k in kinds], dtype=bool)[disc_codes]
+    lot = np.array([k == "lot" for k in kinds], dtype=bool)[disc_codes]
+    counts = tail.counts[rows]
+    walk |= counts < cmap.used_width + 2
+    if counts.max() > cmap.width + 2:
+        extra = tail.nonempty[rows, cmap.width + 2 :].any(axis=1)
+        walk |= (counts > cmap.width + 2) & extra
+    # The fields `ibkr._open_position` reads (no asset class, allocation or total).
+    read = {"value": "market_value"}
+    fields = (
+        "description",
+        "quantity",
+        "price",
+        "value",
+        "cost_basis",
+        "cost_per_share",
+        "acquired",
+        "security_type",
+        "currency",
+        "multiplier",
+        "account_type",
+        "account_name",
+        "account_number",
+    )
+
+    def column(f: str) -> pa.Array | None:
+        i = idx.get(read.get(f, f)) if f in fields else None
+        if i is None:
+            return None
+        if f == "acquired":  # a Summary row's date is not read
+            return pc.if_else(pa.array(lot), tail.cells[i][rows], "")
+        return tail.cells[i][rows]
+
+    symbol = _column(tail.cells, idx.get("symbol", -1), rows, n)
+    return _take(tail, lo, hi, column, symbol, walk, account, bulk, account_name, lot)
 
 
 def bulk_account_types(bulk: BulkRows | None) -> list[tuple[int, str, str, str]]:

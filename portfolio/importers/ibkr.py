@@ -2,18 +2,23 @@
 
 Holdings come from `Open Positions` (Summary rows; Lot rows become tax lots) and the account's cash
 from the `Cash Report` Ending Cash of the base-currency summary. Every other line is accounted for
-as not-a-holding with its section named.
+as not-a-holding with its section named. A big statement's runs of Open Positions data lines are
+sorted in bulk (`bulk.sort_ibkr_block`), with exactly the walk's result.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 from operator import itemgetter
+from typing import TYPE_CHECKING
 
 from portfolio.importers.headers import ColumnMap, map_header, normalize
 from portfolio.importers.table import Candidate, Sorted, account_name
 from portfolio.importers.text import Record
 from portfolio.models import ImportIssue
+
+if TYPE_CHECKING:
+    from portfolio.importers.bulk import Tail
 
 OPEN = "open positions"
 CASH = "cash report"
@@ -61,7 +66,9 @@ def _account(records: list[Record]) -> tuple[str, Record | None]:
     return name, type_line
 
 
-def sort_ibkr(records: list[Record]) -> Sorted:
+def sort_ibkr(records: list[Record], tail: Tail | None = None) -> Sorted:
+    """Sort every line; with `tail` (a big statement split by `bulk.split_tail`), the blocks of
+    Open Positions data lines after some records are sorted together under their header."""
     out = Sorted()
     account, type_line = _account(records)
     if type_line is not None:
@@ -69,33 +76,37 @@ def sort_ibkr(records: list[Record]) -> Sorted:
             (type_line.line, account, type_line.stripped[3], type_line.raw)
         )
     headers: dict[str, ColumnMap] = {}
-    getters: dict[int, itemgetter[tuple[str, ...]]] = {}
+    # Each section's current header's getter (made with the header: keyed by the map's id, a
+    # later header could be given an earlier one's getter once that map is freed).
+    getters: dict[str, itemgetter[tuple[str, ...]]] = {}
     raw_headers: dict[str, dict[str, int]] = {}
     cash_rows: list[tuple[Record, dict[str, int]]] = []
-    for rec in records:
+
+    def visit(rec: Record) -> None:
         if rec.error:
             out.error(rec, rec.error)
-            continue
+            return
         if rec.blank:
-            continue
+            return
         c = rec.stripped
         if len(c) < 2 or c[1] not in {"Header", "Data", "Total", "SubTotal", "Notes", "MetaInfo"}:
             out.skip(rec, "line outside the statement's sections, not a holding")
-            continue
+            return
         section, kind = _normalize(c[0]), c[1]
         if kind == "Header":
             headers[section] = map_header(_cells(rec))
+            getters.pop(section, None)
             raw_headers[section] = {normalize(h): i for i, h in enumerate(_cells(rec))}
             out.header_cells = out.header_cells or (_cells(rec) if section == OPEN else [])
             out.skip(rec, f"column header (section {c[0]})")
-            continue
+            return
         if section == OPEN:
             cmap = headers.get(section)
             getter = None
             if cmap is not None:
-                getter = getters.get(id(cmap))
+                getter = getters.get(section)
                 if getter is None:
-                    getter = getters[id(cmap)] = _getter(cmap)
+                    getter = getters[section] = _getter(cmap)
             _open_position(rec, kind, cmap, getter, account, out)
         elif section == CASH and kind == "Data" and section in raw_headers:
             cols = raw_headers[section]
@@ -105,7 +116,29 @@ def sort_ibkr(records: list[Record]) -> Sorted:
                 out.skip(rec, f"not holdings (section {c[0]})")
         else:
             out.skip(rec, f"not holdings (section {c[0]})")
+
+    blocks = tail.blocks if tail is not None else {}
+    for i, rec in enumerate(records):
+        visit(rec)
+        span = blocks.get(i)
+        if span is None:
+            continue
+        assert tail is not None
+        from portfolio.importers.bulk import BulkRows, sort_ibkr_block  # bulk needs build
+
+        # Every line of a block is an `Open Positions,Data,...` line, as `rec` is.
+        cmap = headers.get(OPEN)
+        if cmap is None:
+            walked = [tail.record(k) for k in range(*span)]
+        else:
+            if out.bulk is None:
+                out.bulk = BulkRows()
+            walked = sort_ibkr_block(tail, span, cmap, account, out.bulk, account_name, _normalize)
+        for block_rec in walked:
+            visit(block_rec)
     _ending_cash(cash_rows, account, out)
+    if out.bulk is not None and cash_rows:
+        out.bulk.trailing = 1  # the cash candidate, last in the walk's order
     return out
 
 
