@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from portfolio.book import enrich
+from portfolio.book import enrich, text_column
 from portfolio.book_columns import BookColumns, book_columns
 from portfolio.engine import rebalance
 from portfolio.gc_pause import gc_paused
@@ -77,7 +77,8 @@ def plan_book(
     """Every household's trades, vectorised: a planner call per distinct mandate (and chunk).
 
     Prices are each position's own (value over quantity) where the file gives none; a symbol
-    priced by the file takes the book's first price for it, as a custodian export states one.
+    priced by the file takes its household's first price for it, as the household's own
+    proposal prices it: a household's trades do not depend on what is planned beside it.
     """
     positions = [p for h in households for p in h.holdings.positions]
     return plan_columns(
@@ -162,17 +163,27 @@ def _plan_columns(
             securities=securities,
         )
         frames.append(plan.trades)
-    if not frames:
-        return pd.DataFrame(columns=["household", *(c for c in TRADE_COLUMNS if c != "row")])
+    if not frames:  # no household: the planner's columns, typed as its empty plan types them
+        frames.append(_no_trades())
     # `row` indexes a mandate group's frame: meaningless outside it.
     trades = pd.concat(frames, ignore_index=True).drop(columns="row")
-    keys = pd.unique(trades["account"])
-    split = {k: k.split(SEP, 1) for k in keys}
-    trades.insert(0, "household", trades["account"].map({k: v[0] for k, v in split.items()}))
-    trades["account"] = trades["account"].map({k: v[1] for k, v in split.items()})
+    # Text as objects, the engine's text type, so a partition that plans nothing joins the
+    # others without changing a column's type.
+    split = [k.split(SEP, 1) for k in trades["account"].tolist()]
+    trades.insert(0, "household", text_column([h for h, _ in split]))
+    trades["account"] = text_column([a for _, a in split])
     # Households in the order given, so partitions joined in order give the whole book's frame.
-    order = trades["household"].map({hid: i for i, hid in enumerate(cols.ids)})
-    return trades.iloc[order.argsort(kind="stable")].reset_index(drop=True)
+    place = {hid: i for i, hid in enumerate(cols.ids)}
+    order = np.fromiter((place[h] for h, _ in split), dtype=np.int64, count=len(split))
+    return trades.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
+
+
+_AMOUNTS = ("quantity", "price", "value", "realized_gain", "short_term_gain", "wash_disallowed")
+
+
+def _no_trades() -> pd.DataFrame:
+    kinds = {c: float for c in _AMOUNTS} | {"forced": bool}
+    return pd.DataFrame({c: pd.Series(dtype=kinds.get(c, object)) for c in TRADE_COLUMNS})
 
 
 def partitions(items: Sequence[T], n: int) -> list[list[T]]:

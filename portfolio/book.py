@@ -90,8 +90,9 @@ def enrich(
     """Join reference data and mark what the mandate excludes; vectorised over the whole book.
 
     Price precedence: an explicit price override, then the custodian's price (one per symbol:
-    a price the file gives for a symbol prices it in every account), then the reference price,
-    marked in `price_source`. Unknown symbols keep the file's classification and are never traded.
+    a price the file gives for a symbol prices it in every account; with a `household` column,
+    in every account of that household), then the reference price, marked in `price_source`.
+    Unknown symbols keep the file's classification and are never traded.
 
     Cash is swept cash only (cash rows, core and settlement funds, data/sweep_funds.csv): a
     purchased money-market fund or a T-bill ETF is a holding in the cash class, sold by an order.

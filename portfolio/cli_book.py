@@ -12,6 +12,7 @@ book too big for a run per household.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -70,10 +71,17 @@ def _records(frame: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _on_dask(args: argparse.Namespace) -> bool:
+    """`--dask`, `--scheduler`, or a scheduler named by the environment (a firm's nightly job)."""
+    from portfolio.batch import SCHEDULER_ENV
+
+    return bool(args.dask or args.scheduler or os.environ.get(SCHEDULER_ENV))
+
+
 def _plan(households: list, args: argparse.Namespace, as_of: date) -> dict[str, RebalanceProposal]:
     from portfolio import batch
 
-    if not (args.dask or args.scheduler):
+    if not _on_dask(args):
         return batch.proposals(households, as_of)
     with batch.dask_client(args.scheduler, workers=args.workers) as client:
         return batch.proposals_on_dask(households, client, as_of)
@@ -137,7 +145,7 @@ def _queue(cols: BookColumns, args: argparse.Namespace, as_of: date) -> int:
     from portfolio import batch
     from portfolio.trade_queue import queue_csv
 
-    if args.dask or args.scheduler:
+    if _on_dask(args):
         with batch.dask_client(args.scheduler, workers=args.workers) as client:
             trades = batch.plan_columns_on_dask(cols, client, as_of)
     else:
@@ -186,7 +194,7 @@ def cmd_book(args: argparse.Namespace) -> int:
         if queued is not None:
             sys.stdout.write(
                 f"\nWrote {queued:,} proposed trade(s) for review to {args.trades} "
-                "(not approved: each household's ticket is approved in its run)\n"
+                "(proposals, not approved orders)\n"
             )
         if runs:
             sys.stdout.write(f"\nSaved {len(runs)} run(s) in PENDING_REVIEW\n")

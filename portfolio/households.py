@@ -27,7 +27,8 @@ import pyarrow.compute as pc
 from portfolio.accounts import parse_account_type
 from portfolio.book_columns import NO_DATE, BookColumns, LotColumns
 from portfolio.importers.frame import BookFrame
-from portfolio.models import ClientMandate, Holdings, RiskProfile
+from portfolio.importers.text import decode, sniff_delimiter
+from portfolio.models import ClientMandate, Holdings, RiskProfile, UnreadableFileError
 from portfolio.practice import HouseholdBook
 
 HOUSEHOLD_HEADERS = (
@@ -46,7 +47,11 @@ NO_HOUSEHOLD_COLUMN = (
 
 
 def _two_households(account: str) -> str:
-    return f"account {account} is named in two households"
+    return (
+        f"account {account} is named in two households; if they are two accounts of the same "
+        "name, give them distinct names or numbers in the export, or place them with a mapping "
+        "file (--households)"
+    )
 
 
 def _unplaced(accounts: list[str]) -> str:
@@ -63,13 +68,22 @@ def _text(data: bytes) -> str:
     return data.decode("latin-1")
 
 
+def _file_text(data: bytes) -> str:
+    """The export's text as the importers decode it (UTF-16 included), else as a mapping is."""
+    try:
+        return decode(data, "")
+    except UnreadableFileError:
+        return _text(data)
+
+
 def household_column(data: bytes) -> dict[int, str]:
     """File line (1-based) -> the household its row names; empty when there is no such column.
 
     A row's line is the one it starts on, counted as the importers count them (`split_records`):
     a quoted cell that spans lines, or a character `str.splitlines` would break on, does not put
     the households out of step with the positions' lines."""
-    reader = csv.reader(io.StringIO(_text(data), newline=""))
+    text = _file_text(data)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
     col: int | None = None
     out: dict[int, str] = {}
     prev = 0
@@ -100,6 +114,7 @@ _NO_LINES = np.full(1, -1, dtype=np.int64)
 _NOT_PLAIN = (b'"', b"\x00", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
 _FIELD_LIMIT = 131_072  # `csv.field_size_limit()`'s default: a longer line may fail the reader
 _BOM = b"\xef\xbb\xbf"
+_SNIFF_BYTES = 1 << 16  # the delimiter is judged on the opening lines, as the importers judge it
 
 
 def household_codes(data: bytes) -> tuple[np.ndarray, list[str]]:
@@ -107,7 +122,8 @@ def household_codes(data: bytes) -> tuple[np.ndarray, list[str]]:
     in the names returned, -1 for none. A plain ASCII file (no quotes, line feeds or CRLF
     only, the whole export of a practice) is cut into lines and fields by NumPy; any other file
     is read by `household_column` itself."""
-    plain = _plain_codes(data)
+    head = data[:_SNIFF_BYTES].decode("latin-1")
+    plain = _plain_codes(data) if sniff_delimiter(head) == "," else None
     if plain is not None:
         return plain
     by_line = household_column(data)

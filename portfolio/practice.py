@@ -229,7 +229,9 @@ def summarise_columns(
         else pd.Series(dtype=int)
     )
 
-    lots = lot_rows(book, cols.lots if cols.lots is not None else LotColumns.of([]))
+    # Without lot arrays (a plan's layout), each position stands as its stated cost alone.
+    no_lots = LotColumns.of([[]] * len(cols.positions))
+    lots = lot_rows(book, cols.lots if cols.lots is not None else no_lots)
     harvest = scan(
         lots,
         as_of,

@@ -37,8 +37,8 @@ QUEUE_HEADER = [
 
 
 def _money(value: float) -> str:
-    """Cents, signed (a realised loss is a negative figure); blank where unknown (a sale of a
-    holding without a cost basis, a purchase)."""
+    """Cents, signed (a realised loss is a negative figure); blank where the plan has no figure
+    (the gain of a purchase, or of a sale of a holding without a cost basis)."""
     return "" if value != value else f"{value:.2f}"
 
 

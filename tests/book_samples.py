@@ -12,8 +12,8 @@ from portfolio.securities import load_securities
 
 AS_OF = date(2025, 6, 30)
 FUNDS = ("VTI", "VXUS", "BND", "VB", "VWO", "BNDX", "AAPL", "MSFT")
-# One price per symbol, the reference price: a vehicle a household does not hold is bought at it
-# by the engine, and at the book's price by the vectorised plan; the two agree here.
+# One price per symbol, the reference price, as every household's file states it (the book plan
+# prices each household by its own rows: `test_batch`'s repriced books differ by household).
 PRICES = {s: float(load_securities().frame.loc[s, "price"]) for s in FUNDS}
 PROFILES = ("conservative", "moderate", "aggressive")
 

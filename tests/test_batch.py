@@ -155,7 +155,15 @@ def test_a_run_of_households_is_a_book_of_its_own() -> None:
         ]
         pd.testing.assert_frame_equal(part.positions, alone.positions)
         got, want = part.lots, alone.lots
-        for name in ("start", "quantity", "cost_basis", "has_cost_basis", "acquired", "line"):
+        for name in (
+            "start",
+            "quantity",
+            "cost_basis",
+            "has_cost_basis",
+            "acquired",
+            "line",
+            "has_line",
+        ):
             assert (getattr(got, name) == getattr(want, name)).all(), name
         pd.testing.assert_frame_equal(plan_columns(part, AS_OF), plan_book(book[a:b], AS_OF))
     assert whole.households(2, 2).ids == [] and whole.households(2, 2).positions.empty
@@ -229,3 +237,30 @@ def test_dask_plans_repriced_households_as_one_process(client) -> None:
     pd.testing.assert_frame_equal(
         plan_columns_on_dask(cols, client, AS_OF, per_worker=3), plan_columns(cols, AS_OF)
     )
+
+
+def test_a_partition_that_plans_nothing_joins_the_others_unchanged(client) -> None:
+    """Households holding only what cannot be traded plan no trade: their partition's empty
+    frame must not change the joined frame's column types."""
+    from portfolio.batch import plan_columns, plan_columns_on_dask
+    from portfolio.book_columns import book_columns
+    from tests.book_samples import position
+
+    idle = [
+        h.model_copy(
+            update={
+                "id": f"idle{k}",
+                "holdings": Holdings(positions=[position("Joint", "ZZZQ", 10, 5.0)]),
+            }
+        )
+        for k, h in enumerate(generated_book(2, seed=6))
+    ]
+    cols = book_columns([*generated_book(2, seed=6), *idle])
+    single = plan_columns(cols, AS_OF)
+    assert len(single) > 0 and set(single["household"]) <= {"H0000", "H0001"}
+    assert single["household"].dtype == object and single["account"].dtype == object
+    pd.testing.assert_frame_equal(plan_columns_on_dask(cols, client, AS_OF, per_worker=1), single)
+    none = plan_columns(book_columns(idle), AS_OF)
+    assert none.empty and none.dtypes.to_dict() == single.dtypes.to_dict()
+    empty = plan_columns(book_columns([]), AS_OF)  # no household at all: the same columns
+    assert empty.empty and empty.dtypes.to_dict() == single.dtypes.to_dict()

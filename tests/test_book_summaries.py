@@ -154,3 +154,41 @@ def test_the_scan_answers_alike_on_every_day_until_steady_until() -> None:
                 changed.add(hid)
                 assert hid in until and day >= until[hid], (hid, day, until.get(hid))
     assert changed  # the look-back did move some household's figures
+
+
+def test_a_column_book_without_lot_arrays_is_summarised_from_its_stated_costs() -> None:
+    """A plan's layout carries no lot arrays: each position stands as one lot of its stated
+    cost, as a position without lots does."""
+    from portfolio.practice import summarise_columns
+
+    book = generated_book(6, seed=3)
+    bare = [
+        h.model_copy(
+            update={
+                "holdings": h.holdings.model_copy(
+                    update={
+                        "positions": [
+                            p.model_copy(
+                                update={
+                                    "lots": [],
+                                    "cost_basis": sum(lt.cost_basis or 0.0 for lt in p.lots)
+                                    if p.lots
+                                    else None,
+                                }
+                            )
+                            for p in h.holdings.positions
+                        ]
+                    }
+                )
+            }
+        )
+        for h in book
+    ]
+    want = summarise(bare, as_of=AS_OF, harvest_threshold=0.0)
+    got = summarise_columns(book_columns(bare, with_lots=False), as_of=AS_OF, harvest_threshold=0.0)
+    assert len(want.harvest) > 0
+    pd.testing.assert_frame_equal(
+        got.summary.drop(columns=["last_run", "last_status"]),
+        want.summary.drop(columns=["last_run", "last_status"]),
+    )
+    pd.testing.assert_frame_equal(got.harvest, want.harvest)

@@ -180,3 +180,31 @@ def test_a_partial_export_is_refused_before_any_queue(tmp_path, capsys) -> None:
     assert not out.exists()
     assert main(["book", str(p), "--trades", str(out), "--allow-partial"]) == 0
     assert out.exists()
+
+
+def test_a_scheduler_named_by_the_environment_plans_on_dask(
+    export, tmp_path, monkeypatch, capsys
+) -> None:
+    """A firm's nightly job names its cluster once, in REBALANCE_DASK_SCHEDULER."""
+    from dask.distributed import LocalCluster
+
+    from portfolio import batch
+
+    local = tmp_path / "one.csv"
+    _json(capsys, str(export), "--trades", str(local))
+    calls: list[str] = []
+    real = batch.plan_columns_on_dask
+
+    def counted(cols, client, as_of, per_worker=2):  # type: ignore[no-untyped-def]
+        calls.append(client.scheduler.address)
+        return real(cols, client, as_of, per_worker)
+
+    monkeypatch.setattr(batch, "plan_columns_on_dask", counted)
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        monkeypatch.setenv(batch.SCHEDULER_ENV, cluster.scheduler_address)
+        spread = tmp_path / "dask.csv"
+        _json(capsys, str(export), "--trades", str(spread))
+    assert calls == [cluster.scheduler_address]
+    assert spread.read_bytes() == local.read_bytes()
