@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from ui.gc_freeze import freeze_now
-from ui.warm import warm_desk
+from ui.warm import warm_book, warm_desk
 
 
 @asynccontextmanager
@@ -23,6 +23,8 @@ async def _warm(_: Any) -> AsyncIterator[None]:
     # The modules' objects live as long as the server: frozen now, the full collection
     # Streamlit runs after every script run (the first visit's included) skips them.
     freeze_now()
+    # After the freeze: the figures are let go when the ledger changes.
+    warm_book()
     yield
 
 

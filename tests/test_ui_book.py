@@ -166,6 +166,41 @@ def test_a_second_session_reuses_the_book_until_the_ledger_changes(
     assert metrics(at)["Households"] == "3"
 
 
+def test_the_servers_start_reads_the_book_for_the_first_visit(
+    new_app, book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In local mode the server reads the book's figures as it starts (`ui.warm.warm_book`): the
+    first visit to the Book page reads nothing more, and sees every household."""
+    from ui import book_view
+    from ui.warm import warm_book
+
+    reads = []
+    real = book_view.stored_book
+    monkeypatch.setattr(book_view, "stored_book", lambda *a, **k: reads.append(1) or real(*a, **k))
+    warm_book()
+    assert len(reads) == 1
+    at = go(run(new_app()), "book")
+    assert len(reads) == 1
+    assert metrics(at)["Households"] == "2"
+
+
+def test_a_ledger_that_cannot_be_read_at_start_leaves_the_page_to_read_it(
+    new_app, book, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ui import book_view
+    from ui.warm import warm_book
+
+    def down(*a, **k):  # type: ignore[no-untyped-def]
+        raise ConnectionError("the database is not up yet")
+
+    with monkeypatch.context() as m:
+        m.setattr(book_view, "stored_book", down)
+        warm_book()  # logged, never raised: the server still starts
+    assert "not read before the first visit" in caplog.text
+    at = go(run(new_app()), "book")
+    assert metrics(at)["Households"] == "2"
+
+
 def test_a_batch_plans_for_the_clients_cash_requests(ui_ledger: Ledger) -> None:
     """A withdrawal on record is planned for in a batch as in a run from the Client page; one
     the book no longer allows is not dropped in silence."""

@@ -80,10 +80,11 @@ def test_the_servers_start_up_warms_the_pages_and_freezes_them(monkeypatch) -> N
     spec.loader.exec_module(server)
     monkeypatch.setattr(server, "warm_desk", lambda: calls.append("warm") or [])
     monkeypatch.setattr(server, "freeze_now", lambda: calls.append("freeze"))
+    monkeypatch.setattr(server, "warm_book", lambda: calls.append("book"))
 
     async def start() -> None:
         async with server._warm(None):
             calls.append("serving")
 
     asyncio.run(start())
-    assert calls == ["warm", "freeze", "serving"]
+    assert calls == ["warm", "freeze", "book", "serving"]

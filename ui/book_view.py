@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from portfolio.practice import HouseholdBook
 
 KEY = "_book_view"
+LOCAL = "local"  # the viewer in local mode: every client
 MAX_HEAT_ROWS = 40
 
 
@@ -36,12 +37,26 @@ def load(refresh: bool = False) -> StoredBook:
     f = identity.firm()
     person = identity.current()
     # Who sees what depends on the person and on the firm's people (teams, roles).
-    viewer = "local" if f.local else f"{f.model_dump_json()}|{person and person.model_dump_json()}"
-    engine = services.ledger().engine
-    stamp = (str(engine.url), *ClientRecords(engine).fingerprint())
-    got = _computed(stamp, viewer, date.today(), f, person)
+    viewer = LOCAL if f.local else f"{f.model_dump_json()}|{person and person.model_dump_json()}"
+    got = _computed(_stamp(), viewer, date.today(), f, person)
     st.session_state[KEY] = got
     return got
+
+
+def warm() -> int:
+    """In local mode (the one advisor sees every client) the book's figures are read as the
+    server starts, so the first visit to the Book page finds them; a firm's viewers each see
+    their own part, read on their first visit. Returns the households read."""
+    f = identity.firm()
+    if not f.local:
+        return 0
+    return len(_computed(_stamp(), LOCAL, date.today(), f, None).summary)
+
+
+def _stamp() -> tuple[Any, ...]:
+    """The ledger's state the figures were read in: its address and its records' fingerprint."""
+    engine = services.ledger().engine
+    return (str(engine.url), *ClientRecords(engine).fingerprint())
 
 
 def households(ids: list[str]) -> list[HouseholdBook]:

@@ -1,4 +1,5 @@
-"""The pages' imports, done once as the server starts instead of during the first visit.
+"""The pages' imports, done once as the server starts instead of during the first visit, and
+the Book page's figures read (local mode).
 
 A cold server spent 1.7 to 1.9 s of an advisor's first page on imports (pandas, SQLAlchemy,
 plotly, the ledger's and the planner's modules) that every later visit finds in memory. The
@@ -93,4 +94,21 @@ def warm_desk(root: Path = ROOT) -> list[str]:
         return ["*"]
 
 
-__all__ = ["LAZY", "desk_scripts", "page_imports", "warm", "warm_desk"]
+def warm_book() -> None:
+    """The Book page's figures read before the first visit (local mode); never raises: a ledger
+    that cannot be read now is read, and reported, on the page as before."""
+    # Outside a visit Streamlit's caches warn that no script is running: expected here.
+    quiet = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        from ui import book_view
+
+        book_view.warm()
+    except Exception as exc:  # the page reads the book itself on its first visit
+        _log.warning("The book's figures were not read before the first visit: %s", exc)
+    finally:
+        quiet.setLevel(level)
+
+
+__all__ = ["LAZY", "desk_scripts", "page_imports", "warm", "warm_book", "warm_desk"]
