@@ -40,8 +40,10 @@ import argparse
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -173,31 +175,29 @@ def export_to_trades(n_accounts: int, repeat: int) -> None:
     data = export_bytes(generate(n_accounts, seed=5))
     rows = data.count(b"\n") - 1
 
-    def columns() -> tuple[list[float], pd.DataFrame]:
-        times = []
-        c = time.process_time()
-        frame = read_holdings_frame(data, "export.csv")
-        times.append(time.process_time() - c)
-        c = time.process_time()
-        cols = household_columns(frame, data=data)
-        times.append(time.process_time() - c)
-        c = time.process_time()
-        trades = plan_columns(cols, AS_OF)
-        times.append(time.process_time() - c)
-        return times, trades
+    def chain(*steps: Callable[[Any], Any]) -> Callable[[], tuple[list[float], pd.DataFrame]]:
+        """The steps run in turn, each on the last one's result: (CPU s per step, the trades)."""
 
-    def objects() -> tuple[list[float], pd.DataFrame]:
-        times = []
-        c = time.process_time()
-        holdings = read_holdings(data, "export.csv")
-        times.append(time.process_time() - c)
-        c = time.process_time()
-        households = split_households(holdings, data=data)
-        times.append(time.process_time() - c)
-        c = time.process_time()
-        trades = plan_book(households, AS_OF)
-        times.append(time.process_time() - c)
-        return times, trades
+        def run() -> tuple[list[float], pd.DataFrame]:
+            times, got = [], data
+            for step in steps:
+                c = time.process_time()
+                got = step(got)
+                times.append(time.process_time() - c)
+            return times, got
+
+        return run
+
+    columns = chain(
+        lambda d: read_holdings_frame(d, "export.csv"),
+        lambda frame: household_columns(frame, data=data),
+        lambda cols: plan_columns(cols, AS_OF),
+    )
+    objects = chain(
+        lambda d: read_holdings(d, "export.csv"),
+        lambda holdings: split_households(holdings, data=data),
+        lambda households: plan_book(households, AS_OF),
+    )
 
     best = {"columns": [float("inf")] * 3, "objects": [float("inf")] * 3}
     for _ in range(repeat):

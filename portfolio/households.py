@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from portfolio.accounts import parse_account_type
 from portfolio.book_columns import NO_DATE, BookColumns, LotColumns
 from portfolio.importers.frame import BookFrame
-from portfolio.importers.text import decode, sniff_delimiter
+from portfolio.importers.text import decode, sniff_delimiter, split_records
 from portfolio.models import ClientMandate, Holdings, RiskProfile, UnreadableFileError
 from portfolio.practice import HouseholdBook
 
@@ -79,31 +79,23 @@ def _file_text(data: bytes) -> str:
 def household_column(data: bytes) -> dict[int, str]:
     """File line (1-based) -> the household its row names; empty when there is no such column.
 
-    A row's line is the one it starts on, counted as the importers count them (`split_records`):
-    a quoted cell that spans lines, or a character `str.splitlines` would break on, does not put
-    the households out of step with the positions' lines."""
+    Rows are read by the importers' own reader (`split_records`), so a row's line is the one it
+    starts on, as the positions' lines are: a quoted cell that spans lines does not put the
+    households out of step. A row that cannot be read names no household."""
     text = _file_text(data)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
     col: int | None = None
     out: dict[int, str] = {}
-    prev = 0
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error:  # a row the importers report as unreadable names no household
-            prev = max(reader.line_num, prev + 1)
+    for rec in split_records(text, sniff_delimiter(text)):
+        if rec.error:
             continue
-        n, prev = prev + 1, reader.line_num
-        cells = [c.strip() for c in row]
+        cells = rec.stripped
         if col is None:
             low = [c.lower() for c in cells]
             hit = [i for i, c in enumerate(low) if c in HOUSEHOLD_HEADERS]
             col = hit[0] if hit else None
             continue
         if col < len(cells) and cells[col]:
-            out[n] = cells[col]
+            out[rec.line] = cells[col]
     return out
 
 

@@ -17,6 +17,7 @@ import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Literal
 
 from portfolio.models import SoldLot
@@ -126,12 +127,21 @@ def first_lots(lots: Sequence[SoldLot], quantity: float) -> tuple[SoldLot, ...]:
 def lot_text(lots: Sequence[SoldLot]) -> str:
     """ "acquired:quantity@unit cost" per lot, ";" between: the date and cost a versus-purchase
     instruction identifies a lot by."""
-    parts = []
-    for lot in lots:
-        when = lot.acquired.isoformat() if lot.acquired else "undated"
-        cost = "" if lot.cost_basis is None else f"@{lot.cost_basis / lot.quantity:.4f}"
-        parts.append(f"{when}:{format_number(lot.quantity)}{cost}")
-    return ";".join(parts)
+    return ";".join(
+        lot_piece(
+            lot.acquired,
+            lot.quantity,
+            None if lot.cost_basis is None else lot.cost_basis / lot.quantity,
+        )
+        for lot in lots
+    )
+
+
+def lot_piece(acquired: date | None, quantity: float, unit_cost: float | None) -> str:
+    """One lot as `lot_text` writes it."""
+    when = acquired.isoformat() if acquired else "undated"
+    cost = "" if unit_cost is None else f"@{unit_cost:.4f}"
+    return f"{when}:{format_number(quantity)}{cost}"
 
 
 def _neutral_rows(lines: Iterable[OrderLine]) -> list[list[str]]:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from portfolio.lots import LotPick
-from portfolio.orders import format_number, neutralise
+from portfolio.orders import format_number, lot_piece, neutralise
 
 QUEUE_HEADER = [
     "Household",
@@ -43,12 +43,7 @@ def _money(value: float) -> str:
 
 
 def _lots(picks: Sequence[LotPick]) -> str:
-    parts = []
-    for lot in picks:
-        when = lot.acquired.isoformat() if lot.acquired else "undated"
-        cost = "" if lot.unit_cost is None else f"@{lot.unit_cost:.4f}"
-        parts.append(f"{when}:{format_number(lot.quantity)}{cost}")
-    return ";".join(parts)
+    return ";".join(lot_piece(lot.acquired, lot.quantity, lot.unit_cost) for lot in picks)
 
 
 def queue_csv(trades: pd.DataFrame) -> str:

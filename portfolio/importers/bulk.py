@@ -45,6 +45,7 @@ from portfolio.importers.build import (
     clean_symbol,
 )
 from portfolio.importers.headers import ColumnMap
+from portfolio.importers.ibkr import OPEN_FIELDS
 from portfolio.importers.special import is_cash_word, is_pending, is_summary
 from portfolio.importers.text import Record, split_records
 from portfolio.numbers import NumberError, parse_number
@@ -512,23 +513,10 @@ def sort_ibkr_block(
     if counts.max() > cmap.width + 2:
         extra = tail.nonempty[rows, cmap.width + 2 :].any(axis=1)
         walk |= (counts > cmap.width + 2) & extra
-    # The fields `ibkr._open_position` reads (no asset class, allocation or total).
+    # The fields `ibkr._open_position` reads (no asset class, allocation or total), by the
+    # names the candidate's cells take here.
     read = {"value": "market_value"}
-    fields = (
-        "description",
-        "quantity",
-        "price",
-        "value",
-        "cost_basis",
-        "cost_per_share",
-        "acquired",
-        "security_type",
-        "currency",
-        "multiplier",
-        "account_type",
-        "account_name",
-        "account_number",
-    )
+    fields = tuple("value" if f == "market_value" else f for f in OPEN_FIELDS if f != "symbol")
 
     def column(f: str) -> pa.Array | None:
         i = idx.get(read.get(f, f)) if f in fields else None

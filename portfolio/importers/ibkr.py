@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 OPEN = "open positions"
 CASH = "cash report"
 # An Open Positions row's cells, in this order, for its Candidate (and its account).
-_FIELDS = (
+OPEN_FIELDS = (
     "symbol",
     "description",
     "quantity",
@@ -44,8 +44,8 @@ _normalize = lru_cache(maxsize=1024)(normalize)
 
 
 def _getter(cmap: ColumnMap) -> itemgetter[tuple[str, ...]]:
-    """The _FIELDS of a row of at least `cmap.used_width` cells with "" appended (-1: absent)."""
-    return itemgetter(*(cmap.index.get(f, -1) for f in _FIELDS))
+    """The OPEN_FIELDS of a row of at least `cmap.used_width` cells with "" appended (-1: absent)."""
+    return itemgetter(*(cmap.index.get(f, -1) for f in OPEN_FIELDS))
 
 
 def _cells(rec: Record) -> list[str]:
