@@ -264,3 +264,19 @@ def test_a_partition_that_plans_nothing_joins_the_others_unchanged(client) -> No
     assert none.empty and none.dtypes.to_dict() == single.dtypes.to_dict()
     empty = plan_columns(book_columns([]), AS_OF)  # no household at all: the same columns
     assert empty.empty and empty.dtypes.to_dict() == single.dtypes.to_dict()
+
+
+def test_a_cluster_made_for_a_batch_leaves_the_workers_allocator_as_glibc_sets_it(
+    monkeypatch,
+) -> None:
+    """Dask sets MALLOC_TRIM_THRESHOLD_ in its workers, which pins glibc's threshold for fresh
+    pages: a worker then faults its arrays in on every partition. A batch's own cluster does not
+    set it; the thread settings Dask makes beside it stay."""
+    import os
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with dask_client(workers=1) as c:
+        env = c.run(
+            lambda: {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")}
+        )
+    assert list(env.values()) == [{"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"}]

@@ -44,7 +44,7 @@ _normalize = lru_cache(maxsize=1024)(normalize)
 
 
 def _getter(cmap: ColumnMap) -> itemgetter[tuple[str, ...]]:
-    """The OPEN_FIELDS of a row of at least `cmap.used_width` cells with "" appended (-1: absent)."""
+    """The OPEN_FIELDS of a row of at least `cmap.used_width` cells, "" appended (-1: absent)."""
     return itemgetter(*(cmap.index.get(f, -1) for f in OPEN_FIELDS))
 
 
