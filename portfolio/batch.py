@@ -185,7 +185,8 @@ def _plan_columns(
     split = [k.split(SEP, 1) for k in keys.tolist()]
     place = {hid: i for i, hid in enumerate(cols.ids)}
     of_key = np.fromiter((place[h] for h, _ in split), dtype=np.int64, count=len(split))
-    account_of_key = np.array([a for _, a in split], dtype=object)
+    named: dict[str, str] = {}  # one string per account name, shared by its households
+    account_of_key = np.array([named.setdefault(a, a) for _, a in split], dtype=object)
     trades.insert(0, "household", text_column(ids.take(of_key.take(codes))))
     trades["account"] = text_column(account_of_key.take(codes))
     # Households in the order given, so partitions joined in order give the whole book's frame.

@@ -37,8 +37,16 @@ class PackedFrame:
     index: pd.Index
 
 
-def _all_str(values: np.ndarray) -> bool:
-    return pd.api.types.infer_dtype(values, skipna=False) == "string"
+def _coded(values: np.ndarray) -> Coded | None:
+    """The column as codes, or None unless every value is a `str` (factorize takes None and
+    NaN as missing, code -1, and equal values as one: the distinct values' types decide)."""
+    if not len(values) or type(values[0]) is not str:
+        return None
+    codes, uniques = pd.factorize(values)
+    if (codes < 0).any() or any(type(u) is not str for u in uniques.tolist()):
+        return None
+    small = np.int32 if len(uniques) < 2**31 else np.int64
+    return Coded(codes.astype(small, copy=False), np.asarray(uniques, dtype=object))
 
 
 def pack(frame: pd.DataFrame) -> PackedFrame:
@@ -46,13 +54,8 @@ def pack(frame: pd.DataFrame) -> PackedFrame:
     columns: list[tuple[str, pd.Series | Coded]] = []
     for name in frame.columns:
         col = frame[name]
-        values = col.to_numpy()
-        if col.dtype == object and len(values) and _all_str(values):
-            codes, uniques = pd.factorize(values)
-            small = np.int32 if len(uniques) < 2**31 else np.int64
-            columns.append((name, Coded(codes.astype(small, copy=False), np.asarray(uniques))))
-        else:
-            columns.append((name, col))
+        coded = _coded(col.to_numpy()) if col.dtype == object else None
+        columns.append((name, col if coded is None else coded))
     return PackedFrame(columns, frame.index)
 
 

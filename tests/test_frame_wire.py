@@ -104,7 +104,13 @@ def test_a_partition_that_never_arrives_is_an_error_not_a_shorter_plan(trades) -
         in_order([(0, packed), (2, packed)], 3)
 
 
-_texts = st.one_of(st.none(), st.text(max_size=6), st.sampled_from(["BUY", "SELL", "Joint"]))
+_texts = st.one_of(
+    st.none(),
+    st.text(max_size=6),
+    st.sampled_from(["BUY", "SELL", "Joint"]),
+    st.integers(min_value=0, max_value=2),
+    st.just(float("nan")),
+)
 
 
 @settings(max_examples=150, deadline=None)
