@@ -18,7 +18,8 @@ some swept cash; three risk profiles. Generation is not timed.
    give a practice's export (`batch.plan_columns` against `batch.plan_columns_on_dask`, which
    cuts the columns into runs of households without looking at a position): the layout is
    done once, before both, and not counted. One process and the cluster take turns, best of
-   `--repeat` each.
+   `--repeat` each; beside them, the minor page faults of each side (pages its allocator took
+   fresh: what a worker pays when Dask's MALLOC_TRIM_THRESHOLD_ is left set).
 4. A practice's export, file to trades (`portfolio book FILE --trades`): a plain sheet of E
    accounts with a household column, read into columns and planned (`read_holdings_frame`,
    `households.household_columns`, `batch.plan_columns`) against the same file read into
@@ -37,6 +38,7 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
+import resource
 import subprocess
 import sys
 import time
@@ -134,6 +136,16 @@ def cpu(fn):  # type: ignore[no-untyped-def]
     w, c = time.perf_counter(), time.process_time()
     fn()
     return time.perf_counter() - w, time.process_time() - c
+
+
+def faults() -> int:
+    """Minor page faults of this process so far: pages the allocator took fresh."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def usage() -> tuple[float, int]:
+    """(CPU seconds, minor page faults) of the process it runs in (a worker, by `client.run`)."""
+    return time.process_time(), faults()
 
 
 _LOOP = "n = 0\nfor i in range(20_000_000): n += i * i\n"
@@ -281,21 +293,26 @@ def main() -> None:
         with dask_client(workers=2) as client:
             plan_columns_on_dask(cols.households(0, 50), client, AS_OF)
             for _ in range(args.repeat):
+                f0 = faults()
                 w, c = cpu(lambda: plan_columns(cols, AS_OF))
                 if w < one:
-                    one, one_cpu = w, c
-                before = client.run(time.process_time)
+                    one, one_cpu, one_faults = w, c, faults() - f0
+                before = client.run(usage)
                 w, c = cpu(lambda: plan_columns_on_dask(cols, client, AS_OF))
-                after = client.run(time.process_time)
+                after = client.run(usage)
                 if w < two:
                     two, submit_cpu = w, c
-                    workers = [after[k] - before[k] for k in before]
+                    workers = [tuple(np.subtract(after[k], before[k])) for k in before]
         ceiling = two_core_ceiling()
         print(
             f"dask, book as columns: one process {one:.2f} s, 2-worker LocalCluster {two:.2f} s: "
             f"{one / two:.2f}x (CPU s: one process {one_cpu:.2f}; submitting process "
-            f"{submit_cpu:.2f}, workers " + " and ".join(f"{w:.2f}" for w in workers) + "; "
+            f"{submit_cpu:.2f}, workers " + " and ".join(f"{w:.2f}" for w, _ in workers) + "; "
             f"this machine's ceiling now {ceiling:.2f}x)"
+        )
+        print(
+            f"  page faults: one process {one_faults:,}, workers "
+            + " and ".join(f"{int(n):,}" for _, n in workers)
         )
 
     # 4. A practice's export, file to trades.

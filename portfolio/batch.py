@@ -45,9 +45,9 @@ T = TypeVar("T")
 # Dask starts its workers with MALLOC_TRIM_THRESHOLD_ set, to hand freed memory back to the
 # system at once. Setting it also fixes glibc's threshold for serving large blocks from fresh
 # pages, which otherwise rises as large blocks are freed: a worker planning a partition then
-# faults its arrays' pages in again and again (200,000 accounts: 205,000 page faults and 1.1 s
-# of system time a worker, against 36,000 and 0.4 s in one process). The cluster made here
-# lives for one batch, so its workers keep glibc's own behaviour.
+# faults its arrays' pages in again and again (200,000 accounts on two workers: 205,000 page
+# faults and 1.1 to 1.4 s of system time a worker; 37,000 and 0.2 s with it unset, as one
+# process). The cluster made here lives for one batch, so its workers keep glibc's behaviour.
 _TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 
 
@@ -182,15 +182,17 @@ def _plan_columns(
     # Split once per distinct account, not per trade: each trade's household and account are
     # then shared strings (the household's own id), which a worker's trades pack cheaply.
     codes, keys = pd.factorize(trades["account"].to_numpy(dtype=object))
+    if (codes < 0).any():  # take(-1) would give such a trade the last account's names
+        raise ValueError("the planner returned a trade without an account")
     split = [k.split(SEP, 1) for k in keys.tolist()]
     place = {hid: i for i, hid in enumerate(cols.ids)}
     of_key = np.fromiter((place[h] for h, _ in split), dtype=np.int64, count=len(split))
     named: dict[str, str] = {}  # one string per account name, shared by its households
     account_of_key = np.array([named.setdefault(a, a) for _, a in split], dtype=object)
-    trades.insert(0, "household", text_column(ids.take(of_key.take(codes))))
+    order = of_key.take(codes)  # each trade's household, as its index in `ids`
+    trades.insert(0, "household", text_column(ids.take(order)))
     trades["account"] = text_column(account_of_key.take(codes))
     # Households in the order given, so partitions joined in order give the whole book's frame.
-    order = of_key.take(codes)
     return trades.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
 
 
@@ -282,7 +284,7 @@ def plan_book_on_dask(
     """`plan_book` per partition on the client's workers, partitions shipped as columns.
 
     Each partition goes to a worker as soon as it is laid out, so the workers plan the first
-    ones while this process lays out the rest; the trades come back as frames, in order.
+    ones while this process lays out the rest; the trades come back packed, joined in order.
     """
     parts = partitions(households, _workers(client, per_worker))
     return _on_workers(client, (book_columns(p) for p in parts), as_of)
@@ -308,28 +310,41 @@ def _on_workers(client: Any, parts: Iterator[BookColumns], as_of: date) -> pd.Da
     from dask.distributed import as_completed
 
     workers = sorted(client.scheduler_info().get("workers", {}))
-    futures = []
+    # Each partition's trades are fetched as soon as it is planned, while the workers plan the
+    # next (and this process lays out the rest): only the last ones' trip is left at the end.
+    # The client's own loop: a caller's client need not be the process's default one.
+    arriving = as_completed(loop=client.loop, with_results=True)
+    place: dict[Any, int] = {}
     for i, part in enumerate(parts):
         # Sent straight to one worker (round robin), not through the scheduler.
         where = [workers[i % len(workers)]] if workers else None
         # Keyed at random (`hash=False`): hashing a partition's arrays for a key cost 0.15 s a
         # partition here, in series, before its worker could start.
         data = client.scatter(part, workers=where, direct=True, hash=False)
-        futures.append(client.submit(_plan_packed, data, as_of, workers=where, pure=False))
-    # Each partition's trades are fetched as soon as they are planned, while the workers plan
-    # the next: only the last ones' trip is left once they are done. Their object columns (a
-    # sale's lots) are new objects: collections while they are built here walk this process's
-    # households and free nothing (40,000 accounts: 1.0 s of CPU, 0.5 s paused).
-    place = {f.key: i for i, f in enumerate(futures)}
+        future = client.submit(_plan_packed, data, as_of, workers=where, pure=False)
+        place[future.key] = i
+        arriving.add(future)
+    # A sale's lots arrive as new objects: collections while they are built here walk this
+    # process's households and free nothing (40,000 accounts: 1.0 s of CPU, 0.5 s paused).
     with gc_paused():
-        arrived = ((place[f.key], p) for f, p in as_completed(futures, with_results=True))
-        return in_order(arrived, len(futures))
+        return in_order(((place[f.key], _result(f, r)) for f, r in arriving), len(place))
 
 
-def in_order(arrived: Iterable[tuple[int, PackedFrame]], n: int) -> pd.DataFrame:
+def _result(future: Any, result: object) -> object:
+    """A partition's result as `as_completed` hands it over. A task that failed raises there;
+    one that was cancelled (its worker lost with the partition's data) comes back as the
+    cancellation, which is raised here with its reason, not mistaken for trades later."""
+    if future.status != "finished":
+        future.result()  # raises the cancellation, with its reason
+    return result
+
+
+def in_order(arrived: Iterable[tuple[int, object]], n: int) -> pd.DataFrame:
     """Partitions' trades, arriving in any order, joined in the partitions' order."""
     parts: list[PackedFrame | None] = [None] * n
     for i, packed in arrived:
+        if not isinstance(packed, PackedFrame):
+            raise RuntimeError(f"partition {i} returned {type(packed).__name__}, not trades")
         parts[i] = packed
     missing = [i for i, p in enumerate(parts) if p is None]
     if missing:

@@ -8,8 +8,10 @@ Few of those strings differ (the reasons of 870,000 trades are 18,000 texts), so
 travels as an array of codes and its distinct values once; numbers travel as they are.
 
 `unpack(pack(frame))` equals `frame`: the same columns, types, index and values, None and NaN
-where they were. A column is coded only when every value is a `str`; any other object column
-(a sale's lots, a deferral that may be None) is left to pickle.
+where they were. A column is coded only when its distinct values are all `str`; any other object
+column (a sale's lots, a deferral that may be None) is left to pickle. A `str` subclass (an enum,
+NumPy's `str_`) equal to a plain string met before it comes back as that string: the planner
+writes plain strings only.
 """
 
 from __future__ import annotations
@@ -68,16 +70,22 @@ def unpack(packed: PackedFrame) -> pd.DataFrame:
 def concat(parts: Sequence[PackedFrame]) -> pd.DataFrame:
     """`pd.concat` of the unpacked frames, index renumbered, without unpacking each first.
 
-    A text column coded in every part is joined as codes and built once, so its strings are
-    not copied twice; the parts must have the same columns in the same order."""
+    A text column coded in every part that has rows is joined as codes and built once, so its
+    strings are not copied twice (an empty part's text column is never coded: a partition that
+    plans nothing must not send the others' text the slow way)."""
     if not parts:
         return pd.DataFrame()
+    names = [name for name, _ in parts[0].columns]
+    for p in parts:
+        if [name for name, _ in p.columns] != names:
+            raise ValueError(f"parts differ in columns: {names} and {[n for n, _ in p.columns]}")
     index = pd.RangeIndex(sum(len(p.index) for p in parts))
     data: dict[str, pd.Series] = {}
-    for j, (name, _) in enumerate(parts[0].columns):
+    for j, name in enumerate(names):
         pieces = [p.columns[j][1] for p in parts]
-        if all(isinstance(c, Coded) for c in pieces):
-            coded = [c for c in pieces if isinstance(c, Coded)]
+        filled = [c for c, p in zip(pieces, parts, strict=True) if len(p.index)]
+        coded = [c for c in filled if isinstance(c, Coded)]
+        if coded and len(coded) == len(filled):
             offsets = np.cumsum([0] + [len(c.uniques) for c in coded[:-1]])
             shifted = [c.codes.astype(np.int64) + o for c, o in zip(coded, offsets, strict=True)]
             codes = np.concatenate(shifted)

@@ -271,12 +271,43 @@ def test_a_cluster_made_for_a_batch_leaves_the_workers_allocator_as_glibc_sets_i
 ) -> None:
     """Dask sets MALLOC_TRIM_THRESHOLD_ in its workers, which pins glibc's threshold for fresh
     pages: a worker then faults its arrays in on every partition. A batch's own cluster does not
-    set it; the thread settings Dask makes beside it stay."""
+    set it; the thread settings Dask makes beside it stay. On that cluster of processes, trades
+    cross between processes packed and come back as one process plans them."""
     import os
 
-    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    from portfolio.batch import plan_columns, plan_columns_on_dask
+    from portfolio.book_columns import book_columns
+
+    # Unset here, and put back afterwards: the nanny sets Dask's variables in this process too.
+    names = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    for name in (*names, "OPENBLAS_NUM_THREADS", "PYTHONHASHSEED"):
+        monkeypatch.delenv(name, raising=False)
+    cols = book_columns(generated_book(14, seed=9))
     with dask_client(workers=1) as c:
-        env = c.run(
-            lambda: {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")}
-        )
-    assert list(env.values()) == [{"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"}]
+        env = c.run(lambda: {k: os.environ.get(k) for k in names})
+        spread = plan_columns_on_dask(cols, c, AS_OF, per_worker=3)
+    assert list(env.values()) == [
+        {"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    ]
+    pd.testing.assert_frame_equal(spread, plan_columns(cols, AS_OF))
+
+
+class _Cancelled:
+    """A future as `as_completed` hands over one whose worker was lost: the cancellation is
+    the result, not raised."""
+
+    key = "k"
+    status = "cancelled"
+
+    def result(self) -> None:
+        raise RuntimeError("lost scattered data")
+
+
+def test_a_cancelled_partition_raises_its_own_reason_not_a_later_confusion() -> None:
+    from portfolio.batch import _result, in_order
+
+    arrivals = ((0, _result(f, r)) for f, r in [(_Cancelled(), ValueError("cancelled"))])
+    with pytest.raises(RuntimeError, match="lost scattered data"):
+        in_order(arrivals, 1)
+    with pytest.raises(RuntimeError, match="partition 0 returned ValueError, not trades"):
+        in_order([(0, ValueError("x"))], 1)

@@ -90,6 +90,26 @@ def test_parts_join_as_pd_concat_joins_them(trades) -> None:
     assert concat([]).empty
 
 
+def test_an_empty_part_leaves_the_others_text_coded(trades, monkeypatch) -> None:
+    """A partition that plans nothing must not send every other partition's text the slow
+    way: only parts with rows decide whether a column joins as codes."""
+    import portfolio.frame_wire as wire
+
+    slow: list[str] = []
+    series = wire._series
+    monkeypatch.setattr(wire, "_series", lambda c, i: slow.append("x") or series(c, i))
+    parts = [trades.iloc[:7], trades.iloc[7:7], trades.iloc[7:]]
+    _same(concat([pack(p) for p in parts]), trades.reset_index(drop=True))
+    coded = sum(isinstance(c, Coded) for _, c in pack(trades).columns)
+    assert len(slow) == 3 * (len(trades.columns) - coded)  # only the columns never coded
+
+
+def test_parts_with_other_columns_are_refused(trades) -> None:
+    swapped = trades[[trades.columns[1], trades.columns[0], *trades.columns[2:]]]
+    with pytest.raises(ValueError, match="parts differ in columns"):
+        concat([pack(trades), pack(swapped)])
+
+
 def test_trades_arriving_in_any_order_join_in_the_partitions_order(trades) -> None:
     parts = [trades.iloc[:5], trades.iloc[5:5], trades.iloc[5:17], trades.iloc[17:]]
     packed = [pack(p) for p in parts]
