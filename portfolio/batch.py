@@ -291,12 +291,14 @@ def plan_book_on_dask(
 
 
 def plan_columns_on_dask(
-    cols: BookColumns, client: Any, as_of: date, per_worker: int = 2
+    cols: BookColumns, client: Any, as_of: date, per_worker: int = 4
 ) -> pd.DataFrame:
     """`plan_columns` per run of households on the client's workers.
 
     A book read into columns (`households.household_columns`) is cut without looking at a
-    position: each partition is a slice of its arrays, pickled as buffers."""
+    position: each partition is a slice of its arrays, pickled as buffers. Four a worker, two
+    held at a time: the worker that finishes first takes the next (200,000 accounts on two
+    workers: 11.16 s median against 11.32 s for two a worker, sent all at once)."""
     runs = partitions(range(len(cols.ids)), _workers(client, per_worker))
     parts = (cols.households(r[0], r[-1] + 1) if r else cols.households(0, 0) for r in runs)
     return _on_workers(client, parts, as_of)
@@ -306,28 +308,47 @@ def _workers(client: Any, per_worker: int) -> int:
     return max(1, len(client.scheduler_info().get("workers", {}))) * per_worker
 
 
-def _on_workers(client: Any, parts: Iterator[BookColumns], as_of: date) -> pd.DataFrame:
+def _on_workers(
+    client: Any, parts: Iterator[BookColumns], as_of: date, ahead: int = 2
+) -> pd.DataFrame:
+    """Partitions fed to the workers as they finish: each worker holds `ahead` at a time, and
+    the one that finishes first takes the next, so a worker slowed by its host does not leave
+    the other idle at the end."""
     from dask.distributed import as_completed
 
-    workers = sorted(client.scheduler_info().get("workers", {}))
+    workers: list[str | None] = sorted(client.scheduler_info().get("workers", {})) or [None]
     # Each partition's trades are fetched as soon as it is planned, while the workers plan the
-    # next (and this process lays out the rest): only the last ones' trip is left at the end.
-    # The client's own loop: a caller's client need not be the process's default one.
+    # next: only the last ones' trip is left at the end. The client's own loop: a caller's
+    # client need not be the process's default one.
     arriving = as_completed(loop=client.loop, with_results=True)
+    numbered = enumerate(parts)
     place: dict[Any, int] = {}
-    for i, part in enumerate(parts):
-        # Sent straight to one worker (round robin), not through the scheduler.
-        where = [workers[i % len(workers)]] if workers else None
-        # Keyed at random (`hash=False`): hashing a partition's arrays for a key cost 0.15 s a
-        # partition here, in series, before its worker could start.
+    host: dict[Any, str | None] = {}
+
+    def send(worker: str | None) -> None:
+        nxt = next(numbered, None)
+        if nxt is None:
+            return
+        i, part = nxt
+        where = [worker] if worker else None
+        # Sent straight to the worker, not through the scheduler, and keyed at random
+        # (`hash=False`): hashing a partition's arrays for a key cost 0.15 s a partition.
         data = client.scatter(part, workers=where, direct=True, hash=False)
         future = client.submit(_plan_packed, data, as_of, workers=where, pure=False)
-        place[future.key] = i
+        place[future.key], host[future.key] = i, worker
         arriving.add(future)
+
+    for _ in range(ahead):
+        for worker in workers:
+            send(worker)
+    arrived: list[tuple[int, object]] = []
     # A sale's lots arrive as new objects: collections while they are built here walk this
     # process's households and free nothing (40,000 accounts: 1.0 s of CPU, 0.5 s paused).
     with gc_paused():
-        return in_order(((place[f.key], _result(f, r)) for f, r in arriving), len(place))
+        for future, result in arriving:
+            send(host[future.key])
+            arrived.append((place[future.key], _result(future, result)))
+        return in_order(arrived, len(place))
 
 
 def _result(future: Any, result: object) -> object:

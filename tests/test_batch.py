@@ -311,3 +311,61 @@ def test_a_cancelled_partition_raises_its_own_reason_not_a_later_confusion() -> 
         in_order(arrivals, 1)
     with pytest.raises(RuntimeError, match="partition 0 returned ValueError, not trades"):
         in_order([(0, ValueError("x"))], 1)
+
+
+class _Future:
+    def __init__(self, key: str, worker: str, result: object) -> None:
+        self.key, self.worker, self.status, self.value = key, worker, "finished", result
+
+
+class _FakeClient:
+    """A client whose two workers finish in an order the test decides (`finish`)."""
+
+    loop = None
+
+    def __init__(self, finish) -> None:
+        self.finish, self.sent = finish, []
+
+    def scheduler_info(self) -> dict:
+        return {"workers": {"b": {}, "a": {}}}
+
+    def scatter(self, part, workers, direct, hash):
+        return part
+
+    def submit(self, fn, part, as_of, workers, pure):
+        self.sent.append((len(self.sent), workers[0]))
+        return _Future(f"k{len(self.sent)}", workers[0], fn(part, as_of))
+
+
+class _Arrivals:
+    """`as_completed` whose order the fake client's `finish` picks among the running futures."""
+
+    def __init__(self, client: _FakeClient) -> None:
+        self.client, self.running = client, []
+
+    def add(self, future: _Future) -> None:
+        self.running.append(future)
+
+    def __iter__(self):
+        while self.running:
+            future = self.client.finish(self.running)
+            self.running.remove(future)
+            yield future, future.value
+
+
+def test_the_worker_that_finishes_first_takes_the_next_partition(monkeypatch) -> None:
+    import dask.distributed
+
+    from portfolio.batch import _on_workers, plan_columns
+    from portfolio.book_columns import book_columns
+
+    cols = book_columns(generated_book(12, seed=4))
+    runs = partitions(range(len(cols.ids)), 6)
+    parts = [cols.households(r[0], r[-1] + 1) for r in runs]
+    # Worker "a" is fast: whenever it has a partition running, it finishes first.
+    client = _FakeClient(lambda running: next((f for f in running if f.worker == "a"), running[0]))
+    monkeypatch.setattr(dask.distributed, "as_completed", lambda **kw: _Arrivals(client))
+    got = _on_workers(client, iter(parts), AS_OF, ahead=2)
+    # Two each at first (a, b, a, b); then every finish on "a" sends the next partition to "a".
+    assert client.sent == [(0, "a"), (1, "b"), (2, "a"), (3, "b"), (4, "a"), (5, "a")]
+    pd.testing.assert_frame_equal(got, plan_columns(cols, AS_OF))
