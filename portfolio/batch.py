@@ -332,7 +332,7 @@ def _on_workers(
         i, part = nxt
         where = [worker] if worker else None
         # Sent straight to the worker, not through the scheduler, and keyed at random
-        # (`hash=False`): hashing a partition's arrays for a key cost 0.15 s a partition.
+        # (`hash=False`): hashing a partition's arrays for a key took 0.18 s, sending it 0.04 s.
         data = client.scatter(part, workers=where, direct=True, hash=False)
         future = client.submit(_plan_packed, data, as_of, workers=where, pure=False)
         place[future.key], host[future.key] = i, worker
