@@ -11,7 +11,7 @@ for them (taxable sales), with the very values they were read from.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -44,6 +44,17 @@ class LotColumns:
     has_line: np.ndarray  # bool
 
     @classmethod
+    def by_field(cls, start: np.ndarray, value: Callable[[str], np.ndarray]) -> LotColumns:
+        """Lots whose every array is `value(field name)`: a slice, a join, a reordering."""
+        return cls(start, **{f: value(f) for f in _LOT_FIELDS})
+
+    @classmethod
+    def empty(cls, start: np.ndarray) -> LotColumns:
+        """No lot at all, for positions `start` counts (all zero)."""
+        kinds = {"has_cost_basis": bool, "has_line": bool, "acquired": np.int64, "line": np.int64}
+        return cls.by_field(start, lambda f: np.zeros(0, dtype=kinds.get(f, float)))
+
+    @classmethod
     def of(cls, lots_per_position: Sequence[Sequence[Lot]]) -> LotColumns:
         counts = np.fromiter((len(ls) for ls in lots_per_position), dtype=np.int64)
         start = np.zeros(len(counts) + 1, dtype=np.int64)
@@ -54,9 +65,7 @@ class LotColumns:
             for lt in ls
         ]
         if not rows:
-            empty_f, empty_i = np.zeros(0, dtype=float), np.zeros(0, dtype=np.int64)
-            empty_b = np.zeros(0, dtype=bool)
-            return cls(start, empty_f, empty_f, empty_b, empty_i, empty_i, empty_b)
+            return cls.empty(start)
         qty, basis, acquired, line = zip(*rows, strict=True)
         has_basis = np.fromiter((b is not None for b in basis), dtype=bool, count=len(rows))
         has_line = np.fromiter((x is not None for x in line), dtype=bool, count=len(rows))
@@ -77,15 +86,7 @@ class LotColumns:
     def rows(self, a: int, b: int) -> LotColumns:
         """The lots of positions `a:b`, as a book of those positions alone (position a is 0)."""
         lo, hi = int(self.start[a]), int(self.start[b])
-        return LotColumns(
-            start=self.start[a : b + 1] - lo,
-            quantity=self.quantity[lo:hi],
-            cost_basis=self.cost_basis[lo:hi],
-            has_cost_basis=self.has_cost_basis[lo:hi],
-            acquired=self.acquired[lo:hi],
-            line=self.line[lo:hi],
-            has_line=self.has_line[lo:hi],
-        )
+        return LotColumns.by_field(self.start[a : b + 1] - lo, lambda f: getattr(self, f)[lo:hi])
 
     def reader(self) -> Callable[[int], list[Lot]]:
         """Position index -> its lots as `Lot` objects, built on first asking and kept."""
@@ -119,6 +120,9 @@ class LotColumns:
         days = {d: date.fromordinal(d) for d in set(ordinals) if d != NO_DATE}
         acquired = [days.get(d) for d in ordinals]
         return [self.quantity.tolist(), cost, acquired, line]
+
+
+_LOT_FIELDS = tuple(f.name for f in fields(LotColumns) if f.name != "start")
 
 
 @dataclass(frozen=True)

@@ -512,23 +512,10 @@ def _lot_columns(book: BookFrame, order: np.ndarray) -> LotColumns:
     start = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts[order], out=start[1:])
     if not parts:
-        empty_f, empty_i = np.zeros(0, dtype=float), np.zeros(0, dtype=np.int64)
-        empty_b = np.zeros(0, dtype=bool)
-        return LotColumns(start, empty_f, empty_f, empty_b, empty_i, empty_i, empty_b)
+        return LotColumns.empty(start)
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
     # A position's lots come from one part, in their order: a stable sort keeps them so.
     by = np.argsort(rank[np.concatenate(owners)], kind="stable")
 
-    def joined(name: str) -> np.ndarray:
-        return np.concatenate([getattr(p, name) for p in parts])[by]
-
-    return LotColumns(
-        start=start,
-        quantity=joined("quantity"),
-        cost_basis=joined("cost_basis"),
-        has_cost_basis=joined("has_cost_basis"),
-        acquired=joined("acquired"),
-        line=joined("line"),
-        has_line=joined("has_line"),
-    )
+    return LotColumns.by_field(start, lambda f: np.concatenate([getattr(p, f) for p in parts])[by])

@@ -357,14 +357,21 @@ def test_random_sheets(drawn: tuple[bytes, bool], columnar: bool) -> None:
         both(data, mapping=mapping)
 
 
+def _read_both_ways(seed: int):
+    """A 2,200-row sheet, a mapping of its accounts into 60 households, and the sheet read as
+    positions and as columns."""
+    data = sheet(2_200, seed=seed)
+    mapping = read_mapping(mapping_for(accounts_of(data, "export.csv"), households=60))
+    holdings = read_holdings(data, filename="export.csv", securities=SECURITIES)
+    book = read_holdings_frame(data, filename="export.csv", securities=SECURITIES)
+    return data, mapping, holdings, book
+
+
 def test_plan_columns_is_plan_book() -> None:
     from portfolio.batch import plan_book, plan_columns
     from tests.book_samples import AS_OF
 
-    data = sheet(2_200, seed=11)
-    mapping = read_mapping(mapping_for(accounts_of(data, "export.csv"), households=60))
-    holdings = read_holdings(data, filename="export.csv", securities=SECURITIES)
-    book = read_holdings_frame(data, filename="export.csv", securities=SECURITIES)
+    data, mapping, holdings, book = _read_both_ways(seed=11)
     for m in (None, mapping):
         want = plan_book(split_households(holdings, data=data, mapping=m), AS_OF, SECURITIES)
         got = plan_columns(household_columns(book, data=data, mapping=m), AS_OF, SECURITIES)
@@ -376,10 +383,7 @@ def test_the_book_view_of_columns_is_the_book_view_of_households() -> None:
     from portfolio.practice import summarise, summarise_columns
     from tests.book_samples import AS_OF
 
-    data = sheet(2_200, seed=12)
-    mapping = read_mapping(mapping_for(accounts_of(data, "export.csv"), households=60))
-    holdings = read_holdings(data, filename="export.csv", securities=SECURITIES)
-    book = read_holdings_frame(data, filename="export.csv", securities=SECURITIES)
+    data, mapping, holdings, book = _read_both_ways(seed=12)
     for m in (None, mapping):
         households = split_households(holdings, data=data, mapping=m)
         want = summarise(households, as_of=AS_OF, securities=SECURITIES, harvest_threshold=0.0)
